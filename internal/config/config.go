@@ -1,0 +1,384 @@
+package config
+
+import "time"
+
+// Config is the whole configuration of one Cato process. Load fills it from
+// Default, a YAML file and the environment; Validate checks it.
+type Config struct {
+	// Listen is the address the gateway serves on. Default 127.0.0.1:8080.
+	Listen string `yaml:"listen"`
+	// Store is where state lives, chosen by URL scheme:
+	// embedded://PATH (one local file, the default embedded://.cato),
+	// redis://[user:pass@]host:port/db, or postgres://….
+	Store string `yaml:"store"`
+	// Log selects the log format and level.
+	Log Log `yaml:"log"`
+	// Server tunes the HTTP server facing clients.
+	Server Server `yaml:"server"`
+	// Upstream tunes the HTTP client that reaches model endpoints.
+	Upstream Upstream `yaml:"upstream"`
+	// Models maps a model name (a tier such as bedrock_haiku) to its endpoint.
+	Models map[string]Model `yaml:"models"`
+	// Routing says which model answers a request.
+	Routing Routing `yaml:"routing"`
+	// Breakers configures the circuit breaker of each model; the key
+	// "default" applies to every model without its own entry.
+	Breakers map[string]Breaker `yaml:"breakers"`
+	// Retries configures retries of retryable upstream failures.
+	Retries Retries `yaml:"retries"`
+	// Auth configures client and admin keys.
+	Auth Auth `yaml:"auth"`
+	// Session configures working memory.
+	Session Session `yaml:"session"`
+	// Cache configures the semantic cache.
+	Cache Cache `yaml:"cache"`
+	// Embeddings selects the embedder used by the cache, exemplar routes and
+	// memory.
+	Embeddings Embeddings `yaml:"embeddings"`
+	// Memory configures long-term memory.
+	Memory Memory `yaml:"memory"`
+	// Rollout configures the migration from the legacy upstream.
+	Rollout Rollout `yaml:"rollout"`
+}
+
+// Log selects the log output.
+type Log struct {
+	// Format is "text" (default) or "json".
+	Format string `yaml:"format"`
+	// Level is debug, info (default), warn or error.
+	Level string `yaml:"level"`
+}
+
+// Server tunes the client-facing HTTP server.
+type Server struct {
+	// MaxBodyBytes caps a request body. Default 4 MiB.
+	MaxBodyBytes int64 `yaml:"max_body_bytes"`
+	// ReadHeaderTimeout bounds reading a request's headers. Default 10s.
+	ReadHeaderTimeout time.Duration `yaml:"read_header_timeout"`
+	// ReadTimeout bounds reading a whole request. Default 60s.
+	ReadTimeout time.Duration `yaml:"read_timeout"`
+	// WriteTimeout bounds writing a response, streams included, so it must
+	// outlast the longest answer. Default 10m.
+	WriteTimeout time.Duration `yaml:"write_timeout"`
+	// IdleTimeout closes keep-alive connections idle this long. Default 120s.
+	IdleTimeout time.Duration `yaml:"idle_timeout"`
+	// ShutdownTimeout is how long in-flight requests may take to finish
+	// after SIGTERM. Default 30s.
+	ShutdownTimeout time.Duration `yaml:"shutdown_timeout"`
+	// HTTP2 serves HTTP/2 without TLS (h2c) beside HTTP/1.1 on the plain
+	// listener, so one client connection can carry thousands of concurrent
+	// requests. Default true.
+	HTTP2 *bool `yaml:"http2"`
+	// MaxConcurrentStreams caps concurrent requests per HTTP/2 connection.
+	// Default 10000.
+	MaxConcurrentStreams int `yaml:"max_concurrent_streams"`
+	// ReusePort sets SO_REUSEPORT on the listener so that several Cato
+	// processes can share one port. Default false.
+	ReusePort bool `yaml:"reuse_port"`
+}
+
+// Upstream tunes the shared HTTP client that reaches model endpoints.
+type Upstream struct {
+	// Timeout bounds one attempt of one call, unless the model sets its own.
+	// Default 60s.
+	Timeout time.Duration `yaml:"timeout"`
+	// DialTimeout bounds opening a connection. Default 5s.
+	DialTimeout time.Duration `yaml:"dial_timeout"`
+	// MaxConnsPerHost caps connections to one upstream host; zero means no
+	// cap. Default 0.
+	MaxConnsPerHost int `yaml:"max_conns_per_host"`
+	// MaxIdleConnsPerHost is how many idle connections to one host are kept
+	// for reuse. Default 1024.
+	MaxIdleConnsPerHost int `yaml:"max_idle_conns_per_host"`
+	// HTTP2 speaks HTTP/2 to upstreams: over TLS when they offer it, and as
+	// h2c to plain http:// upstreams when set to "h2c". "auto" (default)
+	// uses HTTP/2 over TLS only; "off" never.
+	HTTP2 string `yaml:"http2"`
+}
+
+// Model is one model endpoint.
+type Model struct {
+	// Provider is the wire protocol: bedrock, sagemaker, openai, nli or
+	// simulated.
+	Provider string `yaml:"provider"`
+	// ModelID is the upstream's model id (Bedrock model id, the model name
+	// sent to an OpenAI-compatible server). Default: the model's key.
+	ModelID string `yaml:"model_id"`
+	// Region is the AWS region. Default: the SDK's (AWS_REGION), else us-east-1.
+	Region string `yaml:"region"`
+	// Endpoint overrides the AWS endpoint URL (a VPC endpoint, a proxy, a
+	// local protocol server such as `cato simulate`).
+	Endpoint string `yaml:"endpoint"`
+	// EndpointName is the SageMaker endpoint's name.
+	EndpointName string `yaml:"endpoint_name"`
+	// Variant is the SageMaker production variant to target; empty lets
+	// SageMaker choose.
+	Variant string `yaml:"variant"`
+	// HiddenStatesVariant is the SageMaker variant that serves requests
+	// asking for hidden states, so they do not interleave with plain ones on
+	// the same servers. Empty means Variant.
+	HiddenStatesVariant string `yaml:"hidden_states_variant"`
+	// BaseURL is an OpenAI-compatible server's URL, /v1 included.
+	BaseURL string `yaml:"base_url"`
+	// APIKeyEnv names the environment variable holding the upstream key.
+	APIKeyEnv string `yaml:"api_key_env"`
+	// API selects the Bedrock API: "converse" (default) or "invoke"
+	// (InvokeModel with the Anthropic Messages body).
+	API string `yaml:"api"`
+	// Payload selects the SageMaker payload format: "sglang" (default; the
+	// /generate body, hidden states inline), "openai" (the messages body of
+	// vLLM containers) or "tgi" (inputs/parameters).
+	Payload string `yaml:"payload"`
+	// HiddenStates configures how hidden states are reduced.
+	HiddenStates HiddenStates `yaml:"hidden_states"`
+	// Timeout bounds one attempt; zero means Upstream.Timeout.
+	Timeout time.Duration `yaml:"timeout"`
+	// MaxConcurrency caps concurrent calls to this model; zero means no cap.
+	MaxConcurrency int `yaml:"max_concurrency"`
+	// MaxQueue is how many calls may wait for a slot once MaxConcurrency is
+	// reached; more are refused at once with 503. Zero means no queue.
+	MaxQueue int `yaml:"max_queue"`
+	// Price is the model's price; zero values take the built-in price of
+	// known Claude models.
+	Price Price `yaml:"price"`
+	// Simulate tunes a simulated model.
+	Simulate Simulate `yaml:"simulate"`
+}
+
+// HiddenStates configures hidden-state extraction.
+type HiddenStates struct {
+	// Layer is the layer to return; negative counts from the last. Default -1.
+	Layer int `yaml:"layer"`
+	// Pooling reduces per-token states to one vector: "last_token"
+	// (default) or "mean".
+	Pooling string `yaml:"pooling"`
+	// MaxDim truncates the vector; zero means no cap.
+	MaxDim int `yaml:"max_dim"`
+}
+
+// Price is what one million tokens cost, in US dollars.
+type Price struct {
+	InputPerMTok  float64 `yaml:"input_per_mtok"`
+	OutputPerMTok float64 `yaml:"output_per_mtok"`
+}
+
+// Simulate tunes a simulated model (provider simulated, or `cato simulate`).
+type Simulate struct {
+	// Latency is the time before the first token. Default 0.
+	Latency time.Duration `yaml:"latency"`
+	// Jitter adds a uniformly random delay up to this much. Default 0.
+	Jitter time.Duration `yaml:"jitter"`
+	// TokensPerSecond paces streamed tokens; zero sends them at once.
+	TokensPerSecond float64 `yaml:"tokens_per_second"`
+	// ErrorRate is the share of requests answered with ErrorStatus.
+	ErrorRate float64 `yaml:"error_rate"`
+	// ErrorStatus is the status of injected errors. Default 503.
+	ErrorStatus int `yaml:"error_status"`
+	// ResetRate is the share of streams cut off after their first chunk.
+	ResetRate float64 `yaml:"reset_rate"`
+	// StallRate is the share of requests that never answer (until the
+	// client gives up).
+	StallRate float64 `yaml:"stall_rate"`
+	// HiddenDim is the size of simulated hidden states. Default 4096.
+	HiddenDim int `yaml:"hidden_dim"`
+}
+
+// Routing says which model answers a request.
+type Routing struct {
+	// Simple is the model for simple queries. Default bedrock_haiku.
+	Simple string `yaml:"simple"`
+	// Complex is the model for complex queries. Default bedrock_sonnet.
+	Complex string `yaml:"complex"`
+	// HiddenStates is the model for requests that ask for hidden states.
+	// Default shadow_self.
+	HiddenStates string `yaml:"hidden_states"`
+	// ComplexityThreshold is the score at or above which a query is complex.
+	// Default 0.5.
+	ComplexityThreshold float64 `yaml:"complexity_threshold"`
+	// Domains routes a domain to a model.
+	Domains map[string]string `yaml:"domains"`
+	// Tenants routes every request of a tenant to a model.
+	Tenants map[string]string `yaml:"tenants"`
+	// Fallbacks lists, per model, the models tried in order when it fails.
+	Fallbacks map[string][]string `yaml:"fallbacks"`
+	// Exemplars are routes defined by example queries, matched by embedding
+	// similarity before the complexity score.
+	Exemplars []Exemplar `yaml:"exemplars"`
+}
+
+// Exemplar is a route defined by examples.
+type Exemplar struct {
+	Name     string   `yaml:"name"`
+	Model    string   `yaml:"model"`
+	Examples []string `yaml:"examples"`
+	// Threshold is the cosine similarity a query needs. Default 0.8.
+	Threshold float64 `yaml:"threshold"`
+}
+
+// Breaker configures one circuit breaker.
+type Breaker struct {
+	// Failures is how many consecutive failures open the breaker. Default 5.
+	Failures int `yaml:"failures"`
+	// FailureRate opens the breaker when the share of failed calls within
+	// Window reaches it (with at least MinRequests calls). Zero disables.
+	FailureRate float64 `yaml:"failure_rate"`
+	// MinRequests is the sample FailureRate needs. Default 20.
+	MinRequests int `yaml:"min_requests"`
+	// Window is the sliding window of FailureRate. Default 60s.
+	Window time.Duration `yaml:"window"`
+	// Cooldown is how long the breaker stays open. Default 30s.
+	Cooldown time.Duration `yaml:"cooldown"`
+	// HalfOpenProbes is how many calls are let through while half open.
+	// Default 1.
+	HalfOpenProbes int `yaml:"half_open_probes"`
+	// Statuses lists the upstream statuses that count as failures; empty
+	// means 408, 429 and 5xx. Timeouts and connection errors always count.
+	Statuses []int `yaml:"statuses"`
+}
+
+// Retries configures retries of retryable failures.
+type Retries struct {
+	// MaxAttempts is the number of attempts per model, the first included.
+	// Default 2.
+	MaxAttempts int `yaml:"max_attempts"`
+	// Base is the first backoff. Default 100ms.
+	Base time.Duration `yaml:"base"`
+	// Max caps one backoff. Default 2s.
+	Max time.Duration `yaml:"max"`
+	// Budget bounds a whole request, retries and fallbacks included.
+	// Default 120s.
+	Budget time.Duration `yaml:"budget"`
+}
+
+// Auth configures keys.
+type Auth struct {
+	// AdminKeyEnv names the environment variable holding the admin key.
+	// Default CATO_ADMIN_KEY.
+	AdminKeyEnv string `yaml:"admin_key_env"`
+	// Keys are the client keys.
+	Keys []Key `yaml:"keys"`
+}
+
+// Key is one client key.
+type Key struct {
+	// KeyEnv names the environment variable holding the key.
+	KeyEnv string `yaml:"key_env"`
+	// Tenant is the tenant the key belongs to.
+	Tenant string `yaml:"tenant"`
+}
+
+// Session configures working memory.
+type Session struct {
+	// TTL is how long an idle session is kept. Default 24h.
+	TTL time.Duration `yaml:"ttl"`
+	// ContextTokens is the token budget of session context added to a
+	// prompt. Default 2000.
+	ContextTokens int `yaml:"context_tokens"`
+	// SummaryModel folds old turns into the summary. Default: the simple
+	// routing model.
+	SummaryModel string `yaml:"summary_model"`
+}
+
+// Cache configures the semantic cache.
+type Cache struct {
+	// Enabled turns the cache on. Default true.
+	Enabled *bool `yaml:"enabled"`
+	// Threshold is the cosine similarity a hit needs. Default 0.9.
+	Threshold float64 `yaml:"threshold"`
+	// TTL is how long an entry lives. Default 24h.
+	TTL time.Duration `yaml:"ttl"`
+	// MaxEntries caps the entries per replica; the oldest go first.
+	// Default 100000.
+	MaxEntries int `yaml:"max_entries"`
+	// MaxTemperature bypasses the cache for requests sampled hotter.
+	// Zero means no limit.
+	MaxTemperature float64 `yaml:"max_temperature"`
+}
+
+// Embeddings selects the embedder.
+type Embeddings struct {
+	// Provider is "local" (default: offline word vectors built into the
+	// binary), "openai" (an OpenAI-compatible /v1/embeddings) or "bedrock"
+	// (Titan Text Embeddings v2).
+	Provider string `yaml:"provider"`
+	// Model is the upstream embedding model id.
+	Model string `yaml:"model"`
+	// BaseURL is the OpenAI-compatible server's URL, /v1 included.
+	BaseURL string `yaml:"base_url"`
+	// APIKeyEnv names the environment variable holding the upstream key.
+	APIKeyEnv string `yaml:"api_key_env"`
+	// Region and Endpoint address Bedrock.
+	Region   string `yaml:"region"`
+	Endpoint string `yaml:"endpoint"`
+}
+
+// Memory configures long-term memory.
+type Memory struct {
+	// Enabled turns long-term memory on. Default true.
+	Enabled *bool `yaml:"enabled"`
+	// ExtractModel is the cheap model that extracts facts. Default: the
+	// simple routing model.
+	ExtractModel string `yaml:"extract_model"`
+	// NLIModel checks new facts against old ones; empty uses the
+	// rule-based checker.
+	NLIModel string `yaml:"nli_model"`
+	// RecallK is how many episodes and facts are recalled into a prompt.
+	// Default 3.
+	RecallK int `yaml:"recall_k"`
+}
+
+// Rollout configures the migration from the legacy upstream.
+type Rollout struct {
+	// Percentage is the share of users served by the new orchestrator at
+	// start, until an operator changes it. Default 100.
+	Percentage *int `yaml:"percentage"`
+	// Legacy is the model (provider openai) requests are proxied to when
+	// they fall on the legacy side. Required when Percentage < 100.
+	Legacy string `yaml:"legacy"`
+	// Shadow mirrors traffic to the other side for comparison.
+	Shadow Shadow `yaml:"shadow"`
+	// DualWrite saves turns served by the legacy side to working memory.
+	// Default true.
+	DualWrite *bool `yaml:"dual_write"`
+	// AutoRollback sets the percentage to 0 when the new side misbehaves.
+	AutoRollback AutoRollback `yaml:"auto_rollback"`
+	// Poll is how often each replica re-reads the shared flag, as a safety
+	// net beside change notifications. Default 1s.
+	Poll time.Duration `yaml:"poll"`
+	// AppConfig polls the flag from AWS AppConfig when Application is set.
+	AppConfig AppConfig `yaml:"appconfig"`
+}
+
+// Shadow configures shadow traffic.
+type Shadow struct {
+	// Percentage of primary requests also sent to the other side. Default 0.
+	Percentage float64 `yaml:"percentage"`
+	// MaxConcurrent caps shadow calls in flight; more are dropped and
+	// counted. Default 64.
+	MaxConcurrent int `yaml:"max_concurrent"`
+}
+
+// AutoRollback configures the guardrails.
+type AutoRollback struct {
+	// Enabled turns automatic rollback on. Default false.
+	Enabled bool `yaml:"enabled"`
+	// ErrorRate trips the rollback when reached. Default 0.01.
+	ErrorRate float64 `yaml:"error_rate"`
+	// P99 trips the rollback when the new side's p99 latency exceeds it.
+	// Default 2s.
+	P99 time.Duration `yaml:"p99"`
+	// Window is the sliding window. Default 60s.
+	Window time.Duration `yaml:"window"`
+	// MinRequests is the sample needed before tripping. Default 100.
+	MinRequests int `yaml:"min_requests"`
+}
+
+// AppConfig addresses an AWS AppConfig configuration profile.
+type AppConfig struct {
+	Application string        `yaml:"application"`
+	Environment string        `yaml:"environment"`
+	Profile     string        `yaml:"profile"`
+	Region      string        `yaml:"region"`
+	Endpoint    string        `yaml:"endpoint"`
+	Poll        time.Duration `yaml:"poll"`
+}

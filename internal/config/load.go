@@ -1,0 +1,165 @@
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"sort"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+)
+
+// EnvPrefix starts every environment override.
+const EnvPrefix = "CATO_"
+
+// Load reads the configuration: Default when path is empty, else the YAML
+// file at path; then the CATO_* environment overrides in environ (as
+// os.Environ gives it); then defaults for what is still unset. It refuses
+// unknown keys and returns Validate's verdict.
+//
+// An override names a key path in upper case, levels separated by a double
+// underscore: CATO_LISTEN, CATO_ROLLOUT__PERCENTAGE=10,
+// CATO_MODELS__BEDROCK_HAIKU__ENDPOINT=http://127.0.0.1:9000. Its value is
+// read as YAML (so lists and numbers work). A variable is an override only
+// when its first level names a top-level key, so that CATO_ADMIN_KEY and
+// other CATO_* variables that hold secrets or tool settings are left alone.
+func Load(path string, environ []string) (*Config, error) {
+	var text []byte
+	if path == "" {
+		b, err := yaml.Marshal(Default())
+		if err != nil {
+			return nil, fmt.Errorf("encoding default config: %w", err)
+		}
+		text = b
+	} else {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return nil, fmt.Errorf("reading config: %w", err)
+		}
+		text = b
+		// Decode the file as written first, so that errors point at its lines.
+		if _, err := decodeStrict(text); err != nil {
+			return nil, fmt.Errorf("config %s: %w", path, err)
+		}
+	}
+	tree := map[string]any{}
+	if err := yaml.Unmarshal(text, &tree); err != nil {
+		return nil, fmt.Errorf("config %s: %w", path, err)
+	}
+	if tree == nil {
+		tree = map[string]any{}
+	}
+	n, err := applyEnv(tree, environ)
+	if err != nil {
+		return nil, err
+	}
+	if n > 0 {
+		if text, err = yaml.Marshal(tree); err != nil {
+			return nil, err
+		}
+	}
+	cfg, err := decodeStrict(text)
+	if err != nil {
+		return nil, fmt.Errorf("after %s* environment overrides: %w", EnvPrefix, err)
+	}
+	cfg.applyDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	return cfg, nil
+}
+
+// Parse decodes YAML text strictly, applies defaults and validates. Tests
+// and tools use it; Load is what `cato serve` calls.
+func Parse(text []byte) (*Config, error) {
+	cfg, err := decodeStrict(text)
+	if err != nil {
+		return nil, err
+	}
+	cfg.applyDefaults()
+	return cfg, cfg.Validate()
+}
+
+func decodeStrict(text []byte) (*Config, error) {
+	var cfg Config
+	dec := yaml.NewDecoder(bytes.NewReader(text))
+	dec.KnownFields(true)
+	if err := dec.Decode(&cfg); err != nil && !errors.Is(err, io.EOF) {
+		return nil, explainDecode(err)
+	}
+	return &cfg, nil
+}
+
+// explainDecode turns yaml.v3's type errors into a message naming the keys.
+func explainDecode(err error) error {
+	var te *yaml.TypeError
+	if errors.As(err, &te) {
+		msgs := make([]string, 0, len(te.Errors))
+		for _, e := range te.Errors {
+			msgs = append(msgs, strings.Replace(strings.Replace(e, "field ", "", 1), " not found in type config.", " is not a known key of ", 1))
+		}
+		return fmt.Errorf("%s (see the configuration reference in README.md)", strings.Join(msgs, "; "))
+	}
+	return err
+}
+
+func applyEnv(tree map[string]any, environ []string) (int, error) {
+	top := topLevelKeys()
+	sort.Strings(environ)
+	var errs []error
+	n := 0
+	for _, kv := range environ {
+		name, value, ok := strings.Cut(kv, "=")
+		if !ok || !strings.HasPrefix(name, EnvPrefix) {
+			continue
+		}
+		path := strings.Split(strings.ToLower(strings.TrimPrefix(name, EnvPrefix)), "__")
+		if !top[path[0]] {
+			continue
+		}
+		var v any
+		if err := yaml.Unmarshal([]byte(value), &v); err != nil {
+			errs = append(errs, fmt.Errorf("%s: value is not valid YAML: %w", name, err))
+			continue
+		}
+		if err := setPath(tree, path, v); err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", name, err))
+		}
+		n++
+	}
+	return n, errors.Join(errs...)
+}
+
+func setPath(tree map[string]any, path []string, v any) error {
+	m := tree
+	for _, k := range path[:len(path)-1] {
+		next, ok := m[k]
+		if !ok || next == nil {
+			child := map[string]any{}
+			m[k] = child
+			m = child
+			continue
+		}
+		child, ok := next.(map[string]any)
+		if !ok {
+			return fmt.Errorf("key %q holds a value, not a section", k)
+		}
+		m = child
+	}
+	m[path[len(path)-1]] = v
+	return nil
+}
+
+func topLevelKeys() map[string]bool {
+	b, _ := yaml.Marshal(&Config{})
+	var m map[string]any
+	_ = yaml.Unmarshal(b, &m)
+	keys := make(map[string]bool, len(m))
+	for k := range m {
+		keys[k] = true
+	}
+	return keys
+}

@@ -1,0 +1,184 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"slices"
+	"sort"
+	"strings"
+)
+
+// Validate reports every problem in c at once, each naming the key and what
+// would fix it.
+func (c *Config) Validate() error {
+	var errs []error
+	bad := func(key, format string, args ...any) {
+		errs = append(errs, fmt.Errorf("%s: %s", key, fmt.Sprintf(format, args...)))
+	}
+	if _, _, err := net.SplitHostPort(c.Listen); err != nil {
+		bad("listen", "%q is not host:port (for example 127.0.0.1:8080)", c.Listen)
+	}
+	if err := ValidateStoreURL(c.Store); err != nil {
+		bad("store", "%v", err)
+	}
+	if !slices.Contains([]string{"text", "json"}, c.Log.Format) {
+		bad("log.format", "%q is not text or json", c.Log.Format)
+	}
+	if !slices.Contains([]string{"debug", "info", "warn", "error"}, c.Log.Level) {
+		bad("log.level", "%q is not debug, info, warn or error", c.Log.Level)
+	}
+	if c.Server.MaxBodyBytes < 1024 {
+		bad("server.max_body_bytes", "%d is too small; use at least 1024", c.Server.MaxBodyBytes)
+	}
+	if !slices.Contains([]string{"auto", "h2c", "off"}, c.Upstream.HTTP2) {
+		bad("upstream.http2", "%q is not auto, h2c or off", c.Upstream.HTTP2)
+	}
+
+	if len(c.Models) == 0 {
+		bad("models", "no model is configured; add at least one (see README.md)")
+	}
+	for _, name := range sortedKeys(c.Models) {
+		m := c.Models[name]
+		key := "models." + name
+		switch m.Provider {
+		case ProviderBedrock:
+			if !slices.Contains([]string{"converse", "invoke"}, m.API) {
+				bad(key+".api", "%q is not converse or invoke", m.API)
+			}
+		case ProviderSageMaker, ProviderNLI:
+			if m.EndpointName == "" && m.Provider == ProviderSageMaker {
+				bad(key+".endpoint_name", "is required for provider sagemaker")
+			}
+			if m.Provider == ProviderSageMaker && !slices.Contains([]string{"sglang", "openai", "tgi"}, m.Payload) {
+				bad(key+".payload", "%q is not sglang, openai or tgi", m.Payload)
+			}
+		case ProviderOpenAI:
+			if u, err := url.Parse(m.BaseURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+				bad(key+".base_url", "%q is not an http(s) URL; give the server's base URL with its /v1 prefix", m.BaseURL)
+			}
+		case ProviderSimulated:
+		default:
+			bad(key+".provider", "%q is not one of bedrock, sagemaker, openai, nli, simulated", m.Provider)
+		}
+		if m.Endpoint != "" {
+			if u, err := url.Parse(m.Endpoint); err != nil || u.Scheme == "" || u.Host == "" {
+				bad(key+".endpoint", "%q is not a URL such as http://127.0.0.1:9000", m.Endpoint)
+			}
+		}
+		if !slices.Contains([]string{"last_token", "mean"}, m.HiddenStates.Pooling) {
+			bad(key+".hidden_states.pooling", "%q is not last_token or mean", m.HiddenStates.Pooling)
+		}
+		if m.MaxConcurrency < 0 || m.MaxQueue < 0 {
+			bad(key, "max_concurrency and max_queue cannot be negative")
+		}
+		s := m.Simulate
+		for _, r := range []struct {
+			k string
+			v float64
+		}{{"error_rate", s.ErrorRate}, {"reset_rate", s.ResetRate}, {"stall_rate", s.StallRate}} {
+			if r.v < 0 || r.v > 1 {
+				bad(key+".simulate."+r.k, "%v is not between 0 and 1", r.v)
+			}
+		}
+	}
+
+	model := func(key, name string) {
+		if _, ok := c.Models[name]; !ok && name != "" {
+			bad(key, "model %q is not configured under models (configured: %s)", name, strings.Join(sortedKeys(c.Models), ", "))
+		}
+	}
+	model("routing.simple", c.Routing.Simple)
+	model("routing.complex", c.Routing.Complex)
+	model("routing.hidden_states", c.Routing.HiddenStates)
+	if t := c.Routing.ComplexityThreshold; t <= 0 || t > 1 {
+		bad("routing.complexity_threshold", "%v is not in (0, 1]", t)
+	}
+	for _, d := range sortedKeys(c.Routing.Domains) {
+		model("routing.domains."+d, c.Routing.Domains[d])
+	}
+	for _, t := range sortedKeys(c.Routing.Tenants) {
+		model("routing.tenants."+t, c.Routing.Tenants[t])
+	}
+	for _, from := range sortedKeys(c.Routing.Fallbacks) {
+		model("routing.fallbacks", from)
+		for _, to := range c.Routing.Fallbacks[from] {
+			model("routing.fallbacks."+from, to)
+		}
+	}
+	for i, e := range c.Routing.Exemplars {
+		key := fmt.Sprintf("routing.exemplars[%d]", i)
+		model(key+".model", e.Model)
+		if len(e.Examples) == 0 {
+			bad(key+".examples", "an exemplar route needs at least one example query")
+		}
+	}
+	for _, name := range sortedKeys(c.Breakers) {
+		if name != "default" {
+			model("breakers."+name, name)
+		}
+		b := c.Breakers[name]
+		if b.FailureRate < 0 || b.FailureRate > 1 {
+			bad("breakers."+name+".failure_rate", "%v is not between 0 and 1", b.FailureRate)
+		}
+	}
+	if c.Retries.MaxAttempts < 1 {
+		bad("retries.max_attempts", "must be at least 1")
+	}
+	for i, k := range c.Auth.Keys {
+		if k.KeyEnv == "" || k.Tenant == "" {
+			bad(fmt.Sprintf("auth.keys[%d]", i), "each key needs key_env and tenant")
+		}
+	}
+	model("session.summary_model", c.Session.SummaryModel)
+	if t := c.Cache.Threshold; t <= 0 || t > 1 {
+		bad("cache.threshold", "%v is not in (0, 1]", t)
+	}
+	if !slices.Contains([]string{"local", "openai", "bedrock"}, c.Embeddings.Provider) {
+		bad("embeddings.provider", "%q is not local, openai or bedrock", c.Embeddings.Provider)
+	}
+	model("memory.extract_model", c.Memory.ExtractModel)
+	model("memory.nli_model", c.Memory.NLIModel)
+	if p := *c.Rollout.Percentage; p < 0 || p > 100 {
+		bad("rollout.percentage", "%d is not between 0 and 100", p)
+	}
+	model("rollout.legacy", c.Rollout.Legacy)
+	if *c.Rollout.Percentage < 100 && c.Rollout.Legacy == "" {
+		bad("rollout.legacy", "is required when rollout.percentage is below 100: name the model that serves the legacy side")
+	}
+	if s := c.Rollout.Shadow.Percentage; s < 0 || s > 100 {
+		bad("rollout.shadow.percentage", "%v is not between 0 and 100", s)
+	}
+	return errors.Join(errs...)
+}
+
+// ValidateStoreURL checks the scheme of a store URL. The store package
+// parses the rest.
+func ValidateStoreURL(raw string) error {
+	switch {
+	case strings.HasPrefix(raw, "embedded://"):
+		if strings.TrimPrefix(raw, "embedded://") == "" {
+			return errors.New("embedded:// needs a path, for example embedded:///var/lib/cato or embedded://.cato")
+		}
+		return nil
+	case strings.HasPrefix(raw, "redis://"), strings.HasPrefix(raw, "rediss://"),
+		strings.HasPrefix(raw, "postgres://"), strings.HasPrefix(raw, "postgresql://"):
+		if _, err := url.Parse(raw); err != nil {
+			return err
+		}
+		return nil
+	}
+	return fmt.Errorf("%q: the scheme must be embedded://, redis://, rediss:// or postgres://", raw)
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+func contains(s, sub string) bool { return strings.Contains(s, sub) }
