@@ -249,7 +249,11 @@ await_pglite() {
 	local try
 	for try in 1 2 3; do
 		if wait_for pglite "$pglite_pid" 90 pg_ready "$pglite_port"; then
-			export CATO_TEST_PGVECTOR_URL="postgres://postgres@127.0.0.1:$pglite_port/postgres?sslmode=disable"
+			# pglite runs every connection in one PostgreSQL session: named
+			# prepared statements clash and extended-protocol messages of two
+			# connections interleave. One Query message per statement (or
+			# batch) is atomic there, hence the simple protocol.
+			export CATO_TEST_PGVECTOR_URL="postgres://postgres@127.0.0.1:$pglite_port/postgres?sslmode=disable&default_query_exec_mode=simple_protocol"
 			return 0
 		fi
 		kill "$pglite_pid" 2>/dev/null || true

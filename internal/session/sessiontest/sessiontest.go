@@ -27,10 +27,15 @@ import (
 // the real time by less than the TTL of other tests (see ttl).
 type OpenFunc func(t *testing.T, opts session.StoreOptions) session.Store
 
-// ttl is the TTL of the expiry tests. Their fake clocks run ahead of real
-// time by about ttl, so it must stay well under session.DefaultTTL, which
-// the other tests use, lest a Sweep delete other tests' sessions.
-const ttl = time.Minute
+// ttl is the TTL of the expiry test and sweepTTL that of the sweep test.
+// Their fake clocks run ahead of real time by about their TTL, and a sweep
+// deletes every session whose expiry its clock has passed, whichever test
+// wrote it: so sweepTTL stays well under ttl, and ttl well under
+// session.DefaultTTL, which the other tests use.
+const (
+	ttl      = time.Minute
+	sweepTTL = 10 * time.Second
+)
 
 // Run runs the suite against the stores open returns.
 func Run(t *testing.T, open OpenFunc) {
@@ -232,7 +237,7 @@ func testExpiry(t *testing.T, open OpenFunc) {
 
 func testSweep(t *testing.T, open OpenFunc) {
 	clk := newClock()
-	s := open(t, session.StoreOptions{TTL: ttl, Now: clk.Now})
+	s := open(t, session.StoreOptions{TTL: sweepTTL, Now: clk.Now})
 	sw, ok := s.(session.Sweeper)
 	if !ok {
 		t.Log("the store expires sessions by itself: nothing to sweep")
@@ -241,9 +246,9 @@ func testSweep(t *testing.T, open OpenFunc) {
 	ten := tenant(t)
 	old, fresh := session.Key{Tenant: ten, ID: "old"}, session.Key{Tenant: ten, ID: "fresh"}
 	mustAppend(t, s, old, turn(llm.RoleUser, "a", clk.Now()))
-	clk.Advance(ttl / 2)
+	clk.Advance(sweepTTL / 2)
 	mustAppend(t, s, fresh, turn(llm.RoleUser, "b", clk.Now()))
-	clk.Advance(ttl/2 + time.Second)
+	clk.Advance(sweepTTL/2 + time.Second)
 	n, err := sw.Sweep(context.Background())
 	if err != nil {
 		t.Fatalf("Sweep: %v", err)
@@ -253,7 +258,7 @@ func testSweep(t *testing.T, open OpenFunc) {
 	}
 	mustLoad(t, s, fresh)
 	// The expired session is gone for good, not merely hidden.
-	clk.Advance(-ttl)
+	clk.Advance(-sweepTTL)
 	if _, err := s.Load(context.Background(), old); !errors.Is(err, session.ErrNotFound) {
 		t.Errorf("Load(swept) error = %v; want ErrNotFound", err)
 	}
