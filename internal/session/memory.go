@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 	"time"
 
@@ -174,7 +175,8 @@ type Exchange struct {
 }
 
 // Record appends the exchange to session k (created if new) and, when the
-// session has outgrown the budget, schedules folding. It returns
+// session has outgrown the budget, schedules folding. NUL bytes and invalid
+// UTF-8 in the texts are stored as U+FFFD. It returns
 // ErrUnavailable when the store is down; the answer can still be sent.
 func (m *Memory) Record(ctx context.Context, k Key, ex Exchange) error {
 	if err := k.Validate(); err != nil {
@@ -184,6 +186,9 @@ func (m *Memory) Record(ctx context.Context, k Key, ex Exchange) error {
 	if at.IsZero() {
 		at = m.opts.Now()
 	}
+	// Every backend stores text: PostgreSQL rejects NUL and invalid UTF-8,
+	// and a client's bad byte must not read as a store failure.
+	ex.Question, ex.Answer = cleanText(ex.Question), cleanText(ex.Answer)
 	var turns []Turn
 	if ex.Question != "" {
 		turns = append(turns, Turn{Role: llm.RoleUser, Content: ex.Question, Tokens: m.tok.Count(ex.Question), At: at})
@@ -201,6 +206,11 @@ func (m *Memory) Record(ctx context.Context, k Key, ex Exchange) error {
 		m.enqueue(k)
 	}
 	return nil
+}
+
+// cleanText replaces NUL bytes and invalid UTF-8 with U+FFFD.
+func cleanText(s string) string {
+	return strings.ReplaceAll(strings.ToValidUTF8(s, "\uFFFD"), "\x00", "\uFFFD")
 }
 
 // Session returns session k (GET /api/cato/sessions/{id}), or ErrNotFound.

@@ -319,3 +319,19 @@ func TestMemoryCloseAbandonsFold(t *testing.T) {
 		t.Errorf("after Close: %d turns, summary %q; want all 6 and none", len(s.Turns), s.Summary)
 	}
 }
+
+func TestMemoryRecordCleansText(t *testing.T) {
+	store := newMemStore(session.StoreOptions{})
+	m := newMemory(t, store, session.MemoryOptions{})
+	k := session.Key{ID: "s"}
+	if err := m.Record(context.Background(), k, session.Exchange{Question: "a\x00b\xffc", Answer: "ok"}); err != nil {
+		t.Fatal(err)
+	}
+	s, err := store.Load(context.Background(), k)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := s.Turns[0].Content; got != "a\uFFFDb\uFFFDc" {
+		t.Errorf("stored %q; want NUL and the bad byte replaced", got)
+	}
+}
