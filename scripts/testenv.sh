@@ -278,11 +278,25 @@ if wants postgres; then start_postgres; fi
 if wants pgvector; then await_pglite; fi
 log "redis=${CATO_TEST_REDIS_URL:-none} postgres=${CATO_TEST_POSTGRES_URL:-none} pgvector=${CATO_TEST_PGVECTOR_URL:-none}"
 
-# Run CMD in the foreground of a child so that Ctrl-C reaches it and the trap
-# still stops the servers afterwards.
+# CMD runs in the background so that a signal to this script is handled at
+# once: the trap passes it on as SIGTERM (a background command ignores
+# SIGINT), waits for CMD, and the EXIT trap stops the servers. Its standard
+# input stays the script's.
 cmd_started=1
-set +e
-"$@"
-rc=$?
-set -e
-exit "$rc"
+signalled=
+stop_cmd() {
+	signalled=$1
+	kill -TERM "$cmd_pid" 2>/dev/null || true
+}
+"$@" <&0 &
+cmd_pid=$!
+trap 'stop_cmd 130' INT
+trap 'stop_cmd 143' TERM
+trap 'stop_cmd 129' HUP
+while :; do
+	rc=0
+	wait "$cmd_pid" || rc=$?
+	# wait also returns when a trapped signal arrives: go on until CMD is gone.
+	kill -0 "$cmd_pid" 2>/dev/null || break
+done
+exit "${signalled:-$rc}"
