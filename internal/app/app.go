@@ -233,4 +233,3 @@ func (r defaultRouter) Decide(_ context.Context, in router.Input) (router.Decisi
 	}
 	return router.Decision{Primary: m, Fallbacks: slices.Clone(r.cfg.Fallbacks[m]), Domain: in.Domain, Reason: "default tier"}, nil
 }
-
