@@ -101,3 +101,10 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 }
 
 func asError[T error](err error, target *T) bool { return errors.As(err, target) }
+
+// httptestRecorder calls the health endpoint in process.
+func httptestRecorder(a *App) int {
+	rec := httptest.NewRecorder()
+	a.Handler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/api/admin/cato/health", nil))
+	return rec.Code
+}
