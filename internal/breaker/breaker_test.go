@@ -92,8 +92,8 @@ func TestStateMachine(t *testing.T) {
 			steps: script(calls(4, Failure), calls(3, Ignored), wantState(Closed), call(Failure), wantState(Open)),
 		},
 		{
-			name: "custom failure threshold",
-			cfg:  Config{Failures: 2},
+			name:  "custom failure threshold",
+			cfg:   Config{Failures: 2},
 			steps: script(call(Failure), wantState(Closed), call(Failure), wantState(Open)),
 		},
 		{
@@ -134,8 +134,8 @@ func TestStateMachine(t *testing.T) {
 				finish(1, Failure), wantState(HalfOpen), call(Success), wantState(Closed)),
 		},
 		{
-			name: "closing forgets old failures",
-			cfg:  Config{Cooldown: time.Second},
+			name:  "closing forgets old failures",
+			cfg:   Config{Cooldown: time.Second},
 			steps: script(calls(5, Failure), advance(time.Second), call(Success), calls(4, Failure), wantState(Closed)),
 		},
 		{
@@ -147,8 +147,8 @@ func TestStateMachine(t *testing.T) {
 				call(Success), wantState(Open)), // 5 of 10
 		},
 		{
-			name: "failure rate below the threshold stays closed",
-			cfg:  Config{Failures: -1, FailureRate: 0.5, MinRequests: 4, Window: 10 * time.Second},
+			name:  "failure rate below the threshold stays closed",
+			cfg:   Config{Failures: -1, FailureRate: 0.5, MinRequests: 4, Window: 10 * time.Second},
 			steps: script(call(Failure), calls(3, Success), calls(20, Success), call(Failure), call(Success), wantState(Closed)),
 		},
 		{
@@ -158,8 +158,8 @@ func TestStateMachine(t *testing.T) {
 				calls(4, Success), wantState(Closed), call(Failure), call(Failure), call(Success), call(Success), wantState(Closed)),
 		},
 		{
-			name: "disabled consecutive rule never opens on its own",
-			cfg:  Config{Failures: -1},
+			name:  "disabled consecutive rule never opens on its own",
+			cfg:   Config{Failures: -1},
 			steps: script(calls(50, Failure), wantState(Closed)),
 		},
 	}
