@@ -6,14 +6,16 @@ import "fmt"
 // half_open) is the name used in /status, metrics and logs.
 type State int32
 
+// The values rise with severity (closed 0, half_open 1, open 2), so that a
+// gauge can export a State as a number.
 const (
 	// Closed lets every call through and counts failures.
 	Closed State = iota
-	// Open refuses every call with ErrOpen until the cool-down has passed.
-	Open
 	// HalfOpen lets a limited number of probe calls through; their results
 	// close the breaker again or reopen it.
 	HalfOpen
+	// Open refuses every call with ErrOpen until the cool-down has passed.
+	Open
 )
 
 func (s State) String() string {
