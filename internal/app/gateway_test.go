@@ -60,6 +60,7 @@ models:
   shadow_self: {provider: openai, base_url: %[1]q, model_id: up-shadow}
 routing:
   fallbacks: {bedrock_sonnet: [bedrock_haiku]}
+retries: {max_attempts: 2, base: 1ms, max: 5ms}
 `, url+"/v1")
 }
 
