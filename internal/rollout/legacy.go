@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/cato-gateway/cato/internal/config"
+	"github.com/cato-gateway/cato/internal/openai"
 )
 
 // ErrAborted is returned (in Answer.Err) by Legacy.Proxy when the upstream
@@ -181,12 +182,7 @@ func (l *Legacy) errorHandler(w http.ResponseWriter, r *http.Request, err error)
 	}
 	l.opts.Log.Warn("legacy upstream failed", slog.String("url", r.URL.Redacted()), slog.Any("err", err))
 	w.Header().Set(HeaderSide, SideLegacy.String())
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(http.StatusBadGateway)
-	// OpenAI's error shape, as every Cato error.
-	_ = json.NewEncoder(w).Encode(map[string]any{"error": map[string]string{
-		"message": "the legacy upstream did not answer", "type": "upstream_error", "code": "legacy_unavailable",
-	}})
+	writeError(w, http.StatusBadGateway, openai.TypeUpstream, "legacy_unavailable", "the legacy upstream did not answer")
 }
 
 // Proxy sends r, with body as its body, to the legacy server and writes the

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"sync/atomic"
 	"time"
 )
 
@@ -18,6 +19,8 @@ type Poller struct {
 	dec   *Decider
 	every time.Duration
 	log   *slog.Logger
+
+	history atomic.Pointer[[]Flag] // latest changes, newest first, for /status
 
 	// Run's goroutine alone uses these.
 	lower   int  // consecutive polls that read a version below the applied one
@@ -92,6 +95,9 @@ func (p *Poller) refresh(ctx context.Context, poll bool) {
 		p.log.Info("reading rollout flag works again")
 		p.failing = false
 	}
+	if p.history.Load() == nil {
+		p.loadHistory(ctx)
+	}
 	cur := p.dec.Flag()
 	switch {
 	case f.Version == cur.Version:
@@ -114,6 +120,27 @@ func (p *Poller) refresh(ctx context.Context, poll bool) {
 	}
 	p.lower = 0
 	p.log.Info("rollout flag applied", flagAttrs(f)...)
+	p.loadHistory(ctx)
+}
+
+// statusHistory is how many changes /status shows.
+const statusHistory = 20
+
+func (p *Poller) loadHistory(ctx context.Context) {
+	rctx, cancel := context.WithTimeout(ctx, 2*p.every)
+	defer cancel()
+	if h, err := p.store.History(rctx, statusHistory); err == nil {
+		p.history.Store(&h)
+	}
+}
+
+// History returns the latest changes (up to 20, newest first) as last read
+// from the store, without reading it: /status calls it.
+func (p *Poller) History() []Flag {
+	if h := p.history.Load(); h != nil {
+		return *h
+	}
+	return []Flag{}
 }
 
 func flagAttrs(f Flag) []any {
