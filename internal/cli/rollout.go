@@ -244,4 +244,3 @@ func defaultActor() string {
 	}
 	return "cli"
 }
-
