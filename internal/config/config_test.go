@@ -87,6 +87,7 @@ func TestLoadRefusesWrongKeysAndValues(t *testing.T) {
 		{"bad provider", "models: {a: {provider: azure}}\nrouting: {simple: a, complex: a, hidden_states: a}\nsession: {summary_model: a}\nmemory: {extract_model: a}\n", nil, []string{"models.a.provider", "bedrock, sagemaker, openai"}},
 		{"routing to a missing model", "models: {a: {provider: simulated}}\n", nil, []string{"routing.simple", `"bedrock_haiku" is not configured`}},
 		{"percentage out of range", "", []string{"CATO_ROLLOUT__PERCENTAGE=150"}, []string{"rollout.percentage", "150"}},
+		{"rollout override to no side", "", []string{"CATO_ROLLOUT__OVERRIDES={team-a: both}"}, []string{"rollout.overrides.team-a", `"both" is not new or legacy`}},
 		{"bad store", "", []string{"CATO_STORE=mysql://x"}, []string{"store", "embedded://, redis://"}},
 		{"env into a value", "", []string{"CATO_LISTEN__X=1"}, []string{"CATO_LISTEN__X", "holds a value"}},
 		{"openai without base_url", "models: {bedrock_haiku: {provider: openai}, bedrock_sonnet: {provider: simulated}, shadow_self: {provider: simulated}}\n", nil, []string{"models.bedrock_haiku.base_url"}},
