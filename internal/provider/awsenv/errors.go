@@ -65,6 +65,9 @@ func Classify(ctx context.Context, model string, err error, known func(code stri
 	case hasResp && respErr.HTTPStatusCode() >= 400:
 		status := respErr.HTTPStatusCode()
 		e.StatusCode, e.Code, e.Retryable = status, "upstream_error", provider.StatusRetryable(status)
+	case errors.As(err, new(smithy.InvalidParamsError)), errors.As(err, new(*smithy.InvalidParamsError)):
+		// The SDK refused to send the request: it breaks the API's rules.
+		e.StatusCode, e.Code = http.StatusBadRequest, "invalid_request"
 	default:
 		var de *smithy.DeserializationError
 		if errors.As(err, &de) {

@@ -55,6 +55,8 @@ func TestClassify(t *testing.T) {
 			status: 502, code: "upstream_unreachable", retryable: true},
 		{name: "bad response", err: &smithy.OperationError{Err: &smithy.DeserializationError{Err: errors.New("bad json")}},
 			status: 502, code: "bad_response"},
+		{name: "sdk validation", err: &smithy.OperationError{Err: smithy.InvalidParamsError{Context: "ConverseInput"}},
+			status: 400, code: "invalid_request"},
 		{name: "deadline", err: fmt.Errorf("send: %w", context.DeadlineExceeded),
 			status: 504, code: "timeout", retryable: true},
 		{name: "cancelled", err: fmt.Errorf("send: %w", context.Canceled),

@@ -2,25 +2,31 @@ package awstest
 
 import (
 	"encoding/json"
+	"io"
 	"net/http"
 
 	"github.com/aws/aws-sdk-go-v2/aws/protocol/eventstream"
 )
 
-// EventWriter writes AWS event-stream frames to an HTTP response, flushing
-// each one so that the client sees it at once. It is not safe for
-// concurrent use.
+// EventWriter writes AWS event-stream frames. Written to an HTTP response,
+// each frame is flushed so that the client sees it at once. It is not safe
+// for concurrent use.
 type EventWriter struct {
-	w   http.ResponseWriter
+	w   io.Writer
 	enc *eventstream.Encoder
 }
 
-// NewEventWriter writes the 200 response headers of an event stream and
+// NewEventWriter returns a writer of frames to w.
+func NewEventWriter(w io.Writer) *EventWriter {
+	return &EventWriter{w: w, enc: eventstream.NewEncoder()}
+}
+
+// StartEventStream writes the 200 response headers of an event stream and
 // returns a writer for its frames.
-func NewEventWriter(w http.ResponseWriter) *EventWriter {
+func StartEventStream(w http.ResponseWriter) *EventWriter {
 	w.Header().Set("Content-Type", "application/vnd.amazon.eventstream")
 	w.WriteHeader(http.StatusOK)
-	return &EventWriter{w: w, enc: eventstream.NewEncoder()}
+	return NewEventWriter(w)
 }
 
 // Event writes an event frame of type eventType whose payload is v as JSON
@@ -56,7 +62,9 @@ func (e *EventWriter) frame(m eventstream.Message) error {
 	if err := e.enc.Encode(e.w, m); err != nil {
 		return err
 	}
-	http.NewResponseController(e.w).Flush()
+	if rw, ok := e.w.(http.ResponseWriter); ok {
+		_ = http.NewResponseController(rw).Flush()
+	}
 	return nil
 }
 

@@ -15,6 +15,11 @@ import (
 	"github.com/cato-gateway/cato/internal/llm"
 )
 
+// EmptyToolResult is the text sent to Converse for a tool message without
+// content: Converse requires a tool result to have content and rejects
+// blank text.
+const EmptyToolResult = "(empty)"
+
 // converseParts are the fields ConverseInput and ConverseStreamInput share.
 type converseParts struct {
 	system    []types.SystemContentBlock
@@ -44,11 +49,12 @@ func toConverse(c *conversation) (converseParts, error) {
 					ToolUseId: aws.String(b.toolID), Name: aws.String(b.toolName), Input: input,
 				}})
 			case toolResultBlock:
-				// Converse rejects an empty text block, also inside a result.
-				var content []types.ToolResultContentBlock
-				if b.text != "" {
-					content = []types.ToolResultContentBlock{&types.ToolResultContentBlockMemberText{Value: b.text}}
+				// A result needs content, and Converse rejects blank text.
+				text := b.text
+				if strings.TrimSpace(text) == "" {
+					text = EmptyToolResult
 				}
+				content := []types.ToolResultContentBlock{&types.ToolResultContentBlockMemberText{Value: text}}
 				m.Content = append(m.Content, &types.ContentBlockMemberToolResult{Value: types.ToolResultBlock{
 					ToolUseId: aws.String(b.toolID), Content: content,
 				}})

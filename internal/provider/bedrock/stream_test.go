@@ -73,7 +73,7 @@ func streamServer(t *testing.T, api string, frames []frame) *Client {
 		if !json.Valid(call.body) {
 			t.Errorf("body is not JSON: %s", call.body)
 		}
-		ew := awstest.NewEventWriter(w)
+		ew := awstest.StartEventStream(w)
 		for _, f := range frames {
 			if f.exception {
 				_ = ew.Exception(f.typ, f.payload)
@@ -220,7 +220,7 @@ func TestChatStreamCancel(t *testing.T) {
 				frames = invokeFrames()[:3]
 			}
 			c := fakeBedrock(t, api, func(w http.ResponseWriter, r *http.Request, call bedrockCall) {
-				ew := awstest.NewEventWriter(w)
+				ew := awstest.StartEventStream(w)
 				for _, f := range frames {
 					_ = ew.Event(f.typ, f.payload)
 				}
