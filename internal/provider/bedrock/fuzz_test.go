@@ -105,7 +105,7 @@ func FuzzStreamDecoding(f *testing.F) {
 		if useInvoke {
 			api = APIInvoke
 		}
-		ct := &cannedTransport{contentType: "application/vnd.amazon.eventstream", answer: body}
+		ct := &awstest.CannedTransport{ContentType: "application/vnd.amazon.eventstream", Body: body}
 		c, err := New(context.Background(), "bedrock_haiku", testModel(api), clientOf(ct), nil)
 		if err != nil {
 			t.Fatal(err)

@@ -1,11 +1,9 @@
 package bedrock
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"flag"
-	"io"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -21,32 +19,6 @@ import (
 
 var update = flag.Bool("update", false, "rewrite the golden files under testdata")
 
-// cannedTransport answers every request with one canned body and keeps the
-// last request body: the wire form the SDK produced.
-type cannedTransport struct {
-	status      int
-	contentType string
-	answer      []byte
-	sent        []byte
-}
-
-func (c *cannedTransport) RoundTrip(r *http.Request) (*http.Response, error) {
-	if r.Body != nil {
-		c.sent, _ = io.ReadAll(r.Body)
-		r.Body.Close()
-	}
-	status := c.status
-	if status == 0 {
-		status = http.StatusOK
-	}
-	return &http.Response{
-		StatusCode: status, Status: http.StatusText(status), Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
-		Header:  http.Header{"Content-Type": {c.contentType}},
-		Body:    io.NopCloser(bytes.NewReader(c.answer)),
-		Request: r, ContentLength: int64(len(c.answer)),
-	}, nil
-}
-
 func testModel(api string) config.Model {
 	return config.Model{ModelID: testModelID, Region: testRegion, Endpoint: "http://bedrock.test", API: api}
 }
@@ -54,10 +26,10 @@ func testModel(api string) config.Model {
 func clientOf(rt http.RoundTripper) *http.Client { return &http.Client{Transport: rt} }
 
 // cannedClient returns a client whose calls all get answer.
-func cannedClient(t testing.TB, api, contentType string, answer []byte) (*Client, *cannedTransport) {
+func cannedClient(t testing.TB, api, contentType string, answer []byte) (*Client, *awstest.CannedTransport) {
 	t.Helper()
 	awstest.Isolate(t)
-	ct := &cannedTransport{contentType: contentType, answer: answer}
+	ct := &awstest.CannedTransport{ContentType: contentType, Body: answer}
 	c, err := New(context.Background(), "bedrock_haiku", testModel(api), clientOf(ct), nil)
 	if err != nil {
 		t.Fatal(err)
@@ -97,7 +69,7 @@ func TestGoldenRequests(t *testing.T) {
 					got["error"] = msg
 					continue
 				}
-				got[api] = ct.sent
+				got[api] = ct.Sent()
 			}
 			compareGolden(t, strings.TrimSuffix(file, ".json")+".golden", got)
 		})
