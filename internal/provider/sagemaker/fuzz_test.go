@@ -131,4 +131,3 @@ func drainStream(c *Client) error {
 	}
 	return errors.New("stream did not end")
 }
-
