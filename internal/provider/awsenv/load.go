@@ -37,6 +37,7 @@ func Load(ctx context.Context, region string, hc *http.Client) (aws.Config, erro
 		// when AWS_CA_BUNDLE is set.
 		cfg.HTTPClient = hc
 	}
+	cfg.HTTPClient = bodyGuard{next: cfg.HTTPClient}
 	if cfg.Region == "" {
 		cfg.Region = DefaultRegion
 	}

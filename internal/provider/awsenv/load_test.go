@@ -56,8 +56,8 @@ func TestLoadUsesClientAndNoRetries(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if cfg.HTTPClient != hc {
-		t.Errorf("Load HTTPClient = %v; want the given client", cfg.HTTPClient)
+	if g, ok := cfg.HTTPClient.(bodyGuard); !ok || g.next != hc {
+		t.Errorf("Load HTTPClient = %#v; want the given client behind bodyGuard", cfg.HTTPClient)
 	}
 	if got := cfg.Retryer().MaxAttempts(); got != 1 {
 		t.Errorf("Load retryer max attempts = %d; want 1", got)
@@ -85,7 +85,7 @@ func TestLoadWithCABundleAndClient(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Load with AWS_CA_BUNDLE = %v; want no error", err)
 	}
-	if cfg.HTTPClient != hc {
-		t.Errorf("Load HTTPClient = %v; want the given client", cfg.HTTPClient)
+	if g, ok := cfg.HTTPClient.(bodyGuard); !ok || g.next != hc {
+		t.Errorf("Load HTTPClient = %#v; want the given client behind bodyGuard", cfg.HTTPClient)
 	}
 }

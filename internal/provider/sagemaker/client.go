@@ -94,7 +94,7 @@ func (c *Client) Chat(ctx context.Context, req *llm.Request) (*llm.Response, err
 		TargetVariant: c.targetVariant(req.HiddenStates),
 	})
 	if err != nil {
-		return nil, classify(ctx, c.name, err)
+		return nil, Classify(ctx, c.name, err)
 	}
 	a, err := c.payload.decode(out.Body)
 	if err != nil {
@@ -126,7 +126,7 @@ func (c *Client) ChatStream(ctx context.Context, req *llm.Request) (llm.Stream, 
 		TargetVariant: c.targetVariant(req.HiddenStates),
 	})
 	if err != nil {
-		return nil, classify(ctx, c.name, err)
+		return nil, Classify(ctx, c.name, err)
 	}
 	return newStream(ctx, c, out.GetStream(), req.HiddenStates), nil
 }

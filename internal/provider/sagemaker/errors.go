@@ -38,10 +38,11 @@ func errorClass(code string) (awsenv.Class, bool) {
 	return awsenv.Class{}, false
 }
 
-// classify turns an error of a call to model into a *provider.Error. A
-// ModelError (the container answered with an error) takes the container's
-// own status.
-func classify(ctx context.Context, model string, err error) error {
+// Classify turns an error of a SageMaker Runtime call for model into a
+// *provider.Error. A ModelError (the container answered with an error)
+// takes the container's own status; throttling, server trouble and broken
+// streams are retryable. provider/nli uses it too.
+func Classify(ctx context.Context, model string, err error) error {
 	var me *types.ModelError
 	if errors.As(err, &me) && ctx.Err() == nil {
 		status := int(aws.ToInt32(me.OriginalStatusCode))

@@ -96,7 +96,7 @@ func (s *stream) read() {
 		if errors.Is(err, io.EOF) {
 			err = &provider.Error{Model: s.c.name, StatusCode: http.StatusBadGateway, Code: "incomplete_stream", Retryable: true, Err: errIncomplete}
 		}
-		s.err = classify(s.ctx, s.c.name, err)
+		s.err = Classify(s.ctx, s.c.name, err)
 		return
 	}
 	chunks, h, done, err := s.dec.event(data)
