@@ -69,6 +69,9 @@ func New(opt Options) *Server {
 // that balancers stop sending traffic, while requests in flight finish.
 func (s *Server) SetDraining() { s.draining.Store(true) }
 
+// Draining reports whether SetDraining was called.
+func (s *Server) Draining() bool { return s.draining.Load() }
+
 // InFlight returns the number of requests being served.
 func (s *Server) InFlight() int64 { return s.inFlight.Load() }
 

@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"slices"
 	"sort"
 
 	"github.com/cato-gateway/cato/internal/api"
@@ -58,10 +57,22 @@ func New(ctx context.Context, cfg *config.Config, environ []string, log *slog.Lo
 	for name, m := range cfg.Models {
 		prices[name] = m.Price
 	}
+	guards := provider.NewGuards(cfg, models, provider.GuardHooks{
+		OnCallDone:    a.observeCall,
+		OnStateChange: a.observeBreaker,
+	}, log)
+	for name := range guards {
+		a.metrics.BreakerState.WithLabelValues(name).Set(0)
+	}
+	rt, err := router.New(ctx, cfg.Routing, nil, log)
+	if err != nil {
+		return nil, fmt.Errorf("routing: %w", err)
+	}
 	orch := orchestrator.New(orchestrator.Options{
-		Models:    models,
+		Models:    sortedKeys(models),
+		Caller:    provider.NewFallback(provider.Lookup(guards), cfg.Retries.Budget, log),
 		Fallbacks: cfg.Routing.Fallbacks,
-		Router:    defaultRouter{cfg.Routing},
+		Router:    rt,
 		Cost: func(model string, u llm.Usage) float64 {
 			p := prices[model]
 			return (float64(u.PromptTokens)*p.InputPerMTok + float64(u.CompletionTokens)*p.OutputPerMTok) / 1e6
@@ -77,6 +88,9 @@ func New(ctx context.Context, cfg *config.Config, environ []string, log *slog.Lo
 		MaxBodyBytes: cfg.Server.MaxBodyBytes,
 		Models:       sortedKeys(models),
 		Version:      version.String(),
+		Status: map[string]func() any{
+			"breakers": func() any { return breakerStatus(guards) },
+		},
 	})
 	return a, nil
 }
@@ -221,15 +235,4 @@ func sortedKeys[V any](m map[string]V) []string {
 	}
 	sort.Strings(keys)
 	return keys
-}
-
-// defaultRouter sends every automatic request to the simple tier.
-type defaultRouter struct{ cfg config.Routing }
-
-func (r defaultRouter) Decide(_ context.Context, in router.Input) (router.Decision, error) {
-	m := r.cfg.Simple
-	if in.HiddenStates {
-		m = r.cfg.HiddenStates
-	}
-	return router.Decision{Primary: m, Fallbacks: slices.Clone(r.cfg.Fallbacks[m]), Domain: in.Domain, Reason: "default tier"}, nil
 }

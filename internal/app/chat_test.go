@@ -210,12 +210,12 @@ func TestUpstreamErrorsAreMapped(t *testing.T) {
 		body       string
 		wantStatus int
 		wantRetry  string
-		wantCalls  int32 // calls that reached the upstream; fallback adds one
+		wantCalls  int32 // calls that reached the upstream: two attempts per model of the chain
 	}{
-		{"rate limited", 429, map[string]string{"Retry-After": "7"}, `{"error":{"message":"slow down","type":"rate_limit_error","code":"rate_limit"}}`, 429, "7", 2},
+		{"rate limited", 429, map[string]string{"Retry-After": "1"}, `{"error":{"message":"slow down","type":"rate_limit_error","code":"rate_limit"}}`, 429, "1", 4},
 		{"bad request from model", 400, nil, `{"error":{"message":"bad temperature","type":"invalid_request_error"}}`, 400, "", 1},
-		{"server error", 500, nil, `oops`, 502, "", 2},
-		{"unavailable", 503, nil, ``, 503, "", 2},
+		{"server error", 500, nil, `oops`, 502, "", 4},
+		{"unavailable", 503, nil, ``, 503, "", 4},
 		{"upstream auth", 401, nil, `{"error":{"message":"bad key"}}`, 502, "", 1},
 	}
 	for _, tt := range tests {

@@ -60,6 +60,7 @@ models:
   shadow_self: {provider: openai, base_url: %[1]q, model_id: up-shadow}
 routing:
   fallbacks: {bedrock_sonnet: [bedrock_haiku]}
+retries: {max_attempts: 2, base: 1ms, max: 5ms}
 `, url+"/v1")
 }
 
@@ -101,3 +102,10 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 }
 
 func asError[T error](err error, target *T) bool { return errors.As(err, target) }
+
+// httptestRecorder calls the health endpoint in process.
+func httptestRecorder(a *App) int {
+	rec := httptest.NewRecorder()
+	a.Handler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/api/admin/cato/health", nil))
+	return rec.Code
+}

@@ -11,7 +11,7 @@ const simConfig = `
 listen: 127.0.0.1:0
 server: {max_body_bytes: 2048}
 models:
-  bedrock_haiku: {provider: simulated}
+  bedrock_haiku: {provider: simulated, price: {input_per_mtok: 0.8, output_per_mtok: 4}}
   bedrock_sonnet: {provider: simulated}
   shadow_self: {provider: simulated}
 auth:

@@ -25,12 +25,20 @@ type decider interface {
 	Decide(ctx context.Context, in router.Input) (router.Decision, error)
 }
 
-// Options are an Orchestrator's collaborators. Models and Router are
-// required.
+// caller is implemented by provider.Fallback: it asks a chain of guarded
+// models in order.
+type caller interface {
+	Chat(ctx context.Context, chain []string, req *llm.Request) (provider.Answer, error)
+	ChatStream(ctx context.Context, chain []string, req *llm.Request) (provider.StreamAnswer, error)
+}
+
+// Options are an Orchestrator's collaborators. Models, Caller and Router
+// are required.
 type Options struct {
-	// Models are the chat models by name, each already guarded (breaker,
-	// retries, timeout).
-	Models map[string]provider.Provider
+	// Models names the chat models a request may ask for.
+	Models []string
+	// Caller calls a chain of models with fallback.
+	Caller caller
 	// Fallbacks lists, per model, the models tried in order when it fails.
 	Fallbacks map[string][]string
 	Router    decider
@@ -42,7 +50,8 @@ type Options struct {
 
 // Orchestrator answers queries. It is safe for concurrent use.
 type Orchestrator struct {
-	opt Options
+	opt    Options
+	models map[string]bool
 }
 
 // New returns an orchestrator.
@@ -56,7 +65,11 @@ func New(opt Options) *Orchestrator {
 	if opt.Log == nil {
 		opt.Log = slog.New(slog.DiscardHandler)
 	}
-	return &Orchestrator{opt: opt}
+	o := &Orchestrator{opt: opt, models: map[string]bool{}}
+	for _, m := range opt.Models {
+		o.models[m] = true
+	}
+	return o
 }
 
 // Query is one request to answer.
@@ -86,20 +99,21 @@ type Answer struct {
 	Degraded []string
 }
 
-// Models reports whether name is a configured chat model.
-func (o *Orchestrator) HasModel(name string) bool {
-	_, ok := o.opt.Models[name]
-	return ok
-}
+// HasModel reports whether name is a configured chat model.
+func (o *Orchestrator) HasModel(name string) bool { return o.models[name] }
 
 // Route returns the routing decision for q without calling a model.
 func (o *Orchestrator) Route(ctx context.Context, q *Query) (router.Decision, error) {
 	model := q.Request.Model
 	if model != "" && model != Auto && model != "cato" {
-		if _, ok := o.opt.Models[model]; !ok {
+		if !o.models[model] {
 			return router.Decision{}, fmt.Errorf("%w: %q", ErrModelNotFound, model)
 		}
-		return router.Decision{Primary: model, Fallbacks: o.opt.Fallbacks[model], Domain: q.Domain, Reason: "model requested by the client"}, nil
+		fb := o.opt.Fallbacks[model]
+		if fb == nil {
+			fb = []string{}
+		}
+		return router.Decision{Primary: model, Fallbacks: fb, Domain: q.Domain, Reason: "model requested by the client", Rule: "requested"}, nil
 	}
 	in := router.Input{
 		Query:        q.Request.LastUserText(),
@@ -122,41 +136,29 @@ func (o *Orchestrator) Answer(ctx context.Context, q *Query) (*Answer, error) {
 	if err != nil {
 		return nil, err
 	}
-	chain := append([]string{d.Primary}, d.Fallbacks...)
-	var lastErr error
-	for i, name := range chain {
-		p, ok := o.opt.Models[name]
-		if !ok {
-			continue
-		}
-		req := *q.Request
-		req.Model = name
-		resp, err := p.Chat(ctx, &req)
-		if err != nil {
-			o.opt.Metrics.RecordError(name)
-			lastErr = err
-			if ctx.Err() != nil || !fallbackable(err) {
-				return nil, err
-			}
-			continue
-		}
-		cost := o.opt.Cost(name, resp.Usage)
-		o.opt.Metrics.RecordCall(name, resp.Usage, cost)
-		if i > 0 {
-			o.opt.Metrics.Fallbacks.WithLabelValues(d.Primary, name).Inc()
-		}
-		return &Answer{
-			Response: resp, Model: name, FallbackUsed: i > 0, Routing: d,
-			CostUSD: cost, Latency: time.Since(start),
-		}, nil
+	o.opt.Metrics.Routes.WithLabelValues(d.Primary, d.Rule).Inc()
+	a, err := o.opt.Caller.Chat(ctx, chainOf(d), q.Request)
+	o.countFailures(a.Failures)
+	if err != nil {
+		return nil, err
 	}
-	if lastErr == nil {
-		lastErr = fmt.Errorf("%w: %q", ErrModelNotFound, d.Primary)
+	cost := o.opt.Cost(a.Model, a.Response.Usage)
+	o.opt.Metrics.RecordCall(a.Model, a.Response.Usage, cost)
+	if a.FallbackUsed {
+		o.opt.Metrics.Fallbacks.WithLabelValues(d.Primary, a.Model).Inc()
 	}
-	return nil, lastErr
+	return &Answer{
+		Response: a.Response, Model: a.Model, FallbackUsed: a.FallbackUsed, Routing: d,
+		CostUSD: cost, Latency: time.Since(start),
+	}, nil
 }
 
-// fallbackable reports whether another model may succeed where one failed.
-func fallbackable(err error) bool {
-	return provider.IsRetryable(err)
+func chainOf(d router.Decision) []string {
+	return append([]string{d.Primary}, d.Fallbacks...)
+}
+
+func (o *Orchestrator) countFailures(fs []provider.ModelFailure) {
+	for _, f := range fs {
+		o.opt.Metrics.RecordError(f.Model)
+	}
 }

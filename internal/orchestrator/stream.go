@@ -3,7 +3,6 @@ package orchestrator
 import (
 	"context"
 	"errors"
-	"fmt"
 	"io"
 	"strings"
 	"time"
@@ -25,7 +24,6 @@ type StreamAnswer struct {
 	o       *Orchestrator
 	q       *Query
 	start   time.Time
-	first   *llm.Chunk
 	s       llm.Stream
 	text    strings.Builder
 	usage   llm.Usage
@@ -34,57 +32,27 @@ type StreamAnswer struct {
 	onClose []func(ok bool)
 }
 
-// Stream answers q as a stream.
+// Stream answers q as a stream. It returns once the answering model has
+// sent its first chunk, so that errors before it can still fall back.
 func (o *Orchestrator) Stream(ctx context.Context, q *Query) (*StreamAnswer, error) {
 	start := time.Now()
 	d, err := o.Route(ctx, q)
 	if err != nil {
 		return nil, err
 	}
-	chain := append([]string{d.Primary}, d.Fallbacks...)
-	var lastErr error
-	for i, name := range chain {
-		p, ok := o.opt.Models[name]
-		if !ok {
-			continue
-		}
-		req := *q.Request
-		req.Model = name
-		s, err := p.ChatStream(ctx, &req)
-		if err == nil {
-			// Fall back only before the first chunk reaches the client:
-			// read it now.
-			var first llm.Chunk
-			first, err = s.Next()
-			if err == nil || errors.Is(err, io.EOF) {
-				sa := &StreamAnswer{Model: name, FallbackUsed: i > 0, Routing: d, o: o, q: q, start: start, s: s}
-				if err == nil {
-					sa.first = &first
-				} else {
-					sa.done = true
-				}
-				return sa, nil
-			}
-			s.Close()
-		}
-		o.opt.Metrics.RecordError(name)
-		lastErr = err
-		if ctx.Err() != nil || !fallbackable(err) {
-			return nil, err
-		}
+	o.opt.Metrics.Routes.WithLabelValues(d.Primary, d.Rule).Inc()
+	a, err := o.opt.Caller.ChatStream(ctx, chainOf(d), q.Request)
+	o.countFailures(a.Failures)
+	if err != nil {
+		return nil, err
 	}
-	if lastErr == nil {
-		lastErr = fmt.Errorf("%w: %q", ErrModelNotFound, d.Primary)
-	}
-	return nil, lastErr
+	return &StreamAnswer{Model: a.Model, FallbackUsed: a.FallbackUsed, Routing: d, o: o, q: q, start: start, s: a.Stream}, nil
 }
 
 // Next returns the next chunk, or io.EOF after the last.
 func (a *StreamAnswer) Next() (llm.Chunk, error) {
 	var c llm.Chunk
 	switch {
-	case a.first != nil:
-		c, a.first = *a.first, nil
 	case a.done:
 		return llm.Chunk{}, io.EOF
 	default:
