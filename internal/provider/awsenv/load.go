@@ -6,6 +6,7 @@ import (
 	"net/http"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 )
 
@@ -36,6 +37,11 @@ func Load(ctx context.Context, region string, hc *http.Client) (aws.Config, erro
 		// Set after loading: WithHTTPClient fails on a plain *http.Client
 		// when AWS_CA_BUNDLE is set.
 		cfg.HTTPClient = hc
+	}
+	if cfg.HTTPClient == nil {
+		// What the service clients would pick: the SDK's own client, with
+		// AWS_CA_BUNDLE when set.
+		cfg.HTTPClient = awshttp.NewBuildableClient()
 	}
 	cfg.HTTPClient = bodyGuard{next: cfg.HTTPClient}
 	if cfg.Region == "" {

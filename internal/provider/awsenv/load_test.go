@@ -89,3 +89,14 @@ func TestLoadWithCABundleAndClient(t *testing.T) {
 		t.Errorf("Load HTTPClient = %#v; want the given client behind bodyGuard", cfg.HTTPClient)
 	}
 }
+
+func TestLoadWithoutClientUsesTheSDKs(t *testing.T) {
+	isolate(t)
+	cfg, err := Load(context.Background(), "", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if g, ok := cfg.HTTPClient.(bodyGuard); !ok || g.next == nil {
+		t.Errorf("Load(nil client) HTTPClient = %#v; want the SDK's client behind bodyGuard", cfg.HTTPClient)
+	}
+}
