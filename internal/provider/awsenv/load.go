@@ -15,14 +15,16 @@ import (
 const DefaultRegion = "us-east-1"
 
 // Load returns the SDK configuration for a model in region (empty means the
-// SDK's default, else DefaultRegion). Credentials come from the standard
+// SDK's default, else DefaultRegion) reached at endpoint (empty means AWS's
+// own; a loopback endpoint falls back to LoopbackAccessKeyID when the chain
+// has no keys). Credentials come from the standard
 // chain: environment, shared files, web identity, container and instance
 // roles. Requests go through hc (nil means the SDK's own client, which is the
 // only one AWS_CA_BUNDLE applies to: a given client keeps its own TLS roots).
 // The SDK's
 // retries are turned off because provider.Guard retries, and two retry
 // loops would multiply attempts behind the breaker's back.
-func Load(ctx context.Context, region string, hc *http.Client) (aws.Config, error) {
+func Load(ctx context.Context, region, endpoint string, hc *http.Client) (aws.Config, error) {
 	opts := []func(*awsconfig.LoadOptions) error{
 		awsconfig.WithRetryer(func() aws.Retryer { return aws.NopRetryer{} }),
 	}
@@ -44,6 +46,9 @@ func Load(ctx context.Context, region string, hc *http.Client) (aws.Config, erro
 		cfg.HTTPClient = awshttp.NewBuildableClient()
 	}
 	cfg.HTTPClient = bodyGuard{next: cfg.HTTPClient}
+	if isLoopback(endpoint) {
+		cfg.Credentials = loopbackCredentials{chain: cfg.Credentials}
+	}
 	if cfg.Region == "" {
 		cfg.Region = DefaultRegion
 	}

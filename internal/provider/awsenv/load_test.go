@@ -38,7 +38,7 @@ func TestLoadRegion(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			isolate(t)
 			t.Setenv("AWS_REGION", tt.env)
-			cfg, err := Load(context.Background(), tt.model, nil)
+			cfg, err := Load(context.Background(), tt.model, "", nil)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -52,7 +52,7 @@ func TestLoadRegion(t *testing.T) {
 func TestLoadUsesClientAndNoRetries(t *testing.T) {
 	isolate(t)
 	hc := &http.Client{}
-	cfg, err := Load(context.Background(), "us-west-2", hc)
+	cfg, err := Load(context.Background(), "us-west-2", "", hc)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -81,7 +81,7 @@ func TestLoadWithCABundleAndClient(t *testing.T) {
 	}
 	t.Setenv("AWS_CA_BUNDLE", bundle)
 	hc := &http.Client{}
-	cfg, err := Load(context.Background(), "", hc)
+	cfg, err := Load(context.Background(), "", "", hc)
 	if err != nil {
 		t.Fatalf("Load with AWS_CA_BUNDLE = %v; want no error", err)
 	}
@@ -92,7 +92,7 @@ func TestLoadWithCABundleAndClient(t *testing.T) {
 
 func TestLoadWithoutClientUsesTheSDKs(t *testing.T) {
 	isolate(t)
-	cfg, err := Load(context.Background(), "", nil)
+	cfg, err := Load(context.Background(), "", "", nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -50,7 +50,7 @@ func New(ctx context.Context, name string, m config.Model, hc *http.Client, log 
 	if modelID == "" {
 		modelID = name
 	}
-	cfg, err := awsenv.Load(ctx, m.Region, hc)
+	cfg, err := awsenv.Load(ctx, m.Region, m.Endpoint, hc)
 	if err != nil {
 		return nil, fmt.Errorf("model %s: %w", name, err)
 	}

@@ -46,7 +46,7 @@ func New(ctx context.Context, name string, m config.Model, hc *http.Client, log 
 	if m.EndpointName == "" {
 		return nil, fmt.Errorf("model %s: endpoint_name is required", name)
 	}
-	cfg, err := awsenv.Load(ctx, m.Region, hc)
+	cfg, err := awsenv.Load(ctx, m.Region, m.Endpoint, hc)
 	if err != nil {
 		return nil, fmt.Errorf("model %s: %w", name, err)
 	}
