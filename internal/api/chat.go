@@ -12,6 +12,7 @@ import (
 	"github.com/cato-gateway/cato/internal/llm"
 	"github.com/cato-gateway/cato/internal/openai"
 	"github.com/cato-gateway/cato/internal/orchestrator"
+	"github.com/cato-gateway/cato/internal/rollout"
 	"github.com/cato-gateway/cato/internal/router"
 )
 
@@ -53,6 +54,16 @@ func (s *Server) chatCompletions(w http.ResponseWriter, r *http.Request) {
 		s.writeError(sw, r, err)
 		return
 	}
+	// The side is decided before Cato decodes the request, so that the
+	// legacy side gets it exactly as sent.
+	if side, id := s.side(r, body); side == rollout.SideLegacy {
+		model = "legacy"
+		s.proxyLegacy(sw, r, id, body)
+		return
+	}
+	sw.Header().Set(rollout.HeaderSide, "new")
+	var text string
+	defer func() { s.observeNew(r.URL.Path, body, text, sw.status, err, time.Since(start)) }()
 	req, err := openai.DecodeChatRequest(body)
 	if err != nil {
 		s.writeError(sw, r, err)
@@ -64,7 +75,7 @@ func (s *Server) chatCompletions(w http.ResponseWriter, r *http.Request) {
 		Request: &req.Request, Domain: req.Cato.Domain, Cache: req.Cato.Cache, Memory: req.Cato.Memory,
 	}
 	if req.Stream {
-		model = s.streamChat(sw, r, q, req)
+		model, text, err = s.streamChat(sw, r, q, req)
 		return
 	}
 	ans, err := s.opt.Orchestrator.Answer(r.Context(), q)
@@ -72,7 +83,7 @@ func (s *Server) chatCompletions(w http.ResponseWriter, r *http.Request) {
 		s.writeError(sw, r, err)
 		return
 	}
-	model = ans.Model
+	model, text = ans.Model, ans.Response.Message.Content
 	s.setCatoHeaders(sw, ans.Model, ans.Cached, ans.Routing)
 	out := openai.NewChatResponse("chatcmpl-"+requestID(r.Context()), start.Unix(), ans.Model, ans.Response)
 	out.Cato = &openai.Meta{
@@ -119,15 +130,16 @@ func routingJSON(d router.Decision) json.RawMessage {
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 
 // streamChat answers with server-sent events and returns the model that
-// answered. Errors before the first byte get a normal error answer; later
-// ones an error event, since the status is already sent.
-func (s *Server) streamChat(w *statusWriter, r *http.Request, q *orchestrator.Query, req *openai.ChatRequest) string {
+// answered, the text it streamed and the error that ended the stream.
+// Errors before the first byte get a normal error answer; later ones an
+// error event, since the status is already sent.
+func (s *Server) streamChat(w *statusWriter, r *http.Request, q *orchestrator.Query, req *openai.ChatRequest) (string, string, error) {
 	start := time.Now()
 	ctx := r.Context()
 	sa, err := s.opt.Orchestrator.Stream(ctx, q)
 	if err != nil {
 		s.writeError(w, r, err)
-		return "-"
+		return "-", "", err
 	}
 	defer sa.Close()
 	s.setCatoHeaders(w, sa.Model, sa.Cached, sa.Routing)
@@ -165,7 +177,7 @@ func (s *Server) streamChat(w *statusWriter, r *http.Request, q *orchestrator.Qu
 				_ = rc.Flush()
 				s.logger(r).Warn("stream failed after its first chunk", "model", sa.Model, "err", err)
 			}
-			return sa.Model
+			return sa.Model, sa.Text(), err
 		}
 		if c.HiddenStates != nil {
 			hidden = c.HiddenStates
@@ -181,7 +193,7 @@ func (s *Server) streamChat(w *statusWriter, r *http.Request, q *orchestrator.Qu
 			continue
 		}
 		if !send(openai.NewChunk(id, created, sa.Model, &c)) {
-			return sa.Model
+			return sa.Model, sa.Text(), ctx.Err()
 		}
 	}
 	if finish == nil {
@@ -195,18 +207,18 @@ func (s *Server) streamChat(w *statusWriter, r *http.Request, q *orchestrator.Qu
 	last := openai.NewChunk(id, created, sa.Model, finish)
 	if req.IncludeUsage {
 		if !send(last) {
-			return sa.Model
+			return sa.Model, sa.Text(), ctx.Err()
 		}
 		last = openai.NewChunk(id, created, sa.Model, &llm.Chunk{})
 		last.Usage = openai.UsageOf(sa.Usage())
 	}
 	last.Cato = meta
 	if !send(last) {
-		return sa.Model
+		return sa.Model, sa.Text(), ctx.Err()
 	}
 	_, _ = io.WriteString(w, "data: [DONE]\n\n")
 	_ = rc.Flush()
-	return sa.Model
+	return sa.Model, sa.Text(), nil
 }
 
 func (s *Server) listModels(w http.ResponseWriter, _ *http.Request) {

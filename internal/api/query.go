@@ -9,6 +9,7 @@ import (
 	"github.com/cato-gateway/cato/internal/llm"
 	"github.com/cato-gateway/cato/internal/openai"
 	"github.com/cato-gateway/cato/internal/orchestrator"
+	"github.com/cato-gateway/cato/internal/rollout"
 )
 
 // queryRequest is the body of /api/cato/query and /api/cato/route.
@@ -65,6 +66,23 @@ func (s *Server) decodeQuery(w http.ResponseWriter, r *http.Request) (*queryRequ
 	return &q, nil
 }
 
+// chatBody is the query as a chat completions request, which is what the
+// legacy side understands.
+func (q *queryRequest) chatBody() []byte {
+	m := map[string]any{"model": orchestrator.Auto, "messages": []map[string]string{{"role": llm.RoleUser, "content": q.Query}}}
+	if q.User != "" {
+		m["user"] = q.User
+	}
+	if q.SessionID != "" {
+		m["session_id"] = q.SessionID
+	}
+	if q.MaxTokens > 0 {
+		m["max_tokens"] = q.MaxTokens
+	}
+	b, _ := json.Marshal(m)
+	return b
+}
+
 func (q *queryRequest) toQuery(tenant string) *orchestrator.Query {
 	model := q.Model
 	if model == "" {
@@ -90,12 +108,21 @@ func (s *Server) query(w http.ResponseWriter, r *http.Request) {
 		s.writeError(sw, r, err)
 		return
 	}
+	chat := qr.chatBody()
+	if side, _ := s.side(r, chat); side == rollout.SideLegacy {
+		model = "legacy"
+		s.legacyQuery(sw, r, qr, chat)
+		return
+	}
+	sw.Header().Set(rollout.HeaderSide, "new")
+	var text string
+	defer func() { s.observeNew("/v1/chat/completions", chat, text, sw.status, err, time.Since(start)) }()
 	ans, err := s.opt.Orchestrator.Answer(r.Context(), qr.toQuery(tenantOf(r.Context())))
 	if err != nil {
 		s.writeError(sw, r, err)
 		return
 	}
-	model = ans.Model
+	model, text = ans.Model, ans.Response.Message.Content
 	s.setCatoHeaders(sw, ans.Model, ans.Cached, ans.Routing)
 	writeJSON(sw, http.StatusOK, queryResponse{
 		Response: ans.Response.Message.Content, Model: ans.Model, Cached: ans.Cached,

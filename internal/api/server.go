@@ -31,6 +31,9 @@ type Options struct {
 	// Checks are the readiness checks of /health, by name; each returns
 	// nil when its dependency is usable.
 	Checks map[string]func(context.Context) error
+	// Rollout splits traffic between the new side and the legacy upstream;
+	// nil serves everything on the new side.
+	Rollout *Rollout
 	// Status adds sections to /status (breakers, cache, rollout…); each
 	// function returns the section's JSON value.
 	Status map[string]func() any

@@ -15,8 +15,11 @@ import (
 	"github.com/cato-gateway/cato/internal/metrics"
 	"github.com/cato-gateway/cato/internal/orchestrator"
 	"github.com/cato-gateway/cato/internal/provider"
+	"github.com/cato-gateway/cato/internal/provider/bedrock"
 	"github.com/cato-gateway/cato/internal/provider/openaicompat"
+	"github.com/cato-gateway/cato/internal/provider/sagemaker"
 	"github.com/cato-gateway/cato/internal/provider/simulated"
+	"github.com/cato-gateway/cato/internal/rollout"
 	"github.com/cato-gateway/cato/internal/router"
 	"github.com/cato-gateway/cato/internal/simulator"
 	"github.com/cato-gateway/cato/internal/version"
@@ -24,11 +27,16 @@ import (
 
 // App is one running Cato gateway.
 type App struct {
-	cfg     *config.Config
-	log     *slog.Logger
-	metrics *metrics.Metrics
-	api     *api.Server
-	closers []func() error
+	cfg       *config.Config
+	log       *slog.Logger
+	metrics   *metrics.Metrics
+	api       *api.Server
+	upstream  *http.Client
+	migration *migration
+	// dualWrite records a turn the legacy side served in working memory;
+	// nil until sessions are wired.
+	dualWrite func(ctx context.Context, ex rollout.Exchange)
+	closers   []func() error
 }
 
 // New builds the gateway described by cfg. environ is the process
@@ -42,10 +50,11 @@ func New(ctx context.Context, cfg *config.Config, environ []string, log *slog.Lo
 		return nil, err
 	}
 	hc := newUpstreamClient(cfg.Upstream)
+	a.upstream = hc
 	models := map[string]provider.Provider{}
 	for _, name := range sortedKeys(cfg.Models) {
 		m := cfg.Models[name]
-		p, err := newProvider(ctx, name, m, hc, env)
+		p, err := newProvider(ctx, name, m, hc, env, log)
 		if err != nil {
 			return nil, fmt.Errorf("models.%s: %w", name, err)
 		}
@@ -68,15 +77,18 @@ func New(ctx context.Context, cfg *config.Config, environ []string, log *slog.Lo
 	if err != nil {
 		return nil, fmt.Errorf("routing: %w", err)
 	}
+	mig, err := a.newMigration(ctx, cfg, &rollout.MemoryStore{}, env, sortedKeys(models))
+	if err != nil {
+		a.close()
+		return nil, err
+	}
+	a.migration = mig
 	orch := orchestrator.New(orchestrator.Options{
 		Models:    sortedKeys(models),
 		Caller:    provider.NewFallback(provider.Lookup(guards), cfg.Retries.Budget, log),
 		Fallbacks: cfg.Routing.Fallbacks,
 		Router:    rt,
-		Cost: func(model string, u llm.Usage) float64 {
-			p := prices[model]
-			return (float64(u.PromptTokens)*p.InputPerMTok + float64(u.CompletionTokens)*p.OutputPerMTok) / 1e6
-		},
+		Cost:    func(model string, u llm.Usage) float64 { return provider.Price(prices[model]).Cost(u) },
 		Metrics: a.metrics,
 		Log:     log,
 	})
@@ -88,10 +100,13 @@ func New(ctx context.Context, cfg *config.Config, environ []string, log *slog.Lo
 		MaxBodyBytes: cfg.Server.MaxBodyBytes,
 		Models:       sortedKeys(models),
 		Version:      version.String(),
+		Rollout:      mig.api,
 		Status: map[string]func() any{
 			"breakers": func() any { return breakerStatus(guards) },
+			"rollout":  func() any { return mig.report.Status() },
 		},
 	})
+	a.api.Handle("/api/admin/cato/rollout", a.api.Admin(mig.admin.ServeHTTP))
 	return a, nil
 }
 
@@ -100,8 +115,12 @@ func (a *App) Handler() http.Handler { return a.api }
 
 // newProvider builds the adapter for one model; nil for models that are not
 // chat models.
-func newProvider(_ context.Context, name string, m config.Model, hc *http.Client, env map[string]string) (provider.Provider, error) {
+func newProvider(ctx context.Context, name string, m config.Model, hc *http.Client, env map[string]string, log *slog.Logger) (provider.Provider, error) {
 	switch m.Provider {
+	case config.ProviderBedrock:
+		return bedrock.New(ctx, name, m, hc, log)
+	case config.ProviderSageMaker:
+		return sagemaker.New(ctx, name, m, hc, log)
 	case config.ProviderSimulated:
 		return simulated.New(simulator.NewEngine(name, m.Simulate)), nil
 	case config.ProviderOpenAI:
@@ -184,10 +203,15 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 		srv.HTTP2 = &http.HTTP2Config{MaxConcurrentStreams: s.MaxConcurrentStreams}
 	}
 	a.log.Info("cato serving", "listen", ln.Addr().String(), "version", version.String(), "store", a.cfg.Store, "h2c", *s.HTTP2)
+	bg, stopBG := context.WithCancel(ctx)
+	bgDone := make(chan error, 1)
+	go func() { bgDone <- a.migration.run(bg) }()
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {
 	case err := <-errc:
+		stopBG()
+		<-bgDone
 		a.close()
 		return err
 	case <-ctx.Done():
@@ -198,6 +222,10 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 	defer cancel()
 	err := srv.Shutdown(sctx)
 	<-errc
+	stopBG()
+	if berr := <-bgDone; berr != nil {
+		a.log.Warn("background work ended with an error", "err", berr)
+	}
 	a.close()
 	if err != nil {
 		return fmt.Errorf("shutting down: %w", err)

@@ -84,6 +84,9 @@ type Query struct {
 	// Cache and Memory are the caller's wishes; nil means the default (on).
 	Cache  *bool
 	Memory *bool
+	// Shadow marks a mirrored request: it is answered, but leaves no state
+	// behind (no session, cache or memory writes).
+	Shadow bool
 }
 
 // Answer is the outcome of Answer.
