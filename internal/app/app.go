@@ -88,9 +88,9 @@ func New(ctx context.Context, cfg *config.Config, environ []string, log *slog.Lo
 		Caller:    provider.NewFallback(provider.Lookup(guards), cfg.Retries.Budget, log),
 		Fallbacks: cfg.Routing.Fallbacks,
 		Router:    rt,
-		Cost:    func(model string, u llm.Usage) float64 { return provider.Price(prices[model]).Cost(u) },
-		Metrics: a.metrics,
-		Log:     log,
+		Cost:      func(model string, u llm.Usage) float64 { return provider.Price(prices[model]).Cost(u) },
+		Metrics:   a.metrics,
+		Log:       log,
 	})
 	a.api = api.New(api.Options{
 		Orchestrator: orch,
