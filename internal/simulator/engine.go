@@ -178,22 +178,27 @@ func arith(a, op, b string) (string, bool) {
 	return strconv.FormatFloat(v, 'f', -1, 64), true
 }
 
-var fillerWords = strings.Fields("it depends on the context the data and the constraints that matter most " +
-	"a careful answer weighs the trade-offs names the assumptions and checks them against evidence")
+var fillerSentences = []string{
+	"A careful answer would weigh the trade-offs and name its assumptions.",
+	"It depends on the context, the data available and the constraints that matter most.",
+	"The short version is that several factors interact, and each deserves a closer look.",
+	"Evidence from practice points in the same direction, with a few notable exceptions.",
+	"A real model would go into detail here; this one only stands in for it.",
+	"Checking the result against an independent source is always worthwhile.",
+}
 
-// filler returns a deterministic sentence whose length depends on q, so
-// that answers have realistic, varied token counts.
+// filler returns one to three deterministic sentences chosen by q, so that
+// answers have realistic, varied lengths.
 func filler(q string) string {
 	h := fnv.New64a()
 	h.Write([]byte(q))
 	seed := h.Sum64()
-	n := 8 + int(seed%17)
-	words := make([]string, n)
-	for i := range words {
-		words[i] = fillerWords[(seed>>uint(i%8*8)+uint64(i))%uint64(len(fillerWords))]
+	n := 1 + int(seed%3)
+	parts := make([]string, n)
+	for i := range parts {
+		parts[i] = fillerSentences[(seed>>(8*uint(i+1)))%uint64(len(fillerSentences))]
 	}
-	s := strings.Join(words, " ")
-	return strings.ToUpper(s[:1]) + s[1:] + "."
+	return strings.Join(parts, " ")
 }
 
 // splitTokens splits text into word-sized tokens, each keeping its leading
