@@ -7,6 +7,7 @@ import (
 	"math"
 	"slices"
 	"sync"
+	"sync/atomic"
 )
 
 // ErrDim is returned by Add when a vector's length differs from the
@@ -18,7 +19,7 @@ type Options struct {
 	// ExactBelow is the size below which Search scans every vector instead
 	// of walking the HNSW graph: exact, and as fast as the graph for small
 	// sets. The graph is built when the index reaches it. Zero means 1024;
-	// negative means always use the graph.
+	// negative means as soon as there is a vector.
 	ExactBelow int
 	// Exact never builds the graph: every Search is a brute-force scan.
 	Exact bool
@@ -27,7 +28,7 @@ type Options struct {
 	// EfSearch is the HNSW beam width of a search (at least k is used).
 	// Zero means 64.
 	EfSearch int
-	// EfConstruction is the HNSW beam width when inserting. Zero means 100.
+	// EfConstruction is the HNSW beam width when inserting. Zero means 64.
 	EfConstruction int
 	// Seed makes the graph's random levels repeatable. Zero means 1.
 	Seed uint64
@@ -47,13 +48,15 @@ type Result struct {
 // The graph is this package's own (hnsw.go), not github.com/coder/hnsw:
 // v0.6.1 of that library ends a search at the first expansion that does not
 // improve the best distance, and finds the true nearest neighbour only about
-// half the time (TestCoderHNSWRecall), and its Delete can corrupt the graph
-// (its issues #10 and #13).
+// two times in three (TestCoderHNSWRecall); its Delete can also corrupt the
+// graph (its issues #10 and #13).
 //
 // Deleted or replaced vectors are tombstoned in the graph and filtered out
-// of results; the graph is rebuilt from the live vectors, inside the Delete
-// or Add that finds tombstones outnumbering them, so the cost is amortised to
-// about one insertion per deletion (about 40 ms per 1,000 live vectors).
+// of results. Graphs are built in the background, off the lock: the first
+// when the index reaches ExactBelow (searches scan until it is ready), and
+// a fresh one from the live vectors whenever tombstones outnumber them, so
+// the cost is amortised to about one insertion per deletion and no caller
+// waits for it. Close stops a build in progress and waits for it.
 //
 // The zero Index is not usable; call New. An Index is safe for concurrent
 // use: Search takes a read lock and may run in parallel; Add and Delete take
@@ -61,18 +64,23 @@ type Result struct {
 type Index struct {
 	opts Options
 
-	mu     sync.RWMutex // guards everything below
-	dim    int
-	slots  []slot         // live vectors, in no particular order
-	byID   map[string]int // id → index in slots
-	graph  *graph         // nil until the index reaches ExactBelow
-	bySlot []int32        // graph node → index in slots, -1 once deleted
-	dead   int            // tombstoned nodes still in graph
+	mu       sync.RWMutex // guards everything below
+	dim      int
+	slots    []slot         // live vectors, in no particular order
+	byID     map[string]int // id → index in slots
+	graph    *graph         // nil until a build finishes
+	bySlot   []int32        // graph node → index in slots, -1 once deleted
+	dead     int            // tombstoned nodes still in graph
+	building bool           // a build goroutine runs
+	closed   bool
+
+	stop atomic.Bool    // asks a build to give up
+	wg   sync.WaitGroup // the build goroutine
 }
 
 type slot struct {
 	id   string
-	node uint32 // the vector's node in graph, when there is one
+	node uint32 // the vector's node in graph; meaningless while graph is nil
 	vec  []float32
 }
 
@@ -81,6 +89,9 @@ func New(opts Options) *Index {
 	if opts.ExactBelow == 0 {
 		opts.ExactBelow = 1024
 	}
+	if opts.ExactBelow < 0 {
+		opts.ExactBelow = 1
+	}
 	if opts.M <= 0 {
 		opts.M = 16
 	}
@@ -88,12 +99,22 @@ func New(opts Options) *Index {
 		opts.EfSearch = 64
 	}
 	if opts.EfConstruction <= 0 {
-		opts.EfConstruction = 100
+		opts.EfConstruction = 64
 	}
 	if opts.Seed == 0 {
 		opts.Seed = 1
 	}
 	return &Index{opts: opts, byID: make(map[string]int)}
+}
+
+// Close stops a background graph build and waits for it to end. The index
+// still answers afterwards, by scan or with the graph it had.
+func (ix *Index) Close() {
+	ix.stop.Store(true)
+	ix.mu.Lock()
+	ix.closed = true
+	ix.mu.Unlock()
+	ix.wg.Wait()
 }
 
 // Len returns the number of vectors in the index.
@@ -128,19 +149,13 @@ func (ix *Index) Add(id string, vec []float32) error {
 		ix.removeLocked(i)
 	}
 	s := slot{id: id, vec: v}
-	ix.byID[id] = len(ix.slots)
-	switch {
-	case ix.graph != nil:
+	if ix.graph != nil {
 		s.node = ix.graph.add(v)
 		ix.bySlot = append(ix.bySlot, int32(len(ix.slots)))
-		ix.slots = append(ix.slots, s)
-		ix.maybeRebuildLocked()
-	case !ix.opts.Exact && len(ix.slots)+1 >= ix.opts.ExactBelow:
-		ix.slots = append(ix.slots, s)
-		ix.rebuildLocked()
-	default:
-		ix.slots = append(ix.slots, s)
 	}
+	ix.byID[id] = len(ix.slots)
+	ix.slots = append(ix.slots, s)
+	ix.maybeBuildLocked()
 	return nil
 }
 
@@ -153,7 +168,7 @@ func (ix *Index) Delete(id string) bool {
 		return false
 	}
 	ix.removeLocked(i)
-	ix.maybeRebuildLocked()
+	ix.maybeBuildLocked()
 	return true
 }
 
@@ -177,28 +192,66 @@ func (ix *Index) removeLocked(i int) {
 	ix.slots = ix.slots[:last]
 }
 
-// maybeRebuildLocked rebuilds the graph once tombstones outnumber live
-// nodes, or drops it when the index shrank to half of ExactBelow.
-// ix.mu must be held.
-func (ix *Index) maybeRebuildLocked() {
-	switch {
-	case ix.graph == nil:
-	case ix.opts.ExactBelow > 0 && len(ix.slots) < ix.opts.ExactBelow/2:
-		ix.graph, ix.bySlot, ix.dead = nil, nil, 0
-	case ix.dead > len(ix.slots) && ix.dead >= 64:
-		ix.rebuildLocked()
+// maybeBuildLocked drops the graph when the index shrank to half of
+// ExactBelow, and starts a build when the index needs a first graph or
+// tombstones outnumber live nodes. ix.mu must be held.
+func (ix *Index) maybeBuildLocked() {
+	if ix.opts.Exact || ix.closed {
+		return
 	}
+	n := len(ix.slots)
+	if ix.graph != nil && n < ix.opts.ExactBelow/2 {
+		ix.graph, ix.bySlot, ix.dead = nil, nil, 0
+	}
+	need := (ix.graph == nil && n >= ix.opts.ExactBelow) ||
+		(ix.graph != nil && ix.dead > n && ix.dead >= 64)
+	if !need || ix.building {
+		return
+	}
+	ix.building = true
+	snap := slices.Clone(ix.slots)
+	ix.wg.Add(1)
+	go ix.build(snap)
 }
 
-// rebuildLocked builds a fresh graph of the live vectors. ix.mu must be held.
-func (ix *Index) rebuildLocked() {
+// build makes a graph of snap without holding the lock, then adopts it:
+// vectors added since the snapshot are inserted, those deleted since are
+// tombstoned.
+func (ix *Index) build(snap []slot) {
+	defer ix.wg.Done()
 	g := newGraph(ix.opts.M, ix.opts.EfConstruction, ix.opts.Seed)
-	ix.bySlot = make([]int32, len(ix.slots), len(ix.slots)*5/4)
-	for i := range ix.slots {
-		ix.slots[i].node = g.add(ix.slots[i].vec)
-		ix.bySlot[i] = int32(i)
+	for i := range snap {
+		if ix.stop.Load() {
+			ix.mu.Lock()
+			ix.building = false
+			ix.mu.Unlock()
+			return
+		}
+		snap[i].node = g.add(snap[i].vec)
 	}
-	ix.graph, ix.dead = g, 0
+	// A slot is the same vector iff it holds the same backing array.
+	nodeOf := make(map[*float32]uint32, len(snap))
+	for _, s := range snap {
+		nodeOf[&s.vec[0]] = s.node
+	}
+	ix.mu.Lock()
+	defer ix.mu.Unlock()
+	ix.building = false
+	bySlot := make([]int32, g.len(), g.len()+g.len()/4)
+	for i := range bySlot {
+		bySlot[i] = -1
+	}
+	for i := range ix.slots {
+		node, ok := nodeOf[&ix.slots[i].vec[0]]
+		if !ok {
+			node = g.add(ix.slots[i].vec)
+			bySlot = append(bySlot, -1)
+		}
+		ix.slots[i].node = node
+		bySlot[node] = int32(i)
+	}
+	ix.graph, ix.bySlot, ix.dead = g, bySlot, g.len()-len(ix.slots)
+	ix.maybeBuildLocked()
 }
 
 // Search returns up to k vectors most similar to vec, best first. An

@@ -47,6 +47,7 @@ func TestIndexBasics(t *testing.T) {
 	for name, opts := range map[string]Options{"exact": {Exact: true}, "graph": {ExactBelow: -1}} {
 		t.Run(name, func(t *testing.T) {
 			ix := New(opts)
+			defer ix.Close()
 			if got := ix.Search([]float32{1, 0}, 3); got != nil {
 				t.Errorf("Search on an empty index = %v; want nil", got)
 			}
@@ -88,7 +89,7 @@ func TestIndexBasics(t *testing.T) {
 // of an indexed vector must find that vector first, before and after half
 // the index is deleted (which rebuilds the graph) and re-added.
 func TestIndexRecall(t *testing.T) {
-	const n, dim, queries = 5000, 64, 300
+	const n, dim, queries = 3000, 64, 300
 	vecs := clustered(n, dim, 7)
 	ix := New(Options{})
 	for i, v := range vecs {
@@ -99,6 +100,13 @@ func TestIndexRecall(t *testing.T) {
 	r := rand.New(rand.NewPCG(9, 9))
 	check := func(stage string, live func(int) bool) {
 		t.Helper()
+		ix.wg.Wait() // let background builds finish, so the graph answers
+		ix.mu.RLock()
+		graphed := ix.graph != nil && ix.dead <= len(ix.slots)
+		ix.mu.RUnlock()
+		if !graphed {
+			t.Fatalf("%s: no graph, or more tombstones than live nodes", stage)
+		}
 		var hits, agree, asked int
 		for range queries {
 			i := r.IntN(n)
@@ -141,9 +149,11 @@ func TestIndexShrinksToExact(t *testing.T) {
 	for i, v := range vecs {
 		ix.Add(fmt.Sprint(i), v)
 	}
+	ix.wg.Wait()
 	for i := range 280 {
 		ix.Delete(fmt.Sprint(i))
 	}
+	ix.wg.Wait()
 	ix.mu.RLock()
 	hasGraph := ix.graph != nil
 	ix.mu.RUnlock()
@@ -178,6 +188,15 @@ func TestIndexConcurrent(t *testing.T) {
 		})
 	}
 	wg.Wait()
+	ix.Close()
+	for i := len(vecs) - 1; i >= 0; i-- {
+		if _, ok := ix.byID[fmt.Sprint(i)]; ok {
+			if got := ix.Search(vecs[i], 1); len(got) != 1 || got[0].ID != fmt.Sprint(i) {
+				t.Errorf("Search(vector %d) = %v; want itself", i, got)
+			}
+			break
+		}
+	}
 }
 
 func TestCosine(t *testing.T) {
