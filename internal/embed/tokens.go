@@ -44,7 +44,12 @@ func Tokens(text string) []string {
 			out = appendWord(out, text[i:j])
 			i = j
 		case strings.ContainsRune("+-*/=%^<>$#", r):
-			out = append(out, string(r))
+			// A hyphen inside a word ("object-oriented") only joins it.
+			prev, _ := utf8.DecodeLastRuneInString(text[:i])
+			next, _ := utf8.DecodeRuneInString(text[i+size:])
+			if r != '-' || !unicode.IsLetter(prev) || !unicode.IsLetter(next) {
+				out = append(out, string(r))
+			}
 			i += size
 		default:
 			i += size
