@@ -67,10 +67,10 @@ type counters struct {
 }
 
 type histogram struct {
-	bounds []float64
-	counts []atomic.Uint64 // per bucket (not cumulative); last is +Inf
-	sumMicro   atomic.Uint64   // sum in millionths
-	count  atomic.Uint64
+	bounds   []float64
+	counts   []atomic.Uint64 // per bucket (not cumulative); last is +Inf
+	sumMicro atomic.Uint64   // sum in millionths
+	count    atomic.Uint64
 }
 
 func newHistogram(bounds []float64) histogram {
