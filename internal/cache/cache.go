@@ -80,8 +80,9 @@ type Cache struct {
 }
 
 type item struct {
-	e   Entry
-	pos int // in age
+	e    Entry
+	gist gist // of e.Query, for the content gate
+	pos  int  // in age
 }
 
 // New returns a cache over st that embeds with emb. It is empty until Run
@@ -167,6 +168,7 @@ func (c *Cache) lookup(ctx context.Context, q Query) (Result, int, error) {
 		return r, 0, nil
 	}
 	gated := 0
+	var qg *gist
 	for i, cand := range ix.Search(r.vec, c.opts.Candidates) {
 		if i == 0 {
 			r.Similarity = cand.Score
@@ -178,9 +180,15 @@ func (c *Cache) lookup(ctx context.Context, q Query) (Result, int, error) {
 		if it == nil || !now.Before(it.e.ExpiresAt) {
 			continue
 		}
-		if !c.opts.NoGate && !agree(q.Text, it.e.Query) {
-			gated++
-			continue
+		if !c.opts.NoGate {
+			if qg == nil {
+				g := gistOf(q.Text)
+				qg = &g
+			}
+			if !agreeGists(*qg, it.gist) {
+				gated++
+				continue
+			}
 		}
 		e := it.e
 		r.Outcome, r.Entry, r.Similarity = Hit, &e, cand.Score
@@ -360,7 +368,7 @@ func (c *Cache) putLocked(e Entry) {
 		c.log.Debug("cache: entry not indexed", slog.String("id", e.ID), slog.Any("err", err))
 		return
 	}
-	it := &item{e: e}
+	it := &item{e: e, gist: gistOf(e.Query)}
 	c.entries[e.ID] = it
 	heap.Push(&c.age, it)
 	for len(c.entries) > c.opts.MaxEntries {

@@ -1,6 +1,7 @@
 package cache
 
 import (
+	"maps"
 	"slices"
 	"strings"
 
@@ -31,6 +32,7 @@ import (
 // gist is what the gate compares of one question.
 type gist struct {
 	content []string          // canonical content words, in order
+	framing []string          // canonical generic words, sorted
 	numbers []string          // numbers and symbols, sorted
 	asks    []string          // wh- and how-quantity asks, sorted
 	neg     int               // negations
@@ -74,7 +76,11 @@ func gistOf(text string) gist {
 			continue
 		}
 		c := canonical(t)
+		if frameStem[c] {
+			continue
+		}
 		if genericStem[c] {
+			g.framing = append(g.framing, c)
 			continue
 		}
 		if _, seen := g.role[c]; !seen {
@@ -83,6 +89,8 @@ func gistOf(text string) gist {
 		}
 		marker = ""
 	}
+	slices.Sort(g.framing)
+	g.framing = slices.Compact(g.framing)
 	slices.Sort(g.numbers)
 	slices.Sort(g.asks)
 	g.asks = slices.Compact(g.asks)
@@ -94,15 +102,18 @@ func agreeGists(a, b gist) bool {
 		return false
 	}
 	if len(a.content) == 0 || len(b.content) == 0 {
-		// Nothing but generic words ("what is programming?"): nothing can
-		// be told apart safely unless the questions are the same.
-		return len(a.content) == 0 && len(b.content) == 0
+		// Nothing but generic words ("what is programming?"): those words
+		// are then the content.
+		return len(a.content) == 0 && len(b.content) == 0 && slices.Equal(a.framing, b.framing)
 	}
 	// Words of one missing from the other must pair up as synonyms.
 	onlyA := missing(a.content, b.role)
 	onlyB := missing(b.content, a.role)
 	if len(onlyA) != len(onlyB) {
 		return false
+	}
+	if len(onlyA) > 0 {
+		b.role = maps.Clone(b.role) // gists may be shared: never write to them
 	}
 	for _, x := range onlyA {
 		j := slices.IndexFunc(onlyB, func(y string) bool { return synonyms(x, y) })
@@ -281,16 +292,20 @@ var functionWord = set("a", "an", "the", "is", "are", "was", "were", "be", "been
 	"please", "kindly", "hi", "hello", "hey", "thanks", "thank", "ok", "okay",
 	"some", "any", "such", "like", "kind", "type", "lot", "lots", "bit", "using", "via", "per", "between", "from", "called", "named", "known")
 
-// genericStem holds the canonical forms of generic words: words that
-// frame a question without changing what it asks.
-var genericStem = stems("explain", "explanation", "describe", "description", "tell", "define", "definition", "meaning", "mean", "means", "meant",
-	"brief", "briefly", "simple", "simply", "short", "summary", "summarize", "summarise", "overview", "concept", "idea", "notion",
-	"programming", "language", "term", "word", "thing", "things", "way", "ways", "steps", "step", "method", "process", "procedure",
+// frameStem holds the canonical forms of words that frame a question
+// without saying what it is about ("explain", "briefly", "tell me").
+var frameStem = stems("explain", "explanation", "describe", "description", "tell", "define", "definition", "meaning", "mean", "means", "meant",
+	"brief", "briefly", "simple", "simply", "short", "summary", "summarize", "summarise", "overview",
 	"know", "understand", "want", "wondering", "wonder", "curious", "question", "help", "give", "show", "learn",
-	"happen", "happened", "occur", "occurred", "located", "situated", "theory",
-	"refer", "refers", "exist", "exists", "actual", "basic", "basics", "general",
-	"city", "country", "nation", "planet", "company", "corporation", "animal", "species", "element", "chemical",
-	"possible", "able", "go", "get", "need", "needed", "needs", "properly", "proper", "best", "good", "easy", "easiest", "simplest")
+	"refer", "refers", "exist", "exists", "actual", "possible", "able", "go", "get", "need", "needed", "needs", "properly", "proper",
+	"best", "good", "easy", "easiest", "simplest", "happen", "happened", "occur", "occurred")
+
+// genericStem holds the canonical forms of words that name the kind of
+// thing asked about without changing which ("Python programming", "the
+// capital city of France"); a question made only of them is about them.
+var genericStem = stems("concept", "idea", "notion", "programming", "language", "term", "word", "thing", "things", "way", "ways",
+	"steps", "step", "method", "process", "procedure", "basic", "basics", "general", "located", "situated", "theory",
+	"city", "country", "nation", "planet", "company", "corporation", "animal", "species", "element", "chemical")
 
 // variant maps British spellings and irregular forms onto one form.
 var variant = map[string]string{
