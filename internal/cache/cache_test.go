@@ -12,6 +12,7 @@ import (
 
 	"github.com/cato-gateway/cato/internal/embed"
 	"github.com/cato-gateway/cato/internal/llm"
+	"github.com/cato-gateway/cato/internal/vectorindex"
 )
 
 func newLocal(t testing.TB) *embed.Local {
@@ -287,5 +288,32 @@ func TestOutcomeString(t *testing.T) {
 		if got := o.String(); got != want {
 			t.Errorf("Outcome(%d).String() = %q; want %q", int(o), got, want)
 		}
+	}
+}
+
+// BenchmarkLookup measures a whole lookup with the local embedder (embed,
+// search, gate) in a scope of 10,000 entries, hits and misses alternating.
+// The scope's graph is grown entry by entry (ExactBelow -1), so that it is
+// complete when timing starts.
+func BenchmarkLookup(b *testing.B) {
+	c := New(newLocal(b), NewMemoryStore(nil), Options{Index: vectorindex.Options{ExactBelow: -1}}, nil)
+	ctx := context.Background()
+	for i := range 10_000 {
+		r, err := c.Lookup(ctx, Query{Scope: scopeA, Text: fmt.Sprintf("What is the meaning of entry %d in the catalogue?", i)})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := c.Put(ctx, r, Answer{Text: "x"}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	qs := []string{"What is the meaning of entry 42 in the catalogue?", "How do I bake sourdough bread?"}
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		if _, err := c.Lookup(ctx, Query{Scope: scopeA, Text: qs[i%2]}); err != nil {
+			b.Fatal(err)
+		}
+		i++
 	}
 }

@@ -216,26 +216,46 @@ func (ix *Index) maybeBuildLocked() {
 
 // build makes a graph of snap without holding the lock, then adopts it:
 // vectors added since the snapshot are inserted, those deleted since are
-// tombstoned.
+// tombstoned. When many were added meanwhile, it builds again from a new
+// snapshot rather than insert them all under the lock.
 func (ix *Index) build(snap []slot) {
 	defer ix.wg.Done()
-	g := newGraph(ix.opts.M, ix.opts.EfConstruction, ix.opts.Seed)
-	for i := range snap {
-		if ix.stop.Load() {
-			ix.mu.Lock()
-			ix.building = false
-			ix.mu.Unlock()
-			return
+	for {
+		g := newGraph(ix.opts.M, ix.opts.EfConstruction, ix.opts.Seed)
+		for i := range snap {
+			if ix.stop.Load() {
+				ix.mu.Lock()
+				ix.building = false
+				ix.mu.Unlock()
+				return
+			}
+			snap[i].node = g.add(snap[i].vec)
 		}
-		snap[i].node = g.add(snap[i].vec)
+		// A slot is the same vector iff it holds the same backing array.
+		nodeOf := make(map[*float32]uint32, len(snap))
+		for _, s := range snap {
+			nodeOf[&s.vec[0]] = s.node
+		}
+		ix.mu.Lock()
+		added := 0
+		for i := range ix.slots {
+			if _, ok := nodeOf[&ix.slots[i].vec[0]]; !ok {
+				added++
+			}
+		}
+		if added > 64+len(snap)/4 && !ix.stop.Load() {
+			snap = slices.Clone(ix.slots)
+			ix.mu.Unlock()
+			continue
+		}
+		ix.adoptLocked(g, nodeOf)
+		ix.mu.Unlock()
+		return
 	}
-	// A slot is the same vector iff it holds the same backing array.
-	nodeOf := make(map[*float32]uint32, len(snap))
-	for _, s := range snap {
-		nodeOf[&s.vec[0]] = s.node
-	}
-	ix.mu.Lock()
-	defer ix.mu.Unlock()
+}
+
+// adoptLocked makes g the graph. ix.mu must be held.
+func (ix *Index) adoptLocked(g *graph, nodeOf map[*float32]uint32) {
 	ix.building = false
 	bySlot := make([]int32, g.len(), g.len()+g.len()/4)
 	for i := range bySlot {
