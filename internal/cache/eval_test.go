@@ -21,9 +21,9 @@ type pair struct {
 	Kind string `json:"kind"` // paraphrase, entity, negation, number, order, meaning
 }
 
-func loadPairs(t testing.TB) []pair {
+func loadPairs(t testing.TB, path string) []pair {
 	t.Helper()
-	f, err := os.Open("testdata/pairs.jsonl")
+	f, err := os.Open(path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -95,11 +95,21 @@ func evalEmbedders(t testing.TB) []struct {
 // (similarity ≥ threshold and, with the gate, content agreement) on the
 // labelled pairs, for each embedder; it fails if the local embedder's
 // precision with the gate falls below 99%.
+//
+// testdata/pairs_holdout.jsonl was written after the gate was tuned on
+// pairs.jsonl and never used to tune it; it is reported apart.
 func TestEvalPairs(t *testing.T) {
-	pairs := loadPairs(t)
-	if len(pairs) < 500 {
-		t.Fatalf("%d pairs; want at least 500", len(pairs))
-	}
+	t.Run("pairs", func(t *testing.T) {
+		pairs := loadPairs(t, "testdata/pairs.jsonl")
+		if len(pairs) < 500 {
+			t.Fatalf("%d pairs; want at least 500", len(pairs))
+		}
+		evalPairs(t, pairs, true)
+	})
+	t.Run("holdout", func(t *testing.T) { evalPairs(t, loadPairs(t, "testdata/pairs_holdout.jsonl"), false) })
+}
+
+func evalPairs(t *testing.T, pairs []pair, enforce bool) {
 	agreeing := make([]bool, len(pairs))
 	for i, p := range pairs {
 		agreeing[i] = agree(p.A, p.B)
@@ -132,7 +142,7 @@ func TestEvalPairs(t *testing.T) {
 						t.Logf("  false hit (%s, %.3f): %q / %q", p.Kind, sims[i], p.A, p.B)
 					}
 				}
-				if em.name == "local" && gated.precision() < 0.99 {
+				if enforce && em.name == "local" && gated.precision() < 0.99 {
 					t.Errorf("local embedder with gate at %.2f: precision %.3f; want ≥ 0.99", th, gated.precision())
 				}
 			}

@@ -297,7 +297,7 @@ var functionWord = set("a", "an", "the", "is", "are", "was", "were", "be", "been
 var frameStem = stems("explain", "explanation", "describe", "description", "tell", "define", "definition", "meaning", "mean", "means", "meant",
 	"brief", "briefly", "simple", "simply", "short", "summary", "summarize", "summarise", "overview",
 	"know", "understand", "want", "wondering", "wonder", "curious", "question", "help", "give", "show", "learn",
-	"refer", "refers", "exist", "exists", "actual", "possible", "able", "go", "get", "need", "needed", "needs", "properly", "proper",
+	"refer", "refers", "exist", "exists", "actual", "possible", "able", "get", "need", "needed", "needs", "properly", "proper",
 	"best", "good", "easy", "easiest", "simplest", "happen", "happened", "occur", "occurred")
 
 // genericStem holds the canonical forms of words that name the kind of
