@@ -150,6 +150,11 @@ func (c *Config) Validate() error {
 	if s := c.Rollout.Shadow.Percentage; s < 0 || s > 100 {
 		bad("rollout.shadow.percentage", "%v is not between 0 and 100", s)
 	}
+	for _, k := range sortedKeys(c.Rollout.Overrides) {
+		if v := c.Rollout.Overrides[k]; v != "new" && v != "legacy" {
+			bad("rollout.overrides."+k, "%q is not new or legacy", v)
+		}
+	}
 	return errors.Join(errs...)
 }
 

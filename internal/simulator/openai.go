@@ -58,7 +58,7 @@ func (s *Server) chatCompletions(w http.ResponseWriter, r *http.Request) {
 		resp := &llm.Response{ID: id, Message: llm.Message{Role: llm.RoleAssistant, Content: reply.Text()}, FinishReason: llm.FinishStop, Usage: reply.Usage}
 		out := openai.NewChatResponse(id, created, req.Model, resp)
 		if req.HiddenStates {
-			hs, _ := json.Marshal(e.HiddenStates(&req.Request))
+			hs, _ := json.Marshal(e.HiddenStates(&req.Request).Values)
 			out.Choices[0].HiddenStates = hs
 		}
 		writeJSON(w, http.StatusOK, out)
@@ -103,7 +103,7 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request, e *Engine, req *
 		return
 	}
 	if req.HiddenStates {
-		hs, _ := json.Marshal(e.HiddenStates(&req.Request))
+		hs, _ := json.Marshal(e.HiddenStates(&req.Request).Values)
 		chunk := openai.NewChunk(id, created, req.Model, &llm.Chunk{})
 		chunk.Choices = []openai.Choice{{Delta: &openai.WireMessage{}, HiddenStates: hs}}
 		b, _ := json.Marshal(chunk)

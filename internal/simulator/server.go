@@ -39,6 +39,8 @@ func (s *Server) routes() {
 	s.mux.HandleFunc("POST /v1/chat/completions", s.chatCompletions)
 	s.mux.HandleFunc("GET /v1/models", s.listModels)
 	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusNoContent) })
+	s.bedrockRoutes()
+	s.sagemakerRoutes()
 }
 
 // ServeHTTP implements http.Handler.
