@@ -283,7 +283,10 @@ type Session struct {
 type Cache struct {
 	// Enabled turns the cache on. Default true.
 	Enabled *bool `yaml:"enabled"`
-	// Threshold is the cosine similarity a hit needs. Default 0.9.
+	// Threshold is the cosine similarity a cache candidate needs before the
+	// content agreement gate examines it. Default 0.75, chosen for the local
+	// embedder on internal/cache/testdata/pairs.jsonl (docs/cache.md);
+	// provider embedders may want another value.
 	Threshold float64 `yaml:"threshold"`
 	// TTL is how long an entry lives. Default 24h.
 	TTL time.Duration `yaml:"ttl"`
