@@ -84,7 +84,7 @@ func (s *Server) chatCompletions(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	model, text = ans.Model, ans.Response.Message.Content
-	s.setCatoHeaders(sw, ans.Model, ans.Cached, ans.Routing)
+	s.setCatoHeaders(sw, ans.Model, ans.CacheOutcome, ans.Routing)
 	out := openai.NewChatResponse("chatcmpl-"+requestID(r.Context()), start.Unix(), ans.Model, ans.Response)
 	out.Cato = &openai.Meta{
 		Model: ans.Model, Cached: ans.Cached, FallbackUsed: ans.FallbackUsed, SessionID: session,
@@ -94,16 +94,10 @@ func (s *Server) chatCompletions(w http.ResponseWriter, r *http.Request) {
 	writeJSON(sw, http.StatusOK, out)
 }
 
-func (s *Server) setCatoHeaders(w http.ResponseWriter, model string, cached bool, d router.Decision) {
+func (s *Server) setCatoHeaders(w http.ResponseWriter, model, cache string, d router.Decision) {
 	h := w.Header()
 	h.Set("X-Cato-Model", model)
-	cache := "miss"
-	if cached {
-		cache = "hit"
-	}
-	if h.Get("X-Cato-Cache") == "" {
-		h.Set("X-Cato-Cache", cache)
-	}
+	h.Set("X-Cato-Cache", cache)
 	h.Set("X-Cato-Route", routeHeader(d))
 	h.Set("X-Cato-Side", "new")
 }
@@ -142,7 +136,7 @@ func (s *Server) streamChat(w *statusWriter, r *http.Request, q *orchestrator.Qu
 		return "-", "", err
 	}
 	defer sa.Close()
-	s.setCatoHeaders(w, sa.Model, sa.Cached, sa.Routing)
+	s.setCatoHeaders(w, sa.Model, sa.CacheOutcome, sa.Routing)
 	h := w.Header()
 	h.Set("Content-Type", "text/event-stream")
 	h.Set("Cache-Control", "no-cache")

@@ -123,7 +123,7 @@ func (s *Server) query(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	model, text = ans.Model, ans.Response.Message.Content
-	s.setCatoHeaders(sw, ans.Model, ans.Cached, ans.Routing)
+	s.setCatoHeaders(sw, ans.Model, ans.CacheOutcome, ans.Routing)
 	writeJSON(sw, http.StatusOK, queryResponse{
 		Response: ans.Response.Message.Content, Model: ans.Model, Cached: ans.Cached,
 		FallbackUsed: ans.FallbackUsed, SessionID: qr.SessionID, Routing: routingJSON(ans.Routing),

@@ -10,7 +10,9 @@ import (
 	"sort"
 
 	"github.com/cato-gateway/cato/internal/api"
+	"github.com/cato-gateway/cato/internal/cache"
 	"github.com/cato-gateway/cato/internal/config"
+	"github.com/cato-gateway/cato/internal/embed"
 	"github.com/cato-gateway/cato/internal/llm"
 	"github.com/cato-gateway/cato/internal/metrics"
 	"github.com/cato-gateway/cato/internal/orchestrator"
@@ -23,6 +25,7 @@ import (
 	"github.com/cato-gateway/cato/internal/router"
 	"github.com/cato-gateway/cato/internal/simulator"
 	"github.com/cato-gateway/cato/internal/version"
+	"golang.org/x/sync/errgroup"
 )
 
 // App is one running Cato gateway.
@@ -36,7 +39,10 @@ type App struct {
 	// dualWrite records a turn the legacy side served in working memory;
 	// nil until sessions are wired.
 	dualWrite func(ctx context.Context, ex rollout.Exchange)
-	closers   []func() error
+	// background runs for as long as the gateway serves; each returns when
+	// its context ends.
+	background []func(ctx context.Context) error
+	closers    []func() error
 }
 
 // New builds the gateway described by cfg. environ is the process
@@ -73,21 +79,28 @@ func New(ctx context.Context, cfg *config.Config, environ []string, log *slog.Lo
 	for name := range guards {
 		a.metrics.BreakerState.WithLabelValues(name).Set(0)
 	}
-	rt, err := router.New(ctx, cfg.Routing, nil, log)
+	emb, err := embed.FromConfig(ctx, cfg.Embeddings, hc, func(k string) string { return env[k] })
+	if err != nil {
+		return nil, fmt.Errorf("embeddings: %w", err)
+	}
+	rt, err := router.New(ctx, cfg.Routing, emb, log)
 	if err != nil {
 		return nil, fmt.Errorf("routing: %w", err)
 	}
+	semCache := a.newCache(cfg, emb, cache.NewMemoryStore(nil))
 	mig, err := a.newMigration(ctx, cfg, &rollout.MemoryStore{}, env, sortedKeys(models))
 	if err != nil {
 		a.close()
 		return nil, err
 	}
 	a.migration = mig
+	a.background = append(a.background, mig.run)
 	orch := orchestrator.New(orchestrator.Options{
 		Models:    sortedKeys(models),
 		Caller:    provider.NewFallback(provider.Lookup(guards), cfg.Retries.Budget, log),
 		Fallbacks: cfg.Routing.Fallbacks,
 		Router:    rt,
+		Cache:     semCache,
 		Cost:      func(model string, u llm.Usage) float64 { return provider.Price(prices[model]).Cost(u) },
 		Metrics:   a.metrics,
 		Log:       log,
@@ -104,6 +117,7 @@ func New(ctx context.Context, cfg *config.Config, environ []string, log *slog.Lo
 		Status: map[string]func() any{
 			"breakers": func() any { return breakerStatus(guards) },
 			"rollout":  func() any { return mig.report.Status() },
+			"cache":    func() any { return semCache.Stats() },
 		},
 	})
 	a.api.Handle("/api/admin/cato/rollout", a.api.Admin(mig.admin.ServeHTTP))
@@ -205,7 +219,7 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 	a.log.Info("cato serving", "listen", ln.Addr().String(), "version", version.String(), "store", a.cfg.Store, "h2c", *s.HTTP2)
 	bg, stopBG := context.WithCancel(ctx)
 	bgDone := make(chan error, 1)
-	go func() { bgDone <- a.migration.run(bg) }()
+	go func() { bgDone <- a.runBackground(bg) }()
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {
@@ -232,6 +246,21 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 	}
 	a.log.Info("stopped")
 	return nil
+}
+
+// runBackground runs the background work until ctx ends and returns the
+// errors that ended any of it early.
+func (a *App) runBackground(ctx context.Context) error {
+	g, ctx := errgroup.WithContext(ctx)
+	for _, run := range a.background {
+		g.Go(func() error {
+			if err := run(ctx); err != nil && !errors.Is(err, context.Canceled) {
+				return err
+			}
+			return nil
+		})
+	}
+	return g.Wait()
 }
 
 func (a *App) close() {

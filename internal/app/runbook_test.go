@@ -115,7 +115,7 @@ breakers:
 `, sonnet.URL+"/v1"))
 
 	for i := range 5 {
-		a := query(t, base, `{"query": "Explain the implications of quantum computing on cryptography"}`)
+		a := query(t, base, `{"query": "Explain the implications of quantum computing on cryptography", "cache": false}`)
 		if a.Model != "bedrock_haiku" || !a.FallbackUsed {
 			t.Fatalf("failure %d: answered by %s (fallback %v); want bedrock_haiku by fallback", i+1, a.Model, a.FallbackUsed)
 		}
@@ -124,7 +124,7 @@ breakers:
 		t.Fatalf("after 5 failures the breaker is %q; want open", got)
 	}
 	calls := sonnetCalls.Load()
-	a := query(t, base, `{"query": "Hello", "model": "bedrock_sonnet"}`)
+	a := query(t, base, `{"query": "Hello", "model": "bedrock_sonnet", "cache": false}`)
 	if a.Model != "bedrock_haiku" || !a.FallbackUsed {
 		t.Errorf(`"Hello" answered by %s (fallback %v); want bedrock_haiku`, a.Model, a.FallbackUsed)
 	}
@@ -139,7 +139,7 @@ breakers:
 	failing.Store(false)
 	deadline := time.Now().Add(5 * time.Second)
 	for {
-		a := query(t, base, `{"query": "Hello", "model": "bedrock_sonnet"}`)
+		a := query(t, base, `{"query": "Hello", "model": "bedrock_sonnet", "cache": false}`)
 		if a.Model == "bedrock_sonnet" {
 			break
 		}

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/cato-gateway/cato/internal/cache"
 	"github.com/cato-gateway/cato/internal/llm"
 	"github.com/cato-gateway/cato/internal/metrics"
 	"github.com/cato-gateway/cato/internal/provider"
@@ -32,6 +33,12 @@ type caller interface {
 	ChatStream(ctx context.Context, chain []string, req *llm.Request) (provider.StreamAnswer, error)
 }
 
+// semanticCache is implemented by cache.Cache.
+type semanticCache interface {
+	Lookup(ctx context.Context, q cache.Query) (cache.Result, error)
+	Put(ctx context.Context, r cache.Result, ans cache.Answer) (cache.Entry, error)
+}
+
 // Options are an Orchestrator's collaborators. Models, Caller and Router
 // are required.
 type Options struct {
@@ -42,6 +49,8 @@ type Options struct {
 	// Fallbacks lists, per model, the models tried in order when it fails.
 	Fallbacks map[string][]string
 	Router    decider
+	// Cache is the semantic cache; nil means none.
+	Cache semanticCache
 	// Cost prices a call's usage for a model in US dollars; nil means free.
 	Cost    func(model string, u llm.Usage) float64
 	Metrics *metrics.Metrics
@@ -87,6 +96,10 @@ type Query struct {
 	// Shadow marks a mirrored request: it is answered, but leaves no state
 	// behind (no session, cache or memory writes).
 	Shadow bool
+
+	// usedMemory is set once session or long-term memory went into the
+	// prompt, so that the cache neither serves nor stores the answer.
+	usedMemory bool
 }
 
 // Answer is the outcome of Answer.
@@ -95,6 +108,8 @@ type Answer struct {
 	Model        string
 	FallbackUsed bool
 	Cached       bool
+	// CacheOutcome is hit, miss or bypass.
+	CacheOutcome string
 	Routing      router.Decision
 	CostUSD      float64
 	Latency      time.Duration
@@ -105,13 +120,22 @@ type Answer struct {
 // HasModel reports whether name is a configured chat model.
 func (o *Orchestrator) HasModel(name string) bool { return o.models[name] }
 
+// checkModel refuses a request for a model that is not configured.
+func (o *Orchestrator) checkModel(q *Query) error {
+	if m := q.Request.Model; !isAuto(m) && !o.models[m] {
+		return fmt.Errorf("%w: %q", ErrModelNotFound, m)
+	}
+	return nil
+}
+
+func isAuto(model string) bool { return model == "" || model == Auto || model == "cato" }
+
 // Route returns the routing decision for q without calling a model.
 func (o *Orchestrator) Route(ctx context.Context, q *Query) (router.Decision, error) {
-	model := q.Request.Model
-	if model != "" && model != Auto && model != "cato" {
-		if !o.models[model] {
-			return router.Decision{}, fmt.Errorf("%w: %q", ErrModelNotFound, model)
-		}
+	if err := o.checkModel(q); err != nil {
+		return router.Decision{}, err
+	}
+	if model := q.Request.Model; !isAuto(model) {
 		fb := o.opt.Fallbacks[model]
 		if fb == nil {
 			fb = []string{}
@@ -135,6 +159,17 @@ func (o *Orchestrator) Route(ctx context.Context, q *Query) (router.Decision, er
 // Answer answers q with one complete response.
 func (o *Orchestrator) Answer(ctx context.Context, q *Query) (*Answer, error) {
 	start := time.Now()
+	if err := o.checkModel(q); err != nil {
+		return nil, err // an unknown model is refused before the cache is asked
+	}
+	cr := o.lookup(ctx, q)
+	if cr.Outcome == cache.Hit {
+		resp := cachedResponse(cr.Entry)
+		return &Answer{
+			Response: resp, Model: cr.Entry.Model, Cached: true, CacheOutcome: cr.Outcome.String(),
+			Routing: cachedDecision(cr), Latency: time.Since(start),
+		}, nil
+	}
 	d, err := o.Route(ctx, q)
 	if err != nil {
 		return nil, err
@@ -150,9 +185,12 @@ func (o *Orchestrator) Answer(ctx context.Context, q *Query) (*Answer, error) {
 	if a.FallbackUsed {
 		o.opt.Metrics.Fallbacks.WithLabelValues(d.Primary, a.Model).Inc()
 	}
+	if cacheable(a.Response.FinishReason, len(a.Response.Message.ToolCalls)) {
+		o.store(ctx, q, cr, a.Response.Message.Content, a.Model, a.Response.Usage)
+	}
 	return &Answer{
 		Response: a.Response, Model: a.Model, FallbackUsed: a.FallbackUsed, Routing: d,
-		CostUSD: cost, Latency: time.Since(start),
+		CacheOutcome: cr.Outcome.String(), CostUSD: cost, Latency: time.Since(start),
 	}, nil
 }
 

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/cato-gateway/cato/internal/cache"
 	"github.com/cato-gateway/cato/internal/llm"
 	"github.com/cato-gateway/cato/internal/router"
 )
@@ -18,24 +19,39 @@ type StreamAnswer struct {
 	Model        string
 	FallbackUsed bool
 	Cached       bool
+	// CacheOutcome is hit, miss or bypass.
+	CacheOutcome string
 	Routing      router.Decision
 	Degraded     []string
 
-	o       *Orchestrator
-	q       *Query
-	start   time.Time
-	s       llm.Stream
-	text    strings.Builder
-	usage   llm.Usage
-	hidden  *llm.HiddenStates
-	done    bool
-	onClose []func(ok bool)
+	o      *Orchestrator
+	q      *Query
+	start  time.Time
+	s      llm.Stream
+	cr     cache.Result
+	finish string
+	tools  int
+	text   strings.Builder
+	usage  llm.Usage
+	hidden *llm.HiddenStates
+	done   bool
+	ctx    context.Context
 }
 
 // Stream answers q as a stream. It returns once the answering model has
 // sent its first chunk, so that errors before it can still fall back.
 func (o *Orchestrator) Stream(ctx context.Context, q *Query) (*StreamAnswer, error) {
 	start := time.Now()
+	if err := o.checkModel(q); err != nil {
+		return nil, err
+	}
+	cr := o.lookup(ctx, q)
+	if cr.Outcome == cache.Hit {
+		return &StreamAnswer{
+			Model: cr.Entry.Model, Cached: true, CacheOutcome: cr.Outcome.String(), Routing: cachedDecision(cr),
+			o: o, q: q, ctx: ctx, start: start, s: llm.StreamOf(cachedResponse(cr.Entry)), cr: cr,
+		}, nil
+	}
 	d, err := o.Route(ctx, q)
 	if err != nil {
 		return nil, err
@@ -46,7 +62,10 @@ func (o *Orchestrator) Stream(ctx context.Context, q *Query) (*StreamAnswer, err
 	if err != nil {
 		return nil, err
 	}
-	return &StreamAnswer{Model: a.Model, FallbackUsed: a.FallbackUsed, Routing: d, o: o, q: q, start: start, s: a.Stream}, nil
+	return &StreamAnswer{
+		Model: a.Model, FallbackUsed: a.FallbackUsed, Routing: d, CacheOutcome: cr.Outcome.String(),
+		o: o, q: q, ctx: ctx, start: start, s: a.Stream, cr: cr,
+	}, nil
 }
 
 // Next returns the next chunk, or io.EOF after the last.
@@ -65,6 +84,10 @@ func (a *StreamAnswer) Next() (llm.Chunk, error) {
 		}
 	}
 	a.text.WriteString(c.Content)
+	a.tools += len(c.ToolCalls)
+	if c.FinishReason != "" {
+		a.finish = c.FinishReason
+	}
 	if c.Usage != nil {
 		a.usage = *c.Usage
 	}
@@ -77,8 +100,14 @@ func (a *StreamAnswer) Next() (llm.Chunk, error) {
 // Usage returns the usage reported so far (final after io.EOF).
 func (a *StreamAnswer) Usage() llm.Usage { return a.usage }
 
-// CostUSD returns the cost of the usage reported so far.
-func (a *StreamAnswer) CostUSD() float64 { return a.o.opt.Cost(a.Model, a.usage) }
+// CostUSD returns the cost of the usage reported so far; a cached answer
+// costs nothing.
+func (a *StreamAnswer) CostUSD() float64 {
+	if a.Cached {
+		return 0
+	}
+	return a.o.opt.Cost(a.Model, a.usage)
+}
 
 // Text returns the answer's text streamed so far.
 func (a *StreamAnswer) Text() string { return a.text.String() }
@@ -86,10 +115,17 @@ func (a *StreamAnswer) Text() string { return a.text.String() }
 // Latency returns the time since the query started.
 func (a *StreamAnswer) Latency() time.Duration { return time.Since(a.start) }
 
-// Close releases the upstream stream.
+// Close releases the upstream stream and, for a complete answer, saves it
+// to the cache.
 func (a *StreamAnswer) Close() error {
 	ok := a.done
 	err := a.s.Close()
+	if a.Cached {
+		return err
+	}
+	if ok && cacheable(a.finish, a.tools) {
+		a.o.store(context.WithoutCancel(a.ctx), a.q, a.cr, a.text.String(), a.Model, a.usage)
+	}
 	if ok {
 		a.o.opt.Metrics.RecordCall(a.Model, a.usage, a.CostUSD())
 	} else {
@@ -98,9 +134,5 @@ func (a *StreamAnswer) Close() error {
 	if a.FallbackUsed {
 		a.o.opt.Metrics.Fallbacks.WithLabelValues(a.Routing.Primary, a.Model).Inc()
 	}
-	for _, f := range a.onClose {
-		f(ok)
-	}
-	a.onClose = nil
 	return err
 }
