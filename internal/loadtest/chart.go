@@ -47,9 +47,11 @@ type rect struct {
 
 // mark is a labelled vertical line.
 type mark struct {
-	X     float64
-	Label string
-	Color string
+	X      float64
+	Label  string
+	Color  string
+	Anchor string  // text-anchor of the label: start or end
+	Dx     float64 // label offset from the line
 }
 
 type legendItem struct {
@@ -67,7 +69,7 @@ func (c *chart) PlotW() float64 { return c.W - c.Left - c.Right }
 func (c *chart) PlotH() float64 { return c.H - c.Top - c.Bottom }
 
 func newChart(title, note string) *chart {
-	return &chart{Title: title, Note: note, W: 960, H: 300, Left: 64, Right: 20, Top: 16, Bottom: 40}
+	return &chart{Title: title, Note: note, W: 960, H: 300, Left: 64, Right: 32, Top: 16, Bottom: 40}
 }
 
 // scale maps data values to pixels, linearly or on a log10 scale.

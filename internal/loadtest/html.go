@@ -6,6 +6,7 @@ import (
 	"html/template"
 	"io"
 	"math"
+	"strconv"
 	"time"
 )
 
@@ -105,7 +106,9 @@ func latencyOverTime(r *Report) *chart {
 			lo, hi = min(lo, p.P50), max(hi, p.Max)
 		}
 	}
-	lo, hi = math.Pow(10, math.Floor(math.Log10(max(lo, 0.001)))), math.Pow(10, math.Ceil(math.Log10(max(hi, 0.001))))
+	// Pad the data by a quarter each way rather than round to whole
+	// decades, which would squash the lines into a band.
+	lo, hi = max(lo, 0.001)/1.25, max(hi, 0.001)*1.25
 	y := logarithmic(lo, hi, c.PlotBottom(), c.Top)
 	c.YTicks = logTicks(y, lo, hi, msLabel)
 	for _, s := range []struct {
@@ -127,7 +130,11 @@ func latencyOverTime(r *Report) *chart {
 			}
 			path.point(x.at(p.T+width/2), y.at(s.get(p)))
 		}
-		c.Lines = append(c.Lines, line{D: path.String(), Color: s.color, Dash: s.dash, Width: 2})
+		width := 2.0
+		if s.dash {
+			width = 1.25 // the max is noisy: keep it in the background
+		}
+		c.Lines = append(c.Lines, line{D: path.String(), Color: s.color, Dash: s.dash, Width: width})
 	}
 	c.Legend = []legendItem{{"p50", colP50, false}, {"p90", colP90, false}, {"p99", colP99, false}, {"max", colMax, true}}
 	return c
@@ -220,7 +227,11 @@ func latencyHistogram(r *Report) *chart {
 		color string
 	}{{"p50", r.Latency.P50, colP50}, {"p99", r.Latency.P99, colP99}, {"p99.9", r.Latency.P999, colFailed}} {
 		if m.v >= lo && m.v <= hi {
-			c.Marks = append(c.Marks, mark{X: x.at(m.v), Label: m.label + " " + msLabel(m.v), Color: m.color})
+			mk := mark{X: x.at(m.v), Label: m.label + " " + msLabel(m.v), Color: m.color, Anchor: "start", Dx: 4}
+			if mk.X > c.Left+0.8*c.PlotW() {
+				mk.Anchor, mk.Dx = "end", -4 // keep the label inside the chart
+			}
+			c.Marks = append(c.Marks, mk)
 		}
 	}
 	return c
@@ -244,7 +255,7 @@ func percentileChart(r *Report) *chart {
 	for d := 0.0; d <= xEnd; d++ {
 		label := "0%"
 		if d > 0 {
-			label = trimFloat(100-100/math.Pow(10, d)) + "%"
+			label = strconv.FormatFloat(100-100/math.Pow(10, d), 'f', -1, 64) + "%"
 		}
 		c.XTicks = append(c.XTicks, tick{Pos: x.at(d), Label: label})
 	}

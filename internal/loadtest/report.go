@@ -395,8 +395,12 @@ func (r *Report) WriteText(w io.Writer) error {
 		tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', tabwriter.AlignRight)
 		fmt.Fprintf(tw, "\tok\tfailed\tshare\thit rate\tp50\tp99\t\n")
 		for _, g := range gs {
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%.1f%%\t%.1f%%\t%s\t%s\t\n", g.Name, count(g.OK), count(g.Failed),
-				100*g.Share, 100*g.HitRate, fmtMs(g.Latency.P50), fmtMs(g.Latency.P99))
+			hitRate := "–"
+			if g.Hit+g.Miss > 0 {
+				hitRate = fmt.Sprintf("%.1f%%", 100*g.HitRate)
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%.1f%%\t%s\t%s\t%s\t\n", g.Name, count(g.OK), count(g.Failed),
+				100*g.Share, hitRate, fmtMs(g.Latency.P50), fmtMs(g.Latency.P99))
 		}
 		_ = tw.Flush()
 	}
