@@ -156,7 +156,6 @@ type resolved struct {
 	base     *url.URL
 	sources  []net.IP // source addresses; nil: the kernel's choice
 	inFlight int      // planned concurrent requests
-	limit    uint64
 	warnings []string
 }
 
@@ -166,7 +165,7 @@ func resolve(o Options, limit uint64) (*resolved, error) {
 	if err := o.Validate(); err != nil {
 		return nil, err
 	}
-	r := &resolved{Options: o, limit: limit}
+	r := &resolved{Options: o}
 	var err error
 	if r.base, err = url.Parse(strings.TrimRight(o.URL, "/")); err != nil {
 		return nil, fmt.Errorf("url: %w", err)
@@ -284,12 +283,11 @@ func Run(ctx context.Context, opts Options, log *slog.Logger) (*Result, error) {
 	w := r.Workload
 	prefix := fmt.Sprintf("%s-w%d-s", r.RunID, r.Worker)
 	rn := &runner{
-		opts:    r,
-		gen:     newGenerator(w, r.APIKey, prefix, r.Seed+uint64(r.Worker)),
-		pool:    pool,
-		x:       &exchanger{base: r.base.String(), timeout: r.Timeout, extras: w.extras(), answers: w.Sessions.History == HistoryClient && w.Sessions.Share > 0},
-		start:   time.Now(),
-		timeout: r.Timeout,
+		opts:  r,
+		gen:   newGenerator(w, r.APIKey, prefix, r.Seed+uint64(r.Worker)),
+		pool:  pool,
+		x:     &exchanger{base: r.base.String(), timeout: r.Timeout, extras: w.extras(), answers: w.Sessions.History == HistoryClient && w.Sessions.Share > 0},
+		start: time.Now(),
 	}
 	rn.deadline = rn.start.Add(r.Duration)
 	rn.rec = newRecorder(r.plan(), rn.start, bucketWidth(r.Duration))
@@ -317,7 +315,6 @@ type runner struct {
 	rec      *recorder
 	start    time.Time
 	deadline time.Time // no request starts at or after it
-	timeout  time.Duration
 }
 
 // one sends one request due at due and records it.

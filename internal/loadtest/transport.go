@@ -82,7 +82,6 @@ func newClientPool(cfg transportConfig) *clientPool {
 				// Open another connection rather than queue when the
 				// server's stream limit is reached.
 				StrictMaxConcurrentRequests: false,
-				SendPingTimeout:             0,
 			}
 		} else {
 			t.Protocols.SetHTTP1(true)
