@@ -117,9 +117,15 @@ func RunWorkers(ctx context.Context, opts Options, n int, start StartWorker, log
 		if err != nil {
 			return nil, fmt.Errorf("worker %d: %w", i, err)
 		}
-		shards[i].SourceAddrs, shards[i].SourceOffset = r.SourceAddrs, offset
-		if r.SourceAddrs > 1 {
-			offset += r.SourceAddrs
+		n := r.SourceAddrs
+		if opts.SourceAddrs == 0 && !opts.H2C && isLoopback(r.base) {
+			// One address would mean the kernel's choice, the same for every
+			// worker: the workers together could run out of its ports.
+			n = max(n, 2)
+		}
+		shards[i].SourceAddrs, shards[i].SourceOffset = n, offset
+		if n > 1 {
+			offset += n
 		}
 		if _, err := resolve(shards[i], fileLimit()); err != nil { // the addresses must fit
 			return nil, fmt.Errorf("worker %d: %w", i, err)
@@ -175,6 +181,10 @@ func RunWorkers(ctx context.Context, opts Options, n int, start StartWorker, log
 	}
 	merged.Plan.Rate, merged.Plan.Concurrency, merged.Plan.MaxRequests = opts.Rate, opts.Concurrency, opts.MaxRequests
 	merged.Plan.Workers = n
+	if !opts.H2C && opts.SourceAddrs == 1 && merged.Plan.MaxInFlight+opts.Concurrency > portsPerSource {
+		warnings = append(warnings, "--source-addrs 1: every worker dials from the kernel's choice of address, "+
+			"whose ephemeral ports the workers share; leave --source-addrs unset to give each its own")
+	}
 	merged.Warnings = append(merged.Warnings, warnings...)
 	return merged, nil
 }

@@ -27,7 +27,7 @@ func TestRunWorkers(t *testing.T) {
 	var last Progress
 	opts := Options{
 		URL: srv.URL, Workload: mustWorkload(t, e2eWorkload), Concurrency: 9, Duration: 5 * time.Second,
-		MaxRequests: 301, Timeout: 5 * time.Second, SourceAddrs: 2,
+		MaxRequests: 301, Timeout: 5 * time.Second, // source addresses: 2 per worker by default
 		ProgressEvery: 20 * time.Millisecond,
 		Progress: func(p Progress) {
 			mu.Lock()
@@ -47,7 +47,7 @@ func TestRunWorkers(t *testing.T) {
 		t.Errorf("failed %d; server sent %d errors", res.Failed, fake.failed.Load())
 	}
 	if res.Plan.Workers != 3 || res.Plan.Concurrency != 9 || res.Plan.SourceAddrs != 6 {
-		t.Errorf("plan %+v; want 3 workers, concurrency 9, 6 source addresses (2 each)", res.Plan)
+		t.Errorf("plan %+v; want 3 workers, concurrency 9, 6 source addresses (2 each by default)", res.Plan)
 	}
 	mu.Lock()
 	defer mu.Unlock()
