@@ -103,3 +103,14 @@ func TestShard(t *testing.T) {
 		t.Errorf("shards add up to %d requests, %d in flight, %d conns; want 10, 5, 4", reqs, inFl, conns)
 	}
 }
+
+func TestSumProgress(t *testing.T) {
+	got := sumProgress(3*time.Second, []Progress{
+		{Sent: 10, Done: 8, Failed: 1, InFlight: 2, P99: 5 * time.Millisecond},
+		{Sent: 20, Done: 15, Failed: 0, InFlight: 5, P99: 9 * time.Millisecond},
+	})
+	want := Progress{Elapsed: 3 * time.Second, Sent: 30, Done: 23, Failed: 1, InFlight: 7, P99: 9 * time.Millisecond}
+	if got != want {
+		t.Errorf("sumProgress = %+v; want %+v", got, want)
+	}
+}
