@@ -347,6 +347,14 @@ type Rollout struct {
 	Poll time.Duration `yaml:"poll"`
 	// AppConfig polls the flag from AWS AppConfig when Application is set.
 	AppConfig AppConfig `yaml:"appconfig"`
+	// SideHeader lets a request force its side with the X-Cato-Side header
+	// (new or legacy), for testing a side before users reach it. Default
+	// false: the header is ignored.
+	SideHeader bool `yaml:"side_header"`
+	// Overrides forces a side, whatever the percentage, for a tenant
+	// ("team-a": new) or one user of a tenant ("team-a/u-42": legacy); the
+	// user's entry wins. Values are new or legacy. Default none.
+	Overrides map[string]string `yaml:"overrides"`
 }
 
 // Shadow configures shadow traffic.
