@@ -38,7 +38,9 @@ func BenchmarkProxy(b *testing.B) {
 	}
 	b.Run("direct", func(b *testing.B) { run(b, sim.URL+"/v1/chat/completions") })
 	b.Run("through_cato", func(b *testing.B) {
-		base := gatewayB(b, upstreamConfig(sim.URL))
+		// The cache is off: every request must reach the upstream, as it
+		// does in the direct baseline.
+		base := gatewayB(b, upstreamConfig(sim.URL)+"cache: {enabled: false}\n")
 		run(b, base+"/v1/chat/completions")
 	})
 }
