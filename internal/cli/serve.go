@@ -2,10 +2,39 @@ package cli
 
 import (
 	"context"
-	"errors"
+	"fmt"
 	"io"
+	"log/slog"
+	"os"
+
+	"github.com/cato-gateway/cato/internal/app"
+	"github.com/cato-gateway/cato/internal/config"
 )
 
 func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	return errors.New("not built yet")
+	fs := newFlagSet("serve", stderr)
+	path := fs.String("config", os.Getenv("CATO_CONFIG_FILE"), "YAML configuration file (default: the built-in embedded default; env CATO_CONFIG_FILE)")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	cfg, err := config.Load(*path, os.Environ())
+	if err != nil {
+		return fmt.Errorf("configuration: %w", err)
+	}
+	log := newLogger(stderr, cfg.Log)
+	a, err := app.New(ctx, cfg, os.Environ(), log)
+	if err != nil {
+		return fmt.Errorf("starting: %w", err)
+	}
+	return a.Run(ctx)
+}
+
+func newLogger(w io.Writer, c config.Log) *slog.Logger {
+	var level slog.Level
+	_ = level.UnmarshalText([]byte(c.Level))
+	opts := &slog.HandlerOptions{Level: level}
+	if c.Format == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
 }

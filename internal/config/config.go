@@ -283,7 +283,10 @@ type Session struct {
 type Cache struct {
 	// Enabled turns the cache on. Default true.
 	Enabled *bool `yaml:"enabled"`
-	// Threshold is the cosine similarity a hit needs. Default 0.9.
+	// Threshold is the cosine similarity a cache candidate needs before the
+	// content agreement gate examines it. Default 0.75, chosen for the local
+	// embedder on internal/cache/testdata/pairs.jsonl (docs/cache.md);
+	// provider embedders may want another value.
 	Threshold float64 `yaml:"threshold"`
 	// TTL is how long an entry lives. Default 24h.
 	TTL time.Duration `yaml:"ttl"`
@@ -347,6 +350,14 @@ type Rollout struct {
 	Poll time.Duration `yaml:"poll"`
 	// AppConfig polls the flag from AWS AppConfig when Application is set.
 	AppConfig AppConfig `yaml:"appconfig"`
+	// SideHeader lets a request force its side with the X-Cato-Side header
+	// (new or legacy), for testing a side before users reach it. Default
+	// false: the header is ignored.
+	SideHeader bool `yaml:"side_header"`
+	// Overrides forces a side, whatever the percentage, for a tenant
+	// ("team-a": new) or one user of a tenant ("team-a/u-42": legacy); the
+	// user's entry wins. Values are new or legacy. Default none.
+	Overrides map[string]string `yaml:"overrides"`
 }
 
 // Shadow configures shadow traffic.

@@ -148,7 +148,7 @@ func (c *Config) applyDefaults() {
 		c.Cache.Enabled = &t
 	}
 	if c.Cache.Threshold == 0 {
-		c.Cache.Threshold = 0.9
+		c.Cache.Threshold = 0.75
 	}
 	def(&c.Cache.TTL, 24*time.Hour)
 	defInt(&c.Cache.MaxEntries, 100000)

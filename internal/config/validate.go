@@ -48,8 +48,8 @@ func (c *Config) Validate() error {
 				bad(key+".api", "%q is not converse or invoke", m.API)
 			}
 		case ProviderSageMaker, ProviderNLI:
-			if m.EndpointName == "" && m.Provider == ProviderSageMaker {
-				bad(key+".endpoint_name", "is required for provider sagemaker")
+			if m.EndpointName == "" {
+				bad(key+".endpoint_name", "is required for provider %s", m.Provider)
 			}
 			if m.Provider == ProviderSageMaker && !slices.Contains([]string{"sglang", "openai", "tgi"}, m.Payload) {
 				bad(key+".payload", "%q is not sglang, openai or tgi", m.Payload)
@@ -144,11 +144,19 @@ func (c *Config) Validate() error {
 		bad("rollout.percentage", "%d is not between 0 and 100", p)
 	}
 	model("rollout.legacy", c.Rollout.Legacy)
+	if m, ok := c.Models[c.Rollout.Legacy]; ok && m.Provider != ProviderOpenAI && m.Provider != ProviderSimulated {
+		bad("rollout.legacy", "model %q has provider %s; the legacy side must be an openai (LiteLLM) or simulated model", c.Rollout.Legacy, m.Provider)
+	}
 	if *c.Rollout.Percentage < 100 && c.Rollout.Legacy == "" {
 		bad("rollout.legacy", "is required when rollout.percentage is below 100: name the model that serves the legacy side")
 	}
 	if s := c.Rollout.Shadow.Percentage; s < 0 || s > 100 {
 		bad("rollout.shadow.percentage", "%v is not between 0 and 100", s)
+	}
+	for _, k := range sortedKeys(c.Rollout.Overrides) {
+		if v := c.Rollout.Overrides[k]; v != "new" && v != "legacy" {
+			bad("rollout.overrides."+k, "%q is not new or legacy", v)
+		}
 	}
 	return errors.Join(errs...)
 }

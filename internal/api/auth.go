@@ -1,0 +1,143 @@
+package api
+
+import (
+	"context"
+	"crypto/sha256"
+	"crypto/subtle"
+	"net/http"
+	"strings"
+
+	"github.com/cato-gateway/cato/internal/openai"
+)
+
+// Auth holds the keys Cato accepts, hashed: the keys themselves are never
+// kept. The zero Auth refuses every request; set Anonymous to accept
+// requests without a key.
+type Auth struct {
+	// Anonymous accepts client requests without a valid key, as tenant
+	// "anonymous"; bearer tokens are then ignored. app sets it only when no
+	// client keys are configured and Cato listens on loopback.
+	Anonymous bool
+	tenants   map[[32]byte]string
+	admin     *[32]byte
+}
+
+// AddKey accepts key for tenant.
+func (a *Auth) AddKey(key, tenant string) {
+	if a.tenants == nil {
+		a.tenants = map[[32]byte]string{}
+	}
+	a.tenants[sha256.Sum256([]byte(key))] = tenant
+}
+
+// SetAdminKey sets the admin key; empty means none (admin endpoints are then
+// open only in anonymous mode).
+func (a *Auth) SetAdminKey(key string) {
+	if key == "" {
+		a.admin = nil
+		return
+	}
+	h := sha256.Sum256([]byte(key))
+	a.admin = &h
+}
+
+// AnonymousTenant is the tenant of requests accepted without a key.
+const AnonymousTenant = "anonymous"
+
+func bearer(r *http.Request) string {
+	h := r.Header.Get("Authorization")
+	if len(h) > 7 && strings.EqualFold(h[:7], "bearer ") {
+		return strings.TrimSpace(h[7:])
+	}
+	return ""
+}
+
+// tenant returns the tenant of the request's key.
+func (a *Auth) tenant(r *http.Request) (string, error) {
+	if a.Anonymous {
+		return AnonymousTenant, nil
+	}
+	key := bearer(r)
+	if key == "" {
+		return "", errStatus(http.StatusUnauthorized, openai.TypeAuthentication, "missing_api_key", "an API key is required: send Authorization: Bearer <key>")
+	}
+	if t, ok := a.tenants[sha256.Sum256([]byte(key))]; ok {
+		return t, nil
+	}
+	return "", errStatus(http.StatusUnauthorized, openai.TypeAuthentication, "invalid_api_key", "the API key is not valid")
+}
+
+// isAdmin reports whether the request carries the admin key.
+func (a *Auth) checkAdmin(r *http.Request) error {
+	if a.admin == nil {
+		if a.Anonymous {
+			return nil
+		}
+		return errStatus(http.StatusForbidden, openai.TypePermission, "admin_disabled", "no admin key is configured; set the variable named by auth.admin_key_env")
+	}
+	key := bearer(r)
+	if key == "" {
+		return errStatus(http.StatusUnauthorized, openai.TypeAuthentication, "missing_api_key", "the admin API needs the admin key: send Authorization: Bearer <key>")
+	}
+	h := sha256.Sum256([]byte(key))
+	if subtle.ConstantTimeCompare(h[:], a.admin[:]) != 1 {
+		return errStatus(http.StatusForbidden, openai.TypePermission, "not_admin", "this key may not use the admin API")
+	}
+	return nil
+}
+
+type tenantKey struct{}
+
+// tenantOf returns the authenticated tenant of a client request.
+func tenantOf(ctx context.Context) string {
+	t, _ := ctx.Value(tenantKey{}).(string)
+	return t
+}
+
+// client wraps a client endpoint: it authenticates and records the tenant.
+func (s *Server) client(h http.HandlerFunc) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		t, err := s.opt.Auth.tenant(r)
+		if err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		h(w, r.WithContext(context.WithValue(r.Context(), tenantKey{}, t)))
+	})
+}
+
+// admin wraps an admin endpoint.
+func (s *Server) admin(h http.HandlerFunc) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := s.opt.Auth.checkAdmin(r); err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		h(w, r)
+	})
+}
+
+// Admin wraps h so that it needs the admin key, for endpoints other
+// packages add with Handle.
+func (s *Server) Admin(h http.HandlerFunc) http.Handler { return s.admin(h) }
+
+// Client wraps h so that it needs a client key, for endpoints other
+// packages add with Handle. The tenant is available from Tenant.
+func (s *Server) Client(h http.HandlerFunc) http.Handler { return s.client(h) }
+
+// Tenant returns the authenticated tenant of a request served through
+// Client.
+func Tenant(r *http.Request) string { return tenantOf(r.Context()) }
+
+func errBody(status int, code, msg string) openai.ErrorBody {
+	typ := openai.TypeInvalidRequest
+	switch {
+	case status == http.StatusUnauthorized:
+		typ = openai.TypeAuthentication
+	case status == http.StatusForbidden:
+		typ = openai.TypePermission
+	case status >= 500:
+		typ = openai.TypeServer
+	}
+	return openai.NewError(typ, code, "", msg)
+}

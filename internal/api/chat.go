@@ -1,0 +1,235 @@
+package api
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/cato-gateway/cato/internal/llm"
+	"github.com/cato-gateway/cato/internal/openai"
+	"github.com/cato-gateway/cato/internal/orchestrator"
+	"github.com/cato-gateway/cato/internal/rollout"
+	"github.com/cato-gateway/cato/internal/router"
+)
+
+// readBody reads the request body within the size limit. The body is read
+// as JSON whatever its Content-Type, as OpenAI's API does, so that a plain
+// `curl -d` works.
+func (s *Server) readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
+	b, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.opt.MaxBodyBytes))
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return nil, err
+		}
+		return nil, errStatus(http.StatusBadRequest, openai.TypeInvalidRequest, "unreadable_body", "reading the request body: "+err.Error())
+	}
+	return b, nil
+}
+
+// who returns the user and session of a request: the body's fields win
+// over the X-Cato-User and X-Cato-Session headers.
+func who(r *http.Request, user, session string) (string, string) {
+	if user == "" {
+		user = r.Header.Get("X-Cato-User")
+	}
+	if session == "" {
+		session = r.Header.Get("X-Cato-Session")
+	}
+	return user, session
+}
+
+func (s *Server) chatCompletions(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	sw := &statusWriter{ResponseWriter: w}
+	model := "-"
+	defer func() { s.opt.Metrics.ObserveRequest("chat", model, codeText(sw.status), time.Since(start)) }()
+
+	body, err := s.readBody(sw, r)
+	if err != nil {
+		s.writeError(sw, r, err)
+		return
+	}
+	// The side is decided before Cato decodes the request, so that the
+	// legacy side gets it exactly as sent.
+	if side, id := s.side(r, body); side == rollout.SideLegacy {
+		model = "legacy"
+		s.proxyLegacy(sw, r, id, body)
+		return
+	}
+	sw.Header().Set(rollout.HeaderSide, "new")
+	var text string
+	defer func() { s.observeNew(r.URL.Path, body, text, sw.status, err, time.Since(start)) }()
+	req, err := openai.DecodeChatRequest(body)
+	if err != nil {
+		s.writeError(sw, r, err)
+		return
+	}
+	user, session := who(r, req.User, req.SessionID)
+	q := &orchestrator.Query{
+		Tenant: tenantOf(r.Context()), User: user, SessionID: session,
+		Request: &req.Request, Domain: req.Cato.Domain, Cache: req.Cato.Cache, Memory: req.Cato.Memory,
+	}
+	if req.Stream {
+		model, text, err = s.streamChat(sw, r, q, req)
+		return
+	}
+	ans, err := s.opt.Orchestrator.Answer(r.Context(), q)
+	if err != nil {
+		s.writeError(sw, r, err)
+		return
+	}
+	model, text = ans.Model, ans.Response.Message.Content
+	s.setCatoHeaders(sw, ans.Model, ans.CacheOutcome, ans.Routing)
+	out := openai.NewChatResponse("chatcmpl-"+requestID(r.Context()), start.Unix(), ans.Model, ans.Response)
+	out.Cato = &openai.Meta{
+		Model: ans.Model, Cached: ans.Cached, FallbackUsed: ans.FallbackUsed, SessionID: session,
+		Routing: routingJSON(ans.Routing), LatencyMS: ms(time.Since(start)), CostUSD: ans.CostUSD,
+		HiddenStates: ans.Response.HiddenStates, Degraded: ans.Degraded,
+	}
+	writeJSON(sw, http.StatusOK, out)
+}
+
+func (s *Server) setCatoHeaders(w http.ResponseWriter, model, cache string, d router.Decision) {
+	h := w.Header()
+	h.Set("X-Cato-Model", model)
+	h.Set("X-Cato-Cache", cache)
+	h.Set("X-Cato-Route", routeHeader(d))
+	h.Set("X-Cato-Side", "new")
+}
+
+// routeHeader summarises a decision in one ASCII header value.
+func routeHeader(d router.Decision) string {
+	v := fmt.Sprintf("%s; complexity=%.2f; reason=%s", d.Primary, d.Complexity, d.Reason)
+	return strings.Map(func(r rune) rune {
+		if r < 0x20 || r > 0x7e {
+			return '_'
+		}
+		return r
+	}, v)
+}
+
+func routingJSON(d router.Decision) json.RawMessage {
+	if d.Fallbacks == nil {
+		d.Fallbacks = []string{}
+	}
+	b, _ := json.Marshal(d)
+	return b
+}
+
+func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+
+// streamChat answers with server-sent events and returns the model that
+// answered, the text it streamed and the error that ended the stream.
+// Errors before the first byte get a normal error answer; later ones an
+// error event, since the status is already sent.
+func (s *Server) streamChat(w *statusWriter, r *http.Request, q *orchestrator.Query, req *openai.ChatRequest) (string, string, error) {
+	start := time.Now()
+	ctx := r.Context()
+	sa, err := s.opt.Orchestrator.Stream(ctx, q)
+	if err != nil {
+		s.writeError(w, r, err)
+		return "-", "", err
+	}
+	defer sa.Close()
+	s.setCatoHeaders(w, sa.Model, sa.CacheOutcome, sa.Routing)
+	h := w.Header()
+	h.Set("Content-Type", "text/event-stream")
+	h.Set("Cache-Control", "no-cache")
+	h.Set("X-Accel-Buffering", "no")
+	w.WriteHeader(http.StatusOK)
+	rc := http.NewResponseController(w)
+
+	id := "chatcmpl-" + requestID(ctx)
+	created := start.Unix()
+	send := func(v *openai.ChatResponse) bool {
+		b, err := json.Marshal(v)
+		if err != nil {
+			return false
+		}
+		if openai.WriteEvent(w, b) != nil {
+			return false
+		}
+		return rc.Flush() == nil
+	}
+	var finish *llm.Chunk
+	var hidden *llm.HiddenStates
+	for {
+		c, err := sa.Next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			if ctx.Err() == nil {
+				_, body, _ := describe(err)
+				b, _ := json.Marshal(body)
+				_ = openai.WriteEvent(w, b)
+				_ = rc.Flush()
+				s.logger(r).Warn("stream failed after its first chunk", "model", sa.Model, "err", err)
+			}
+			return sa.Model, sa.Text(), err
+		}
+		if c.HiddenStates != nil {
+			hidden = c.HiddenStates
+		}
+		c.Usage, c.HiddenStates = nil, nil
+		if c.FinishReason != "" {
+			// Held back so that it can carry Cato's account of the request.
+			fc := c
+			finish = &fc
+			continue
+		}
+		if c.Content == "" && c.Role == "" && len(c.ToolCalls) == 0 && len(c.Extra) == 0 {
+			continue
+		}
+		if !send(openai.NewChunk(id, created, sa.Model, &c)) {
+			return sa.Model, sa.Text(), ctx.Err()
+		}
+	}
+	if finish == nil {
+		finish = &llm.Chunk{FinishReason: llm.FinishStop}
+	}
+	meta := &openai.Meta{
+		Model: sa.Model, Cached: sa.Cached, FallbackUsed: sa.FallbackUsed, SessionID: q.SessionID,
+		Routing: routingJSON(sa.Routing), LatencyMS: ms(time.Since(start)), CostUSD: sa.CostUSD(),
+		HiddenStates: hidden, Degraded: sa.Degraded,
+	}
+	last := openai.NewChunk(id, created, sa.Model, finish)
+	if req.IncludeUsage {
+		if !send(last) {
+			return sa.Model, sa.Text(), ctx.Err()
+		}
+		last = openai.NewChunk(id, created, sa.Model, &llm.Chunk{})
+		last.Usage = openai.UsageOf(sa.Usage())
+	}
+	last.Cato = meta
+	if !send(last) {
+		return sa.Model, sa.Text(), ctx.Err()
+	}
+	_, _ = io.WriteString(w, "data: [DONE]\n\n")
+	_ = rc.Flush()
+	return sa.Model, sa.Text(), nil
+}
+
+func (s *Server) listModels(w http.ResponseWriter, _ *http.Request) {
+	type model struct {
+		ID      string `json:"id"`
+		Object  string `json:"object"`
+		Created int64  `json:"created"`
+		OwnedBy string `json:"owned_by"`
+	}
+	out := struct {
+		Object string  `json:"object"`
+		Data   []model `json:"data"`
+	}{Object: "list"}
+	created := s.start.Unix()
+	out.Data = append(out.Data, model{ID: orchestrator.Auto, Object: "model", Created: created, OwnedBy: "cato"})
+	for _, m := range s.opt.Models {
+		out.Data = append(out.Data, model{ID: m, Object: "model", Created: created, OwnedBy: "cato"})
+	}
+	writeJSON(w, http.StatusOK, out)
+}

@@ -1,0 +1,295 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"sort"
+
+	"github.com/cato-gateway/cato/internal/api"
+	"github.com/cato-gateway/cato/internal/cache"
+	"github.com/cato-gateway/cato/internal/config"
+	"github.com/cato-gateway/cato/internal/embed"
+	"github.com/cato-gateway/cato/internal/llm"
+	"github.com/cato-gateway/cato/internal/metrics"
+	"github.com/cato-gateway/cato/internal/orchestrator"
+	"github.com/cato-gateway/cato/internal/provider"
+	"github.com/cato-gateway/cato/internal/provider/bedrock"
+	"github.com/cato-gateway/cato/internal/provider/openaicompat"
+	"github.com/cato-gateway/cato/internal/provider/sagemaker"
+	"github.com/cato-gateway/cato/internal/provider/simulated"
+	"github.com/cato-gateway/cato/internal/rollout"
+	"github.com/cato-gateway/cato/internal/router"
+	"github.com/cato-gateway/cato/internal/simulator"
+	"github.com/cato-gateway/cato/internal/version"
+	"golang.org/x/sync/errgroup"
+)
+
+// App is one running Cato gateway.
+type App struct {
+	cfg       *config.Config
+	log       *slog.Logger
+	metrics   *metrics.Metrics
+	api       *api.Server
+	upstream  *http.Client
+	migration *migration
+	// dualWrite records a turn the legacy side served in working memory;
+	// nil until sessions are wired.
+	dualWrite func(ctx context.Context, ex rollout.Exchange)
+	// background runs for as long as the gateway serves; each returns when
+	// its context ends.
+	background []func(ctx context.Context) error
+	closers    []func() error
+}
+
+// New builds the gateway described by cfg. environ is the process
+// environment (os.Environ()), where keys named by *_env settings are read.
+func New(ctx context.Context, cfg *config.Config, environ []string, log *slog.Logger) (*App, error) {
+	env := envMap(environ)
+	a := &App{cfg: cfg, log: log, metrics: metrics.New()}
+
+	auth, err := buildAuth(cfg, env, log)
+	if err != nil {
+		return nil, err
+	}
+	hc := newUpstreamClient(cfg.Upstream)
+	a.upstream = hc
+	models := map[string]provider.Provider{}
+	for _, name := range sortedKeys(cfg.Models) {
+		m := cfg.Models[name]
+		p, err := newProvider(ctx, name, m, hc, env, log)
+		if err != nil {
+			return nil, fmt.Errorf("models.%s: %w", name, err)
+		}
+		if p != nil {
+			models[name] = p
+		}
+	}
+	prices := map[string]config.Price{}
+	for name, m := range cfg.Models {
+		prices[name] = m.Price
+	}
+	guards := provider.NewGuards(cfg, models, provider.GuardHooks{
+		OnCallDone:    a.observeCall,
+		OnStateChange: a.observeBreaker,
+	}, log)
+	for name := range guards {
+		a.metrics.BreakerState.WithLabelValues(name).Set(0)
+	}
+	emb, err := embed.FromConfig(ctx, cfg.Embeddings, hc, func(k string) string { return env[k] })
+	if err != nil {
+		return nil, fmt.Errorf("embeddings: %w", err)
+	}
+	rt, err := router.New(ctx, cfg.Routing, emb, log)
+	if err != nil {
+		return nil, fmt.Errorf("routing: %w", err)
+	}
+	semCache := a.newCache(cfg, emb, cache.NewMemoryStore(nil))
+	mig, err := a.newMigration(ctx, cfg, &rollout.MemoryStore{}, env, sortedKeys(models))
+	if err != nil {
+		a.close()
+		return nil, err
+	}
+	a.migration = mig
+	a.background = append(a.background, mig.run)
+	orch := orchestrator.New(orchestrator.Options{
+		Models:    sortedKeys(models),
+		Caller:    provider.NewFallback(provider.Lookup(guards), cfg.Retries.Budget, log),
+		Fallbacks: cfg.Routing.Fallbacks,
+		Router:    rt,
+		Cache:     semCache,
+		Cost:      func(model string, u llm.Usage) float64 { return provider.Price(prices[model]).Cost(u) },
+		Metrics:   a.metrics,
+		Log:       log,
+	})
+	a.api = api.New(api.Options{
+		Orchestrator: orch,
+		Metrics:      a.metrics,
+		Log:          log,
+		Auth:         auth,
+		MaxBodyBytes: cfg.Server.MaxBodyBytes,
+		Models:       sortedKeys(models),
+		Version:      version.String(),
+		Rollout:      mig.api,
+		Status: map[string]func() any{
+			"breakers": func() any { return breakerStatus(guards) },
+			"rollout":  func() any { return mig.report.Status() },
+			"cache":    func() any { return semCache.Stats() },
+		},
+	})
+	a.api.Handle("/api/admin/cato/rollout", a.api.Admin(mig.admin.ServeHTTP))
+	return a, nil
+}
+
+// Handler returns the gateway's HTTP handler.
+func (a *App) Handler() http.Handler { return a.api }
+
+// newProvider builds the adapter for one model; nil for models that are not
+// chat models.
+func newProvider(ctx context.Context, name string, m config.Model, hc *http.Client, env map[string]string, log *slog.Logger) (provider.Provider, error) {
+	switch m.Provider {
+	case config.ProviderBedrock:
+		return bedrock.New(ctx, name, m, hc, log)
+	case config.ProviderSageMaker:
+		return sagemaker.New(ctx, name, m, hc, log)
+	case config.ProviderSimulated:
+		return simulated.New(simulator.NewEngine(name, m.Simulate)), nil
+	case config.ProviderOpenAI:
+		key := ""
+		if m.APIKeyEnv != "" {
+			var ok bool
+			if key, ok = env[m.APIKeyEnv]; !ok {
+				return nil, fmt.Errorf("api_key_env: the environment variable %s is not set", m.APIKeyEnv)
+			}
+		}
+		return openaicompat.New(openaicompat.Options{Name: name, BaseURL: m.BaseURL, ModelID: m.ModelID, APIKey: key, HTTP: hc}), nil
+	case config.ProviderNLI:
+		return nil, nil
+	}
+	return nil, fmt.Errorf("provider %q is not available in this build", m.Provider)
+}
+
+func buildAuth(cfg *config.Config, env map[string]string, log *slog.Logger) (*api.Auth, error) {
+	auth := &api.Auth{}
+	var errs []error
+	for i, k := range cfg.Auth.Keys {
+		key := env[k.KeyEnv]
+		if key == "" {
+			errs = append(errs, fmt.Errorf("auth.keys[%d].key_env: the environment variable %s is not set or empty", i, k.KeyEnv))
+			continue
+		}
+		auth.AddKey(key, k.Tenant)
+	}
+	auth.SetAdminKey(env[cfg.Auth.AdminKeyEnv])
+	if len(cfg.Auth.Keys) == 0 {
+		if !isLoopback(cfg.Listen) {
+			errs = append(errs, fmt.Errorf("auth.keys: no client keys are configured and listen (%s) is not a loopback address; add keys or listen on 127.0.0.1", cfg.Listen))
+		}
+		auth.Anonymous = true
+		log.Warn("no client keys configured: accepting anonymous requests, on loopback only", "listen", cfg.Listen)
+	}
+	return auth, errors.Join(errs...)
+}
+
+func isLoopback(listen string) bool {
+	host, _, err := net.SplitHostPort(listen)
+	if err != nil {
+		return false
+	}
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// Run serves on cfg.Listen until ctx ends, then stops accepting, turns
+// /health to 503 and lets requests in flight finish within
+// server.shutdown_timeout.
+func (a *App) Run(ctx context.Context) error {
+	ln, err := listen(ctx, a.cfg.Listen, a.cfg.Server.ReusePort)
+	if err != nil {
+		return err
+	}
+	return a.Serve(ctx, ln)
+}
+
+// Serve is Run on a listener the caller opened.
+func (a *App) Serve(ctx context.Context, ln net.Listener) error {
+	s := a.cfg.Server
+	srv := &http.Server{
+		Handler:           a.api,
+		ReadHeaderTimeout: s.ReadHeaderTimeout,
+		ReadTimeout:       s.ReadTimeout,
+		WriteTimeout:      s.WriteTimeout,
+		IdleTimeout:       s.IdleTimeout,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(a.log.Handler(), slog.LevelDebug),
+		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
+	}
+	if *s.HTTP2 {
+		srv.Protocols = new(http.Protocols)
+		srv.Protocols.SetHTTP1(true)
+		srv.Protocols.SetUnencryptedHTTP2(true)
+		srv.HTTP2 = &http.HTTP2Config{MaxConcurrentStreams: s.MaxConcurrentStreams}
+	}
+	a.log.Info("cato serving", "listen", ln.Addr().String(), "version", version.String(), "store", a.cfg.Store, "h2c", *s.HTTP2)
+	bg, stopBG := context.WithCancel(ctx)
+	bgDone := make(chan error, 1)
+	go func() { bgDone <- a.runBackground(bg) }()
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		stopBG()
+		<-bgDone
+		a.close()
+		return err
+	case <-ctx.Done():
+	}
+	a.api.SetDraining()
+	a.log.Info("draining", "in_flight", a.api.InFlight(), "deadline", s.ShutdownTimeout)
+	sctx, cancel := context.WithTimeout(context.Background(), s.ShutdownTimeout)
+	defer cancel()
+	err := srv.Shutdown(sctx)
+	<-errc
+	stopBG()
+	if berr := <-bgDone; berr != nil {
+		a.log.Warn("background work ended with an error", "err", berr)
+	}
+	a.close()
+	if err != nil {
+		return fmt.Errorf("shutting down: %w", err)
+	}
+	a.log.Info("stopped")
+	return nil
+}
+
+// runBackground runs the background work until ctx ends and returns the
+// errors that ended any of it early.
+func (a *App) runBackground(ctx context.Context) error {
+	g, ctx := errgroup.WithContext(ctx)
+	for _, run := range a.background {
+		g.Go(func() error {
+			if err := run(ctx); err != nil && !errors.Is(err, context.Canceled) {
+				return err
+			}
+			return nil
+		})
+	}
+	return g.Wait()
+}
+
+func (a *App) close() {
+	for i := len(a.closers) - 1; i >= 0; i-- {
+		if err := a.closers[i](); err != nil {
+			a.log.Warn("closing", "err", err)
+		}
+	}
+	a.closers = nil
+}
+
+func envMap(environ []string) map[string]string {
+	m := make(map[string]string, len(environ))
+	for _, kv := range environ {
+		for i := 0; i < len(kv); i++ {
+			if kv[i] == '=' {
+				m[kv[:i]] = kv[i+1:]
+				break
+			}
+		}
+	}
+	return m
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}

@@ -1,0 +1,62 @@
+package app
+
+import (
+	"strings"
+	"testing"
+)
+
+// TestRunbookCache is the runbook's week-8 check through the HTTP API.
+func TestRunbookCache(t *testing.T) {
+	base := gateway(t, simConfig, "TEST_KEY_A=key-a")
+	ask := func(body string) (queryAnswer, string) {
+		resp, b := post(t, base+"/api/cato/query", body, "Authorization", "Bearer key-a")
+		if resp.StatusCode != 200 {
+			t.Fatalf("status %d: %s", resp.StatusCode, b)
+		}
+		return decode[queryAnswer](t, b), resp.Header.Get("X-Cato-Cache")
+	}
+	first, h1 := ask(`{"query": "What is Python?"}`)
+	if first.Cached || h1 != "miss" {
+		t.Fatalf("first question: cached %v, X-Cato-Cache %q; want a miss", first.Cached, h1)
+	}
+	second, h2 := ask(`{"query": "What is Python programming?"}`)
+	if !second.Cached || h2 != "hit" {
+		t.Fatalf("paraphrase: cached %v, X-Cato-Cache %q; want a hit", second.Cached, h2)
+	}
+	if second.Response != first.Response || second.CostUSD != 0 {
+		t.Errorf("hit served %q at cost %v; want the first answer at no cost", second.Response, second.CostUSD)
+	}
+	other, h3 := ask(`{"query": "What is Java?"}`)
+	if other.Cached || h3 != "miss" {
+		t.Errorf("a different entity was served from cache (%q)", other.Response)
+	}
+	_, h4 := ask(`{"query": "What is Python?", "cache": false}`)
+	if h4 != "bypass" {
+		t.Errorf("cache: false gave X-Cato-Cache %q; want bypass", h4)
+	}
+}
+
+// TestCacheNeverLeaksPersonalAnswers: a personal question answered in one
+// session is never served to another, however similar.
+func TestCacheNeverLeaksPersonalAnswers(t *testing.T) {
+	base := gateway(t, simConfig, "TEST_KEY_A=key-a")
+	chat := func(session, content string) (string, string) {
+		resp, b := post(t, base+"/v1/chat/completions",
+			`{"model":"auto","session_id":"`+session+`","messages":[{"role":"user","content":"`+content+`"}]}`,
+			"Authorization", "Bearer key-a")
+		if resp.StatusCode != 200 {
+			t.Fatalf("status %d: %s", resp.StatusCode, b)
+		}
+		return string(b), resp.Header.Get("X-Cato-Cache")
+	}
+	for _, q := range []string{"What is my name?", "what did I say above?", "Remind me what my password hint was"} {
+		chat("alice", q)
+		body, outcome := chat("bob", q)
+		if outcome == "hit" || strings.Contains(body, `"cached":true`) {
+			t.Errorf("%q asked in another session was served from cache", q)
+		}
+		if outcome != "bypass" {
+			t.Errorf("%q: X-Cato-Cache %q; want bypass for a personal question", q, outcome)
+		}
+	}
+}

@@ -1,0 +1,120 @@
+package app
+
+import (
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync/atomic"
+	"testing"
+)
+
+// legacyServer is an OpenAI-compatible stand-in for LiteLLM that says who
+// answered.
+func legacyServer(t *testing.T, calls *atomic.Int32) *httptest.Server {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		calls.Add(1)
+		writeJSON(w, 200, map[string]any{"id": "l", "object": "chat.completion", "model": "gpt-4o-mini",
+			"choices": []any{map[string]any{"index": 0, "finish_reason": "stop", "message": map[string]any{"role": "assistant", "content": "legacy says hi"}}},
+			"usage":   map[string]any{"prompt_tokens": 1, "completion_tokens": 3, "total_tokens": 4}})
+	}))
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+// TestMigrationPhase4 runs the runbook's phase 4 against one replica: 10%
+// on the new side, sticky per user, raised to 50% without moving anyone
+// back, then rolled back with `cato rollout rollback`.
+func TestMigrationPhase4(t *testing.T) {
+	var legacyCalls atomic.Int32
+	legacy := legacyServer(t, &legacyCalls)
+	base := gateway(t, fmt.Sprintf(`
+listen: 127.0.0.1:0
+models:
+  bedrock_haiku: {provider: simulated}
+  bedrock_sonnet: {provider: simulated}
+  shadow_self: {provider: simulated}
+  legacy: {provider: openai, base_url: %q, model_id: gpt-4o-mini}
+rollout: {percentage: 10, legacy: legacy}
+`, legacy.URL+"/v1"), "CATO_ADMIN_KEY=admin")
+
+	side := func(user string) string {
+		resp, body := post(t, base+"/v1/chat/completions", fmt.Sprintf(`{"model":"auto","user":%q,"messages":[{"role":"user","content":"What is 2+2?"}]}`, user))
+		if resp.StatusCode != 200 {
+			t.Fatalf("user %s: %d %s", user, resp.StatusCode, body)
+		}
+		s := resp.Header.Get("X-Cato-Side")
+		if (s == "legacy") != strings.Contains(string(body), "legacy says hi") {
+			t.Fatalf("user %s: X-Cato-Side %s but body %s", user, s, body)
+		}
+		return s
+	}
+	const users = 400
+	first := map[string]string{}
+	onNew := 0
+	for i := range users {
+		u := fmt.Sprintf("user-%d", i)
+		first[u] = side(u)
+		if first[u] == "new" {
+			onNew++
+		}
+	}
+	// 10% of 400 is 40; three standard deviations is about 18.
+	if onNew < 22 || onNew > 58 {
+		t.Errorf("%d of %d users on the new side at 10%%; want about 40", onNew, users)
+	}
+	for i := range 50 {
+		u := fmt.Sprintf("user-%d", i)
+		if got := side(u); got != first[u] {
+			t.Fatalf("user %s moved from %s to %s at the same percentage", u, first[u], got)
+		}
+	}
+
+	set := func(p int) {
+		t.Helper()
+		req, _ := http.NewRequest(http.MethodPut, base+"/api/admin/cato/rollout", strings.NewReader(fmt.Sprintf(`{"use_new_orchestrator":{"percentage":%d}}`, p)))
+		req.Header.Set("Authorization", "Bearer admin")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != 200 {
+			t.Fatalf("PUT rollout %d: status %d", p, resp.StatusCode)
+		}
+	}
+	set(50)
+	for u, was := range first {
+		if was == "new" && side(u) != "new" {
+			t.Fatalf("raising to 50%% moved %s from new back to legacy", u)
+		}
+	}
+	set(0)
+	for i := range 50 {
+		if got := side(fmt.Sprintf("user-%d", i)); got != "legacy" {
+			t.Fatalf("after rollback a user was served by %s; want legacy", got)
+		}
+	}
+	req, _ := http.NewRequest(http.MethodGet, base+"/api/admin/cato/status", nil)
+	req.Header.Set("Authorization", "Bearer admin")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := decode[struct {
+		Rollout struct {
+			Percentage float64           `json:"percentage"`
+			Traffic    map[string]uint64 `json:"traffic"`
+			History    []struct {
+				Percentage float64 `json:"percentage"`
+			} `json:"history"`
+		} `json:"rollout"`
+	}](t, readAll(t, resp))
+	resp.Body.Close()
+	if st.Rollout.Percentage != 0 || st.Rollout.Traffic["legacy"] == 0 || st.Rollout.Traffic["new"] == 0 {
+		t.Errorf("status rollout = %+v; want 0%% with traffic on both sides", st.Rollout)
+	}
+	if int(legacyCalls.Load()) != int(st.Rollout.Traffic["legacy"]) {
+		t.Errorf("legacy upstream saw %d calls; status counts %d", legacyCalls.Load(), st.Rollout.Traffic["legacy"])
+	}
+}

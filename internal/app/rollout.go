@@ -1,0 +1,126 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"slices"
+	"time"
+
+	"github.com/cato-gateway/cato/internal/api"
+	"github.com/cato-gateway/cato/internal/config"
+	"github.com/cato-gateway/cato/internal/rollout"
+	"github.com/cato-gateway/cato/internal/simulator"
+)
+
+// migration is the rollout's running parts.
+type migration struct {
+	api    *api.Rollout
+	store  rollout.FlagStore
+	poller *rollout.Poller
+	guard  *rollout.Guard
+	report rollout.Report
+	admin  *rollout.Admin
+}
+
+// newMigration builds the rollout from cfg over store. A simulated legacy
+// model is served by an in-process simulator on a loopback port, so that
+// the default configuration has a legacy side to migrate from.
+func (a *App) newMigration(ctx context.Context, cfg *config.Config, store rollout.FlagStore, env map[string]string, chatModels []string) (*migration, error) {
+	host, _ := os.Hostname()
+	flag, err := rollout.Seed(ctx, store, float64(*cfg.Rollout.Percentage), "config@"+host)
+	if err != nil {
+		return nil, err
+	}
+	dopts, err := rollout.DeciderOptionsFrom(cfg.Rollout)
+	if err != nil {
+		return nil, fmt.Errorf("rollout: %w", err)
+	}
+	dec := rollout.NewDecider(flag, dopts)
+	ar := cfg.Rollout.AutoRollback
+	stats := rollout.NewStats(rollout.StatsOptions{Window: ar.Window, SlowAfter: ar.P99})
+	m := &migration{
+		store:  store,
+		poller: rollout.NewPoller(store, dec, cfg.Rollout.Poll, a.log),
+		admin:  rollout.NewAdmin(rollout.AdminOptions{Store: store, Decider: dec, Log: a.log}),
+		api:    &api.Rollout{Decider: dec, Stats: stats, LegacyModel: cfg.Rollout.Legacy},
+	}
+	if ar.Enabled {
+		m.guard = rollout.NewGuard(rollout.GuardOptions{Config: ar, Store: store, Decider: dec, Stats: stats, Actor: "cato@" + host, Log: a.log})
+	}
+	if cfg.Rollout.Legacy != "" {
+		lm := cfg.Models[cfg.Rollout.Legacy]
+		lo := rollout.LegacyOptionsFrom(lm, func(k string) string { return env[k] })
+		if lm.Provider == config.ProviderSimulated {
+			base, err := a.serveSimulator(cfg.Rollout.Legacy, lm.Simulate)
+			if err != nil {
+				return nil, fmt.Errorf("rollout.legacy: %w", err)
+			}
+			lo.BaseURL = base
+		}
+		lo.Transport = a.upstream.Transport
+		lo.Log = a.log
+		lo.RewriteModels = slices.Concat([]string{"auto", "cato"}, chatModels)
+		if *cfg.Rollout.DualWrite && a.dualWrite != nil {
+			lo.OnExchange = a.dualWrite
+		}
+		legacy, err := rollout.NewLegacy(lo)
+		if err != nil {
+			return nil, fmt.Errorf("rollout.legacy: %w", err)
+		}
+		a.closers = append(a.closers, legacy.Close)
+		m.api.Legacy = legacy
+	}
+	if cfg.Rollout.Shadow.Percentage > 0 {
+		sh := rollout.NewShadow(rollout.ShadowOptions{Percentage: cfg.Rollout.Shadow.Percentage, MaxConcurrent: cfg.Rollout.Shadow.MaxConcurrent, Log: a.log})
+		a.closers = append(a.closers, sh.Close)
+		m.api.Shadow = sh
+	}
+	m.report = rollout.Report{Decider: dec, Stats: stats, Shadow: m.api.Shadow, Guard: m.guard, Poller: m.poller}
+	return m, nil
+}
+
+// run runs the rollout's background work until ctx ends.
+func (m *migration) run(ctx context.Context) error {
+	errc := make(chan error, 2)
+	n := 1
+	go func() { errc <- m.poller.Run(ctx) }()
+	if m.guard != nil {
+		n++
+		go func() { errc <- m.guard.Run(ctx) }()
+	}
+	var errs []error
+	for range n {
+		if err := <-errc; err != nil && !errors.Is(err, context.Canceled) {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// serveSimulator serves a simulated model on a loopback port for as long as
+// the App lives and returns its OpenAI-compatible base URL.
+func (a *App) serveSimulator(name string, s config.Simulate) (string, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	sim := simulator.NewServer(s, map[string]config.Simulate{name: s}, a.log)
+	srv := &http.Server{Handler: sim, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(a.log.Handler(), slog.LevelDebug)}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_ = srv.Serve(ln)
+	}()
+	a.closers = append(a.closers, func() error {
+		err := srv.Close()
+		<-done
+		return err
+	})
+	a.log.Info("simulated legacy upstream", "model", name, "url", "http://"+ln.Addr().String()+"/v1")
+	return "http://" + ln.Addr().String() + "/v1", nil
+}

@@ -1,0 +1,86 @@
+package app
+
+import (
+	"bufio"
+	"context"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/cato-gateway/cato/internal/config"
+)
+
+// TestShutdownDrains starts a slow stream, cancels Serve's context as
+// SIGTERM does, and checks that health turns 503 while the stream still
+// finishes, and that Serve returns only after it.
+func TestShutdownDrains(t *testing.T) {
+	cfg, err := config.Parse([]byte(`
+listen: 127.0.0.1:0
+server: {shutdown_timeout: 10s}
+models:
+  bedrock_haiku: {provider: simulated, simulate: {tokens_per_second: 40}}
+  bedrock_sonnet: {provider: simulated}
+  shadow_self: {provider: simulated}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Store = "embedded://" + t.TempDir()
+	a, err := New(context.Background(), cfg, nil, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := "http://" + ln.Addr().String()
+	ctx, stop := context.WithCancel(context.Background())
+	served := make(chan error, 1)
+	go func() { served <- a.Serve(ctx, ln) }()
+
+	resp, err := http.Post(base+"/v1/chat/completions", "application/json", strings.NewReader(
+		`{"model":"bedrock_haiku","stream":true,"messages":[{"role":"user","content":"Tell me something long"}]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	rd := bufio.NewReader(resp.Body)
+	readEvent(t, rd) // the stream is in flight
+
+	stop() // SIGTERM
+	deadline := time.Now().Add(5 * time.Second)
+	for !a.api.Draining() && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	if !a.api.Draining() {
+		t.Fatal("the server did not start draining after its context ended")
+	}
+	h := httptestRecorder(a)
+	if h != http.StatusServiceUnavailable {
+		t.Errorf("health while draining = %d; want 503", h)
+	}
+
+	var last string
+	for {
+		ev := readEvent(t, rd)
+		if ev == "[DONE]" {
+			break
+		}
+		last = ev
+	}
+	if !strings.Contains(last, `"cato"`) {
+		t.Errorf("last event = %s; want the stream to finish with Cato's account", last)
+	}
+	select {
+	case err := <-served:
+		if err != nil {
+			t.Errorf("Serve = %v; want nil after a clean drain", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Serve did not return after the in-flight stream finished")
+	}
+}

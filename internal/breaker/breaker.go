@@ -1,0 +1,341 @@
+package breaker
+
+import (
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// ErrOpen is returned by Allow when the breaker is open, or half open with
+// every probe slot taken. The call was not made; the caller should not retry
+// the same model but may try another.
+var ErrOpen = errors.New("circuit breaker is open")
+
+// Defaults of a zero Config.
+const (
+	DefaultFailures       = 5
+	DefaultMinRequests    = 20
+	DefaultWindow         = 60 * time.Second
+	DefaultCooldown       = 30 * time.Second
+	DefaultHalfOpenProbes = 1
+)
+
+// Config tunes a Breaker. The zero Config is valid: it opens after 5
+// consecutive failures, stays open 30s and then lets 1 probe through.
+type Config struct {
+	// Failures is how many consecutive failures open the breaker. Zero
+	// means DefaultFailures; negative disables this rule.
+	Failures int
+	// FailureRate opens the breaker when the share of failed calls within
+	// Window reaches it, once at least MinRequests calls were counted there.
+	// Zero disables this rule.
+	FailureRate float64
+	// MinRequests is the sample FailureRate needs. Zero means
+	// DefaultMinRequests.
+	MinRequests int
+	// Window is the sliding window of FailureRate. Zero means DefaultWindow.
+	Window time.Duration
+	// Cooldown is how long the breaker stays open before it half-opens.
+	// Zero means DefaultCooldown.
+	Cooldown time.Duration
+	// HalfOpenProbes is how many calls a half-open breaker lets through;
+	// that many successes close it, one failure reopens it. Zero means
+	// DefaultHalfOpenProbes.
+	HalfOpenProbes int
+}
+
+func (c Config) withDefaults() Config {
+	if c.Failures == 0 {
+		c.Failures = DefaultFailures
+	}
+	if c.MinRequests <= 0 {
+		c.MinRequests = DefaultMinRequests
+	}
+	if c.Window <= 0 {
+		c.Window = DefaultWindow
+	}
+	if c.Cooldown <= 0 {
+		c.Cooldown = DefaultCooldown
+	}
+	if c.HalfOpenProbes <= 0 {
+		c.HalfOpenProbes = DefaultHalfOpenProbes
+	}
+	return c
+}
+
+// Options are a Breaker's collaborators. The zero Options is valid.
+type Options struct {
+	// Now returns the current time. Nil means time.Now.
+	Now func() time.Time
+	// OnStateChange, if set, is told of every transition. It is called once
+	// per transition, in order, never concurrently with itself, and never
+	// with the breaker's lock held, so it may call the Breaker's methods.
+	// It may run on the goroutine of a later call than the one that caused
+	// the transition, so it should be quick (log, count, set a gauge).
+	OnStateChange func(Transition)
+}
+
+// Transition describes one change of state. Fields may be added.
+type Transition struct {
+	Model    string
+	From, To State
+	At       time.Time
+	// Reason says what caused it ("5 consecutive failures", "cooldown
+	// elapsed", "probe failed", "probes succeeded").
+	Reason string
+}
+
+// Snapshot is a Breaker's state at one moment, for /status.
+type Snapshot struct {
+	State State `json:"state"`
+	// ConsecutiveFailures counts the failures since the last success; it
+	// is kept while open and reset when the breaker closes.
+	ConsecutiveFailures int `json:"failures"`
+	// Requests and Failures count the calls within the failure-rate
+	// window while closed.
+	Requests int `json:"window_requests"`
+	Failures int `json:"window_failures"`
+	// Rejected counts the calls refused with ErrOpen since the start.
+	Rejected uint64 `json:"rejected"`
+	// Since is when the breaker entered State.
+	Since time.Time `json:"since"`
+}
+
+// Breaker is the circuit breaker of one model. Create it with New; it is
+// safe for concurrent use.
+type Breaker struct {
+	model    string
+	cfg      Config
+	now      func() time.Time
+	onChange func(Transition)
+
+	mu          sync.Mutex // guards every field below, up to hookMu
+	state       State
+	gen         uint64 // bumped on every transition; stale results are dropped
+	since       time.Time
+	consecutive int
+	win         window
+	probes      int // half-open calls let through and not yet ignored
+	probeOK     int // half-open calls that succeeded
+	pending     []Transition
+
+	hookMu   sync.Mutex // held while OnStateChange runs, so calls are serial and in order
+	rejected atomic.Uint64
+}
+
+// New returns a closed Breaker for model.
+func New(model string, cfg Config, opts Options) *Breaker {
+	now := opts.Now
+	if now == nil {
+		now = time.Now
+	}
+	cfg = cfg.withDefaults()
+	t := now()
+	return &Breaker{
+		model:    model,
+		cfg:      cfg,
+		now:      now,
+		onChange: opts.OnStateChange,
+		since:    t,
+		win:      newWindow(t, cfg.Window),
+	}
+}
+
+// Model returns the name the breaker was created for.
+func (b *Breaker) Model() string { return b.model }
+
+// Allow asks to make one call. When the breaker refuses, it returns ErrOpen
+// and the caller must not call. Otherwise the caller must call done exactly
+// once with the call's Outcome; later calls of done do nothing. A result
+// that arrives after the breaker has changed state is not counted.
+func (b *Breaker) Allow() (done func(Outcome), err error) {
+	b.mu.Lock()
+	changed := b.advanceLocked(b.now())
+	refused := false
+	switch b.state {
+	case Open:
+		refused = true
+	case HalfOpen:
+		if b.probes >= b.cfg.HalfOpenProbes {
+			refused = true
+		} else {
+			b.probes++
+		}
+	}
+	gen := b.gen
+	b.mu.Unlock()
+	if changed {
+		b.notify()
+	}
+	if refused {
+		b.rejected.Add(1)
+		return nil, fmt.Errorf("model %s: %w", b.model, ErrOpen)
+	}
+	var once atomic.Bool
+	return func(o Outcome) {
+		if once.CompareAndSwap(false, true) {
+			b.record(gen, o)
+		}
+	}, nil
+}
+
+// State returns the current state, moving an open breaker whose cool-down
+// has passed to half_open.
+func (b *Breaker) State() State {
+	b.mu.Lock()
+	changed := b.advanceLocked(b.now())
+	s := b.state
+	b.mu.Unlock()
+	if changed {
+		b.notify()
+	}
+	return s
+}
+
+// Snapshot returns the current state and counts.
+func (b *Breaker) Snapshot() Snapshot {
+	b.mu.Lock()
+	now := b.now()
+	changed := b.advanceLocked(now)
+	s := Snapshot{State: b.state, ConsecutiveFailures: b.consecutive, Since: b.since}
+	if b.state == Closed {
+		s.Requests, s.Failures = b.win.sum(now)
+	}
+	b.mu.Unlock()
+	if changed {
+		b.notify()
+	}
+	s.Rejected = b.rejected.Load()
+	return s
+}
+
+func (b *Breaker) record(gen uint64, o Outcome) {
+	b.mu.Lock()
+	now := b.now()
+	changed := false
+	if gen == b.gen {
+		switch b.state {
+		case Closed:
+			changed = b.recordClosedLocked(now, o)
+		case HalfOpen:
+			changed = b.recordHalfOpenLocked(now, o)
+		}
+	}
+	b.mu.Unlock()
+	if changed {
+		b.notify()
+	}
+}
+
+// recordClosedLocked counts o and trips the breaker when a rule says so.
+// b.mu must be held.
+func (b *Breaker) recordClosedLocked(now time.Time, o Outcome) bool {
+	switch o {
+	case Success:
+		b.consecutive = 0
+		b.win.add(now, false)
+	case Failure:
+		b.consecutive++
+		b.win.add(now, true)
+		if b.cfg.Failures > 0 && b.consecutive >= b.cfg.Failures {
+			b.transitionLocked(Open, now, fmt.Sprintf("%d consecutive failures", b.consecutive))
+			return true
+		}
+	default:
+		return false
+	}
+	// The rate is checked after successes too: the call that completes the
+	// MinRequests sample may be one.
+	if b.cfg.FailureRate > 0 {
+		total, failed := b.win.sum(now)
+		if total >= b.cfg.MinRequests && float64(failed) >= b.cfg.FailureRate*float64(total) {
+			b.transitionLocked(Open, now, fmt.Sprintf("%d of %d calls failed within %v", failed, total, b.cfg.Window))
+			return true
+		}
+	}
+	return false
+}
+
+// recordHalfOpenLocked counts a probe's result. b.mu must be held.
+func (b *Breaker) recordHalfOpenLocked(now time.Time, o Outcome) bool {
+	switch o {
+	case Ignored:
+		b.probes-- // give the slot to another caller
+	case Failure:
+		b.consecutive++
+		b.transitionLocked(Open, now, "probe failed")
+		return true
+	case Success:
+		b.consecutive = 0
+		b.probeOK++
+		if b.probeOK >= b.cfg.HalfOpenProbes {
+			b.transitionLocked(Closed, now, "probes succeeded")
+			return true
+		}
+	}
+	return false
+}
+
+// advanceLocked half-opens an open breaker whose cool-down has passed and
+// reports whether it did. b.mu must be held.
+func (b *Breaker) advanceLocked(now time.Time) bool {
+	if b.state == Open && now.Sub(b.since) >= b.cfg.Cooldown {
+		b.transitionLocked(HalfOpen, now, "cooldown elapsed")
+		return true
+	}
+	return false
+}
+
+// transitionLocked moves to state to and queues the hook's event. b.mu
+// must be held.
+func (b *Breaker) transitionLocked(to State, now time.Time, reason string) {
+	from := b.state
+	b.state, b.since = to, now
+	b.gen++
+	b.probes, b.probeOK = 0, 0
+	if to == Closed {
+		b.consecutive = 0
+		b.win.reset()
+	}
+	if b.onChange != nil {
+		b.pending = append(b.pending, Transition{Model: b.model, From: from, To: to, At: now, Reason: reason})
+	}
+}
+
+// notify delivers queued transitions to OnStateChange in order. Whoever
+// holds hookMu delivers everything queued meanwhile, so a caller that finds
+// it taken (another goroutine, or the hook itself calling back into the
+// breaker) can return at once.
+func (b *Breaker) notify() {
+	if b.onChange == nil {
+		return
+	}
+	for {
+		if !b.hookMu.TryLock() {
+			return
+		}
+		for {
+			b.mu.Lock()
+			p := b.pending
+			b.pending = nil
+			b.mu.Unlock()
+			if len(p) == 0 {
+				break
+			}
+			for _, t := range p {
+				b.onChange(t)
+			}
+		}
+		b.hookMu.Unlock()
+		// A transition queued after the last drain, by a caller whose
+		// TryLock failed, would otherwise wait for the next one.
+		b.mu.Lock()
+		more := len(b.pending) > 0
+		b.mu.Unlock()
+		if !more {
+			return
+		}
+	}
+}

@@ -1,0 +1,155 @@
+package cache
+
+import (
+	"slices"
+
+	"github.com/cato-gateway/cato/internal/embed"
+	"github.com/cato-gateway/cato/internal/llm"
+)
+
+// Query is what the orchestrator tells the cache about one request.
+// QueryFor fills the parts that come from the request itself.
+type Query struct {
+	Scope Scope
+	// Text is the question: the last user message.
+	Text string
+	// SessionID is the request's session; entries remember it so that
+	// deleting the session deletes them.
+	SessionID string
+	// Disabled is set when the request says cato.cache: false.
+	Disabled bool
+	// Temperature is the request's sampling temperature; nil when unset.
+	Temperature *float64
+	// Tools is set when the request offers tools or carries tool calls or
+	// tool results.
+	Tools bool
+	// History is set when the request carries earlier turns (an assistant
+	// or tool message, or more than one user message).
+	History bool
+	// SessionMemory is set when the answer depends on session memory or
+	// recalled long-term memory: the orchestrator added session turns,
+	// a summary, facts or episodes to the prompt.
+	SessionMemory bool
+}
+
+// QueryFor returns the Query of req in scope: its text, temperature, and
+// whether it carries tools or history. The caller adds SessionID,
+// Disabled and SessionMemory.
+func QueryFor(req *llm.Request, scope Scope) Query {
+	q := Query{Scope: scope, Text: req.LastUserText(), Temperature: req.Temperature, Tools: len(req.Tools) > 0 || len(req.ToolChoice) > 0}
+	users := 0
+	for _, m := range req.Messages {
+		switch m.Role {
+		case llm.RoleUser:
+			users++
+		case llm.RoleAssistant:
+			q.History = true
+		case llm.RoleTool:
+			q.Tools, q.History = true, true
+		}
+		if len(m.ToolCalls) > 0 {
+			q.Tools = true
+		}
+	}
+	if users > 1 {
+		q.History = true
+	}
+	return q
+}
+
+// bypassReason applies the bypass rule of docs/cache.md to q, in the order
+// of Reasons; it returns ReasonNone when the cache may serve q.
+func bypassReason(q *Query, enabled bool, maxTemperature float64) Reason {
+	switch {
+	case !enabled || q.Disabled:
+		return ReasonDisabled
+	case maxTemperature > 0 && q.Temperature != nil && *q.Temperature > maxTemperature:
+		return ReasonTemperature
+	case q.Tools:
+		return ReasonTools
+	case q.SessionMemory:
+		return ReasonSessionMemory
+	case q.History:
+		return ReasonHistory
+	}
+	return textReason(embed.Tokens(q.Text))
+}
+
+// textReason finds, in a question's tokens, the marks of a question about
+// the asker, about the conversation, or about the present moment.
+func textReason(toks []string) Reason {
+	has := func(i int, words ...string) bool { return i >= 0 && i < len(toks) && slices.Contains(words, toks[i]) }
+	for i, t := range toks {
+		switch {
+		case firstPersonOwn[t]:
+			return ReasonPersonal
+		// "I" or "we" as the asker's own state or past: "who am I",
+		// "what did I say", "I'm 40", "I live in Oslo", "do I have…".
+		case t == "i" || t == "we":
+			if has(i-1, "am", "are", "was", "were", "did", "have", "had") ||
+				has(i+1, "am", "'m", "are", "'re", "was", "were", "have", "'ve", "had", "'d", "said", "told", "asked",
+					"mentioned", "wrote", "live", "work", "called", "named", "born", "feel", "got", "bought", "ate", "took", "own") ||
+				(has(i-1, "do") && has(i+1, "have", "need", "qualify")) {
+				return ReasonPersonal
+			}
+		case t == "me" || t == "us":
+			if has(i-1, "about", "for", "remind", "with") {
+				return ReasonPersonal
+			}
+		}
+	}
+	for i, t := range toks {
+		switch {
+		case conversational[t]:
+			return ReasonContext
+		case t == "you" && has(i+1, "said", "say", "told", "tell", "mentioned", "wrote", "just", "meant", "think", "remember", "gave", "suggested", "recommended"):
+			return ReasonContext
+		case (t == "your" || t == "the" || t == "that") && has(i+1, "answer", "response", "reply", "explanation", "example", "code", "output"):
+			return ReasonContext
+		case t == "tell" && has(i+1, "me") && has(i+2, "more"), t == "go" && has(i+1, "on"):
+			return ReasonContext
+		case deictic[t]:
+			return ReasonContext
+		case anaphoric[t] && onlyFunctionWordsBefore(toks[:i]):
+			return ReasonContext
+		}
+	}
+	for i, t := range toks {
+		if temporal[t] || (t == "right" && has(i+1, "now")) || ((t == "this" || t == "next" || t == "last") && has(i+1, "week", "month", "year", "weekend", "season")) {
+			return ReasonTimeSensitive
+		}
+	}
+	return ReasonNone
+}
+
+func onlyFunctionWordsBefore(toks []string) bool {
+	for _, t := range toks {
+		if !functionWord[t] && !whWord[t] {
+			return false
+		}
+	}
+	return true
+}
+
+var firstPersonOwn = set("my", "mine", "myself", "our", "ours", "ourselves")
+
+// conversational words point back into the conversation.
+var conversational = set("above", "earlier", "previous", "previously", "aforementioned", "again", "continue", "elaborate", "rephrase", "retry", "redo", "shorter", "longer")
+
+// deictic words point at something the asker sees and the cache does not:
+// "why does this code fail?", "translate these sentences".
+var deictic = set("this", "these", "those", "here", "attached", "following", "below")
+
+// anaphoric pronouns refer back when nothing before them in the question
+// could be what they name: "what does it mean?", "is that true?".
+var anaphoric = set("it", "its", "that", "they", "them", "their", "he", "she", "him", "her", "his", "hers")
+
+var temporal = set("today", "tonight", "tomorrow", "yesterday", "now", "currently", "current", "latest", "recent", "recently", "upcoming", "newest", "nowadays", "presently", "weather", "forecast")
+
+func set(words ...string) map[string]bool {
+	m := make(map[string]bool, len(words))
+	for _, w := range words {
+		m[w] = true
+	}
+	return m
+}

@@ -1,0 +1,94 @@
+package cache
+
+import (
+	"encoding/json"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/cato-gateway/cato/internal/llm"
+)
+
+// TestBypassRule is the rule of docs/cache.md, case by case.
+func TestBypassRule(t *testing.T) {
+	hot, cool := 1.0, 0.2
+	tests := []struct {
+		name string
+		q    Query
+		off  bool
+		want Reason
+	}{
+		{"plain question", Query{Text: "What is Python?"}, false, ReasonNone},
+		{"generic I", Query{Text: "How do I reverse a list in Python?"}, false, ReasonNone},
+		{"generic can I", Query{Text: "Can I eat raw eggs?"}, false, ReasonNone},
+		{"explain to me", Query{Text: "Can you explain to me what DNS is?"}, false, ReasonNone},
+		{"pronoun with antecedent", Query{Text: "Why do cats purr when they are happy?"}, false, ReasonNone},
+		{"cache off", Query{Text: "What is Python?"}, true, ReasonDisabled},
+		{"cato.cache false", Query{Text: "What is Python?", Disabled: true}, false, ReasonDisabled},
+		{"hot", Query{Text: "What is Python?", Temperature: &hot}, false, ReasonTemperature},
+		{"cool", Query{Text: "What is Python?", Temperature: &cool}, false, ReasonNone},
+		{"tools", Query{Text: "What is Python?", Tools: true}, false, ReasonTools},
+		{"session memory", Query{Text: "What is Python?", SessionMemory: true}, false, ReasonSessionMemory},
+		{"history", Query{Text: "What is Python?", History: true}, false, ReasonHistory},
+		{"my name", Query{Text: "What is my name?"}, false, ReasonPersonal},
+		{"our", Query{Text: "When is our next meeting?"}, false, ReasonPersonal},
+		{"who am I", Query{Text: "Who am I?"}, false, ReasonPersonal},
+		{"what did I say", Query{Text: "what did I say above?"}, false, ReasonPersonal},
+		{"I am", Query{Text: "I'm 40, how much should I save?"}, false, ReasonPersonal},
+		{"I live", Query{Text: "I live in Oslo. Is it cold?"}, false, ReasonPersonal},
+		{"do I have", Query{Text: "Do I have the flu?"}, false, ReasonPersonal},
+		{"about me", Query{Text: "What do you know about me?"}, false, ReasonPersonal},
+		{"for me", Query{Text: "Which diet is best for me?"}, false, ReasonPersonal},
+		{"above", Query{Text: "Summarize the text above"}, false, ReasonContext},
+		{"you said", Query{Text: "Why did you say that?"}, false, ReasonContext},
+		{"your answer", Query{Text: "Can you shorten your answer?"}, false, ReasonContext},
+		{"tell me more", Query{Text: "Tell me more"}, false, ReasonContext},
+		{"this code", Query{Text: "Why does this code fail?"}, false, ReasonContext},
+		{"bare it", Query{Text: "What does it mean?"}, false, ReasonContext},
+		{"is that true", Query{Text: "Is that true?"}, false, ReasonContext},
+		{"again", Query{Text: "Explain again, slower"}, false, ReasonContext},
+		{"today", Query{Text: "What is the weather today?"}, false, ReasonTimeSensitive},
+		{"latest", Query{Text: "What is the latest version of Go?"}, false, ReasonTimeSensitive},
+		{"right now", Query{Text: "Who is winning right now?"}, false, ReasonTimeSensitive},
+		{"this year", Query{Text: "Who won the election this year?"}, false, ReasonContext}, // "this" is deictic first
+		{"next week", Query{Text: "What holidays are next week?"}, false, ReasonTimeSensitive},
+		{"disabled wins over personal", Query{Text: "What is my name?", Disabled: true}, false, ReasonDisabled},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			q := tt.q
+			if got := bypassReason(&q, !tt.off, 0.7); got != tt.want {
+				t.Errorf("bypassReason(%+v) = %q; want %q", tt.q, got, tt.want)
+			}
+		})
+	}
+}
+
+func TestQueryFor(t *testing.T) {
+	temp := 0.3
+	tests := []struct {
+		name string
+		req  llm.Request
+		want Query
+	}{
+		{"one question", llm.Request{Messages: []llm.Message{{Role: llm.RoleSystem, Content: "Be brief."}, {Role: llm.RoleUser, Content: "What is Python?"}}, Temperature: &temp},
+			Query{Text: "What is Python?", Temperature: &temp}},
+		{"tools offered", llm.Request{Messages: []llm.Message{{Role: llm.RoleUser, Content: "Weather?"}}, Tools: []llm.Tool{{Name: "weather"}}},
+			Query{Text: "Weather?", Tools: true}},
+		{"tool choice", llm.Request{Messages: []llm.Message{{Role: llm.RoleUser, Content: "Hi"}}, ToolChoice: json.RawMessage(`"auto"`)},
+			Query{Text: "Hi", Tools: true}},
+		{"tool result", llm.Request{Messages: []llm.Message{{Role: llm.RoleUser, Content: "Hi"}, {Role: llm.RoleAssistant, ToolCalls: []llm.ToolCall{{ID: "1"}}}, {Role: llm.RoleTool, Content: "42"}}},
+			Query{Text: "Hi", Tools: true, History: true}},
+		{"conversation", llm.Request{Messages: []llm.Message{{Role: llm.RoleUser, Content: "What is Go?"}, {Role: llm.RoleAssistant, Content: "A language."}, {Role: llm.RoleUser, Content: "Who made it?"}}},
+			Query{Text: "Who made it?", History: true}},
+		{"two user turns", llm.Request{Messages: []llm.Message{{Role: llm.RoleUser, Content: "Hi"}, {Role: llm.RoleUser, Content: "What is Go?"}}},
+			Query{Text: "What is Go?", History: true}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if diff := cmp.Diff(tt.want, QueryFor(&tt.req, Scope{})); diff != "" {
+				t.Errorf("QueryFor (-want +got):\n%s", diff)
+			}
+		})
+	}
+}

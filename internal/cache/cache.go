@@ -1,0 +1,446 @@
+package cache
+
+import (
+	"container/heap"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/cato-gateway/cato/internal/config"
+	"github.com/cato-gateway/cato/internal/llm"
+	"github.com/cato-gateway/cato/internal/vectorindex"
+)
+
+// embedder is implemented by every embed.Embedder.
+type embedder interface {
+	Embed(ctx context.Context, texts []string) ([][]float32, error)
+}
+
+// Options tunes a Cache. The zero Options is valid: an enabled cache with
+// the defaults below.
+type Options struct {
+	// Disabled bypasses every lookup (reason "disabled").
+	Disabled bool
+	// Threshold is the cosine similarity a candidate needs before the
+	// content gate looks at it. Zero means 0.75 (docs/cache.md says how it
+	// was chosen for the local embedder).
+	Threshold float64
+	// TTL is how long an entry is served. Zero means 24h.
+	TTL time.Duration
+	// MaxEntries caps the entries this replica indexes; the oldest go
+	// first. Zero means 100,000.
+	MaxEntries int
+	// MaxTemperature bypasses requests sampled hotter. Zero means no limit.
+	MaxTemperature float64
+	// Candidates is how many nearest entries the gate may examine. Zero
+	// means 5.
+	Candidates int
+	// NoGate turns the content agreement gate off: for measurements only.
+	NoGate bool
+	// Index tunes each scope's vector index.
+	Index vectorindex.Options
+	// Now is the clock of entry times and TTLs. Nil means time.Now.
+	Now func() time.Time
+	// Observe, when set, is called after every lookup, on the caller's
+	// goroutine: the hook for metrics. It must be quick and safe for
+	// concurrent use.
+	Observe func(LookupEvent)
+}
+
+// OptionsFromConfig maps the cache section of the configuration.
+func OptionsFromConfig(c config.Cache) Options {
+	return Options{
+		Disabled:       c.Enabled != nil && !*c.Enabled,
+		Threshold:      c.Threshold,
+		TTL:            c.TTL,
+		MaxEntries:     c.MaxEntries,
+		MaxTemperature: c.MaxTemperature,
+	}
+}
+
+// Cache is the semantic cache of one replica: entries in a Store shared by
+// replicas, and per-scope vector indexes in memory, kept in sync by Run.
+// It is safe for concurrent use.
+type Cache struct {
+	emb   embedder
+	store Store
+	opts  Options
+	log   *slog.Logger
+	stats counters
+	ready chan struct{} // closed once Run has loaded the store
+
+	mu      sync.RWMutex // guards entries, indexes and age
+	entries map[string]*item
+	indexes map[string]*vectorindex.Index // by Scope.Key
+	age     ageHeap                       // oldest CreatedAt on top
+}
+
+type item struct {
+	e    Entry
+	gist gist // of e.Query, for the content gate
+	pos  int  // in age
+}
+
+// New returns a cache over st that embeds with emb. It is empty until Run
+// has loaded the store; lookups before then miss.
+func New(emb embedder, st Store, opts Options, log *slog.Logger) *Cache {
+	if opts.Threshold == 0 {
+		opts.Threshold = 0.75
+	}
+	if opts.TTL == 0 {
+		opts.TTL = 24 * time.Hour
+	}
+	if opts.MaxEntries == 0 {
+		opts.MaxEntries = 100_000
+	}
+	if opts.Candidates == 0 {
+		opts.Candidates = 5
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Cache{
+		emb: emb, store: st, opts: opts, log: log, ready: make(chan struct{}),
+		stats:   counters{hitSim: newHistogram(similarityBounds), latency: newHistogram(latencyBounds)},
+		entries: make(map[string]*item), indexes: make(map[string]*vectorindex.Index),
+	}
+}
+
+// Result is the answer of Lookup; pass it to Put after a miss.
+type Result struct {
+	Outcome Outcome
+	// Reason says why, for a Bypass.
+	Reason Reason
+	// Entry is the served entry, for a Hit.
+	Entry *Entry
+	// Similarity is the served entry's similarity on a hit, else the best
+	// candidate's.
+	Similarity float32
+
+	query Query
+	vec   []float32
+}
+
+// Answer is what Put stores: a complete answer to a missed query.
+type Answer struct {
+	Text  string
+	Model string
+	Usage llm.Usage
+}
+
+// Lookup returns a stored answer to a question equivalent to q.Text in
+// q.Scope (Hit), or a Miss, or a Bypass with its Reason when the rule of
+// docs/cache.md says the cache must not serve q. An error (the embedder
+// failed) comes with a Bypass of reason "error": the request goes on
+// without the cache.
+func (c *Cache) Lookup(ctx context.Context, q Query) (Result, error) {
+	start := time.Now()
+	r, gated, err := c.lookup(ctx, q)
+	ev := LookupEvent{Outcome: r.Outcome, Reason: r.Reason, Similarity: r.Similarity, GateRejected: gated, Duration: time.Since(start)}
+	c.stats.record(ev)
+	if c.opts.Observe != nil {
+		c.opts.Observe(ev)
+	}
+	return r, err
+}
+
+func (c *Cache) lookup(ctx context.Context, q Query) (Result, int, error) {
+	if reason := bypassReason(&q, !c.opts.Disabled, c.opts.MaxTemperature); reason != ReasonNone {
+		return Result{Outcome: Bypass, Reason: reason}, 0, nil
+	}
+	vecs, err := c.emb.Embed(ctx, []string{q.Text})
+	if err != nil {
+		return Result{Outcome: Bypass, Reason: ReasonError}, 0, fmt.Errorf("embedding the query: %w", err)
+	}
+	r := Result{Outcome: Miss, query: q, vec: vecs[0]}
+	now := c.opts.Now()
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	ix := c.indexes[q.Scope.Key()]
+	if ix == nil {
+		return r, 0, nil
+	}
+	gated := 0
+	var qg *gist
+	for i, cand := range ix.Search(r.vec, c.opts.Candidates) {
+		if i == 0 {
+			r.Similarity = cand.Score
+		}
+		if float64(cand.Score) < c.opts.Threshold {
+			break
+		}
+		it := c.entries[cand.ID]
+		if it == nil || !now.Before(it.e.ExpiresAt) {
+			continue
+		}
+		if !c.opts.NoGate {
+			if qg == nil {
+				g := gistOf(q.Text)
+				qg = &g
+			}
+			if !agreeGists(*qg, it.gist) {
+				gated++
+				continue
+			}
+		}
+		e := it.e
+		r.Outcome, r.Entry, r.Similarity = Hit, &e, cand.Score
+		return r, gated, nil
+	}
+	return r, gated, nil
+}
+
+// Put stores ans as the answer to the query of r, when r is a Miss; it
+// does nothing for a Hit or a Bypass, so that a bypassed (personal,
+// contextual…) question is never stored. Call it only for a complete
+// answer: not after an error, a truncated answer or tool calls.
+func (c *Cache) Put(ctx context.Context, r Result, ans Answer) (Entry, error) {
+	if r.Outcome != Miss || r.vec == nil || ans.Text == "" {
+		return Entry{}, nil
+	}
+	var id [16]byte
+	rand.Read(id[:])
+	now := c.opts.Now()
+	e := Entry{
+		ID: hex.EncodeToString(id[:]), Scope: r.query.Scope, Query: r.query.Text,
+		Answer: ans.Text, Model: ans.Model, Usage: ans.Usage,
+		CreatedAt: now, ExpiresAt: now.Add(c.opts.TTL), SessionID: r.query.SessionID, Vector: r.vec,
+	}
+	if err := c.store.Put(ctx, e); err != nil {
+		return Entry{}, fmt.Errorf("storing cache entry: %w", err)
+	}
+	c.apply(Change{Op: OpPut, Entry: e})
+	return e, nil
+}
+
+// DeleteSession deletes the entries created by session id, everywhere.
+func (c *Cache) DeleteSession(ctx context.Context, sessionID string) error {
+	if sessionID == "" {
+		return nil
+	}
+	if _, err := c.store.DeleteBySession(ctx, sessionID); err != nil {
+		return fmt.Errorf("deleting cache entries of session %s: %w", sessionID, err)
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for id, it := range c.entries {
+		if it.e.SessionID == sessionID {
+			c.removeLocked(id)
+		}
+	}
+	return nil
+}
+
+// Purge deletes the entries of a tenant, a model (asked for or answering),
+// or both, everywhere, and returns how many the store held.
+func (c *Cache) Purge(ctx context.Context, f Filter) (int, error) {
+	n, err := c.store.Purge(ctx, f)
+	if err != nil {
+		return 0, fmt.Errorf("purging cache entries: %w", err)
+	}
+	c.apply(Change{Op: OpPurge, Filter: f})
+	return n, nil
+}
+
+// Stats returns a snapshot of the counters.
+func (c *Cache) Stats() Stats {
+	c.mu.RLock()
+	n := len(c.entries)
+	c.mu.RUnlock()
+	return c.stats.snapshot(n)
+}
+
+// Ready is closed once Run has loaded the store (warm start).
+func (c *Cache) Ready() <-chan struct{} { return c.ready }
+
+// Run keeps this replica's indexes in sync with the store until ctx is
+// done: it subscribes to the change feed, loads every stored entry, then
+// applies changes as they come and drops expired entries every minute. A
+// failed feed is re-subscribed (and the store listed again) after a second.
+// It returns nil when ctx is done. app runs it in its errgroup.
+func (c *Cache) Run(ctx context.Context) error {
+	sweep := time.NewTicker(time.Minute)
+	defer sweep.Stop()
+	defer c.closeIndexes()
+	first := true
+	for ctx.Err() == nil {
+		feed, err := c.subscribe(ctx)
+		if first {
+			close(c.ready)
+			first = false
+		}
+		if err != nil {
+			c.log.Warn("cache: store change feed unavailable", slog.Any("err", err))
+		}
+	loop:
+		for feed != nil {
+			select {
+			case <-ctx.Done():
+				return nil
+			case ch, ok := <-feed:
+				if !ok {
+					break loop
+				}
+				c.apply(ch)
+			case <-sweep.C:
+				c.sweep()
+			}
+		}
+		select {
+		case <-ctx.Done():
+		case <-time.After(time.Second):
+		}
+	}
+	return nil
+}
+
+// subscribe opens the change feed, then loads the store.
+func (c *Cache) subscribe(ctx context.Context) (<-chan Change, error) {
+	sub, cancel := context.WithCancel(ctx)
+	feed, err := c.store.Watch(sub)
+	if err != nil {
+		cancel()
+		return nil, fmt.Errorf("watching the cache store: %w", err)
+	}
+	context.AfterFunc(ctx, cancel)
+	n := 0
+	err = c.store.List(ctx, func(e Entry) error {
+		c.apply(Change{Op: OpPut, Entry: e})
+		n++
+		return nil
+	})
+	if err != nil {
+		cancel()
+		return nil, fmt.Errorf("loading the cache store: %w", err)
+	}
+	c.log.Info("cache: loaded entries from the store", slog.Int("entries", n))
+	return feed, nil
+}
+
+// apply makes this replica's indexes reflect ch.
+func (c *Cache) apply(ch Change) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	switch ch.Op {
+	case OpPut:
+		c.putLocked(ch.Entry)
+	case OpDelete:
+		for _, id := range ch.IDs {
+			c.removeLocked(id)
+		}
+	case OpPurge:
+		for id, it := range c.entries {
+			if ch.Filter.Match(&it.e) {
+				c.removeLocked(id)
+			}
+		}
+	}
+}
+
+// putLocked indexes e, then evicts the oldest entries beyond MaxEntries.
+// c.mu must be held.
+func (c *Cache) putLocked(e Entry) {
+	if old, ok := c.entries[e.ID]; ok {
+		if old.e.CreatedAt.Equal(e.CreatedAt) {
+			return // our own write, echoed by the feed
+		}
+		c.removeLocked(e.ID)
+	}
+	if !c.opts.Now().Before(e.ExpiresAt) || len(e.Vector) == 0 {
+		return
+	}
+	key := e.Scope.Key()
+	ix := c.indexes[key]
+	if ix == nil {
+		ix = vectorindex.New(c.opts.Index)
+		c.indexes[key] = ix
+	}
+	if err := ix.Add(e.ID, e.Vector); err != nil {
+		// Entries embedded by another embedder (its size differs) cannot
+		// be compared; they age out of the store.
+		c.log.Debug("cache: entry not indexed", slog.String("id", e.ID), slog.Any("err", err))
+		return
+	}
+	it := &item{e: e, gist: gistOf(e.Query)}
+	c.entries[e.ID] = it
+	heap.Push(&c.age, it)
+	for len(c.entries) > c.opts.MaxEntries {
+		c.removeLocked(c.age[0].e.ID)
+	}
+}
+
+// removeLocked forgets entry id. c.mu must be held.
+func (c *Cache) removeLocked(id string) {
+	it, ok := c.entries[id]
+	if !ok {
+		return
+	}
+	delete(c.entries, id)
+	heap.Remove(&c.age, it.pos)
+	key := it.e.Scope.Key()
+	if ix := c.indexes[key]; ix != nil {
+		ix.Delete(id)
+		if ix.Len() == 0 {
+			ix.Close()
+			delete(c.indexes, key)
+		}
+	}
+}
+
+// sweep drops expired entries.
+func (c *Cache) sweep() {
+	now := c.opts.Now()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for len(c.age) > 0 {
+		// ExpiresAt follows CreatedAt when the TTL is the same everywhere;
+		// an entry with a longer TTL behind an expired one waits a sweep.
+		top := c.age[0]
+		if now.Before(top.e.ExpiresAt) {
+			break
+		}
+		c.removeLocked(top.e.ID)
+	}
+}
+
+func (c *Cache) closeIndexes() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, ix := range c.indexes {
+		ix.Close()
+	}
+}
+
+// ageHeap orders items by CreatedAt, oldest first.
+type ageHeap []*item
+
+func (h ageHeap) Len() int { return len(h) }
+func (h ageHeap) Less(i, j int) bool {
+	if !h[i].e.CreatedAt.Equal(h[j].e.CreatedAt) {
+		return h[i].e.CreatedAt.Before(h[j].e.CreatedAt)
+	}
+	return h[i].e.ID < h[j].e.ID
+}
+func (h ageHeap) Swap(i, j int) {
+	h[i], h[j] = h[j], h[i]
+	h[i].pos, h[j].pos = i, j
+}
+func (h *ageHeap) Push(x any) {
+	it := x.(*item)
+	it.pos = len(*h)
+	*h = append(*h, it)
+}
+func (h *ageHeap) Pop() any {
+	old := *h
+	it := old[len(old)-1]
+	old[len(old)-1] = nil
+	*h = old[:len(old)-1]
+	return it
+}

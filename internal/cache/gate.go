@@ -1,0 +1,421 @@
+package cache
+
+import (
+	"maps"
+	"slices"
+	"strings"
+
+	"github.com/cato-gateway/cato/internal/embed"
+)
+
+// The content agreement gate runs after the vector search, on a candidate
+// whose similarity passed the threshold: cosine similarity alone scores a
+// question and its negation, or the same question about another entity,
+// above 0.8. Two questions agree when, after dropping function words and
+// words that do not change what is asked ("explain", "programming"):
+//
+//   - they have the same numbers and symbols (2+2 is not 2+3, C++ is not C#),
+//   - the same count of negations (not, never, without, n't…),
+//   - the same who/when/where/why and how-many/how-much/how-long asks,
+//   - every remaining content word of one is in the other, up to plural,
+//     tense, British spelling and a small synonym lexicon (buy/purchase),
+//   - a word that follows "to", "from", "into", "than", "vs" or "against"
+//     in one does so in the other (Celsius to Fahrenheit is not Fahrenheit
+//     to Celsius), and
+//   - no two shared words swap sides of a third ("does Microsoft own
+//     GitHub" is not "does GitHub own Microsoft").
+//
+// So "What is Python?" agrees with "What is Python programming?" and not
+// with "What is Java?". The gate favours precision: a paraphrase with other
+// content words misses.
+
+// gist is what the gate compares of one question.
+type gist struct {
+	content []string          // canonical content words, in order
+	framing []string          // canonical generic words, sorted
+	numbers []string          // numbers and symbols, sorted
+	asks    []string          // wh- and how-quantity asks, sorted
+	neg     int               // negations
+	role    map[string]string // content word → the relation marker before it
+}
+
+// agree reports whether questions a and b ask the same thing (see above).
+func agree(a, b string) bool { return agreeGists(gistOf(a), gistOf(b)) }
+
+func gistOf(text string) gist {
+	toks := embed.Tokens(text)
+	g := gist{role: map[string]string{}}
+	marker := ""
+	for i, t := range toks {
+		switch {
+		case negation[t]:
+			g.neg++
+			continue
+		case isNumber(t) || symbol[t] || numberWord[t]:
+			g.numbers = append(g.numbers, t)
+			continue
+		case t == "how" && i+1 < len(toks) && howQuantity[toks[i+1]]:
+			g.asks = append(g.asks, "how "+toks[i+1])
+			continue
+		case whAsk[t] != "":
+			g.asks = append(g.asks, whAsk[t])
+			continue
+		case arith[t] != "":
+			g.numbers = append(g.numbers, arith[t])
+			continue
+		case relation[t]:
+			// An infinitive "to" ("how to sort", "the way to cook") marks
+			// no relation.
+			if t == "to" && i > 0 && (infinitiveBefore[toks[i-1]] || whWord[toks[i-1]]) {
+				marker = ""
+			} else {
+				marker = t
+			}
+			continue
+		case functionWord[t] || whWord[t] || t == "'s":
+			continue
+		}
+		c := canonical(t)
+		if frameStem[c] {
+			continue
+		}
+		if genericStem[c] {
+			g.framing = append(g.framing, c)
+			continue
+		}
+		if _, seen := g.role[c]; !seen {
+			g.content = append(g.content, c)
+			g.role[c] = marker
+		}
+		marker = ""
+	}
+	slices.Sort(g.framing)
+	g.framing = slices.Compact(g.framing)
+	slices.Sort(g.numbers)
+	slices.Sort(g.asks)
+	g.asks = slices.Compact(g.asks)
+	return g
+}
+
+func agreeGists(a, b gist) bool {
+	if a.neg != b.neg || !slices.Equal(a.numbers, b.numbers) || !slices.Equal(a.asks, b.asks) {
+		return false
+	}
+	if len(a.content) == 0 || len(b.content) == 0 {
+		// Nothing but generic words ("what is programming?"): those words
+		// are then the content.
+		return len(a.content) == 0 && len(b.content) == 0 && slices.Equal(a.framing, b.framing)
+	}
+	// Words of one missing from the other must pair up as synonyms.
+	onlyA := missing(a.content, b.role)
+	onlyB := missing(b.content, a.role)
+	if len(onlyA) != len(onlyB) {
+		return false
+	}
+	if len(onlyA) > 0 {
+		b.role = maps.Clone(b.role) // gists may be shared: never write to them
+	}
+	for _, x := range onlyA {
+		j := slices.IndexFunc(onlyB, func(y string) bool { return synonyms(x, y) })
+		if j < 0 {
+			return false
+		}
+		b.role[x] = b.role[onlyB[j]] // compare roles of the pair below
+		onlyB = slices.Delete(onlyB, j, j+1)
+	}
+	if !sameRoles(a, b) {
+		return false
+	}
+	return !pivotSwap(a.content, b.content, onlyA)
+}
+
+// sameRoles reports whether, for each relation marker both questions use,
+// the shared words it governs are the same: "convert C to F" and "convert
+// from C to F" agree (only one uses "from"), "C to F" and "F to C" do not.
+func sameRoles(a, b gist) bool {
+	governed := func(g, other gist) map[string][]string {
+		m := map[string][]string{}
+		for _, x := range g.content {
+			if _, shared := other.role[x]; shared && g.role[x] != "" {
+				m[g.role[x]] = append(m[g.role[x]], x)
+			}
+		}
+		return m
+	}
+	ga, gb := governed(a, b), governed(b, a)
+	for m, xs := range ga {
+		ys, ok := gb[m]
+		if !ok {
+			continue
+		}
+		slices.Sort(xs)
+		slices.Sort(ys)
+		if !slices.Equal(xs, ys) {
+			return false
+		}
+	}
+	return true
+}
+
+// missing returns the words of content not in other.
+func missing(content []string, other map[string]string) []string {
+	var out []string
+	for _, c := range content {
+		if _, ok := other[c]; !ok {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// pivotSwap reports whether two words shared by a and b change order
+// around a third shared word that stays between them: the shape of
+// "X verb Y" against "Y verb X".
+func pivotSwap(a, b, skip []string) bool {
+	pos := make(map[string]int, len(b))
+	for i, w := range b {
+		pos[w] = i
+	}
+	var shared []string
+	for _, w := range a {
+		if _, ok := pos[w]; ok && !slices.Contains(skip, w) {
+			shared = append(shared, w)
+		}
+	}
+	for i := range shared {
+		for k := i + 2; k < len(shared); k++ {
+			x, y := shared[i], shared[k]
+			if pos[x] < pos[y] {
+				continue // same order
+			}
+			for j := i + 1; j < k; j++ {
+				if z := pos[shared[j]]; z < pos[x] && z > pos[y] {
+					return true
+				}
+			}
+		}
+	}
+	return false
+}
+
+// canonical reduces a word to a crude stem, so that plural, tense and a
+// final e do not matter (sorted → sort, lives → liv, classes → class), after
+// mapping British spellings and irregular forms.
+func canonical(w string) string {
+	if v, ok := variant[w]; ok {
+		w = v
+	}
+	switch {
+	case len(w) > 4 && strings.HasSuffix(w, "ies"):
+		w = w[:len(w)-3] + "y"
+	case strings.HasSuffix(w, "sses"):
+		w = w[:len(w)-2]
+	case len(w) > 3 && strings.HasSuffix(w, "s") && !strings.HasSuffix(w, "ss") && !strings.HasSuffix(w, "us") &&
+		!(len(w) > 4 && strings.HasSuffix(w, "is")):
+		w = w[:len(w)-1]
+	}
+	for _, suf := range []string{"ing", "ed"} {
+		if base, ok := strings.CutSuffix(w, suf); ok && len(base) >= 3 {
+			w = base
+			if n := len(w); n >= 2 && w[n-1] == w[n-2] && !strings.ContainsRune("aeiouls", rune(w[n-1])) {
+				w = w[:n-1] // running → run, but not fall → fal
+			}
+			break
+		}
+	}
+	if len(w) > 3 {
+		w = strings.TrimSuffix(w, "e")
+	}
+	if len(w) > 3 && strings.HasSuffix(w, "y") {
+		w = w[:len(w)-1] + "i" // calory/calorie, study/studies/studied
+	}
+	return w
+}
+
+// synonyms reports whether two canonical words share a synonym group.
+func synonyms(a, b string) bool {
+	ga, gb := synonymGroup[a], synonymGroup[b]
+	for _, x := range ga {
+		if slices.Contains(gb, x) {
+			return true
+		}
+	}
+	return false
+}
+
+func isNumber(t string) bool {
+	for _, r := range t {
+		if (r < '0' || r > '9') && r != '.' {
+			return false
+		}
+	}
+	return t != ""
+}
+
+var negation = set("not", "n't", "no", "never", "none", "nothing", "nobody", "nowhere", "neither", "nor", "without", "cannot", "except", "unless", "lack", "lacks")
+
+var symbol = set("+", "-", "*", "/", "=", "%", "^", "<", ">", "$", "#")
+
+var numberWord = set("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten",
+	"eleven", "twelve", "twenty", "thirty", "forty", "fifty", "hundred", "thousand", "million", "billion",
+	"first", "second", "third", "fourth", "fifth", "half", "double", "twice", "once")
+
+// whAsk maps the question words that change what is asked to the ask they
+// stand for; what, which and how (manner) are left out, as paraphrases
+// swap them freely ("how do I sort" / "what is the way to sort").
+var whAsk = map[string]string{"who": "who", "whom": "who", "whose": "whose", "when": "when", "where": "where", "why": "why"}
+
+var howQuantity = set("many", "much", "long", "old", "far", "big", "tall", "often", "fast", "large", "heavy", "deep", "high", "hot", "cold")
+
+var whWord = set("what", "which", "how", "who", "whom", "whose", "when", "where", "why", "whether")
+
+// relation markers: the word after them has a role that must not change.
+var relation = set("to", "from", "into", "than", "vs", "versus", "against", "in", "of", "for", "on", "with", "by", "at", "over", "under")
+
+// arith maps words for arithmetic onto their symbols.
+var arith = map[string]string{"plus": "+", "minus": "-", "times": "*", "multiplied": "*", "divided": "/", "percent": "%"}
+
+var infinitiveBefore = set("how", "way", "ways", "want", "wants", "need", "needs", "like", "try", "trying", "able",
+	"learn", "best", "better", "easiest", "easy", "hard", "good", "going", "have", "has", "had", "ought", "order",
+	"used", "possible", "safe", "necessary", "important", "steps", "time", "fastest", "simplest", "quickest", "difficult")
+
+// functionWord: words that carry no content of their own. Words that
+// reverse or bound a meaning (more/less, before/after, up/down, all/some,
+// first/last) are deliberately absent: they are content.
+var functionWord = set("a", "an", "the", "is", "are", "was", "were", "be", "been", "being", "am", "'m", "'re", "'s", "'ve", "'d", "'ll",
+	"do", "does", "did", "doing", "done", "have", "has", "had", "having",
+	"of", "in", "on", "at", "for", "with", "about", "as", "by", "to", "and", "or", "but", "if", "then", "so", "also",
+	"i", "you", "your", "yours", "we", "me", "us", "one's", "someone", "somebody", "anyone", "anybody", "people", "person",
+	"can", "could", "would", "should", "will", "shall", "may", "might", "must",
+	"there", "here", "it", "its", "this", "that", "these", "those", "there's",
+	"very", "just", "really", "actually", "basically", "exactly", "precisely", "generally", "typically", "usually",
+	"please", "kindly", "hi", "hello", "hey", "thanks", "thank", "ok", "okay",
+	"some", "any", "such", "like", "kind", "type", "lot", "lots", "bit", "using", "via", "per", "between", "from", "called", "named", "known")
+
+// frameStem holds the canonical forms of words that frame a question
+// without saying what it is about ("explain", "briefly", "tell me").
+var frameStem = stems("explain", "explanation", "describe", "description", "tell", "define", "definition", "meaning", "mean", "means", "meant",
+	"brief", "briefly", "simple", "simply", "short", "summary", "summarize", "summarise", "overview",
+	"know", "understand", "want", "wondering", "wonder", "curious", "question", "help", "give", "show", "learn",
+	"refer", "refers", "exist", "exists", "actual", "possible", "able", "get", "need", "needed", "needs", "properly", "proper",
+	"best", "good", "easy", "easiest", "simplest", "happen", "happened", "occur", "occurred")
+
+// genericStem holds the canonical forms of words that name the kind of
+// thing asked about without changing which ("Python programming", "the
+// capital city of France"); a question made only of them is about them.
+var genericStem = stems("concept", "idea", "notion", "programming", "language", "term", "word", "thing", "things", "way", "ways",
+	"steps", "step", "method", "process", "procedure", "basic", "basics", "general", "located", "situated", "theory",
+	"city", "country", "nation", "planet", "company", "corporation", "animal", "species", "element", "chemical")
+
+// variant maps British spellings and irregular forms onto one form.
+var variant = map[string]string{
+	"colour": "color", "colours": "color", "centre": "center", "favourite": "favorite", "grey": "gray", "tyre": "tire", "tyres": "tire",
+	"organise": "organize", "organisation": "organization", "optimise": "optimize", "analyse": "analyze", "travelling": "traveling",
+	"kilometre": "kilometer", "kilometres": "kilometer", "metre": "meter", "metres": "meter", "litre": "liter", "litres": "liter",
+	"aeroplanes": "airplane", "spoken": "speak", "spoke": "speak", "maths": "math", "mathematics": "math", "aeroplane": "airplane", "programme": "program", "licence": "license", "defence": "defense",
+	"children": "child", "kids": "child", "kid": "child", "men": "man", "women": "woman", "people's": "person", "mice": "mouse", "feet": "foot", "teeth": "tooth",
+	"made": "make", "makes": "make", "making": "make", "built": "build", "wrote": "write", "written": "write", "ran": "run",
+	"bought": "buy", "thought": "think", "taught": "teach", "caught": "catch", "found": "find", "began": "begin", "begun": "begin",
+	"ate": "eat", "eaten": "eat", "went": "go", "gone": "go", "took": "take", "taken": "take", "gave": "give", "given": "give",
+	"knew": "know", "known": "know", "grew": "grow", "grown": "grow", "drew": "draw", "drawn": "draw", "chose": "choose", "chosen": "choose",
+	"flew": "fly", "flown": "fly", "sold": "sell", "sent": "send", "spent": "spend", "lost": "lose", "won": "win", "held": "hold",
+	"invented": "invent", "discovered": "discover", "founded": "found", "died": "die", "dies": "die", "dying": "die",
+	"america": "usa", "uk": "britain", "tv": "television", "pc": "computer",
+	"phone": "telephone", "cellphone": "telephone", "smartphone": "telephone", "mobile": "telephone",
+}
+
+// synonymGroup maps canonical words to the synonym groups they belong
+// to. Groups are hand-written and small on purpose: a wrong pair is a false
+// hit, a missing one only a miss.
+var synonymGroup = groups(
+	"buy purchase",
+	"big large huge",
+	"bigger larger",
+	"biggest largest",
+	"small little tiny",
+	"smallest tiniest",
+	"fast quick quickly rapid rapidly speedy",
+	"faster quicker",
+	"fastest quickest",
+	"fix repair mend",
+	"make create build construct produce",
+	"make cook prepare",
+	"car automobile vehicle",
+	"film movie",
+	"start begin commence",
+	"stop halt cease",
+	"end finish",
+	"use utilize employ",
+	"help assist aid",
+	"get obtain acquire",
+	"choose pick select",
+	"wrong incorrect",
+	"difference differ distinguish compare comparison contrast",
+	"photo picture image",
+	"shop store",
+	"doctor physician",
+	"lawyer attorney",
+	"cheap inexpensive affordable",
+	"expensive costly pricey",
+	"happy glad",
+	"sad unhappy",
+	"reduce lower decrease",
+	"increase raise boost",
+	"improve enhance",
+	"remove delete erase",
+	"install setup",
+	"garbage trash rubbish",
+	"vacation holiday",
+	"apartment flat",
+	"truck lorry",
+	"function work operate",
+	"cause reason",
+	"benefit advantage pro",
+	"drawback disadvantage con downside",
+	"dangerous danger risk risky unsafe",
+	"safe harmless",
+	"healthy nutritious",
+	"ill sick",
+	"illness disease sickness",
+	"write author",
+	"invent create",
+	"found establish start",
+	"symptom sign",
+	"calculate compute",
+	"convert change transform",
+	"mistake error",
+	"answer solution",
+	"famous renowned",
+	"rich wealthy",
+	"house home",
+	"job occupation profession career",
+	"kill murder assassinate",
+	"purpose goal aim",
+	"origin source",
+	"location place situated located",
+	"invent discover",
+	"teach educate",
+	"eat consume",
+	"speak talk",
+)
+
+func stems(words ...string) map[string]bool {
+	m := make(map[string]bool, len(words))
+	for _, w := range words {
+		m[canonical(w)] = true
+	}
+	return m
+}
+
+// groups indexes space-separated word groups by the canonical form of
+// each word.
+func groups(gs ...string) map[string][]int {
+	m := make(map[string][]int)
+	for i, g := range gs {
+		for _, w := range strings.Fields(g) {
+			c := canonical(w)
+			m[c] = append(m[c], i)
+		}
+	}
+	return m
+}

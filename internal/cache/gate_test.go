@@ -1,0 +1,91 @@
+package cache
+
+import (
+	"testing"
+	"time"
+)
+
+func TestAgree(t *testing.T) {
+	tests := []struct {
+		a, b string
+		want bool
+	}{
+		{"What is Python?", "What is Python programming?", true},
+		{"What is Python?", "What is Java?", false},
+		{"What is Python?", "what is python", true},
+		{"How do I sort a list in Python?", "What's the way to sort a Python list?", true},
+		{"How do I fix a flat tire?", "How can I repair a flat tyre?", true},
+		{"Is Python compiled?", "Is Python not compiled?", false},
+		{"Why can't dogs eat chocolate?", "Why can dogs eat chocolate?", false},
+		{"What is 2+2?", "What is 2+3?", false},
+		{"What is 12 times 12?", "What is 12 * 12?", true},
+		{"What is C++?", "What is C#?", false},
+		{"Convert Celsius to Fahrenheit", "Convert Fahrenheit to Celsius", false},
+		{"How do I convert Celsius to Fahrenheit?", "How to convert from Celsius to Fahrenheit?", true},
+		{"What is 100 Fahrenheit in Celsius?", "What is 100 Celsius in Fahrenheit?", false},
+		{"Is Python faster than Java?", "Is Java faster than Python?", false},
+		{"Does Microsoft own GitHub?", "Does GitHub own Microsoft?", false},
+		{"Who wrote Hamlet?", "When was Hamlet written?", false},
+		{"How long is a marathon?", "How long does a marathon take?", false},
+		{"What is the largest planet?", "What is the biggest planet?", true},
+		{"What is the largest planet?", "What is the smallest planet?", false},
+		{"What is object-oriented programming?", "Explain object oriented programming.", true},
+		{"What is programming?", "What is a language?", false},
+		{"What is programming?", "Explain programming", true},
+		{"", "", true},
+	}
+	for _, tt := range tests {
+		if got := agree(tt.a, tt.b); got != tt.want {
+			t.Errorf("agree(%q, %q) = %v; want %v", tt.a, tt.b, got, tt.want)
+		}
+		if got := agree(tt.b, tt.a); got != tt.want {
+			t.Errorf("agree(%q, %q) = %v; want %v (symmetry)", tt.b, tt.a, got, tt.want)
+		}
+	}
+}
+
+func FuzzAgree(f *testing.F) {
+	for _, s := range []string{"What is Python?", "Convert 10 km to miles", "Is it not true that C++ > C#?", "x vs y vs x", "to to to", "the of in", "ünïcödé 3.14"} {
+		f.Add(s, "What is Python programming?")
+	}
+	f.Fuzz(func(t *testing.T, a, b string) {
+		if !agree(a, a) {
+			t.Errorf("agree(%q, itself) = false", a)
+		}
+		agree(a, b)
+	})
+}
+
+// BenchmarkGate measures what the content gate costs in a lookup: the
+// query's gist once (Gist), then a comparison per candidate above the
+// threshold (Compare; entries keep their gist from insertion).
+func BenchmarkGate(b *testing.B) {
+	q, e := "How do I sort a list of dictionaries by a key in Python?", "What's the way to sort a Python list of dictionaries by key?"
+	b.Run("Gist", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			gistOf(q)
+		}
+	})
+	b.Run("Compare", func(b *testing.B) {
+		gq, ge := gistOf(q), gistOf(e)
+		b.ReportAllocs()
+		for b.Loop() {
+			agreeGists(gq, ge)
+		}
+	})
+}
+
+// TestGateCost reports the gate's cost, so that the figure in docs/cache.md
+// can be re-read with go test -v, and bounds it.
+func TestGateCost(t *testing.T) {
+	gist := testing.Benchmark(func(b *testing.B) {
+		for b.Loop() {
+			gistOf("How do I sort a list of dictionaries by a key in Python?")
+		}
+	})
+	t.Logf("content gate: %d ns per query (gist), plus a comparison per candidate (BenchmarkGate/Compare)", gist.NsPerOp())
+	if d := time.Duration(gist.NsPerOp()); d > time.Millisecond {
+		t.Errorf("the gate takes %v per query; want well under a millisecond", d)
+	}
+}

@@ -1,0 +1,298 @@
+package openai
+
+import (
+	"encoding/json"
+	"fmt"
+	"maps"
+
+	"github.com/cato-gateway/cato/internal/llm"
+)
+
+// ChatResponse is a /v1/chat/completions answer (object "chat.completion")
+// or one streamed chunk (object "chat.completion.chunk").
+type ChatResponse struct {
+	ID      string   `json:"id"`
+	Object  string   `json:"object"`
+	Created int64    `json:"created"`
+	Model   string   `json:"model"`
+	Choices []Choice `json:"choices"`
+	Usage   *Usage   `json:"usage,omitempty"`
+	// Cato is Cato's own account of the request; OpenAI clients ignore it.
+	Cato *Meta `json:"cato,omitempty"`
+}
+
+// Choice is one choice of an answer or chunk. Exactly one of Message and
+// Delta is set.
+type Choice struct {
+	Index        int          `json:"index"`
+	Message      *WireMessage `json:"message,omitempty"`
+	Delta        *WireMessage `json:"delta,omitempty"`
+	FinishReason *string      `json:"finish_reason"`
+	// Extra holds choice fields Cato does not interpret (logprobs…).
+	Extra map[string]json.RawMessage `json:"-"`
+	// HiddenStates is how SGLang-style servers return hidden states.
+	HiddenStates json.RawMessage `json:"hidden_states,omitempty"`
+}
+
+type choiceAlias Choice
+
+// MarshalJSON writes the choice with its Extra fields inlined.
+func (c Choice) MarshalJSON() ([]byte, error) {
+	b, err := json.Marshal(choiceAlias(c))
+	if err != nil || len(c.Extra) == 0 {
+		return b, err
+	}
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(b, &m); err != nil {
+		return nil, err
+	}
+	for k, v := range c.Extra {
+		if _, taken := m[k]; !taken {
+			m[k] = v
+		}
+	}
+	return json.Marshal(m)
+}
+
+var knownChoiceFields = map[string]bool{"index": true, "message": true, "delta": true, "finish_reason": true, "hidden_states": true}
+
+// UnmarshalJSON reads a choice and keeps unknown fields in Extra.
+func (c *Choice) UnmarshalJSON(b []byte) error {
+	var a choiceAlias
+	if err := json.Unmarshal(b, &a); err != nil {
+		return err
+	}
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(b, &m); err != nil {
+		return err
+	}
+	for k, v := range m {
+		if !knownChoiceFields[k] && !isNull(v) {
+			if a.Extra == nil {
+				a.Extra = map[string]json.RawMessage{}
+			}
+			a.Extra[k] = v
+		}
+	}
+	*c = Choice(a)
+	return nil
+}
+
+// WireMessage is a message as it appears in answers and chunks.
+type WireMessage struct {
+	Role      string         `json:"role,omitempty"`
+	Content   *string        `json:"content,omitempty"`
+	ToolCalls []wireToolCall `json:"tool_calls,omitempty"`
+}
+
+// Usage is OpenAI's token usage object.
+type Usage struct {
+	PromptTokens     int `json:"prompt_tokens"`
+	CompletionTokens int `json:"completion_tokens"`
+	TotalTokens      int `json:"total_tokens"`
+}
+
+// Meta is the "cato" object of a response.
+type Meta struct {
+	Model        string            `json:"model"`
+	Cached       bool              `json:"cached"`
+	FallbackUsed bool              `json:"fallback_used"`
+	SessionID    string            `json:"session_id,omitempty"`
+	Routing      json.RawMessage   `json:"routing,omitempty"`
+	LatencyMS    float64           `json:"latency_ms"`
+	CostUSD      float64           `json:"cost_usd"`
+	HiddenStates *llm.HiddenStates `json:"hidden_states"`
+	// Degraded lists what Cato could not use for this answer (for example
+	// "session_store" while the store is unreachable).
+	Degraded []string `json:"degraded,omitempty"`
+}
+
+// UsageOf converts llm.Usage to the wire form.
+func UsageOf(u llm.Usage) *Usage {
+	return &Usage{PromptTokens: u.PromptTokens, CompletionTokens: u.CompletionTokens, TotalTokens: u.Total()}
+}
+
+// NewChatResponse builds a non-streamed answer.
+func NewChatResponse(id string, created int64, model string, r *llm.Response) *ChatResponse {
+	content := r.Message.Content
+	msg := &WireMessage{Role: llm.RoleAssistant, Content: &content, ToolCalls: wireToolCalls(r.Message.ToolCalls)}
+	if len(msg.ToolCalls) > 0 && content == "" {
+		msg.Content = nil
+	}
+	finish := r.FinishReason
+	if finish == "" {
+		finish = llm.FinishStop
+	}
+	return &ChatResponse{
+		ID: id, Object: "chat.completion", Created: created, Model: model,
+		Choices: []Choice{{Message: msg, FinishReason: &finish, Extra: maps.Clone(r.Extra)}},
+		Usage:   UsageOf(r.Usage),
+	}
+}
+
+// NewChunk builds one streamed chunk from c. A chunk that carries only
+// usage has no choices, as OpenAI sends it with include_usage.
+func NewChunk(id string, created int64, model string, c *llm.Chunk) *ChatResponse {
+	out := &ChatResponse{ID: id, Object: "chat.completion.chunk", Created: created, Model: model, Choices: []Choice{}}
+	hasDelta := c.Role != "" || c.Content != "" || len(c.ToolCalls) > 0 || c.FinishReason != "" || len(c.Extra) > 0
+	if hasDelta {
+		d := &WireMessage{Role: c.Role}
+		if c.Content != "" || c.Role != "" {
+			content := c.Content
+			d.Content = &content
+		}
+		for _, tc := range c.ToolCalls {
+			w := wireToolCall{Index: &tc.Index, ID: tc.ID}
+			if tc.ID != "" {
+				w.Type = "function"
+			}
+			w.Function.Name, w.Function.Arguments = tc.Name, tc.Arguments
+			d.ToolCalls = append(d.ToolCalls, w)
+		}
+		ch := Choice{Delta: d, Extra: c.Extra}
+		if c.FinishReason != "" {
+			f := c.FinishReason
+			ch.FinishReason = &f
+		}
+		out.Choices = append(out.Choices, ch)
+	}
+	return out
+}
+
+func wireToolCalls(calls []llm.ToolCall) []wireToolCall {
+	if len(calls) == 0 {
+		return nil
+	}
+	out := make([]wireToolCall, len(calls))
+	for i, c := range calls {
+		out[i].ID, out[i].Type = c.ID, "function"
+		out[i].Function.Name, out[i].Function.Arguments = c.Name, c.Arguments
+	}
+	return out
+}
+
+// ToResponse converts an upstream's non-streamed answer to llm.Response.
+func (r *ChatResponse) ToResponse() (*llm.Response, error) {
+	if len(r.Choices) == 0 || r.Choices[0].Message == nil {
+		return nil, fmt.Errorf("upstream answer has no choices[0].message")
+	}
+	c := r.Choices[0]
+	out := &llm.Response{ID: r.ID, UpstreamModel: r.Model, Extra: c.Extra}
+	out.Message.Role = llm.RoleAssistant
+	if c.Message.Content != nil {
+		out.Message.Content = *c.Message.Content
+	}
+	for _, tc := range c.Message.ToolCalls {
+		out.Message.ToolCalls = append(out.Message.ToolCalls, llm.ToolCall{ID: tc.ID, Name: tc.Function.Name, Arguments: tc.Function.Arguments})
+	}
+	if c.FinishReason != nil {
+		out.FinishReason = *c.FinishReason
+	}
+	if r.Usage != nil {
+		out.Usage = llm.Usage{PromptTokens: r.Usage.PromptTokens, CompletionTokens: r.Usage.CompletionTokens}
+	}
+	return out, nil
+}
+
+// ToChunk converts an upstream's streamed chunk to llm.Chunk.
+func (r *ChatResponse) ToChunk() llm.Chunk {
+	out := llm.Chunk{ID: r.ID, UpstreamModel: r.Model}
+	if r.Usage != nil {
+		out.Usage = &llm.Usage{PromptTokens: r.Usage.PromptTokens, CompletionTokens: r.Usage.CompletionTokens}
+	}
+	if len(r.Choices) == 0 {
+		return out
+	}
+	c := r.Choices[0]
+	out.Extra = c.Extra
+	if c.FinishReason != nil {
+		out.FinishReason = *c.FinishReason
+	}
+	if d := c.Delta; d != nil {
+		out.Role = d.Role
+		if d.Content != nil {
+			out.Content = *d.Content
+		}
+		for i, tc := range d.ToolCalls {
+			idx := i
+			if tc.Index != nil {
+				idx = *tc.Index
+			}
+			out.ToolCalls = append(out.ToolCalls, llm.ToolCallDelta{Index: idx, ID: tc.ID, Name: tc.Function.Name, Arguments: tc.Function.Arguments})
+		}
+	}
+	return out
+}
+
+// EncodeRequest writes r as an upstream request body for model (the
+// upstream's model id). Extra fields are passed through unchanged.
+func EncodeRequest(r *llm.Request, model string, stream bool) ([]byte, error) {
+	body := make(map[string]any, 12+len(r.Extra))
+	for k, v := range r.Extra {
+		body[k] = v
+	}
+	body["model"] = model
+	msgs := make([]map[string]any, len(r.Messages))
+	for i, m := range r.Messages {
+		w := map[string]any{"role": m.Role}
+		switch {
+		case m.Parts != nil:
+			w["content"] = m.Parts
+		case m.Content == "" && len(m.ToolCalls) > 0:
+			w["content"] = nil
+		default:
+			w["content"] = m.Content
+		}
+		if m.Name != "" {
+			w["name"] = m.Name
+		}
+		if len(m.ToolCalls) > 0 {
+			w["tool_calls"] = wireToolCalls(m.ToolCalls)
+		}
+		if m.ToolCallID != "" {
+			w["tool_call_id"] = m.ToolCallID
+		}
+		msgs[i] = w
+	}
+	body["messages"] = msgs
+	if stream {
+		body["stream"] = true
+		body["stream_options"] = map[string]bool{"include_usage": true}
+	}
+	if r.MaxTokens > 0 {
+		body["max_tokens"] = r.MaxTokens
+	}
+	if r.Temperature != nil {
+		body["temperature"] = *r.Temperature
+	}
+	if r.TopP != nil {
+		body["top_p"] = *r.TopP
+	}
+	if len(r.Stop) > 0 {
+		body["stop"] = r.Stop
+	}
+	if len(r.Tools) > 0 {
+		tools := make([]map[string]any, len(r.Tools))
+		for i, t := range r.Tools {
+			fn := map[string]any{"name": t.Name}
+			if t.Description != "" {
+				fn["description"] = t.Description
+			}
+			if t.Parameters != nil {
+				fn["parameters"] = t.Parameters
+			}
+			tools[i] = map[string]any{"type": "function", "function": fn}
+		}
+		body["tools"] = tools
+	}
+	if r.ToolChoice != nil {
+		body["tool_choice"] = r.ToolChoice
+	}
+	if r.User != "" {
+		body["user"] = r.User
+	}
+	if r.HiddenStates {
+		body["return_hidden_states"] = true
+	}
+	return json.Marshal(body)
+}

@@ -1,0 +1,63 @@
+package orchestrator
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/cato-gateway/cato/internal/cache"
+	"github.com/cato-gateway/cato/internal/llm"
+	"github.com/cato-gateway/cato/internal/router"
+)
+
+// lookup asks the semantic cache for q. Requests the cache must not serve
+// (see docs/cache.md) come back as a bypass, and so does every request
+// when there is no cache or the lookup failed: the request goes on.
+func (o *Orchestrator) lookup(ctx context.Context, q *Query) cache.Result {
+	if o.opt.Cache == nil {
+		return cache.Result{Outcome: cache.Bypass, Reason: cache.ReasonDisabled}
+	}
+	scope := cache.NewScope(q.Tenant, q.Request.Model, q.Request.SystemText(), q.Domain)
+	cq := cache.QueryFor(q.Request, scope)
+	cq.SessionID = q.SessionID
+	// A shadow request must leave nothing behind, and a cached answer has
+	// no hidden states.
+	cq.Disabled = (q.Cache != nil && !*q.Cache) || q.Shadow || q.Request.HiddenStates
+	cq.SessionMemory = q.usedMemory
+	r, err := o.opt.Cache.Lookup(ctx, cq)
+	if err != nil {
+		o.opt.Log.Warn("semantic cache lookup failed; answering without it", "err", err)
+	}
+	return r
+}
+
+// store saves a complete answer to a missed query.
+func (o *Orchestrator) store(ctx context.Context, q *Query, r cache.Result, text, model string, u llm.Usage) {
+	if o.opt.Cache == nil || r.Outcome != cache.Miss || q.Shadow {
+		return
+	}
+	if _, err := o.opt.Cache.Put(ctx, r, cache.Answer{Text: text, Model: model, Usage: u}); err != nil {
+		o.opt.Log.Warn("semantic cache put failed", "err", err)
+	}
+}
+
+// cacheable reports whether an answer may be stored: complete, and not a
+// request for tool calls.
+func cacheable(finish string, toolCalls int) bool {
+	return (finish == llm.FinishStop || finish == "") && toolCalls == 0
+}
+
+func cachedResponse(e *cache.Entry) *llm.Response {
+	return &llm.Response{
+		ID:           "cache-" + e.ID,
+		Message:      llm.Message{Role: llm.RoleAssistant, Content: e.Answer},
+		FinishReason: llm.FinishStop,
+		Usage:        e.Usage,
+	}
+}
+
+func cachedDecision(r cache.Result) router.Decision {
+	return router.Decision{
+		Primary: r.Entry.Model, Fallbacks: []string{}, Domain: r.Entry.Scope.Domain,
+		Reason: fmt.Sprintf("semantic cache hit (similarity %.2f)", r.Similarity), Rule: "cache",
+	}
+}

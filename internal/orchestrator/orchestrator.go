@@ -1,0 +1,205 @@
+package orchestrator
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/cato-gateway/cato/internal/cache"
+	"github.com/cato-gateway/cato/internal/llm"
+	"github.com/cato-gateway/cato/internal/metrics"
+	"github.com/cato-gateway/cato/internal/provider"
+	"github.com/cato-gateway/cato/internal/router"
+)
+
+// ErrModelNotFound is returned when a request names a model that is not
+// configured.
+var ErrModelNotFound = errors.New("model not found")
+
+// Auto names the router's choice; "cato" is accepted as a synonym.
+const Auto = "auto"
+
+// decider is implemented by router.Router.
+type decider interface {
+	Decide(ctx context.Context, in router.Input) (router.Decision, error)
+}
+
+// caller is implemented by provider.Fallback: it asks a chain of guarded
+// models in order.
+type caller interface {
+	Chat(ctx context.Context, chain []string, req *llm.Request) (provider.Answer, error)
+	ChatStream(ctx context.Context, chain []string, req *llm.Request) (provider.StreamAnswer, error)
+}
+
+// semanticCache is implemented by cache.Cache.
+type semanticCache interface {
+	Lookup(ctx context.Context, q cache.Query) (cache.Result, error)
+	Put(ctx context.Context, r cache.Result, ans cache.Answer) (cache.Entry, error)
+}
+
+// Options are an Orchestrator's collaborators. Models, Caller and Router
+// are required.
+type Options struct {
+	// Models names the chat models a request may ask for.
+	Models []string
+	// Caller calls a chain of models with fallback.
+	Caller caller
+	// Fallbacks lists, per model, the models tried in order when it fails.
+	Fallbacks map[string][]string
+	Router    decider
+	// Cache is the semantic cache; nil means none.
+	Cache semanticCache
+	// Cost prices a call's usage for a model in US dollars; nil means free.
+	Cost    func(model string, u llm.Usage) float64
+	Metrics *metrics.Metrics
+	Log     *slog.Logger
+}
+
+// Orchestrator answers queries. It is safe for concurrent use.
+type Orchestrator struct {
+	opt    Options
+	models map[string]bool
+}
+
+// New returns an orchestrator.
+func New(opt Options) *Orchestrator {
+	if opt.Cost == nil {
+		opt.Cost = func(string, llm.Usage) float64 { return 0 }
+	}
+	if opt.Metrics == nil {
+		opt.Metrics = metrics.New()
+	}
+	if opt.Log == nil {
+		opt.Log = slog.New(slog.DiscardHandler)
+	}
+	o := &Orchestrator{opt: opt, models: map[string]bool{}}
+	for _, m := range opt.Models {
+		o.models[m] = true
+	}
+	return o
+}
+
+// Query is one request to answer.
+type Query struct {
+	Tenant    string
+	User      string
+	SessionID string
+	// Request is the chat request; its Model is a configured model name or
+	// Auto.
+	Request *llm.Request
+	Domain  string
+	// Cache and Memory are the caller's wishes; nil means the default (on).
+	Cache  *bool
+	Memory *bool
+	// Shadow marks a mirrored request: it is answered, but leaves no state
+	// behind (no session, cache or memory writes).
+	Shadow bool
+
+	// usedMemory is set once session or long-term memory went into the
+	// prompt, so that the cache neither serves nor stores the answer.
+	usedMemory bool
+}
+
+// Answer is the outcome of Answer.
+type Answer struct {
+	Response     *llm.Response
+	Model        string
+	FallbackUsed bool
+	Cached       bool
+	// CacheOutcome is hit, miss or bypass.
+	CacheOutcome string
+	Routing      router.Decision
+	CostUSD      float64
+	Latency      time.Duration
+	// Degraded names what could not be used (for example "session_store").
+	Degraded []string
+}
+
+// HasModel reports whether name is a configured chat model.
+func (o *Orchestrator) HasModel(name string) bool { return o.models[name] }
+
+// checkModel refuses a request for a model that is not configured.
+func (o *Orchestrator) checkModel(q *Query) error {
+	if m := q.Request.Model; !isAuto(m) && !o.models[m] {
+		return fmt.Errorf("%w: %q", ErrModelNotFound, m)
+	}
+	return nil
+}
+
+func isAuto(model string) bool { return model == "" || model == Auto || model == "cato" }
+
+// Route returns the routing decision for q without calling a model.
+func (o *Orchestrator) Route(ctx context.Context, q *Query) (router.Decision, error) {
+	if err := o.checkModel(q); err != nil {
+		return router.Decision{}, err
+	}
+	if model := q.Request.Model; !isAuto(model) {
+		fb := o.opt.Fallbacks[model]
+		if fb == nil {
+			fb = []string{}
+		}
+		return router.Decision{Primary: model, Fallbacks: fb, Domain: q.Domain, Reason: "model requested by the client", Rule: "requested"}, nil
+	}
+	in := router.Input{
+		Query:        q.Request.LastUserText(),
+		History:      len(q.Request.Messages) - 1,
+		Domain:       q.Domain,
+		Tenant:       q.Tenant,
+		HiddenStates: q.Request.HiddenStates,
+	}
+	d, err := o.opt.Router.Decide(ctx, in)
+	if err != nil {
+		return router.Decision{}, fmt.Errorf("routing: %w", err)
+	}
+	return d, nil
+}
+
+// Answer answers q with one complete response.
+func (o *Orchestrator) Answer(ctx context.Context, q *Query) (*Answer, error) {
+	start := time.Now()
+	if err := o.checkModel(q); err != nil {
+		return nil, err // an unknown model is refused before the cache is asked
+	}
+	cr := o.lookup(ctx, q)
+	if cr.Outcome == cache.Hit {
+		resp := cachedResponse(cr.Entry)
+		return &Answer{
+			Response: resp, Model: cr.Entry.Model, Cached: true, CacheOutcome: cr.Outcome.String(),
+			Routing: cachedDecision(cr), Latency: time.Since(start),
+		}, nil
+	}
+	d, err := o.Route(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	o.opt.Metrics.Routes.WithLabelValues(d.Primary, d.Rule).Inc()
+	a, err := o.opt.Caller.Chat(ctx, chainOf(d), q.Request)
+	o.countFailures(a.Failures)
+	if err != nil {
+		return nil, err
+	}
+	cost := o.opt.Cost(a.Model, a.Response.Usage)
+	o.opt.Metrics.RecordCall(a.Model, a.Response.Usage, cost)
+	if a.FallbackUsed {
+		o.opt.Metrics.Fallbacks.WithLabelValues(d.Primary, a.Model).Inc()
+	}
+	if cacheable(a.Response.FinishReason, len(a.Response.Message.ToolCalls)) {
+		o.store(ctx, q, cr, a.Response.Message.Content, a.Model, a.Response.Usage)
+	}
+	return &Answer{
+		Response: a.Response, Model: a.Model, FallbackUsed: a.FallbackUsed, Routing: d,
+		CacheOutcome: cr.Outcome.String(), CostUSD: cost, Latency: time.Since(start),
+	}, nil
+}
+
+func chainOf(d router.Decision) []string {
+	return append([]string{d.Primary}, d.Fallbacks...)
+}
+
+func (o *Orchestrator) countFailures(fs []provider.ModelFailure) {
+	for _, f := range fs {
+		o.opt.Metrics.RecordError(f.Model)
+	}
+}

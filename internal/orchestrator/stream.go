@@ -1,0 +1,138 @@
+package orchestrator
+
+import (
+	"context"
+	"errors"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/cato-gateway/cato/internal/cache"
+	"github.com/cato-gateway/cato/internal/llm"
+	"github.com/cato-gateway/cato/internal/router"
+)
+
+// StreamAnswer is a streamed answer. Model, FallbackUsed and Routing are
+// final when Stream returns, because a stream falls back only before its
+// first chunk. The caller reads chunks with Next and must Close it.
+type StreamAnswer struct {
+	Model        string
+	FallbackUsed bool
+	Cached       bool
+	// CacheOutcome is hit, miss or bypass.
+	CacheOutcome string
+	Routing      router.Decision
+	Degraded     []string
+
+	o      *Orchestrator
+	q      *Query
+	start  time.Time
+	s      llm.Stream
+	cr     cache.Result
+	finish string
+	tools  int
+	text   strings.Builder
+	usage  llm.Usage
+	hidden *llm.HiddenStates
+	done   bool
+	ctx    context.Context
+}
+
+// Stream answers q as a stream. It returns once the answering model has
+// sent its first chunk, so that errors before it can still fall back.
+func (o *Orchestrator) Stream(ctx context.Context, q *Query) (*StreamAnswer, error) {
+	start := time.Now()
+	if err := o.checkModel(q); err != nil {
+		return nil, err
+	}
+	cr := o.lookup(ctx, q)
+	if cr.Outcome == cache.Hit {
+		return &StreamAnswer{
+			Model: cr.Entry.Model, Cached: true, CacheOutcome: cr.Outcome.String(), Routing: cachedDecision(cr),
+			o: o, q: q, ctx: ctx, start: start, s: llm.StreamOf(cachedResponse(cr.Entry)), cr: cr,
+		}, nil
+	}
+	d, err := o.Route(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	o.opt.Metrics.Routes.WithLabelValues(d.Primary, d.Rule).Inc()
+	a, err := o.opt.Caller.ChatStream(ctx, chainOf(d), q.Request)
+	o.countFailures(a.Failures)
+	if err != nil {
+		return nil, err
+	}
+	return &StreamAnswer{
+		Model: a.Model, FallbackUsed: a.FallbackUsed, Routing: d, CacheOutcome: cr.Outcome.String(),
+		o: o, q: q, ctx: ctx, start: start, s: a.Stream, cr: cr,
+	}, nil
+}
+
+// Next returns the next chunk, or io.EOF after the last.
+func (a *StreamAnswer) Next() (llm.Chunk, error) {
+	var c llm.Chunk
+	switch {
+	case a.done:
+		return llm.Chunk{}, io.EOF
+	default:
+		var err error
+		if c, err = a.s.Next(); err != nil {
+			if errors.Is(err, io.EOF) {
+				a.done = true
+			}
+			return llm.Chunk{}, err
+		}
+	}
+	a.text.WriteString(c.Content)
+	a.tools += len(c.ToolCalls)
+	if c.FinishReason != "" {
+		a.finish = c.FinishReason
+	}
+	if c.Usage != nil {
+		a.usage = *c.Usage
+	}
+	if c.HiddenStates != nil {
+		a.hidden = c.HiddenStates
+	}
+	return c, nil
+}
+
+// Usage returns the usage reported so far (final after io.EOF).
+func (a *StreamAnswer) Usage() llm.Usage { return a.usage }
+
+// CostUSD returns the cost of the usage reported so far; a cached answer
+// costs nothing.
+func (a *StreamAnswer) CostUSD() float64 {
+	if a.Cached {
+		return 0
+	}
+	return a.o.opt.Cost(a.Model, a.usage)
+}
+
+// Text returns the answer's text streamed so far.
+func (a *StreamAnswer) Text() string { return a.text.String() }
+
+// Latency returns the time since the query started.
+func (a *StreamAnswer) Latency() time.Duration { return time.Since(a.start) }
+
+// Close releases the upstream stream and, for a complete answer, saves it
+// to the cache.
+func (a *StreamAnswer) Close() error {
+	ok := a.done
+	err := a.s.Close()
+	if a.Cached {
+		return err
+	}
+	if ok && cacheable(a.finish, a.tools) {
+		a.o.store(context.WithoutCancel(a.ctx), a.q, a.cr, a.text.String(), a.Model, a.usage)
+	}
+	if ok {
+		a.o.opt.Metrics.RecordCall(a.Model, a.usage, a.CostUSD())
+	} else {
+		a.o.opt.Metrics.RecordError(a.Model)
+	}
+	if a.FallbackUsed {
+		a.o.opt.Metrics.Fallbacks.WithLabelValues(a.Routing.Primary, a.Model).Inc()
+	}
+	return err
+}

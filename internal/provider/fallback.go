@@ -1,0 +1,224 @@
+package provider
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/cato-gateway/cato/internal/breaker"
+	"github.com/cato-gateway/cato/internal/llm"
+)
+
+// Fallback sends a request down a chain of models, the primary first, until
+// one answers, all within one deadline budget. It moves on only when a
+// model's failure says another may do better: a retryable error (after the
+// model's own retries), an open breaker, or a full queue. A request the
+// model rejected (400), a caller that went away and a spent budget end the
+// chain. Safe for concurrent use.
+type Fallback struct {
+	lookup func(model string) (Provider, bool)
+	budget time.Duration
+	log    *slog.Logger
+}
+
+// NewFallback returns a Fallback over the providers lookup finds, usually
+// Guards (see Lookup). budget bounds each whole call, retries and
+// fallbacks included, and for a stream its whole length; zero means no
+// budget beyond the caller's context.
+func NewFallback(lookup func(model string) (Provider, bool), budget time.Duration, log *slog.Logger) *Fallback {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Fallback{lookup: lookup, budget: budget, log: log}
+}
+
+// Lookup returns a lookup function over m, for NewFallback.
+func Lookup[P Provider](m map[string]P) func(model string) (Provider, bool) {
+	return func(model string) (Provider, bool) {
+		p, ok := m[model]
+		return p, ok
+	}
+}
+
+// ModelFailure is why one model of a chain did not answer.
+type ModelFailure struct {
+	Model string
+	Err   error
+}
+
+// Answer is the result of Fallback.Chat.
+type Answer struct {
+	Response *llm.Response
+	// Model is the model that answered.
+	Model string
+	// FallbackUsed reports whether Model is not the chain's first.
+	FallbackUsed bool
+	// Failures lists the models tried before Model, in order.
+	Failures []ModelFailure
+}
+
+// StreamAnswer is the result of Fallback.ChatStream. The caller must Close
+// Stream.
+type StreamAnswer struct {
+	Stream       llm.Stream
+	Model        string
+	FallbackUsed bool
+	Failures     []ModelFailure
+}
+
+// errBudget is the cancel cause of a request whose budget ran out.
+var errBudget = errors.New("request budget spent")
+
+// Chat asks the models of chain in order, with req.Model set to each, and
+// returns the first answer. When none answers, the error wraps every
+// model's failure, the primary's first.
+func (f *Fallback) Chat(ctx context.Context, chain []string, req *llm.Request) (Answer, error) {
+	ctx, cancel := f.withBudget(ctx)
+	defer cancel()
+	var a Answer
+	err := f.walk(ctx, chain, &a.Failures, func(model string, p Provider) error {
+		resp, err := p.Chat(ctx, addressed(req, model))
+		if err == nil {
+			a.Response, a.Model, a.FallbackUsed = resp, model, model != chain[0]
+		}
+		return err
+	})
+	return a, err
+}
+
+// ChatStream is Chat for streams. A model is passed over only before its
+// stream yields the first chunk: ChatStream reads that chunk before it
+// returns, and a failure after it is the caller's, returned by Next.
+func (f *Fallback) ChatStream(ctx context.Context, chain []string, req *llm.Request) (StreamAnswer, error) {
+	ctx, cancel := f.withBudget(ctx)
+	var a StreamAnswer
+	err := f.walk(ctx, chain, &a.Failures, func(model string, p Provider) error {
+		s, err := p.ChatStream(ctx, addressed(req, model))
+		if err != nil {
+			return err
+		}
+		first, err := s.Next()
+		if err != nil && err != io.EOF {
+			s.Close()
+			return err
+		}
+		ps := &peekedStream{s: s, cancel: cancel, eof: err == io.EOF}
+		if err == nil {
+			ps.first = &first
+		}
+		a.Stream, a.Model, a.FallbackUsed = ps, model, model != chain[0]
+		return nil
+	})
+	if err != nil {
+		cancel()
+	}
+	return a, err
+}
+
+// walk calls try for each model of chain until one succeeds or a failure
+// ends the chain.
+func (f *Fallback) walk(ctx context.Context, chain []string, failures *[]ModelFailure, try func(model string, p Provider) error) error {
+	if len(chain) == 0 {
+		return errors.New("routing gave no model to call")
+	}
+	seen := make(map[string]bool, len(chain))
+	for i, model := range chain {
+		if seen[model] {
+			continue
+		}
+		seen[model] = true
+		p, ok := f.lookup(model)
+		var err error
+		if !ok {
+			err = &Error{Model: model, StatusCode: http.StatusNotFound, Code: "model_not_found", Err: errors.New("no provider is configured for this model")}
+		} else if err = try(model, p); err == nil {
+			return nil
+		}
+		*failures = append(*failures, ModelFailure{Model: model, Err: err})
+		if ctx.Err() != nil {
+			break
+		}
+		if ok && !canFallback(err) {
+			break
+		}
+		if i < len(chain)-1 {
+			f.log.WarnContext(ctx, "falling back", slog.String("model", model), slog.Any("err", err))
+		}
+	}
+	return f.exhausted(ctx, chain, *failures)
+}
+
+// exhausted builds the error of a chain in which no model answered.
+func (f *Fallback) exhausted(ctx context.Context, chain []string, failures []ModelFailure) error {
+	errs := make([]error, 0, len(failures)+1)
+	if errors.Is(context.Cause(ctx), errBudget) {
+		last := chain[0]
+		if len(failures) > 0 {
+			last = failures[len(failures)-1].Model
+		}
+		errs = append(errs, &Error{Model: last, StatusCode: http.StatusGatewayTimeout, Code: "deadline_exceeded",
+			Err: fmt.Errorf("%w after %v", errBudget, f.budget)})
+	}
+	for _, mf := range failures {
+		errs = append(errs, mf.Err)
+	}
+	names := make([]string, len(failures))
+	for i, mf := range failures {
+		names[i] = mf.Model
+	}
+	return fmt.Errorf("no model answered (tried %s): %w", strings.Join(names, ", "), errors.Join(errs...))
+}
+
+func (f *Fallback) withBudget(ctx context.Context) (context.Context, context.CancelFunc) {
+	if f.budget <= 0 {
+		return context.WithCancel(ctx)
+	}
+	return context.WithTimeoutCause(ctx, f.budget, errBudget)
+}
+
+// canFallback reports whether another model may succeed where err failed.
+func canFallback(err error) bool {
+	return IsRetryable(err) || errors.Is(err, breaker.ErrOpen) || errors.Is(err, ErrOverloaded)
+}
+
+// addressed returns req with Model set to model.
+func addressed(req *llm.Request, model string) *llm.Request {
+	if req.Model == model {
+		return req
+	}
+	r := *req
+	r.Model = model
+	return &r
+}
+
+// peekedStream yields a chunk already read, then the rest of s, and ends
+// the request's budget context on Close.
+type peekedStream struct {
+	s      llm.Stream
+	cancel context.CancelFunc
+	first  *llm.Chunk
+	eof    bool
+}
+
+func (p *peekedStream) Next() (llm.Chunk, error) {
+	if p.first != nil {
+		c := *p.first
+		p.first = nil
+		return c, nil
+	}
+	if p.eof {
+		return llm.Chunk{}, io.EOF
+	}
+	return p.s.Next()
+}
+
+func (p *peekedStream) Close() error {
+	err := p.s.Close()
+	p.cancel()
+	return err
+}

@@ -1,0 +1,444 @@
+package provider
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"slices"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/cato-gateway/cato/internal/backoff"
+	"github.com/cato-gateway/cato/internal/breaker"
+	"github.com/cato-gateway/cato/internal/llm"
+)
+
+// GuardConfig tunes a Guard. The zero GuardConfig is valid: one attempt, no
+// per-attempt timeout, no concurrency limit, and the default failure
+// statuses.
+type GuardConfig struct {
+	// Timeout bounds one attempt: the whole call for Chat, the wait for the
+	// first chunk for ChatStream (after it, a stream is bounded by the
+	// caller's context only, so long answers are not cut). Zero means no
+	// per-attempt timeout.
+	Timeout time.Duration
+	// MaxAttempts is the number of attempts, the first included. Zero means 1.
+	MaxAttempts int
+	// Backoff spaces the attempts; a Retry-After hint replaces it.
+	Backoff backoff.Policy
+	// MaxConcurrency caps the calls in flight; zero means no cap.
+	MaxConcurrency int
+	// MaxQueue is how many calls may wait for a slot; more are refused with
+	// ErrOverloaded. Zero means none wait.
+	MaxQueue int
+	// FailureStatuses lists the upstream statuses that count against the
+	// breaker. Empty means 408, 429 and 5xx except 501. Timeouts and
+	// connection errors always count.
+	FailureStatuses []int
+	// OnCallDone, if set, is called after every attempt, on the caller's
+	// goroutine (for a stream, on the goroutine that ends it). It must be
+	// quick and safe for concurrent use.
+	OnCallDone func(CallDone)
+}
+
+// CallDone describes one finished attempt. Fields may be added.
+type CallDone struct {
+	Model string
+	// Attempt is 1-based. Zero means the call was refused before any
+	// attempt because the model was overloaded.
+	Attempt int
+	// Stream reports whether the attempt was a ChatStream.
+	Stream bool
+	// Duration is the attempt's length; for a stream, until it ended.
+	Duration time.Duration
+	// FirstChunk is how long a stream took to yield its first chunk.
+	FirstChunk time.Duration
+	Usage      llm.Usage
+	// Outcome is what the attempt told the model's breaker.
+	Outcome breaker.Outcome
+	// Err is nil on success; it wraps breaker.ErrOpen when the breaker
+	// refused the attempt and ErrOverloaded when the queue was full.
+	Err error
+}
+
+// errAttemptTimeout is the cancel cause of an attempt that ran out of time.
+var errAttemptTimeout = errors.New("attempt timed out")
+
+// Guard is a Provider that protects one model. Each call passes, from the
+// outside in, through:
+//
+//  1. the concurrency limit: a slot is held for the whole call, retries and
+//     backoff included, until a stream is closed; a full queue fails at
+//     once with ErrOverloaded (503 model_overloaded, not retryable);
+//  2. retries with jittered backoff for retryable errors, waiting for the
+//     upstream's Retry-After when it gave one, and never past the
+//     context's deadline;
+//  3. the model's breaker: an open breaker fails the attempt with an error
+//     wrapping breaker.ErrOpen and ends the retries;
+//  4. the per-attempt timeout: an attempt that runs out of time fails with
+//     a retryable 504 "timeout";
+//  5. the adapter.
+//
+// A stream is retried only until its first chunk: ChatStream returns once
+// the first chunk has arrived (or every attempt failed); a failure after
+// that counts against the breaker and is returned by Next, never retried.
+// Only failures that say the model is unwell count against the breaker
+// (timeouts, connection errors, FailureStatuses); a request the model
+// rejected counts as a success, and a caller that went away is not
+// counted. Guard is safe for concurrent use.
+type Guard struct {
+	model   string
+	next    Provider
+	breaker *breaker.Breaker // nil: no breaker
+	cfg     GuardConfig
+	limit   *limiter
+	log     *slog.Logger
+}
+
+var _ Provider = (*Guard)(nil)
+
+// NewGuard returns next guarded as model. b may be nil for no breaker.
+func NewGuard(model string, next Provider, b *breaker.Breaker, cfg GuardConfig, log *slog.Logger) *Guard {
+	if cfg.MaxAttempts < 1 {
+		cfg.MaxAttempts = 1
+	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Guard{
+		model:   model,
+		next:    next,
+		breaker: b,
+		cfg:     cfg,
+		limit:   newLimiter(cfg.MaxConcurrency, cfg.MaxQueue),
+		log:     log.With(slog.String("model", model)),
+	}
+}
+
+// Model returns the model name the Guard protects.
+func (g *Guard) Model() string { return g.model }
+
+// Unwrap returns the guarded Provider, for optional capabilities such as
+// Pinger that bypass the guard.
+func (g *Guard) Unwrap() Provider { return g.next }
+
+// GuardStatus is a Guard's state at one moment, for /status.
+type GuardStatus struct {
+	Breaker  breaker.Snapshot `json:"breaker"`
+	InFlight int              `json:"in_flight"`
+	Queued   int              `json:"queued"`
+}
+
+// Status returns the breaker's snapshot and the concurrency counts.
+func (g *Guard) Status() GuardStatus {
+	s := GuardStatus{InFlight: g.limit.inFlight(), Queued: g.limit.waiting()}
+	if g.breaker != nil {
+		s.Breaker = g.breaker.Snapshot()
+	}
+	return s
+}
+
+// Chat implements Provider.
+func (g *Guard) Chat(ctx context.Context, req *llm.Request) (*llm.Response, error) {
+	release, err := g.acquire(ctx, false)
+	if err != nil {
+		return nil, err
+	}
+	defer release()
+	req = g.forModel(req)
+	var resp *llm.Response
+	err = g.retry(ctx, func(attempt int, done func(breaker.Outcome)) error {
+		actx, cancel := g.attemptContext(ctx)
+		start := time.Now()
+		r, err := g.next.Chat(actx, req)
+		err, outcome := g.classify(ctx, actx, err)
+		cancel()
+		done(outcome)
+		cd := CallDone{Model: g.model, Attempt: attempt, Duration: time.Since(start), Outcome: outcome, Err: err}
+		if err == nil {
+			resp = r
+			cd.Usage = r.Usage
+		}
+		g.report(cd)
+		return err
+	})
+	return resp, err
+}
+
+// ChatStream implements Provider. It returns after the first chunk has
+// arrived, so that every failure before it can be retried.
+func (g *Guard) ChatStream(ctx context.Context, req *llm.Request) (llm.Stream, error) {
+	release, err := g.acquire(ctx, true)
+	if err != nil {
+		return nil, err
+	}
+	req = g.forModel(req)
+	var out llm.Stream
+	err = g.retry(ctx, func(attempt int, done func(breaker.Outcome)) error {
+		s, err := g.openStream(ctx, req, attempt, done, release)
+		out = s
+		return err
+	})
+	if err != nil {
+		release()
+		return nil, err
+	}
+	return out, nil
+}
+
+// openStream makes one stream attempt and waits for its first chunk.
+func (g *Guard) openStream(ctx context.Context, req *llm.Request, attempt int, done func(breaker.Outcome), release func()) (llm.Stream, error) {
+	actx, cancel := context.WithCancelCause(ctx)
+	var timer *time.Timer
+	if g.cfg.Timeout > 0 {
+		timer = time.AfterFunc(g.cfg.Timeout, func() { cancel(errAttemptTimeout) })
+	}
+	start := time.Now()
+	s, err := g.next.ChatStream(actx, req)
+	var first llm.Chunk
+	if err == nil {
+		first, err = s.Next()
+	}
+	if timer != nil && !timer.Stop() {
+		// The timeout fired; even if a chunk slipped in, the attempt's
+		// context is cancelled and the stream is dead.
+		if err == nil || err == io.EOF {
+			err = context.Cause(actx)
+		}
+	}
+	if err != nil && err != io.EOF {
+		if s != nil {
+			s.Close()
+		}
+		err, outcome := g.classify(ctx, actx, err)
+		cancel(nil)
+		done(outcome)
+		g.report(CallDone{Model: g.model, Attempt: attempt, Stream: true, Duration: time.Since(start), Outcome: outcome, Err: err})
+		return nil, err
+	}
+	gs := &guardedStream{
+		g: g, ctx: ctx, s: s, cancel: cancel, done: done, release: release,
+		attempt: attempt, start: start, firstAt: time.Since(start),
+	}
+	if err == io.EOF {
+		gs.finish(breaker.Success, nil) // an empty answer is still an answer
+		gs.eof = true
+	} else {
+		gs.first = &first
+		gs.noteUsage(first)
+	}
+	return gs, nil
+}
+
+// retry runs attempt up to MaxAttempts times while it fails retryably and
+// the next wait fits before ctx's deadline. Each attempt first asks the
+// breaker; a refusal ends the retries.
+func (g *Guard) retry(ctx context.Context, attempt func(n int, done func(breaker.Outcome)) error) error {
+	var last error
+	for n := 1; ; n++ {
+		done, err := g.allow()
+		if err != nil {
+			g.report(CallDone{Model: g.model, Attempt: n, Outcome: breaker.Ignored, Err: err})
+			if last != nil {
+				return last // the failure that opened the breaker says more
+			}
+			return err
+		}
+		err = attempt(n, done)
+		if err == nil {
+			return nil
+		}
+		last = err
+		if n >= g.cfg.MaxAttempts || !IsRetryable(err) || ctx.Err() != nil {
+			return err
+		}
+		var hint time.Duration
+		if pe := (*Error)(nil); errors.As(err, &pe) {
+			hint = pe.RetryAfter
+		}
+		wait := g.cfg.Backoff.After(n, hint, nil)
+		if deadline, ok := ctx.Deadline(); ok && time.Until(deadline) <= wait {
+			g.log.DebugContext(ctx, "not retrying: wait exceeds deadline", slog.Duration("wait", wait), slog.Any("err", err))
+			return err
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			t.Stop()
+			return fmt.Errorf("waiting to retry model %s: %w (last error: %w)", g.model, context.Cause(ctx), err)
+		}
+	}
+}
+
+// allow asks the breaker for one attempt.
+func (g *Guard) allow() (func(breaker.Outcome), error) {
+	if g.breaker == nil {
+		return func(breaker.Outcome) {}, nil
+	}
+	done, err := g.breaker.Allow()
+	if err != nil {
+		return nil, &Error{Model: g.model, StatusCode: http.StatusServiceUnavailable, Code: "breaker_open", Err: err}
+	}
+	return done, nil
+}
+
+func (g *Guard) acquire(ctx context.Context, stream bool) (func(), error) {
+	release, err := g.limit.acquire(ctx)
+	if errors.Is(err, ErrOverloaded) {
+		err = &Error{Model: g.model, StatusCode: http.StatusServiceUnavailable, Code: "model_overloaded", Err: err}
+		g.report(CallDone{Model: g.model, Stream: stream, Outcome: breaker.Ignored, Err: err})
+	} else if err != nil {
+		err = fmt.Errorf("waiting for a slot of model %s: %w", g.model, err)
+	}
+	return release, err
+}
+
+func (g *Guard) attemptContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	if g.cfg.Timeout <= 0 {
+		return context.WithCancel(ctx)
+	}
+	return context.WithTimeoutCause(ctx, g.cfg.Timeout, errAttemptTimeout)
+}
+
+// forModel returns req addressed to g's model.
+func (g *Guard) forModel(req *llm.Request) *llm.Request {
+	if req.Model == g.model {
+		return req
+	}
+	r := *req
+	r.Model = g.model
+	return &r
+}
+
+func (g *Guard) report(cd CallDone) {
+	if g.cfg.OnCallDone != nil {
+		g.cfg.OnCallDone(cd)
+	}
+}
+
+// classify turns an attempt's error into the error the caller sees and the
+// breaker's Outcome. parent is the caller's context, actx the attempt's.
+func (g *Guard) classify(parent, actx context.Context, err error) (error, breaker.Outcome) {
+	if err == nil {
+		return nil, breaker.Success
+	}
+	if parent.Err() != nil {
+		// The caller went away or its deadline passed: nothing learnt
+		// about the model.
+		return err, breaker.Ignored
+	}
+	if errors.Is(context.Cause(actx), errAttemptTimeout) || errors.Is(err, context.DeadlineExceeded) {
+		return &Error{Model: g.model, StatusCode: http.StatusGatewayTimeout, Code: "timeout", Retryable: true,
+			Err: fmt.Errorf("no answer within the attempt's time: %w", err)}, breaker.Failure
+	}
+	var pe *Error
+	if errors.As(err, &pe) {
+		if pe.StatusCode == 0 || pe.Code == "timeout" || isConnError(err) || g.failureStatus(pe.StatusCode) {
+			return err, breaker.Failure
+		}
+		return err, breaker.Success // the model answered; it rejected the request
+	}
+	if isConnError(err) {
+		return &Error{Model: g.model, StatusCode: http.StatusBadGateway, Code: "connection_error", Retryable: true, Err: err}, breaker.Failure
+	}
+	// An error the adapter did not classify says nothing certain about
+	// the model's health.
+	return err, breaker.Ignored
+}
+
+func (g *Guard) failureStatus(status int) bool {
+	if len(g.cfg.FailureStatuses) > 0 {
+		return slices.Contains(g.cfg.FailureStatuses, status)
+	}
+	return StatusRetryable(status)
+}
+
+// isConnError reports whether err is a network failure: refused, reset or
+// cut-off connections, DNS failures, dial timeouts.
+func isConnError(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) ||
+		errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.ECONNRESET) ||
+		errors.Is(err, syscall.EPIPE) || errors.Is(err, io.ErrUnexpectedEOF)
+}
+
+// guardedStream is the stream of an attempt that got its first chunk. It
+// reports the attempt's end to the breaker, the hook and the limiter once.
+type guardedStream struct {
+	g       *Guard
+	ctx     context.Context // the caller's
+	s       llm.Stream      // nil for an empty answer
+	cancel  context.CancelCauseFunc
+	done    func(breaker.Outcome)
+	release func()
+	attempt int
+	start   time.Time
+	firstAt time.Duration
+
+	first *llm.Chunk // the peeked chunk, until Next returns it
+	eof   bool
+	usage llm.Usage
+	ended sync.Once
+}
+
+func (gs *guardedStream) Next() (llm.Chunk, error) {
+	if gs.first != nil {
+		c := *gs.first
+		gs.first = nil
+		return c, nil
+	}
+	if gs.eof || gs.s == nil {
+		return llm.Chunk{}, io.EOF
+	}
+	c, err := gs.s.Next()
+	switch {
+	case err == nil:
+		gs.noteUsage(c)
+		return c, nil
+	case err == io.EOF:
+		gs.eof = true
+		gs.finish(breaker.Success, nil)
+	case gs.ctx.Err() != nil:
+		gs.finish(breaker.Ignored, err)
+	default:
+		// After the first chunk nothing is retried, but a model that
+		// breaks off mid-answer is unwell.
+		gs.finish(breaker.Failure, err)
+	}
+	return llm.Chunk{}, err
+}
+
+// Close ends the attempt. A stream closed before its end counts as a
+// success: the model was answering.
+func (gs *guardedStream) Close() error {
+	var err error
+	if gs.s != nil {
+		err = gs.s.Close()
+	}
+	gs.finish(breaker.Success, nil)
+	return err
+}
+
+func (gs *guardedStream) noteUsage(c llm.Chunk) {
+	if c.Usage != nil {
+		gs.usage = *c.Usage
+	}
+}
+
+func (gs *guardedStream) finish(o breaker.Outcome, err error) {
+	gs.ended.Do(func() {
+		gs.cancel(nil)
+		gs.done(o)
+		gs.release()
+		gs.g.report(CallDone{
+			Model: gs.g.model, Attempt: gs.attempt, Stream: true, Duration: time.Since(gs.start),
+			FirstChunk: gs.firstAt, Usage: gs.usage, Outcome: o, Err: err,
+		})
+	})
+}

@@ -1,0 +1,237 @@
+package openaicompat
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/cato-gateway/cato/internal/llm"
+	"github.com/cato-gateway/cato/internal/openai"
+	"github.com/cato-gateway/cato/internal/provider"
+)
+
+var (
+	_ provider.Provider = (*Client)(nil)
+	_ provider.Pinger   = (*Client)(nil)
+)
+
+// Options configure a Client.
+type Options struct {
+	// Name is the configured model name, used in errors.
+	Name string
+	// BaseURL is the server's URL with its /v1 prefix.
+	BaseURL string
+	// ModelID is the model name sent upstream.
+	ModelID string
+	// APIKey is sent as a bearer token when set.
+	APIKey string
+	// HTTP is the client used for every call; nil means http.DefaultClient.
+	HTTP *http.Client
+}
+
+// Client calls one model on an OpenAI-compatible server. It is safe for
+// concurrent use.
+type Client struct {
+	opt  Options
+	chat string // the chat completions URL
+}
+
+// New returns a client for the model described by opt.
+func New(opt Options) *Client {
+	if opt.HTTP == nil {
+		opt.HTTP = http.DefaultClient
+	}
+	return &Client{opt: opt, chat: strings.TrimRight(opt.BaseURL, "/") + "/chat/completions"}
+}
+
+// Chat implements provider.Provider.
+func (c *Client) Chat(ctx context.Context, req *llm.Request) (*llm.Response, error) {
+	resp, err := c.post(ctx, req, false)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	var wire openai.ChatResponse
+	if err := json.NewDecoder(io.LimitReader(resp.Body, 64<<20)).Decode(&wire); err != nil {
+		return nil, c.transportError(ctx, fmt.Errorf("reading answer: %w", err))
+	}
+	out, err := wire.ToResponse()
+	if err != nil {
+		return nil, &provider.Error{Model: c.opt.Name, StatusCode: http.StatusBadGateway, Code: "bad_upstream_response", Retryable: true, Err: err}
+	}
+	if req.HiddenStates && len(wire.Choices) > 0 {
+		out.HiddenStates = decodeHiddenStates(wire.Choices[0].HiddenStates, c.opt.Name)
+	}
+	return out, nil
+}
+
+// ChatStream implements provider.Provider.
+func (c *Client) ChatStream(ctx context.Context, req *llm.Request) (llm.Stream, error) {
+	resp, err := c.post(ctx, req, true)
+	if err != nil {
+		return nil, err
+	}
+	return &stream{c: c, ctx: ctx, body: resp.Body, events: openai.NewEventReader(resp.Body), hidden: req.HiddenStates}, nil
+}
+
+// Ping implements provider.Pinger by listing the server's models.
+func (c *Client) Ping(ctx context.Context) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimRight(c.opt.BaseURL, "/")+"/models", nil)
+	if err != nil {
+		return err
+	}
+	c.auth(req)
+	resp, err := c.opt.HTTP.Do(req)
+	if err != nil {
+		return c.transportError(ctx, err)
+	}
+	defer resp.Body.Close()
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<20))
+	if resp.StatusCode != http.StatusOK {
+		return c.statusError(resp, nil)
+	}
+	return nil
+}
+
+func (c *Client) auth(req *http.Request) {
+	if c.opt.APIKey != "" {
+		req.Header.Set("Authorization", "Bearer "+c.opt.APIKey)
+	}
+}
+
+func (c *Client) post(ctx context.Context, r *llm.Request, stream bool) (*http.Response, error) {
+	body, err := openai.EncodeRequest(r, c.opt.ModelID, stream)
+	if err != nil {
+		return nil, &provider.Error{Model: c.opt.Name, StatusCode: http.StatusBadRequest, Code: "invalid_request", Err: err}
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.chat, bytes.NewReader(body))
+	if err != nil {
+		return nil, &provider.Error{Model: c.opt.Name, StatusCode: http.StatusBadGateway, Code: "bad_upstream_url", Err: err}
+	}
+	req.Header.Set("Content-Type", "application/json")
+	if stream {
+		req.Header.Set("Accept", "text/event-stream")
+	}
+	c.auth(req)
+	resp, err := c.opt.HTTP.Do(req)
+	if err != nil {
+		return nil, c.transportError(ctx, err)
+	}
+	if resp.StatusCode/100 != 2 {
+		defer resp.Body.Close()
+		return nil, c.statusError(resp, nil)
+	}
+	return resp, nil
+}
+
+// transportError classifies a failure to reach the server or read its
+// answer. The caller's own cancellation is returned as it is.
+func (c *Client) transportError(ctx context.Context, err error) error {
+	if ctx.Err() != nil && errors.Is(err, context.Canceled) {
+		return err
+	}
+	var ne net.Error
+	if errors.Is(err, context.DeadlineExceeded) || (errors.As(err, &ne) && ne.Timeout()) {
+		return &provider.Error{Model: c.opt.Name, StatusCode: http.StatusGatewayTimeout, Code: "timeout", Retryable: true, Err: err}
+	}
+	return &provider.Error{Model: c.opt.Name, StatusCode: http.StatusBadGateway, Code: "upstream_unreachable", Retryable: true, Err: err}
+}
+
+// statusError reads an upstream error answer.
+func (c *Client) statusError(resp *http.Response, _ error) error {
+	b, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+	msg := strings.TrimSpace(string(b))
+	code := "upstream_error"
+	var e openai.ErrorBody
+	if json.Unmarshal(b, &e) == nil && e.Error.Message != "" {
+		msg = e.Error.Message
+		if e.Error.Code != nil {
+			code = *e.Error.Code
+		}
+	}
+	if msg == "" {
+		msg = resp.Status
+	}
+	return &provider.Error{
+		Model: c.opt.Name, StatusCode: resp.StatusCode, Code: code,
+		Retryable:  provider.StatusRetryable(resp.StatusCode),
+		RetryAfter: provider.ParseRetryAfter(resp.Header.Get("Retry-After"), time.Now()),
+		Err:        errors.New(msg),
+	}
+}
+
+type stream struct {
+	c      *Client
+	ctx    context.Context
+	body   io.ReadCloser
+	events *openai.EventReader
+	hidden bool
+	done   bool
+}
+
+func (s *stream) Next() (llm.Chunk, error) {
+	for {
+		if s.done {
+			return llm.Chunk{}, io.EOF
+		}
+		data, err := s.events.Next()
+		if err != nil {
+			if errors.Is(err, io.EOF) {
+				// A stream that ends without [DONE] was cut off.
+				err = io.ErrUnexpectedEOF
+			}
+			return llm.Chunk{}, s.c.transportError(s.ctx, fmt.Errorf("reading stream: %w", err))
+		}
+		if string(data) == openai.Done {
+			s.done = true
+			return llm.Chunk{}, io.EOF
+		}
+		var wire openai.ChatResponse
+		if err := json.Unmarshal(data, &wire); err != nil {
+			return llm.Chunk{}, &provider.Error{Model: s.c.opt.Name, StatusCode: http.StatusBadGateway, Code: "bad_upstream_response", Err: fmt.Errorf("decoding chunk: %w", err)}
+		}
+		if isErrorEvent(data) {
+			var e openai.ErrorBody
+			_ = json.Unmarshal(data, &e)
+			return llm.Chunk{}, &provider.Error{Model: s.c.opt.Name, StatusCode: http.StatusBadGateway, Code: "upstream_stream_error", Err: errors.New(e.Error.Message)}
+		}
+		ch := wire.ToChunk()
+		if s.hidden && len(wire.Choices) > 0 {
+			ch.HiddenStates = decodeHiddenStates(wire.Choices[0].HiddenStates, s.c.opt.Name)
+		}
+		return ch, nil
+	}
+}
+
+func isErrorEvent(data []byte) bool {
+	return bytes.Contains(data, []byte(`"error"`)) && !bytes.Contains(data, []byte(`"choices"`))
+}
+
+func (s *stream) Close() error {
+	s.done = true
+	return s.body.Close()
+}
+
+// decodeHiddenStates reads SGLang's choices[].hidden_states: one vector,
+// or one per token, of which the last is kept.
+func decodeHiddenStates(raw json.RawMessage, model string) *llm.HiddenStates {
+	if len(raw) == 0 || string(raw) == "null" {
+		return nil
+	}
+	var vec []float32
+	if json.Unmarshal(raw, &vec) != nil {
+		var mat [][]float32
+		if json.Unmarshal(raw, &mat) != nil || len(mat) == 0 {
+			return nil
+		}
+		vec = mat[len(mat)-1]
+	}
+	return &llm.HiddenStates{Model: model, Layer: -1, Pooling: "last_token", Dim: len(vec), Values: vec}
+}

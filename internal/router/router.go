@@ -1,0 +1,147 @@
+package router
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"math"
+	"slices"
+	"strings"
+
+	"github.com/cato-gateway/cato/internal/config"
+)
+
+// DefaultDomain is the Domain of a Decision whose Input named none.
+const DefaultDomain = "general"
+
+// embedder is implemented by embed.Embedder (the local word-vector
+// embedder and the provider-backed ones).
+type embedder interface {
+	Embed(ctx context.Context, texts []string) ([][]float32, error)
+}
+
+// Router decides which model answers a query. Its rules apply in this
+// order, the first that matches wins:
+//
+//  1. the request asks for hidden states → routing.hidden_states (only
+//     that model can give them);
+//  2. a tenant rule (routing.tenants);
+//  3. a domain rule (routing.domains);
+//  4. an exemplar route whose examples are similar enough to the query
+//     (routing.exemplars; skipped without an embedder);
+//  5. the complexity score against routing.complexity_threshold:
+//     routing.simple below it, routing.complex at or above it.
+//
+// The complexity score is computed for every decision, so that it can be
+// seen whichever rule chose. The fallback chain is routing.fallbacks of the
+// chosen model. A Router is immutable after New and safe for concurrent use.
+type Router struct {
+	cfg       config.Routing
+	emb       embedder // nil: exemplars are skipped
+	exemplars []exemplarRoute
+	log       *slog.Logger
+}
+
+// New returns a Router for cfg. emb embeds the exemplar routes' examples
+// now and each query at Decide; nil skips exemplar routes. A zero
+// ComplexityThreshold means 0.5, empty Simple, Complex or HiddenStates mean
+// bedrock_haiku, bedrock_sonnet and shadow_self (config.Load has usually
+// filled them already).
+func New(ctx context.Context, cfg config.Routing, emb embedder, log *slog.Logger) (*Router, error) {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	if cfg.ComplexityThreshold == 0 {
+		cfg.ComplexityThreshold = 0.5
+	}
+	cfg.Simple = cmpOr(cfg.Simple, "bedrock_haiku")
+	cfg.Complex = cmpOr(cfg.Complex, "bedrock_sonnet")
+	cfg.HiddenStates = cmpOr(cfg.HiddenStates, "shadow_self")
+	r := &Router{cfg: cfg, log: log}
+	if emb != nil && len(cfg.Exemplars) > 0 {
+		ex, err := embedExemplars(ctx, emb, cfg.Exemplars)
+		if err != nil {
+			return nil, err
+		}
+		r.emb, r.exemplars = emb, ex
+	}
+	return r, nil
+}
+
+// Decide returns the routing decision for in. It does not fail: when the
+// query cannot be embedded, exemplar routes are skipped and the failure is
+// logged. The error result is for the orchestrator's interface and is
+// always nil.
+func (r *Router) Decide(ctx context.Context, in Input) (Decision, error) {
+	sc := complexity(in.Query, in.History)
+	d := Decision{Complexity: math.Round(sc.value*100) / 100, Domain: cmpOr(in.Domain, DefaultDomain)}
+	switch {
+	case in.HiddenStates:
+		d.Primary, d.Rule, d.Reason = r.cfg.HiddenStates, RuleHiddenStates, "hidden states requested"
+	case r.cfg.Tenants[in.Tenant] != "" && in.Tenant != "":
+		d.Primary, d.Rule, d.Reason = r.cfg.Tenants[in.Tenant], RuleTenant, "tenant rule: "+in.Tenant
+	case r.cfg.Domains[d.Domain] != "":
+		d.Primary, d.Rule, d.Reason = r.cfg.Domains[d.Domain], RuleDomain, "domain rule: "+d.Domain
+	default:
+		if m, reason, ok := r.matchExemplar(ctx, in.Query); ok {
+			d.Primary, d.Rule, d.Reason = m, RuleExemplar, reason
+			break
+		}
+		d.Primary, d.Rule, d.Reason = r.byComplexity(sc, d.Complexity)
+	}
+	d.Fallbacks = r.fallbacks(d.Primary)
+	return d, nil
+}
+
+// byComplexity picks the simple or complex tier and explains why.
+func (r *Router) byComplexity(sc score, rounded float64) (model, rule, reason string) {
+	if sc.value >= r.cfg.ComplexityThreshold {
+		return r.cfg.Complex, RuleComplex, fmt.Sprintf("complex query (%.2f ≥ %.2f): %s", rounded, r.cfg.ComplexityThreshold, strongest(sc.signals, 3))
+	}
+	if sc.simple != "" {
+		return r.cfg.Simple, RuleSimple, sc.simple
+	}
+	why := "no strong cues"
+	if len(sc.signals) > 0 {
+		why = "only " + strongest(sc.signals, 2)
+	}
+	return r.cfg.Simple, RuleSimple, fmt.Sprintf("simple query (%.2f < %.2f): %s", rounded, r.cfg.ComplexityThreshold, why)
+}
+
+// fallbacks returns the fallback chain of model, without model itself or
+// repeats; never nil.
+func (r *Router) fallbacks(model string) []string {
+	out := []string{}
+	for _, m := range r.cfg.Fallbacks[model] {
+		if m != model && !slices.Contains(out, m) {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+// strongest names the n heaviest signals, heaviest first.
+func strongest(signals []signal, n int) string {
+	s := slices.Clone(signals)
+	slices.SortStableFunc(s, func(a, b signal) int {
+		switch {
+		case a.weight > b.weight:
+			return -1
+		case a.weight < b.weight:
+			return 1
+		}
+		return 0
+	})
+	names := make([]string, 0, n)
+	for _, sg := range s[:min(n, len(s))] {
+		names = append(names, sg.name)
+	}
+	return strings.Join(names, ", ")
+}
+
+func cmpOr(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
+}

@@ -1,0 +1,271 @@
+package router
+
+import (
+	"context"
+	"errors"
+	"hash/fnv"
+	"strings"
+	"testing"
+
+	"github.com/cato-gateway/cato/internal/config"
+	"github.com/google/go-cmp/cmp"
+)
+
+func TestDecideRules(t *testing.T) {
+	cfg := evalRouting()
+	tests := []struct {
+		name string
+		in   Input
+		want Decision
+	}{
+		{
+			name: "short factual question",
+			in:   Input{Query: "What is 2+2?"},
+			want: Decision{Primary: "bedrock_haiku", Fallbacks: []string{}, Complexity: 0, Domain: "general", Reason: "short factual question", Rule: RuleSimple},
+		},
+		{
+			name: "complex query",
+			in:   Input{Query: "Explain the implications of quantum computing on cryptography", Domain: "ai"},
+			want: Decision{Primary: "bedrock_sonnet", Fallbacks: []string{"bedrock_haiku"}, Complexity: 0.9, Domain: "ai",
+				Reason: "complex query (0.90 ≥ 0.50): reasoning, explanation, advanced topic", Rule: RuleComplex},
+		},
+		{
+			name: "hidden states win over every other rule",
+			in:   Input{Query: "What is 2+2?", HiddenStates: true, Tenant: "research-lab", Domain: "internal"},
+			want: Decision{Primary: "shadow_self", Fallbacks: []string{"bedrock_sonnet", "bedrock_haiku"}, Complexity: 0, Domain: "internal", Reason: "hidden states requested", Rule: RuleHiddenStates},
+		},
+		{
+			name: "tenant rule wins over a domain rule",
+			in:   Input{Query: "hello", Tenant: "research-lab", Domain: "internal"},
+			want: Decision{Primary: "bedrock_sonnet", Fallbacks: []string{"bedrock_haiku"}, Complexity: 0, Domain: "internal", Reason: "tenant rule: research-lab", Rule: RuleTenant},
+		},
+		{
+			name: "domain rule",
+			in:   Input{Query: "What is our vacation policy?", Domain: "internal"},
+			want: Decision{Primary: "shadow_self", Fallbacks: []string{"bedrock_sonnet", "bedrock_haiku"}, Complexity: 0, Domain: "internal", Reason: "domain rule: internal", Rule: RuleDomain},
+		},
+		{
+			name: "unknown tenant and domain fall through to the score",
+			in:   Input{Query: "Hello there", Tenant: "nobody", Domain: "travel"},
+			want: Decision{Primary: "bedrock_haiku", Fallbacks: []string{}, Complexity: 0, Domain: "travel", Reason: "greeting or small talk", Rule: RuleSimple},
+		},
+		{
+			name: "empty query",
+			in:   Input{},
+			want: Decision{Primary: "bedrock_haiku", Fallbacks: []string{}, Complexity: 0, Domain: "general", Reason: "simple query (0.00 < 0.50): no strong cues", Rule: RuleSimple},
+		},
+	}
+	r, err := New(t.Context(), cfg, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := r.Decide(t.Context(), tt.in)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Errorf("Decide(%+v) mismatch (-want +got):\n%s", tt.in, diff)
+			}
+		})
+	}
+}
+
+func TestDecideThresholdAndTiersFromConfig(t *testing.T) {
+	q := Input{Query: "Compare Raft and Paxos for building a replicated log"}
+	for _, tt := range []struct {
+		threshold float64
+		want      string
+	}{{0.5, "big"}, {0.95, "small"}} {
+		r, err := New(t.Context(), config.Routing{Simple: "small", Complex: "big", ComplexityThreshold: tt.threshold}, nil, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		d, _ := r.Decide(t.Context(), q)
+		if d.Primary != tt.want {
+			t.Errorf("threshold %v: Decide(%q).Primary = %q (complexity %v); want %q", tt.threshold, q.Query, d.Primary, d.Complexity, tt.want)
+		}
+	}
+}
+
+func TestFallbacksAreCleaned(t *testing.T) {
+	r, err := New(t.Context(), config.Routing{Fallbacks: map[string][]string{"bedrock_haiku": {"bedrock_haiku", "x", "x", "y"}}}, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, _ := r.Decide(t.Context(), Input{Query: "hi"})
+	if diff := cmp.Diff([]string{"x", "y"}, d.Fallbacks); diff != "" {
+		t.Errorf("Fallbacks mismatch (-want +got):\n%s", diff)
+	}
+}
+
+func TestComplexitySignals(t *testing.T) {
+	tests := []struct {
+		query   string
+		history int
+		want    []string // signal names, in order found
+		simple  string
+	}{
+		{"What is 2+2?", 0, nil, "short factual question"},
+		{"Hello!", 0, nil, "greeting or small talk"},
+		{"Prove that there are infinitely many primes", 0, []string{"long query", "task verb", "math"}, ""},
+		{"Compare Go and Rust", 0, []string{"task verb", "comparison"}, "short query with no complexity cues"[:0]},
+		{"Why?", 20, []string{"long conversation"}, "short query with no complexity cues"},
+		{"Why?", 5, []string{"ongoing conversation"}, "short query with no complexity cues"},
+		{"1. a\n2. b\n3. c", 0, []string{"3-part ask"}, "short query with no complexity cues"},
+		{"```\nx := 1\n```\nwhat is wrong", 0, []string{"code in the query"}, ""},
+		{"Translate this into formal French please", 0, nil, "short lookup or rewrite"},
+	}
+	for _, tt := range tests {
+		sc := complexity(tt.query, tt.history)
+		var got []string
+		for _, s := range sc.signals {
+			got = append(got, s.name)
+		}
+		if diff := cmp.Diff(tt.want, got); diff != "" {
+			t.Errorf("complexity(%q, %d) signals mismatch (-want +got):\n%s", tt.query, tt.history, diff)
+		}
+		if sc.simple != tt.simple {
+			t.Errorf("complexity(%q, %d) simple label = %q; want %q", tt.query, tt.history, sc.simple, tt.simple)
+		}
+	}
+}
+
+func TestComplexityMonotoneInCues(t *testing.T) {
+	base := complexity("Tell me about databases", 0).value
+	more := complexity("Compare databases and analyze the trade-offs for a distributed system in detail", 0).value
+	if !(more > base) {
+		t.Errorf("complexity with more cues = %v; want above %v", more, base)
+	}
+}
+
+func TestNormalise(t *testing.T) {
+	for in, want := range map[string]string{
+		"What's   UP?!":         "whats up",
+		"trade-offs vs. cost":   "trade offs vs cost",
+		"Ünïcode ÀND digits 42": "ünïcode ànd digits 42",
+		"  ":                    "",
+	} {
+		if got := normalise(in); got != want {
+			t.Errorf("normalise(%q) = %q; want %q", in, got, want)
+		}
+	}
+}
+
+// bagEmbedder embeds a text as hashed word counts, so that texts sharing
+// words are similar. It fails when fail is set.
+type bagEmbedder struct {
+	calls int
+	fail  error
+}
+
+func (e *bagEmbedder) Embed(_ context.Context, texts []string) ([][]float32, error) {
+	e.calls++
+	if e.fail != nil {
+		return nil, e.fail
+	}
+	out := make([][]float32, len(texts))
+	for i, t := range texts {
+		v := make([]float32, 64)
+		for _, w := range strings.Fields(normalise(t)) {
+			h := fnv.New32a()
+			h.Write([]byte(w))
+			v[h.Sum32()%64]++
+		}
+		out[i] = v
+	}
+	return out, nil
+}
+
+func TestExemplarRoutes(t *testing.T) {
+	cfg := evalRouting()
+	cfg.Exemplars = []config.Exemplar{
+		{Name: "billing", Model: "shadow_self", Threshold: 0.7, Examples: []string{"why was my card charged twice", "refund my last invoice"}},
+		{Name: "legal", Model: "bedrock_sonnet", Examples: []string{"is this contract clause enforceable"}},
+	}
+	emb := &bagEmbedder{}
+	r, err := New(t.Context(), cfg, emb, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if emb.calls != 1 {
+		t.Errorf("New embedded the examples in %d calls; want 1", emb.calls)
+	}
+	tests := []struct {
+		in         Input
+		wantModel  string
+		wantRule   string
+		wantReason string
+	}{
+		{Input{Query: "Why was my card charged twice?"}, "shadow_self", RuleExemplar, "exemplar route billing (similarity 1.00)"},
+		{Input{Query: "is this contract clause enforceable"}, "bedrock_sonnet", RuleExemplar, "exemplar route legal (similarity 1.00)"},
+		{Input{Query: "What is the capital of France?"}, "bedrock_haiku", RuleSimple, "short factual question"},
+		{Input{Query: "why was my card charged twice", Domain: "medical"}, "bedrock_sonnet", RuleDomain, "domain rule: medical"},
+	}
+	for _, tt := range tests {
+		d, err := r.Decide(t.Context(), tt.in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d.Primary != tt.wantModel || d.Rule != tt.wantRule || d.Reason != tt.wantReason {
+			t.Errorf("Decide(%q) = %s by %s (%q); want %s by %s (%q)", tt.in.Query, d.Primary, d.Rule, d.Reason, tt.wantModel, tt.wantRule, tt.wantReason)
+		}
+	}
+}
+
+func TestExemplarEmbedFailures(t *testing.T) {
+	cfg := evalRouting()
+	cfg.Exemplars = []config.Exemplar{{Name: "billing", Model: "shadow_self", Examples: []string{"refund my invoice"}}}
+	boom := errors.New("embedder down")
+	if _, err := New(t.Context(), cfg, &bagEmbedder{fail: boom}, nil); !errors.Is(err, boom) {
+		t.Errorf("New with a failing embedder = %v; want it to wrap %v", err, boom)
+	}
+
+	emb := &bagEmbedder{}
+	r, err := New(t.Context(), cfg, emb, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	emb.fail = boom
+	d, err := r.Decide(t.Context(), Input{Query: "refund my invoice"})
+	if err != nil || d.Rule != RuleSimple {
+		t.Errorf("Decide with the embedder down = %+v, %v; want the score to decide", d, err)
+	}
+}
+
+func TestNilEmbedderSkipsExemplars(t *testing.T) {
+	cfg := evalRouting()
+	cfg.Exemplars = []config.Exemplar{{Name: "billing", Model: "shadow_self", Examples: []string{"refund my invoice"}}}
+	r, err := New(t.Context(), cfg, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d, _ := r.Decide(t.Context(), Input{Query: "refund my invoice"}); d.Rule == RuleExemplar {
+		t.Errorf("Decide with no embedder used an exemplar route: %+v", d)
+	}
+}
+
+func FuzzComplexity(f *testing.F) {
+	for _, s := range []string{"", "What is 2+2?", "```go\nfunc f() {}\n```", "1. a\n2. b", "¿Qué?", "\xff\xfe", strings.Repeat("why ", 500)} {
+		f.Add(s, 3)
+	}
+	f.Fuzz(func(t *testing.T, q string, history int) {
+		sc := complexity(q, history)
+		if sc.value < 0 || sc.value > 1 {
+			t.Errorf("complexity(%q) = %v; want within [0, 1]", q, sc.value)
+		}
+	})
+}
+
+func BenchmarkDecide(b *testing.B) {
+	r, err := New(b.Context(), evalRouting(), nil, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	in := Input{Query: "Compare PostgreSQL and MongoDB for a multi-tenant SaaS application with heavy reporting", History: 3}
+	b.ReportAllocs()
+	for b.Loop() {
+		r.Decide(b.Context(), in)
+	}
+}
