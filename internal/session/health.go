@@ -27,6 +27,7 @@ type guarded struct {
 	retryAfter time.Duration
 	now        func() time.Time
 	log        *slog.Logger
+	observe    func(StoreCall)
 
 	mu       sync.Mutex // guards down, failedAt and probing
 	down     bool
@@ -86,20 +87,38 @@ func (g *guarded) end(ctx context.Context, probe bool, err error) error {
 	return err
 }
 
+// StoreCall describes one session store call, for metrics. Fields may be
+// added.
+type StoreCall struct {
+	// Op is load, append, fold or delete.
+	Op       string
+	Duration time.Duration
+	// Err is the call's error, nil on success. ErrNotFound and ErrConflict
+	// are answers, not failures; a call refused while the store is down
+	// has Err ErrUnavailable and Duration 0.
+	Err error
+}
+
 // call runs f under the guard with the call timeout.
-func (g *guarded) call(ctx context.Context, f func(ctx context.Context) error) error {
+func (g *guarded) call(ctx context.Context, op string, f func(ctx context.Context) error) error {
 	probe, err := g.begin()
 	if err != nil {
+		g.observe(StoreCall{Op: op, Err: err})
 		return err
 	}
 	cctx, cancel := context.WithTimeout(ctx, g.timeout)
 	defer cancel()
-	return g.end(ctx, probe, f(cctx))
+	start := time.Now()
+	err = f(cctx)
+	d := time.Since(start)
+	err = g.end(ctx, probe, err)
+	g.observe(StoreCall{Op: op, Duration: d, Err: err})
+	return err
 }
 
 func (g *guarded) Load(ctx context.Context, k Key) (*Session, error) {
 	var s *Session
-	err := g.call(ctx, func(ctx context.Context) error {
+	err := g.call(ctx, "load", func(ctx context.Context) error {
 		var err error
 		s, err = g.store.Load(ctx, k)
 		return err
@@ -108,13 +127,13 @@ func (g *guarded) Load(ctx context.Context, k Key) (*Session, error) {
 }
 
 func (g *guarded) Append(ctx context.Context, k Key, turns ...Turn) error {
-	return g.call(ctx, func(ctx context.Context) error { return g.store.Append(ctx, k, turns...) })
+	return g.call(ctx, "append", func(ctx context.Context) error { return g.store.Append(ctx, k, turns...) })
 }
 
 func (g *guarded) Fold(ctx context.Context, k Key, f Fold) error {
-	return g.call(ctx, func(ctx context.Context) error { return g.store.Fold(ctx, k, f) })
+	return g.call(ctx, "fold", func(ctx context.Context) error { return g.store.Fold(ctx, k, f) })
 }
 
 func (g *guarded) Delete(ctx context.Context, k Key) error {
-	return g.call(ctx, func(ctx context.Context) error { return g.store.Delete(ctx, k) })
+	return g.call(ctx, "delete", func(ctx context.Context) error { return g.store.Delete(ctx, k) })
 }

@@ -47,6 +47,9 @@ type MemoryOptions struct {
 	// SweepEvery is how often expired sessions are deleted when the store
 	// is a Sweeper. Zero means 10m.
 	SweepEvery time.Duration
+	// Observe is called after each store call (metrics: latency, errors).
+	// It must be fast and safe for concurrent use. Nil means none.
+	Observe func(StoreCall)
 	// Log receives store failures and folding errors. Nil discards them.
 	Log *slog.Logger
 	// Now returns the current time. Nil means time.Now.
@@ -74,6 +77,9 @@ func (o MemoryOptions) withDefaults() MemoryOptions {
 	}
 	if o.Now == nil {
 		o.Now = time.Now
+	}
+	if o.Observe == nil {
+		o.Observe = func(StoreCall) {}
 	}
 	return o
 }
@@ -110,7 +116,7 @@ func NewMemory(store Store, o MemoryOptions) (*Memory, error) {
 		}
 	}
 	m := &Memory{
-		store: &guarded{store: store, timeout: o.Timeout, retryAfter: o.RetryAfter, now: o.Now, log: o.Log},
+		store: &guarded{store: store, timeout: o.Timeout, retryAfter: o.RetryAfter, now: o.Now, log: o.Log, observe: o.Observe},
 		raw:   store,
 		opts:  o,
 		tok:   tok,

@@ -335,3 +335,38 @@ func TestMemoryRecordCleansText(t *testing.T) {
 		t.Errorf("stored %q; want NUL and the bad byte replaced", got)
 	}
 }
+
+func TestMemoryObserve(t *testing.T) {
+	var mu sync.Mutex
+	var calls []session.StoreCall
+	store := newMemStore(session.StoreOptions{})
+	m := newMemory(t, store, session.MemoryOptions{Observe: func(c session.StoreCall) {
+		mu.Lock()
+		defer mu.Unlock()
+		calls = append(calls, c)
+	}})
+	ctx := context.Background()
+	k := session.Key{ID: "s"}
+	req := &llm.Request{Messages: []llm.Message{{Role: llm.RoleUser, Content: "q"}}}
+	m.Context(ctx, k, req)
+	m.Record(ctx, k, session.Exchange{Question: "q", Answer: "a"})
+	store.setFail(errors.New("down"))
+	m.Context(ctx, k, req)
+	m.Context(ctx, k, req)
+	mu.Lock()
+	defer mu.Unlock()
+	var ops []string
+	for _, c := range calls {
+		ops = append(ops, fmt.Sprintf("%s:%v", c.Op, c.Err != nil))
+	}
+	want := []string{"load:true", "append:false", "load:true", "load:true"}
+	if diff := cmp.Diff(want, ops); diff != "" {
+		t.Errorf("observed calls (-want +got):\n%s", diff)
+	}
+	if !errors.Is(calls[0].Err, session.ErrNotFound) {
+		t.Errorf("first load: %v; want ErrNotFound", calls[0].Err)
+	}
+	if calls[3].Duration != 0 || !errors.Is(calls[3].Err, session.ErrUnavailable) {
+		t.Errorf("refused call = %+v; want ErrUnavailable without a duration", calls[3])
+	}
+}
