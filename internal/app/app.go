@@ -137,6 +137,9 @@ func New(ctx context.Context, cfg *config.Config, environ []string, log *slog.Lo
 			"breakers": func() any { return breakerStatus(guards) },
 			"rollout":  func() any { return mig.report.Status() },
 			"cache":    func() any { return semCache.Stats() },
+			"store": func() any {
+				return map[string]any{"kind": backend.Kind(), "sessions_healthy": mem.Healthy()}
+			},
 		},
 	})
 	a.api.Handle("/api/admin/cato/rollout", a.api.Admin(mig.admin.ServeHTTP))
@@ -209,6 +212,7 @@ func isLoopback(listen string) bool {
 // /health to 503 and lets requests in flight finish within
 // server.shutdown_timeout.
 func (a *App) Run(ctx context.Context) error {
+	checkLimits(a.log)
 	ln, err := listen(ctx, a.cfg.Listen, a.cfg.Server.ReusePort)
 	if err != nil {
 		return err
