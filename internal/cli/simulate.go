@@ -26,6 +26,7 @@ func runSimulate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	fs.Float64Var(&s.ResetRate, "reset-rate", 0, "share of answers cut off mid-stream")
 	fs.Float64Var(&s.StallRate, "stall-rate", 0, "share of requests that never answer")
 	fs.IntVar(&s.HiddenDim, "hidden-dim", 4096, "size of simulated hidden states")
+	fs.IntVar(&s.AnswerTokens, "answer-tokens", 0, "pad every answer to at least this many tokens (0: natural length)")
 	h2c := fs.Bool("h2c", true, "also speak HTTP/2 without TLS")
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -46,7 +47,7 @@ func runSimulate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		srv.Protocols = new(http.Protocols)
 		srv.Protocols.SetHTTP1(true)
 		srv.Protocols.SetUnencryptedHTTP2(true)
-		srv.HTTP2 = &http.HTTP2Config{MaxConcurrentStreams: 100000}
+		srv.HTTP2 = &http.HTTP2Config{MaxConcurrentStreams: 250}
 	}
 	fmt.Fprintf(stdout, "cato simulate: serving simulated models on http://%s (OpenAI-compatible at /v1)\n", ln.Addr())
 	errc := make(chan error, 1)

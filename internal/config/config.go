@@ -70,7 +70,9 @@ type Server struct {
 	// requests. Default true.
 	HTTP2 *bool `yaml:"http2"`
 	// MaxConcurrentStreams caps concurrent requests per HTTP/2 connection.
-	// Default 10000.
+	// Clients open more connections past it. Default 250: Go's HTTP/2
+	// server schedules writes round-robin over a connection's streams, and
+	// its cost grows with their number (bench/RESULTS.md).
 	MaxConcurrentStreams int `yaml:"max_concurrent_streams"`
 	// ReusePort sets SO_REUSEPORT on the listener so that several Cato
 	// processes can share one port. Default false.
@@ -181,6 +183,10 @@ type Simulate struct {
 	StallRate float64 `yaml:"stall_rate"`
 	// HiddenDim is the size of simulated hidden states. Default 4096.
 	HiddenDim int `yaml:"hidden_dim"`
+	// AnswerTokens pads every answer to at least this many tokens (still
+	// capped by the request's max_tokens), for streaming benchmarks. Zero
+	// leaves answers their natural length.
+	AnswerTokens int `yaml:"answer_tokens"`
 }
 
 // Routing says which model answers a request.

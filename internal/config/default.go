@@ -75,7 +75,7 @@ func (c *Config) applyDefaults() {
 	if s.HTTP2 == nil {
 		s.HTTP2 = &t
 	}
-	defInt(&s.MaxConcurrentStreams, 10000)
+	defInt(&s.MaxConcurrentStreams, 250)
 
 	u := &c.Upstream
 	def(&u.Timeout, 60*time.Second)

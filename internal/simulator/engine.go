@@ -114,6 +114,9 @@ func (r Reply) Text() string { return strings.Join(r.Tokens, "") }
 func (e *Engine) Answer(req *llm.Request) Reply {
 	text := e.answerText(req)
 	tokens := splitTokens(text)
+	for i := 0; len(tokens) < e.cfg.AnswerTokens; i++ {
+		tokens = append(tokens, " "+fillerWords[i%len(fillerWords)])
+	}
 	if req.MaxTokens > 0 && len(tokens) > req.MaxTokens {
 		tokens = tokens[:req.MaxTokens]
 	}
@@ -177,6 +180,9 @@ func arith(a, op, b string) (string, bool) {
 	}
 	return strconv.FormatFloat(v, 'f', -1, 64), true
 }
+
+// fillerWords pad answers to Simulate.AnswerTokens.
+var fillerWords = strings.Fields("and so the answer goes on at length for the benefit of the benchmark")
 
 var fillerSentences = []string{
 	"A careful answer would weigh the trade-offs and name its assumptions.",

@@ -78,3 +78,14 @@ func TestHiddenStates(t *testing.T) {
 		t.Errorf("squared norm = %v; want a unit vector", norm)
 	}
 }
+
+func TestAnswerTokens(t *testing.T) {
+	e := NewEngine("m", config.Simulate{AnswerTokens: 200})
+	r := e.Answer(&llm.Request{Messages: []llm.Message{{Role: "user", Content: "hi"}}})
+	if len(r.Tokens) != 200 || r.Usage.CompletionTokens != 200 {
+		t.Errorf("answer has %d tokens (usage %d); want 200", len(r.Tokens), r.Usage.CompletionTokens)
+	}
+	if r := e.Answer(&llm.Request{Messages: []llm.Message{{Role: "user", Content: "hi"}}, MaxTokens: 50}); len(r.Tokens) != 50 {
+		t.Errorf("max_tokens 50 gave %d tokens", len(r.Tokens))
+	}
+}

@@ -1,0 +1,83 @@
+#!/usr/bin/env bash
+# The scale proof of issue 8, each scenario run direct to `cato simulate`
+# and through one Cato process, in the same script. Cato is pinned to core
+# 0; the simulator and the load generator share core 1.
+#
+#   bench/scale.sh concurrency [N...]   S-concurrency: simulator answers after 2 s; N in flight (default 10000 25000 50000)
+#   bench/scale.sh overhead [RATE]      S-overhead: fixed RATE req/s (default 5000), simulator at 0 ms
+#   bench/scale.sh stream [N]           S-stream: N concurrent streams of 200 tokens (default 1000)
+#
+# Clients and upstreams speak HTTP/2 cleartext (h2c), so one process holds
+# tens of thousands of requests within this machine's 20,000-file limit.
+# Reports land in bench/out/; a summary is printed.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+OUT=bench/out
+mkdir -p "$OUT"
+go build -o bin/cato ./cmd/cato
+
+pids=()
+stop_all() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; pids=(); }
+trap stop_all EXIT
+
+start() { # simulate-flags...
+  taskset -c 1 bin/cato simulate --listen 127.0.0.1:9201 "$@" >"$OUT/simulate.log" 2>&1 &
+  pids+=($!)
+  rm -rf "$OUT/scale-store"
+  taskset -c 0 bin/cato serve --config bench/scale.yaml >"$OUT/serve.log" 2>&1 &
+  CATO_PID=$!
+  pids+=($CATO_PID)
+  for _ in $(seq 100); do
+    curl -sf -o /dev/null http://127.0.0.1:9202/api/admin/cato/health && curl -sf -o /dev/null http://127.0.0.1:9201/healthz && return
+    sleep 0.1
+  done
+  echo "servers did not start" >&2; exit 1
+}
+
+load() { # name url flags...
+  local name=$1 url=$2; shift 2
+  taskset -c 1 bin/cato loadtest --url "$url" --h2c --json "$OUT/$name.json" "$@" >"$OUT/$name.txt" 2>"$OUT/$name.err" || true
+}
+
+summary() { # name [rss-kib]
+  python3 - "$OUT/$1.json" "$1" "${2:-}" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1])); name = sys.argv[2]; rss = sys.argv[3]
+l = d["latency_ms"]
+line = f"{name:28} sent {d['sent']:7} ok {d['success_rate']*100:6.2f}%  {d['ok_rps']:8.0f} req/s  p50 {l['p50']:9.1f} ms  p99 {l['p99']:9.1f} ms"
+if d.get("ttfb_ms"): line += f"  ttfb p99 {d['ttfb_ms']['p99']:.1f} ms"
+if d.get("inter_chunk_ms"): line += f"  gap p99 {d['inter_chunk_ms']['p99']:.2f} ms"
+if rss: line += f"  cato peak RSS {int(rss)/1024:.0f} MiB"
+print(line)
+PY
+}
+
+peak_rss() { awk '/VmHWM/ {print $2}' "/proc/$CATO_PID/status"; }
+
+case "${1:-concurrency}" in
+concurrency)
+  shift || true
+  for n in "${@:-10000 25000 50000}"; do
+    for n1 in $n; do
+      start --latency 2s
+      load "conc-$n1-direct" http://127.0.0.1:9201 --workload bench/workloads/overhead.yaml --concurrency "$n1" --ramp 5s --duration 15s --timeout 60s
+      load "conc-$n1-cato" http://127.0.0.1:9202 --workload bench/workloads/overhead.yaml --concurrency "$n1" --ramp 5s --duration 15s --timeout 60s
+      rss=$(peak_rss)
+      summary "conc-$n1-direct"; summary "conc-$n1-cato" "$rss"
+      stop_all
+    done
+  done ;;
+overhead)
+  rate=${2:-5000}
+  start
+  load "rate-$rate-direct" http://127.0.0.1:9201 --workload bench/workloads/overhead.yaml --rate "$rate" --ramp 2s --duration 15s
+  load "rate-$rate-cato" http://127.0.0.1:9202 --workload bench/workloads/overhead.yaml --rate "$rate" --ramp 2s --duration 15s
+  summary "rate-$rate-direct"; summary "rate-$rate-cato" "$(peak_rss)" ;;
+stream)
+  n=${2:-1000}
+  start --answer-tokens 200 --tps 100
+  load "stream-$n-direct" http://127.0.0.1:9201 --workload bench/workloads/stream.yaml --concurrency "$n" --ramp 2s --duration 15s --timeout 60s
+  load "stream-$n-cato" http://127.0.0.1:9202 --workload bench/workloads/stream.yaml --concurrency "$n" --ramp 2s --duration 15s --timeout 60s
+  summary "stream-$n-direct"; summary "stream-$n-cato" "$(peak_rss)" ;;
+*) echo "usage: bench/scale.sh concurrency|overhead|stream [args]" >&2; exit 2 ;;
+esac
