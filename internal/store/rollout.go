@@ -13,6 +13,10 @@ import (
 // embedded file for a single process. Stores are cheap and share the
 // backend's connections and, for embedded, its change feed, so calling
 // Flags twice gives two views of one flag.
+//
+// A Watch holds a connection until its ctx is done (on PostgreSQL, one of
+// the pool's), so stop the Poller before Close: pgxpool's Close waits for
+// every connection to come back.
 func (b *Backend) Flags() rollout.FlagStore {
 	switch {
 	case b.embedded != nil:

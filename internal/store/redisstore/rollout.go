@@ -164,7 +164,11 @@ func (s *FlagStore) Watch(ctx context.Context) (<-chan struct{}, error) {
 		ps.Close()
 		return nil, fmt.Errorf("subscribing to rollout changes: %w", err)
 	}
-	msg, err := ps.ReceiveTimeout(ctx, s.c.rdb.Options().ReadTimeout)
+	confirm := s.c.rdb.Options().ReadTimeout
+	if confirm <= 0 { // read_timeout=-1 or 0 in the URL: no read timeout
+		confirm = watchHealth
+	}
+	msg, err := ps.ReceiveTimeout(ctx, confirm)
 	if err == nil {
 		if _, ok := msg.(*redis.Subscription); !ok {
 			err = fmt.Errorf("unexpected %T before the subscription's confirmation", msg)
