@@ -75,6 +75,8 @@ func ParseURL(raw string) (Options, error) {
 type DB struct {
 	bolt *bolt.DB
 	dir  string
+
+	flagWatchers watchers // change feed of the rollout flag (rollout.go)
 }
 
 // Open opens (creating if needed) the store in o.Dir. Only one process may
