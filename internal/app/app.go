@@ -104,7 +104,7 @@ func New(ctx context.Context, cfg *config.Config, environ []string, log *slog.Lo
 		return nil, err
 	}
 	a.dualWrite = dualWriter(mem, cfg.Rollout.Legacy, log.Warn)
-	mig, err := a.newMigration(ctx, cfg, &rollout.MemoryStore{}, env, sortedKeys(models))
+	mig, err := a.newMigration(ctx, cfg, backend.Flags(), env, sortedKeys(models))
 	if err != nil {
 		a.close()
 		return nil, err
