@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/cato-gateway/cato/internal/config"
+	"github.com/cato-gateway/cato/internal/testenv"
 )
 
 // legacyServer is an OpenAI-compatible stand-in for LiteLLM that says who
@@ -189,5 +190,75 @@ rollout:
 	}
 	if !strings.Contains(get(t, base+"/metrics"), "cato_rollout_auto_rollbacks_total 1") {
 		t.Error("/metrics does not count the automatic rollback")
+	}
+}
+
+// TestRollbackReachesEveryReplica: a rollback through one of two replicas
+// sharing Redis takes both to 0 within 2 seconds.
+func TestRollbackReachesEveryReplica(t *testing.T) {
+	url := testenv.RedisURL(t)
+	start := func() string {
+		cfg, err := config.Parse([]byte(`
+listen: 127.0.0.1:0
+models:
+  bedrock_haiku: {provider: simulated}
+  bedrock_sonnet: {provider: simulated}
+  shadow_self: {provider: simulated}
+  legacy: {provider: simulated}
+rollout: {percentage: 100, legacy: legacy}
+`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg.Store = url
+		a, err := New(context.Background(), cfg, []string{"CATO_ADMIN_KEY=admin"}, slog.New(slog.DiscardHandler))
+		if err != nil {
+			t.Fatal(err)
+		}
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, stop := context.WithCancel(context.Background())
+		served := make(chan error, 1)
+		go func() { served <- a.Serve(ctx, ln) }()
+		t.Cleanup(func() { stop(); <-served })
+		return "http://" + ln.Addr().String()
+	}
+	a, b := start(), start()
+	percentage := func(base string) float64 {
+		req, _ := http.NewRequest(http.MethodGet, base+"/api/admin/cato/rollout", nil)
+		req.Header.Set("Authorization", "Bearer admin")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		return decode[struct {
+			Flag struct {
+				Percentage float64 `json:"percentage"`
+			} `json:"use_new_orchestrator"`
+		}](t, readAll(t, resp)).Flag.Percentage
+	}
+	if p := percentage(b); p != 100 {
+		t.Fatalf("replica b starts at %v%%; want 100", p)
+	}
+	req, _ := http.NewRequest(http.MethodPut, a+"/api/admin/cato/rollout", strings.NewReader(`{"use_new_orchestrator":{"percentage":0}}`))
+	req.Header.Set("Authorization", "Bearer admin")
+	began := time.Now()
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	for percentage(b) != 0 {
+		if time.Since(began) > 2*time.Second {
+			t.Fatal("replica b still serves the new side 2s after the rollback on replica a")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	t.Logf("rollback reached the other replica in %v", time.Since(began))
+	if r, _ := post(t, b+"/v1/chat/completions", `{"model":"auto","user":"u1","messages":[{"role":"user","content":"hi"}]}`); r.Header.Get("X-Cato-Side") != "legacy" {
+		t.Errorf("after the rollback replica b served side %q; want legacy", r.Header.Get("X-Cato-Side"))
 	}
 }
