@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"maps"
+	"slices"
 
 	"github.com/cato-gateway/cato/internal/llm"
 )
@@ -225,74 +226,106 @@ func (r *ChatResponse) ToChunk() llm.Chunk {
 }
 
 // EncodeRequest writes r as an upstream request body for model (the
-// upstream's model id). Extra fields are passed through unchanged.
+// upstream's model id). Extra fields are passed through unchanged, after
+// the fields Cato writes itself.
 func EncodeRequest(r *llm.Request, model string, stream bool) ([]byte, error) {
-	body := make(map[string]any, 12+len(r.Extra))
-	for k, v := range r.Extra {
-		body[k] = v
+	w := wireRequest{
+		Model: model, MaxTokens: r.MaxTokens, Temperature: r.Temperature, TopP: r.TopP,
+		Stop: r.Stop, ToolChoice: r.ToolChoice, User: r.User, HiddenStates: r.HiddenStates,
+		Messages: make([]wireRequestMessage, len(r.Messages)),
 	}
-	body["model"] = model
-	msgs := make([]map[string]any, len(r.Messages))
+	if stream {
+		w.Stream = true
+		w.StreamOptions = &streamOptions{IncludeUsage: true}
+	}
 	for i, m := range r.Messages {
-		w := map[string]any{"role": m.Role}
+		wm := wireRequestMessage{Role: m.Role, Name: m.Name, ToolCalls: wireToolCalls(m.ToolCalls), ToolCallID: m.ToolCallID}
 		switch {
 		case m.Parts != nil:
-			w["content"] = m.Parts
+			wm.Content = m.Parts
 		case m.Content == "" && len(m.ToolCalls) > 0:
-			w["content"] = nil
+			wm.Content = json.RawMessage("null")
 		default:
-			w["content"] = m.Content
-		}
-		if m.Name != "" {
-			w["name"] = m.Name
-		}
-		if len(m.ToolCalls) > 0 {
-			w["tool_calls"] = wireToolCalls(m.ToolCalls)
-		}
-		if m.ToolCallID != "" {
-			w["tool_call_id"] = m.ToolCallID
-		}
-		msgs[i] = w
-	}
-	body["messages"] = msgs
-	if stream {
-		body["stream"] = true
-		body["stream_options"] = map[string]bool{"include_usage": true}
-	}
-	if r.MaxTokens > 0 {
-		body["max_tokens"] = r.MaxTokens
-	}
-	if r.Temperature != nil {
-		body["temperature"] = *r.Temperature
-	}
-	if r.TopP != nil {
-		body["top_p"] = *r.TopP
-	}
-	if len(r.Stop) > 0 {
-		body["stop"] = r.Stop
-	}
-	if len(r.Tools) > 0 {
-		tools := make([]map[string]any, len(r.Tools))
-		for i, t := range r.Tools {
-			fn := map[string]any{"name": t.Name}
-			if t.Description != "" {
-				fn["description"] = t.Description
+			b, err := json.Marshal(m.Content)
+			if err != nil {
+				return nil, err
 			}
-			if t.Parameters != nil {
-				fn["parameters"] = t.Parameters
-			}
-			tools[i] = map[string]any{"type": "function", "function": fn}
+			wm.Content = b
 		}
-		body["tools"] = tools
+		w.Messages[i] = wm
 	}
-	if r.ToolChoice != nil {
-		body["tool_choice"] = r.ToolChoice
+	for _, t := range r.Tools {
+		wt := wireTool{Type: "function"}
+		wt.Function.Name, wt.Function.Description, wt.Function.Parameters = t.Name, t.Description, t.Parameters
+		w.Tools = append(w.Tools, wt)
 	}
-	if r.User != "" {
-		body["user"] = r.User
+	b, err := json.Marshal(&w)
+	if err != nil || len(r.Extra) == 0 {
+		return b, err
 	}
-	if r.HiddenStates {
-		body["return_hidden_states"] = true
+	return appendExtra(b, r.Extra)
+}
+
+// appendExtra adds extra's fields to the JSON object b, in key order,
+// skipping those b already has.
+func appendExtra(b []byte, extra map[string]json.RawMessage) ([]byte, error) {
+	var known map[string]json.RawMessage
+	if err := json.Unmarshal(b, &known); err != nil {
+		return nil, err
 	}
-	return json.Marshal(body)
+	keys := make([]string, 0, len(extra))
+	for k := range extra {
+		if _, taken := known[k]; !taken {
+			keys = append(keys, k)
+		}
+	}
+	slices.Sort(keys)
+	b = b[:len(b)-1] // drop the closing brace
+	for _, k := range keys {
+		kb, err := json.Marshal(k)
+		if err != nil {
+			return nil, err
+		}
+		b = append(b, ',')
+		b = append(b, kb...)
+		b = append(b, ':')
+		b = append(b, extra[k]...)
+	}
+	return append(b, '}'), nil
+}
+
+type wireRequest struct {
+	Model         string               `json:"model"`
+	Messages      []wireRequestMessage `json:"messages"`
+	Stream        bool                 `json:"stream,omitempty"`
+	StreamOptions *streamOptions       `json:"stream_options,omitempty"`
+	MaxTokens     int                  `json:"max_tokens,omitempty"`
+	Temperature   *float64             `json:"temperature,omitempty"`
+	TopP          *float64             `json:"top_p,omitempty"`
+	Stop          []string             `json:"stop,omitempty"`
+	Tools         []wireTool           `json:"tools,omitempty"`
+	ToolChoice    json.RawMessage      `json:"tool_choice,omitempty"`
+	User          string               `json:"user,omitempty"`
+	HiddenStates  bool                 `json:"return_hidden_states,omitempty"`
+}
+
+type streamOptions struct {
+	IncludeUsage bool `json:"include_usage"`
+}
+
+type wireRequestMessage struct {
+	Role       string          `json:"role"`
+	Content    json.RawMessage `json:"content"`
+	Name       string          `json:"name,omitempty"`
+	ToolCalls  []wireToolCall  `json:"tool_calls,omitempty"`
+	ToolCallID string          `json:"tool_call_id,omitempty"`
+}
+
+type wireTool struct {
+	Type     string `json:"type"`
+	Function struct {
+		Name        string          `json:"name"`
+		Description string          `json:"description,omitempty"`
+		Parameters  json.RawMessage `json:"parameters,omitempty"`
+	} `json:"function"`
 }
