@@ -75,6 +75,9 @@ func ParseURL(raw string) (Options, error) {
 type DB struct {
 	bolt *bolt.DB
 	dir  string
+	// cacheFeed is the change feed of every CacheStore on this DB, so that
+	// two stores built on it see each other's writes.
+	cacheFeed cacheFeed
 }
 
 // Open opens (creating if needed) the store in o.Dir. Only one process may
