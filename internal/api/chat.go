@@ -193,6 +193,9 @@ func (s *Server) streamChat(w *statusWriter, r *http.Request, q *orchestrator.Qu
 	if finish == nil {
 		finish = &llm.Chunk{FinishReason: llm.FinishStop}
 	}
+	// Saving the turn before the stream ends lets the client's next turn
+	// find it.
+	_ = sa.Close()
 	meta := &openai.Meta{
 		Model: sa.Model, Cached: sa.Cached, FallbackUsed: sa.FallbackUsed, SessionID: q.SessionID,
 		Routing: routingJSON(sa.Routing), LatencyMS: ms(time.Since(start)), CostUSD: sa.CostUSD(),

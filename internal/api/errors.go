@@ -47,6 +47,12 @@ func describe(err error) (int, openai.ErrorBody, int) {
 			"", "the request body is larger than the limit of "+strconv.FormatInt(mbe.Limit, 10)+" bytes"), 0
 	case errors.As(err, &re):
 		return http.StatusBadRequest, openai.NewError(openai.TypeInvalidRequest, "invalid_request", re.Param, re.Error()), 0
+	case errors.Is(err, orchestrator.ErrInvalidSession):
+		return http.StatusBadRequest, openai.NewError(openai.TypeInvalidRequest, "invalid_session_id", "session_id", err.Error()), 0
+	case errors.Is(err, orchestrator.ErrSessionNotFound):
+		return http.StatusNotFound, openai.NewError(openai.TypeNotFound, "session_not_found", "", err.Error()), 0
+	case errors.Is(err, orchestrator.ErrStoreUnavailable):
+		return http.StatusServiceUnavailable, openai.NewError(openai.TypeServer, "store_unavailable", "", err.Error()), 1
 	case errors.Is(err, orchestrator.ErrModelNotFound):
 		return http.StatusNotFound, openai.NewError(openai.TypeInvalidRequest, "model_not_found", "model", err.Error()), 0
 	case errors.Is(err, context.Canceled):

@@ -87,6 +87,7 @@ func (s *Server) routes() {
 	s.mux.Handle("/v1/models", methods{http.MethodGet: s.client(s.listModels)})
 	s.mux.Handle("/api/cato/query", methods{http.MethodPost: s.client(s.query)})
 	s.mux.Handle("/api/cato/route", methods{http.MethodPost: s.client(s.route)})
+	s.mux.Handle("/api/cato/sessions/{id}", methods{http.MethodGet: s.client(s.getSession), http.MethodDelete: s.client(s.deleteSession)})
 	s.mux.Handle("/api/admin/cato/health", methods{http.MethodGet: http.HandlerFunc(s.health)})
 	s.mux.Handle("/api/admin/cato/status", methods{http.MethodGet: s.admin(s.status)})
 	s.mux.Handle("/metrics", methods{http.MethodGet: s.opt.Metrics.Handler()})

@@ -24,6 +24,7 @@ import (
 	"github.com/cato-gateway/cato/internal/rollout"
 	"github.com/cato-gateway/cato/internal/router"
 	"github.com/cato-gateway/cato/internal/simulator"
+	"github.com/cato-gateway/cato/internal/store"
 	"github.com/cato-gateway/cato/internal/version"
 	"golang.org/x/sync/errgroup"
 )
@@ -57,6 +58,11 @@ func New(ctx context.Context, cfg *config.Config, environ []string, log *slog.Lo
 	}
 	hc := newUpstreamClient(cfg.Upstream)
 	a.upstream = hc
+	backend, err := store.Open(ctx, cfg.Store, log)
+	if err != nil {
+		return nil, fmt.Errorf("store: %w", err)
+	}
+	a.closers = append(a.closers, backend.Close)
 	models := map[string]provider.Provider{}
 	for _, name := range sortedKeys(cfg.Models) {
 		m := cfg.Models[name]
@@ -88,6 +94,16 @@ func New(ctx context.Context, cfg *config.Config, environ []string, log *slog.Lo
 		return nil, fmt.Errorf("routing: %w", err)
 	}
 	semCache := a.newCache(cfg, emb, cache.NewMemoryStore(nil))
+	var summary provider.Provider
+	if g, ok := guards[cfg.Session.SummaryModel]; ok {
+		summary = g
+	}
+	mem, err := a.newMemory(cfg, backend, summary)
+	if err != nil {
+		a.close()
+		return nil, err
+	}
+	a.dualWrite = dualWriter(mem, cfg.Rollout.Legacy, log.Warn)
 	mig, err := a.newMigration(ctx, cfg, &rollout.MemoryStore{}, env, sortedKeys(models))
 	if err != nil {
 		a.close()
@@ -101,6 +117,8 @@ func New(ctx context.Context, cfg *config.Config, environ []string, log *slog.Lo
 		Fallbacks: cfg.Routing.Fallbacks,
 		Router:    rt,
 		Cache:     semCache,
+		Sessions:  mem,
+		Forget:    func(ctx context.Context, _, id string) error { return semCache.DeleteSession(ctx, id) },
 		Cost:      func(model string, u llm.Usage) float64 { return provider.Price(prices[model]).Cost(u) },
 		Metrics:   a.metrics,
 		Log:       log,
@@ -114,10 +132,14 @@ func New(ctx context.Context, cfg *config.Config, environ []string, log *slog.Lo
 		Models:       sortedKeys(models),
 		Version:      version.String(),
 		Rollout:      mig.api,
+		Checks:       map[string]func(context.Context) error{"store": backend.Ping},
 		Status: map[string]func() any{
 			"breakers": func() any { return breakerStatus(guards) },
 			"rollout":  func() any { return mig.report.Status() },
 			"cache":    func() any { return semCache.Stats() },
+			"store": func() any {
+				return map[string]any{"kind": backend.Kind(), "sessions_healthy": mem.Healthy()}
+			},
 		},
 	})
 	a.api.Handle("/api/admin/cato/rollout", a.api.Admin(mig.admin.ServeHTTP))
@@ -190,6 +212,7 @@ func isLoopback(listen string) bool {
 // /health to 503 and lets requests in flight finish within
 // server.shutdown_timeout.
 func (a *App) Run(ctx context.Context) error {
+	checkLimits(a.log)
 	ln, err := listen(ctx, a.cfg.Listen, a.cfg.Server.ReusePort)
 	if err != nil {
 		return err

@@ -1,12 +1,18 @@
 package app
 
 import (
+	"context"
 	"fmt"
+	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
+
+	"github.com/cato-gateway/cato/internal/config"
 )
 
 // legacyServer is an OpenAI-compatible stand-in for LiteLLM that says who
@@ -116,5 +122,72 @@ rollout: {percentage: 10, legacy: legacy}
 	}
 	if int(legacyCalls.Load()) != int(st.Rollout.Traffic["legacy"]) {
 		t.Errorf("legacy upstream saw %d calls; status counts %d", legacyCalls.Load(), st.Rollout.Traffic["legacy"])
+	}
+}
+
+// TestAutomaticRollback: when the new side's error rate passes the
+// guardrail with enough samples, Cato sets the percentage to 0 by itself
+// and later requests are served by the legacy side.
+func TestAutomaticRollback(t *testing.T) {
+	cfg, err := config.Parse([]byte(`
+listen: 127.0.0.1:0
+models:
+  bedrock_haiku: {provider: simulated, simulate: {error_rate: 1, error_status: 500}}
+  bedrock_sonnet: {provider: simulated, simulate: {error_rate: 1, error_status: 500}}
+  shadow_self: {provider: simulated, simulate: {error_rate: 1, error_status: 500}}
+  legacy: {provider: simulated}
+retries: {max_attempts: 1}
+rollout:
+  percentage: 100
+  legacy: legacy
+  auto_rollback: {enabled: true, error_rate: 0.01, min_requests: 20, window: 30s}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Store = "embedded://" + t.TempDir()
+	a, err := New(context.Background(), cfg, nil, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, stop := context.WithCancel(context.Background())
+	served := make(chan error, 1)
+	go func() { served <- a.Serve(ctx, ln) }()
+	t.Cleanup(func() { stop(); <-served })
+	base := "http://" + ln.Addr().String()
+
+	send := func(i int) *http.Response {
+		resp, _ := post(t, base+"/v1/chat/completions", fmt.Sprintf(`{"model":"auto","user":"u%d","cato":{"cache":false},"messages":[{"role":"user","content":"What is 2+2?"}]}`, i))
+		return resp
+	}
+	for i := range 10 {
+		if resp := send(i); resp.StatusCode < 500 {
+			t.Fatalf("request %d: status %d; want the new side's failure", i, resp.StatusCode)
+		}
+	}
+	time.Sleep(1500 * time.Millisecond) // more than one guard check
+	if resp := send(0); resp.Header.Get("X-Cato-Side") != "new" {
+		t.Fatal("the guard rolled back below its minimum sample of 20 requests")
+	}
+	for i := range 20 {
+		send(i)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		resp := send(1)
+		if resp.Header.Get("X-Cato-Side") == "legacy" && resp.StatusCode == 200 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("no automatic rollback within 5s of the error rate passing 1%")
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if !strings.Contains(get(t, base+"/metrics"), "cato_rollout_auto_rollbacks_total 1") {
+		t.Error("/metrics does not count the automatic rollback")
 	}
 }

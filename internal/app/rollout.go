@@ -15,6 +15,7 @@ import (
 	"github.com/cato-gateway/cato/internal/config"
 	"github.com/cato-gateway/cato/internal/rollout"
 	"github.com/cato-gateway/cato/internal/simulator"
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // migration is the rollout's running parts.
@@ -81,7 +82,35 @@ func (a *App) newMigration(ctx context.Context, cfg *config.Config, store rollou
 		m.api.Shadow = sh
 	}
 	m.report = rollout.Report{Decider: dec, Stats: stats, Shadow: m.api.Shadow, Guard: m.guard, Poller: m.poller}
+	a.registerRolloutMetrics(m)
 	return m, nil
+}
+
+// registerRolloutMetrics exports the rollout's own counters to Prometheus.
+func (a *App) registerRolloutMetrics(m *migration) {
+	reg := a.metrics.Registry()
+	reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "cato_rollout_percentage", Help: "Share of users on the new orchestrator.",
+	}, func() float64 { return m.report.Decider.Flag().Percentage }))
+	if m.guard != nil {
+		reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "cato_rollout_auto_rollbacks_total", Help: "Automatic rollbacks to 0%.",
+		}, func() float64 { return float64(m.guard.Stats().Trips) }))
+	}
+	if sh := m.api.Shadow; sh != nil {
+		for outcome, get := range map[string]func(rollout.ShadowStats) uint64{
+			"sent":           func(s rollout.ShadowStats) uint64 { return s.Sent },
+			"dropped":        func(s rollout.ShadowStats) uint64 { return s.Dropped },
+			"completed":      func(s rollout.ShadowStats) uint64 { return s.Completed },
+			"shadow_error":   func(s rollout.ShadowStats) uint64 { return s.ShadowErrors },
+			"error_mismatch": func(s rollout.ShadowStats) uint64 { return s.ErrorMismatch },
+			"low_similarity": func(s rollout.ShadowStats) uint64 { return s.LowSimilarity },
+		} {
+			reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
+				Name: "cato_shadow_requests_total", Help: "Shadow requests by outcome.", ConstLabels: prometheus.Labels{"outcome": outcome},
+			}, func() float64 { return float64(get(sh.Stats())) }))
+		}
+	}
 }
 
 // run runs the rollout's background work until ctx ends.

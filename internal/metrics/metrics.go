@@ -33,8 +33,6 @@ type Metrics struct {
 	StoreDuration    *prometheus.HistogramVec
 	Sessions         prometheus.Counter
 	RolloutRequests  *prometheus.CounterVec // side
-	Rollbacks        *prometheus.CounterVec // reason
-	Shadow           *prometheus.CounterVec // outcome
 
 	// Latency is the recent-latency window of client requests.
 	Latency *Window
@@ -73,9 +71,7 @@ func New() *Metrics {
 	m.StoreDuration = prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "cato_store_duration_seconds", Help: "State store operation latency.", Buckets: latencyBuckets}, []string{"store", "op"})
 	m.Sessions = prometheus.NewCounter(prometheus.CounterOpts{Name: "cato_session_turns_total", Help: "Turns saved to working memory."})
 	m.RolloutRequests = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "cato_rollout_requests_total", Help: "Requests by rollout side (new, legacy)."}, []string{"side"})
-	m.Rollbacks = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "cato_rollout_auto_rollbacks_total", Help: "Automatic rollbacks by reason."}, []string{"reason"})
-	m.Shadow = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "cato_shadow_requests_total", Help: "Shadow requests by outcome (sent, dropped, error, match, differ)."}, []string{"outcome"})
-	for _, c := range []prometheus.Collector{m.Requests, m.RequestDuration, m.InFlight, m.UpstreamRequests, m.UpstreamDuration, m.Tokens, m.CostUSD, m.Fallbacks, m.Cache, m.CacheSimilarity, m.CacheLookup, m.BreakerState, m.BreakerChanges, m.Routes, m.StoreOps, m.StoreDuration, m.Sessions, m.RolloutRequests, m.Rollbacks, m.Shadow} {
+	for _, c := range []prometheus.Collector{m.Requests, m.RequestDuration, m.InFlight, m.UpstreamRequests, m.UpstreamDuration, m.Tokens, m.CostUSD, m.Fallbacks, m.Cache, m.CacheSimilarity, m.CacheLookup, m.BreakerState, m.BreakerChanges, m.Routes, m.StoreOps, m.StoreDuration, m.Sessions, m.RolloutRequests} {
 		f(c)
 	}
 	return m

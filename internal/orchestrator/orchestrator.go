@@ -51,6 +51,12 @@ type Options struct {
 	Router    decider
 	// Cache is the semantic cache; nil means none.
 	Cache semanticCache
+	// Sessions is working memory; nil means requests carry no session
+	// state.
+	Sessions workingMemory
+	// Forget deletes what a session left behind beyond its turns (cache
+	// entries); ForgetSession calls it. Nil means nothing.
+	Forget func(ctx context.Context, tenant, sessionID string) error
 	// Cost prices a call's usage for a model in US dollars; nil means free.
 	Cost    func(model string, u llm.Usage) float64
 	Metrics *metrics.Metrics
@@ -162,12 +168,17 @@ func (o *Orchestrator) Answer(ctx context.Context, q *Query) (*Answer, error) {
 	if err := o.checkModel(q); err != nil {
 		return nil, err // an unknown model is refused before the cache is asked
 	}
+	req, degraded, err := o.withSession(ctx, q)
+	if err != nil {
+		return nil, err
+	}
 	cr := o.lookup(ctx, q)
 	if cr.Outcome == cache.Hit {
 		resp := cachedResponse(cr.Entry)
+		degraded = append(degraded, o.record(ctx, q, resp.Message.Content, cr.Entry.Model)...)
 		return &Answer{
 			Response: resp, Model: cr.Entry.Model, Cached: true, CacheOutcome: cr.Outcome.String(),
-			Routing: cachedDecision(cr), Latency: time.Since(start),
+			Routing: cachedDecision(cr), Latency: time.Since(start), Degraded: degraded,
 		}, nil
 	}
 	d, err := o.Route(ctx, q)
@@ -175,7 +186,7 @@ func (o *Orchestrator) Answer(ctx context.Context, q *Query) (*Answer, error) {
 		return nil, err
 	}
 	o.opt.Metrics.Routes.WithLabelValues(d.Primary, d.Rule).Inc()
-	a, err := o.opt.Caller.Chat(ctx, chainOf(d), q.Request)
+	a, err := o.opt.Caller.Chat(ctx, chainOf(d), req)
 	o.countFailures(a.Failures)
 	if err != nil {
 		return nil, err
@@ -188,9 +199,10 @@ func (o *Orchestrator) Answer(ctx context.Context, q *Query) (*Answer, error) {
 	if cacheable(a.Response.FinishReason, len(a.Response.Message.ToolCalls)) {
 		o.store(ctx, q, cr, a.Response.Message.Content, a.Model, a.Response.Usage)
 	}
+	degraded = append(degraded, o.record(ctx, q, a.Response.Message.Content, a.Model)...)
 	return &Answer{
 		Response: a.Response, Model: a.Model, FallbackUsed: a.FallbackUsed, Routing: d,
-		CacheOutcome: cr.Outcome.String(), CostUSD: cost, Latency: time.Since(start),
+		CacheOutcome: cr.Outcome.String(), CostUSD: cost, Latency: time.Since(start), Degraded: degraded,
 	}, nil
 }
 

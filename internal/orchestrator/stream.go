@@ -35,6 +35,7 @@ type StreamAnswer struct {
 	usage  llm.Usage
 	hidden *llm.HiddenStates
 	done   bool
+	closed bool
 	ctx    context.Context
 }
 
@@ -45,11 +46,15 @@ func (o *Orchestrator) Stream(ctx context.Context, q *Query) (*StreamAnswer, err
 	if err := o.checkModel(q); err != nil {
 		return nil, err
 	}
+	req, degraded, err := o.withSession(ctx, q)
+	if err != nil {
+		return nil, err
+	}
 	cr := o.lookup(ctx, q)
 	if cr.Outcome == cache.Hit {
 		return &StreamAnswer{
 			Model: cr.Entry.Model, Cached: true, CacheOutcome: cr.Outcome.String(), Routing: cachedDecision(cr),
-			o: o, q: q, ctx: ctx, start: start, s: llm.StreamOf(cachedResponse(cr.Entry)), cr: cr,
+			Degraded: degraded, o: o, q: q, ctx: ctx, start: start, s: llm.StreamOf(cachedResponse(cr.Entry)), cr: cr,
 		}, nil
 	}
 	d, err := o.Route(ctx, q)
@@ -57,14 +62,14 @@ func (o *Orchestrator) Stream(ctx context.Context, q *Query) (*StreamAnswer, err
 		return nil, err
 	}
 	o.opt.Metrics.Routes.WithLabelValues(d.Primary, d.Rule).Inc()
-	a, err := o.opt.Caller.ChatStream(ctx, chainOf(d), q.Request)
+	a, err := o.opt.Caller.ChatStream(ctx, chainOf(d), req)
 	o.countFailures(a.Failures)
 	if err != nil {
 		return nil, err
 	}
 	return &StreamAnswer{
 		Model: a.Model, FallbackUsed: a.FallbackUsed, Routing: d, CacheOutcome: cr.Outcome.String(),
-		o: o, q: q, ctx: ctx, start: start, s: a.Stream, cr: cr,
+		Degraded: degraded, o: o, q: q, ctx: ctx, start: start, s: a.Stream, cr: cr,
 	}, nil
 }
 
@@ -116,10 +121,19 @@ func (a *StreamAnswer) Text() string { return a.text.String() }
 func (a *StreamAnswer) Latency() time.Duration { return time.Since(a.start) }
 
 // Close releases the upstream stream and, for a complete answer, saves it
-// to the cache.
+// to the session and the cache. api calls it once the last chunk is read,
+// before it ends the stream, so that the client's next turn finds this one
+// saved; Degraded is final after it. Calls after the first do nothing.
 func (a *StreamAnswer) Close() error {
+	if a.closed {
+		return nil
+	}
+	a.closed = true
 	ok := a.done
 	err := a.s.Close()
+	if ok {
+		a.Degraded = append(a.Degraded, a.o.record(context.WithoutCancel(a.ctx), a.q, a.text.String(), a.Model)...)
+	}
 	if a.Cached {
 		return err
 	}
