@@ -2,6 +2,7 @@ package embedded
 
 import (
 	"context"
+	"strconv"
 	"testing"
 	"time"
 
@@ -103,4 +104,25 @@ func countKeys(t *testing.T, db *DB, bucket []byte) int {
 		t.Fatal(err)
 	}
 	return n
+}
+
+// BenchmarkCachePut measures one Put: a synced bbolt transaction.
+func BenchmarkCachePut(b *testing.B) {
+	db, err := Open(Options{Dir: b.TempDir()})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer db.Close()
+	s := NewCacheStore(db, nil)
+	e := cachetest.NewEntry("x", "t", "m", "s")
+	e.Vector = make([]float32, 384)
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		e.ID = strconv.Itoa(i)
+		i++
+		if err := s.Put(context.Background(), e); err != nil {
+			b.Fatal(err)
+		}
+	}
 }

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"net/url"
+	"strconv"
 	"testing"
 	"time"
 
@@ -149,5 +150,26 @@ func TestCacheFeedCarriesManyIDs(t *testing.T) {
 		case <-deadline:
 			t.Fatalf("%d of %d deleted IDs announced within 2s", got, n)
 		}
+	}
+}
+
+// BenchmarkCachePut measures one Put of an entry with a 384-dimension
+// vector: one round trip.
+func BenchmarkCachePut(b *testing.B) {
+	s := NewCacheStore(openDB(b, testenv.PostgresURL(b)), nil)
+	e := cachetest.NewEntry("x", "bench", "m", "s")
+	e.Vector = make([]float32, 384)
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		e.ID = "bench-" + strconv.Itoa(i)
+		i++
+		if err := s.Put(context.Background(), e); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.StopTimer()
+	if _, err := s.Purge(context.Background(), cache.Filter{Tenant: "bench"}); err != nil {
+		b.Fatal(err)
 	}
 }

@@ -2,6 +2,7 @@ package redisstore
 
 import (
 	"context"
+	"strconv"
 	"testing"
 	"time"
 
@@ -93,5 +94,26 @@ func TestCacheIndexesShed(t *testing.T) {
 	}
 	if len(got) != 1 || got[0] != "d" {
 		t.Errorf("List = %v; want [d]", got)
+	}
+}
+
+// BenchmarkCachePut measures one Put of an entry with a 384-dimension
+// vector: one round trip.
+func BenchmarkCachePut(b *testing.B) {
+	s := NewCacheStore(openClient(b, testenv.RedisURL(b)), nil)
+	e := cachetest.NewEntry("x", "bench", "m", "s")
+	e.Vector = make([]float32, 384)
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		e.ID = "bench-" + strconv.Itoa(i)
+		i++
+		if err := s.Put(context.Background(), e); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.StopTimer()
+	if _, err := s.Purge(context.Background(), cache.Filter{Tenant: "bench"}); err != nil {
+		b.Fatal(err)
 	}
 }
