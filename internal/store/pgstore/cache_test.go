@@ -173,3 +173,61 @@ func BenchmarkCachePut(b *testing.B) {
 		b.Fatal(err)
 	}
 }
+
+// TestCacheFeedQuiet checks that a feed outlives quiet spells longer than
+// its keepalive (each ends in a ping) and still delivers afterwards.
+func TestCacheFeedQuiet(t *testing.T) {
+	s := NewCacheStore(openDB(t, schemaURL(t, testenv.PostgresURL(t))), nil)
+	s.keepalive = 100 * time.Millisecond
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	feed, err := s.Watch(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case c, ok := <-feed:
+		t.Fatalf("quiet feed yielded %+v (open=%v)", c, ok)
+	case <-time.After(5 * s.keepalive):
+	}
+	if err := s.Put(ctx, cachetest.NewEntry("late", "t", "m", "")); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case c, ok := <-feed:
+		if !ok || c.Entry.ID != "late" {
+			t.Fatalf("got %+v (open=%v); want the put of late", c, ok)
+		}
+	case <-time.After(time.Second):
+		t.Fatal("a put after a quiet spell did not arrive within a second")
+	}
+}
+
+// TestCacheFeedClosesWhenKilled ends the listening connection on the
+// server: the watcher's channel closes (the cache then lists again) rather
+// than going quiet.
+func TestCacheFeedClosesWhenKilled(t *testing.T) {
+	raw := testenv.PostgresURL(t)
+	u := schemaURL(t, raw) + "&application_name=cato_feed_test"
+	s := NewCacheStore(openDB(t, u), nil)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	feed, err := s.Watch(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	admin := openDB(t, raw)
+	var n int
+	if err := admin.pool.QueryRow(ctx, `SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
+		WHERE application_name = 'cato_feed_test'`).Scan(&n); err != nil || n == 0 {
+		t.Fatalf("terminated %d backends (%v); want the listener's", n, err)
+	}
+	select {
+	case c, ok := <-feed:
+		if ok {
+			t.Fatalf("got %+v from a killed connection", c)
+		}
+	case <-time.After(2 * time.Second):
+		t.Fatal("feed still open 2s after its connection was killed")
+	}
+}

@@ -228,6 +228,18 @@ func TestCacheFeedKeepalive(t *testing.T) {
 		t.Fatalf("feed yielded (open=%v) while quiet and connected", ok)
 	case <-time.After(3 * s.keepalive):
 	}
+	// ... and changes still flow after the pings.
+	if err := s.Put(ctx, cache.Entry{ID: "after-pings", Scope: pythonScope}); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case c, ok := <-feed:
+		if !ok || c.Entry.ID != "after-pings" {
+			t.Fatalf("after the pings got %+v (open=%v); want the put", c, ok)
+		}
+	case <-time.After(time.Second):
+		t.Fatal("a put after the pings did not arrive within a second")
+	}
 	p.frozen.Store(true)
 	select {
 	case _, ok := <-feed:
