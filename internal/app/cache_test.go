@@ -1,8 +1,12 @@
 package app
 
 import (
+	"fmt"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/cato-gateway/cato/internal/testenv"
 )
 
 // TestRunbookCache is the runbook's week-8 check through the HTTP API.
@@ -58,5 +62,36 @@ func TestCacheNeverLeaksPersonalAnswers(t *testing.T) {
 		if outcome != "bypass" {
 			t.Errorf("%q: X-Cato-Cache %q; want bypass for a personal question", q, outcome)
 		}
+	}
+}
+
+// TestCacheSharedByReplicas: a second gateway sharing Redis hits an entry
+// the first one wrote, within a second.
+func TestCacheSharedByReplicas(t *testing.T) {
+	url := testenv.RedisURL(t)
+	a, _ := replica(t, url)
+	b, _ := replica(t, url)
+	ask := func(base, q string) (queryAnswer, string) {
+		resp, body := post(t, base+"/api/cato/query", fmt.Sprintf(`{"query": %q}`, q), "Authorization", "Bearer key-a")
+		if resp.StatusCode != 200 {
+			t.Fatalf("status %d: %s", resp.StatusCode, body)
+		}
+		return decode[queryAnswer](t, body), resp.Header.Get("X-Cato-Cache")
+	}
+	q := fmt.Sprintf("What is the tallest mountain in region %d?", time.Now().UnixNano()%100000)
+	if _, outcome := ask(a, q); outcome != "miss" {
+		t.Fatalf("first ask on replica a: %s; want miss", outcome)
+	}
+	start := time.Now()
+	for {
+		ans, outcome := ask(b, q)
+		if outcome == "hit" && ans.Cached {
+			t.Logf("replica b hit replica a's entry after %v", time.Since(start))
+			return
+		}
+		if time.Since(start) > time.Second {
+			t.Fatalf("replica b did not hit replica a's entry within a second (last: %s)", outcome)
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }

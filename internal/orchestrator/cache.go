@@ -3,6 +3,7 @@ package orchestrator
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/cato-gateway/cato/internal/cache"
 	"github.com/cato-gateway/cato/internal/llm"
@@ -30,11 +31,17 @@ func (o *Orchestrator) lookup(ctx context.Context, q *Query) cache.Result {
 	return r
 }
 
+// storeTimeout bounds a cache write on the request path.
+const storeTimeout = 250 * time.Millisecond
+
 // store saves a complete answer to a missed query.
 func (o *Orchestrator) store(ctx context.Context, q *Query, r cache.Result, text, model string, u llm.Usage) {
 	if o.opt.Cache == nil || r.Outcome != cache.Miss || q.Shadow {
 		return
 	}
+	// A store that is down must not hold the answer back for long.
+	ctx, cancel := context.WithTimeout(ctx, storeTimeout)
+	defer cancel()
 	if _, err := o.opt.Cache.Put(ctx, r, cache.Answer{Text: text, Model: model, Usage: u}); err != nil {
 		o.opt.Log.Warn("semantic cache put failed", "err", err)
 	}

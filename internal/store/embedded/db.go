@@ -77,6 +77,9 @@ type DB struct {
 	dir  string
 
 	flagWatchers watchers // change feed of the rollout flag (rollout.go)
+	// cacheFeed is the change feed of every CacheStore on this DB, so that
+	// two stores built on it see each other's writes.
+	cacheFeed cacheFeed
 }
 
 // Open opens (creating if needed) the store in o.Dir. Only one process may

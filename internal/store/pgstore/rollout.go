@@ -127,13 +127,13 @@ func (s *FlagStore) Watch(ctx context.Context) (<-chan struct{}, error) {
 		return nil, fmt.Errorf("listening for rollout changes: %w", err)
 	}
 	if _, err := conn.Exec(ctx, "LISTEN "+flagChannel); err != nil {
-		closeConn(conn)
+		discardConn(conn)
 		return nil, fmt.Errorf("listening for rollout changes: %w", err)
 	}
 	ch := make(chan struct{}, 1)
 	go func() {
 		defer close(ch)
-		defer closeConn(conn)
+		defer discardConn(conn)
 		s.relay(ctx, conn.Conn(), ch)
 	}()
 	return ch, nil
@@ -173,9 +173,9 @@ func (s *FlagStore) relay(ctx context.Context, conn *pgx.Conn, ch chan<- struct{
 
 // closeConn closes a connection that LISTENed, so that the pool drops it
 // rather than hand it, still listening, to another caller.
-func closeConn(conn *pgxpool.Conn) {
-	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-	defer cancel()
-	conn.Conn().Close(ctx)
+// discardConn closes a pooled connection so that the pool drops it rather
+// than reuse one that was listening.
+func discardConn(conn *pgxpool.Conn) {
+	closeConn(conn.Conn())
 	conn.Release()
 }

@@ -16,13 +16,21 @@ import (
 // openClient connects to the test Redis with a key prefix of its own.
 func openClient(t testing.TB, raw string) *Client {
 	t.Helper()
+	b := make([]byte, 4)
+	rand.Read(b)
+	return openClientPrefix(t, raw, "test-"+hex.EncodeToString(b)+":")
+}
+
+// openClientPrefix connects to the test Redis with the given key prefix
+// (a second replica of a test's first client), and deletes the prefix's
+// keys at the end.
+func openClientPrefix(t testing.TB, raw, prefix string) *Client {
+	t.Helper()
 	o, err := ParseURL(raw)
 	if err != nil {
 		t.Fatal(err)
 	}
-	b := make([]byte, 4)
-	rand.Read(b)
-	o.Prefix = "test-" + hex.EncodeToString(b) + ":"
+	o.Prefix = prefix
 	c, err := Open(context.Background(), o, nil)
 	if err != nil {
 		t.Fatal(err)
