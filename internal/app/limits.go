@@ -3,6 +3,7 @@ package app
 import (
 	"log/slog"
 	"os"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"syscall"
@@ -17,6 +18,15 @@ const (
 	wantSomaxconn   = 4096
 	wantPortsPerDst = 28000
 )
+
+// tuneGC applies server.gc_percent unless the operator set GOGC.
+func tuneGC(percent int, log *slog.Logger) {
+	if percent < 0 || os.Getenv("GOGC") != "" {
+		return
+	}
+	debug.SetGCPercent(percent)
+	log.Debug("garbage collector target set", "gc_percent", percent)
+}
 
 // checkLimits raises the soft open-file limit to the hard limit and warns
 // about settings too low for heavy traffic. It changes nothing else.

@@ -74,6 +74,11 @@ type Server struct {
 	// server schedules writes round-robin over a connection's streams, and
 	// its cost grows with their number (bench/RESULTS.md).
 	MaxConcurrentStreams int `yaml:"max_concurrent_streams"`
+	// GCPercent is the garbage collector's target (Go's GOGC) when the
+	// GOGC environment variable is not set. A proxy's heap is small and
+	// churns fast: at Go's 100 it collects many times a second, and each
+	// cycle's CPU shows up as tail latency. Default 400; -1 leaves Go's own.
+	GCPercent int `yaml:"gc_percent"`
 	// ReusePort sets SO_REUSEPORT on the listener so that several Cato
 	// processes can share one port. Default false.
 	ReusePort bool `yaml:"reuse_port"`

@@ -76,6 +76,7 @@ func (c *Config) applyDefaults() {
 		s.HTTP2 = &t
 	}
 	defInt(&s.MaxConcurrentStreams, 250)
+	defInt(&s.GCPercent, 400)
 
 	u := &c.Upstream
 	def(&u.Timeout, 60*time.Second)
