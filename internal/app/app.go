@@ -10,7 +10,6 @@ import (
 	"sort"
 
 	"github.com/cato-gateway/cato/internal/api"
-	"github.com/cato-gateway/cato/internal/cache"
 	"github.com/cato-gateway/cato/internal/config"
 	"github.com/cato-gateway/cato/internal/embed"
 	"github.com/cato-gateway/cato/internal/llm"
@@ -93,7 +92,7 @@ func New(ctx context.Context, cfg *config.Config, environ []string, log *slog.Lo
 	if err != nil {
 		return nil, fmt.Errorf("routing: %w", err)
 	}
-	semCache := a.newCache(cfg, emb, cache.NewMemoryStore(nil))
+	semCache := a.newCache(cfg, emb, backend.Cache())
 	var summary provider.Provider
 	if g, ok := guards[cfg.Session.SummaryModel]; ok {
 		summary = g

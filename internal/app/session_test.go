@@ -4,8 +4,8 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 
@@ -22,21 +22,31 @@ func replica(t *testing.T, store string) (string, func()) {
 		t.Fatal(err)
 	}
 	cfg.Store = store
-	a, err := New(context.Background(), cfg, []string{"TEST_KEY_A=key-a"}, slog.New(slog.DiscardHandler))
+	a, err := New(context.Background(), cfg, []string{"TEST_KEY_A=key-a", "TEST_ADMIN_KEY=admin"}, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatalf("app.New: %v", err)
 	}
-	srv := httptest.NewServer(a.Handler())
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Serve runs the background work too: the cache's warm start and
+	// change feed, the rollout poller.
+	ctx, cancel := context.WithCancel(context.Background())
+	served := make(chan error, 1)
+	go func() { served <- a.Serve(ctx, ln) }()
 	stopped := false
 	stop := func() {
 		if !stopped {
 			stopped = true
-			srv.Close()
-			a.close()
+			cancel()
+			if err := <-served; err != nil {
+				t.Errorf("serve: %v", err)
+			}
 		}
 	}
 	t.Cleanup(stop)
-	return srv.URL, stop
+	return "http://" + ln.Addr().String(), stop
 }
 
 func askIn(t *testing.T, base, session, query string) queryAnswer {
