@@ -47,9 +47,16 @@ type App struct {
 
 // New builds the gateway described by cfg. environ is the process
 // environment (os.Environ()), where keys named by *_env settings are read.
-func New(ctx context.Context, cfg *config.Config, environ []string, log *slog.Logger) (*App, error) {
+// On error, whatever New had opened (the store, a simulated legacy server)
+// is closed again.
+func New(ctx context.Context, cfg *config.Config, environ []string, log *slog.Logger) (_ *App, err error) {
 	env := envMap(environ)
 	a := &App{cfg: cfg, log: log, metrics: metrics.New()}
+	defer func() {
+		if err != nil {
+			a.close()
+		}
+	}()
 
 	auth, err := buildAuth(cfg, env, log)
 	if err != nil {
@@ -99,13 +106,11 @@ func New(ctx context.Context, cfg *config.Config, environ []string, log *slog.Lo
 	}
 	mem, err := a.newMemory(cfg, backend, summary)
 	if err != nil {
-		a.close()
 		return nil, err
 	}
 	a.dualWrite = dualWriter(mem, cfg.Rollout.Legacy, log.Warn)
 	mig, err := a.newMigration(ctx, cfg, backend.Flags(), env, sortedKeys(models))
 	if err != nil {
-		a.close()
 		return nil, err
 	}
 	a.migration = mig

@@ -132,3 +132,23 @@ func TestSessionsAPI(t *testing.T) {
 		t.Errorf("a deleted session still remembered: %q", a.Response)
 	}
 }
+
+// TestFailedStartReleasesStore: a New that fails after opening the
+// embedded store closes it, so that a corrected start can open the file.
+func TestFailedStartReleasesStore(t *testing.T) {
+	store := "embedded://" + t.TempDir()
+	cfg, err := config.Parse([]byte(simConfig))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Store = store
+	// The model fails to build after the store is open.
+	cfg.Models["broken"] = config.Model{Provider: config.ProviderOpenAI, BaseURL: "http://127.0.0.1:1/v1", APIKeyEnv: "TEST_UNSET_KEY"}
+	if _, err := New(context.Background(), cfg, []string{"TEST_KEY_A=key-a"}, slog.New(slog.DiscardHandler)); err == nil {
+		t.Fatal("New with an unset api_key_env succeeded; want an error")
+	}
+	base, _ := replica(t, store)
+	if a := askIn(t, base, "after-failed-start", "What is Python?"); a.Response == "" {
+		t.Error("the gateway started after a failed one gave an empty answer")
+	}
+}
