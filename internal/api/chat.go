@@ -94,12 +94,13 @@ func (s *Server) chatCompletions(w http.ResponseWriter, r *http.Request) {
 	writeJSON(sw, http.StatusOK, out)
 }
 
+// setCatoHeaders sets the headers of an answer on the new side; the
+// handler has set X-Cato-Side already, so that errors carry it too.
 func (s *Server) setCatoHeaders(w http.ResponseWriter, model, cache string, d router.Decision) {
 	h := w.Header()
 	h.Set("X-Cato-Model", model)
 	h.Set("X-Cato-Cache", cache)
 	h.Set("X-Cato-Route", routeHeader(d))
-	h.Set("X-Cato-Side", "new")
 }
 
 // routeHeader summarises a decision in one ASCII header value.

@@ -144,8 +144,5 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	if d.Fallbacks == nil {
-		d.Fallbacks = []string{}
-	}
-	writeJSON(w, http.StatusOK, d)
+	writeJSON(w, http.StatusOK, routingJSON(d))
 }

@@ -2,7 +2,6 @@ package api
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"net/http"
 	"time"
@@ -10,6 +9,7 @@ import (
 	"github.com/cato-gateway/cato/internal/openai"
 	"github.com/cato-gateway/cato/internal/orchestrator"
 	"github.com/cato-gateway/cato/internal/rollout"
+	"github.com/cato-gateway/cato/internal/router"
 )
 
 // Rollout holds the migration's collaborators. With a nil *Rollout, or a
@@ -96,7 +96,7 @@ func (s *Server) observeNew(path string, body []byte, text string, status int, e
 // legacyQuery answers /api/cato/query on the legacy side: the query is
 // sent to the legacy server as a chat completion and its answer returned in
 // the native shape. The legacy server reports no routing, cache or cost.
-func (s *Server) legacyQuery(w http.ResponseWriter, r *http.Request, q *queryRequest, body []byte) int {
+func (s *Server) legacyQuery(w http.ResponseWriter, r *http.Request, q *queryRequest, body []byte) {
 	ro := s.opt.Rollout
 	s.opt.Metrics.RolloutRequests.WithLabelValues("legacy").Inc()
 	ans := ro.Legacy.Call(r.Context(), "/v1/chat/completions", body)
@@ -104,12 +104,12 @@ func (s *Server) legacyQuery(w http.ResponseWriter, r *http.Request, q *queryReq
 	w.Header().Set(rollout.HeaderSide, "legacy")
 	w.Header().Set("X-Cato-Model", ro.LegacyModel)
 	if ans.Err != nil || ans.Status/100 != 2 {
-		return s.writeError(w, r, errStatus(http.StatusBadGateway, openai.TypeUpstream, "legacy_unavailable", "the legacy upstream did not answer"))
+		s.writeError(w, r, errStatus(http.StatusBadGateway, openai.TypeUpstream, "legacy_unavailable", "the legacy upstream did not answer"))
+		return
 	}
 	writeJSON(w, http.StatusOK, queryResponse{
 		Response: ans.Text, Model: ro.LegacyModel, SessionID: q.SessionID,
-		Routing:   json.RawMessage(`{"primary_model":"` + ro.LegacyModel + `","fallback_chain":[],"complexity":0,"domain":"","reason":"legacy side of the rollout"}`),
+		Routing:   routingJSON(router.Decision{Primary: ro.LegacyModel, Reason: "legacy side of the rollout"}),
 		LatencyMS: ms(ans.Latency),
 	})
-	return http.StatusOK
 }

@@ -10,7 +10,6 @@ import (
 	"sort"
 
 	"github.com/cato-gateway/cato/internal/api"
-	"github.com/cato-gateway/cato/internal/cache"
 	"github.com/cato-gateway/cato/internal/config"
 	"github.com/cato-gateway/cato/internal/embed"
 	"github.com/cato-gateway/cato/internal/llm"
@@ -48,9 +47,16 @@ type App struct {
 
 // New builds the gateway described by cfg. environ is the process
 // environment (os.Environ()), where keys named by *_env settings are read.
-func New(ctx context.Context, cfg *config.Config, environ []string, log *slog.Logger) (*App, error) {
+// On error, whatever New had opened (the store, a simulated legacy server)
+// is closed again.
+func New(ctx context.Context, cfg *config.Config, environ []string, log *slog.Logger) (_ *App, err error) {
 	env := envMap(environ)
 	a := &App{cfg: cfg, log: log, metrics: metrics.New()}
+	defer func() {
+		if err != nil {
+			a.close()
+		}
+	}()
 
 	auth, err := buildAuth(cfg, env, log)
 	if err != nil {
@@ -93,20 +99,18 @@ func New(ctx context.Context, cfg *config.Config, environ []string, log *slog.Lo
 	if err != nil {
 		return nil, fmt.Errorf("routing: %w", err)
 	}
-	semCache := a.newCache(cfg, emb, cache.NewMemoryStore(nil))
+	semCache := a.newCache(cfg, emb, backend.Cache())
 	var summary provider.Provider
 	if g, ok := guards[cfg.Session.SummaryModel]; ok {
 		summary = g
 	}
 	mem, err := a.newMemory(cfg, backend, summary)
 	if err != nil {
-		a.close()
 		return nil, err
 	}
 	a.dualWrite = dualWriter(mem, cfg.Rollout.Legacy, log.Warn)
 	mig, err := a.newMigration(ctx, cfg, backend.Flags(), env, sortedKeys(models))
 	if err != nil {
-		a.close()
 		return nil, err
 	}
 	a.migration = mig

@@ -2,6 +2,7 @@ package app
 
 import (
 	"fmt"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -94,4 +95,53 @@ func TestCacheSharedByReplicas(t *testing.T) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+}
+
+// TestCacheKeptAcrossRestart: on the embedded store, a gateway started on
+// the file of one that stopped serves the entries the first one wrote.
+func TestCacheKeptAcrossRestart(t *testing.T) {
+	dir := t.TempDir()
+	ask := func(base, q string) (queryAnswer, string) {
+		resp, body := post(t, base+"/api/cato/query", fmt.Sprintf(`{"query": %q}`, q), "Authorization", "Bearer key-a")
+		if resp.StatusCode != 200 {
+			t.Fatalf("status %d: %s", resp.StatusCode, body)
+		}
+		return decode[queryAnswer](t, body), resp.Header.Get("X-Cato-Cache")
+	}
+	before, stop := replica(t, "embedded://"+dir)
+	if _, outcome := ask(before, "What is the capital of Portugal?"); outcome != "miss" {
+		t.Fatalf("first ask: %s; want miss", outcome)
+	}
+	stop()
+	after, _ := replica(t, "embedded://"+dir)
+	// The warm start runs in the background; wait for it before asking, so
+	// that a miss cannot be turned into a hit by the ask itself.
+	start := time.Now()
+	for cacheEntries(t, after) == 0 {
+		if time.Since(start) > 2*time.Second {
+			t.Fatal("the restarted gateway holds no cache entry 2s after start")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if ans, outcome := ask(after, "What is the capital of Portugal?"); outcome != "hit" || !ans.Cached {
+		t.Errorf("after a restart: X-Cato-Cache %q, cached %v; want a hit", outcome, ans.Cached)
+	}
+}
+
+// cacheEntries returns the number of entries in the cache of the gateway at
+// base, from /status.
+func cacheEntries(t *testing.T, base string) int {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodGet, base+"/api/admin/cato/status", nil)
+	req.Header.Set("Authorization", "Bearer admin")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	return decode[struct {
+		Cache struct {
+			Entries int `json:"entries"`
+		} `json:"cache"`
+	}](t, readAll(t, resp)).Cache.Entries
 }

@@ -4,8 +4,8 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 
@@ -22,21 +22,31 @@ func replica(t *testing.T, store string) (string, func()) {
 		t.Fatal(err)
 	}
 	cfg.Store = store
-	a, err := New(context.Background(), cfg, []string{"TEST_KEY_A=key-a"}, slog.New(slog.DiscardHandler))
+	a, err := New(context.Background(), cfg, []string{"TEST_KEY_A=key-a", "TEST_ADMIN_KEY=admin"}, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatalf("app.New: %v", err)
 	}
-	srv := httptest.NewServer(a.Handler())
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Serve runs the background work too: the cache's warm start and
+	// change feed, the rollout poller.
+	ctx, cancel := context.WithCancel(context.Background())
+	served := make(chan error, 1)
+	go func() { served <- a.Serve(ctx, ln) }()
 	stopped := false
 	stop := func() {
 		if !stopped {
 			stopped = true
-			srv.Close()
-			a.close()
+			cancel()
+			if err := <-served; err != nil {
+				t.Errorf("serve: %v", err)
+			}
 		}
 	}
 	t.Cleanup(stop)
-	return srv.URL, stop
+	return "http://" + ln.Addr().String(), stop
 }
 
 func askIn(t *testing.T, base, session, query string) queryAnswer {
@@ -120,5 +130,25 @@ func TestSessionsAPI(t *testing.T) {
 	}
 	if a := askIn(t, base, "api-1", "What is my name?"); strings.Contains(a.Response, "Alice") {
 		t.Errorf("a deleted session still remembered: %q", a.Response)
+	}
+}
+
+// TestFailedStartReleasesStore: a New that fails after opening the
+// embedded store closes it, so that a corrected start can open the file.
+func TestFailedStartReleasesStore(t *testing.T) {
+	store := "embedded://" + t.TempDir()
+	cfg, err := config.Parse([]byte(simConfig))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Store = store
+	// The model fails to build after the store is open.
+	cfg.Models["broken"] = config.Model{Provider: config.ProviderOpenAI, BaseURL: "http://127.0.0.1:1/v1", APIKeyEnv: "TEST_UNSET_KEY"}
+	if _, err := New(context.Background(), cfg, []string{"TEST_KEY_A=key-a"}, slog.New(slog.DiscardHandler)); err == nil {
+		t.Fatal("New with an unset api_key_env succeeded; want an error")
+	}
+	base, _ := replica(t, store)
+	if a := askIn(t, base, "after-failed-start", "What is Python?"); a.Response == "" {
+		t.Error("the gateway started after a failed one gave an empty answer")
 	}
 }

@@ -123,9 +123,6 @@ type Answer struct {
 	Degraded []string
 }
 
-// HasModel reports whether name is a configured chat model.
-func (o *Orchestrator) HasModel(name string) bool { return o.models[name] }
-
 // checkModel refuses a request for a model that is not configured.
 func (o *Orchestrator) checkModel(q *Query) error {
 	if m := q.Request.Model; !isAuto(m) && !o.models[m] {

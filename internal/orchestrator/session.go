@@ -38,6 +38,7 @@ func (q *Query) sessionKey() session.Key { return session.Key{Tenant: q.Tenant, 
 
 // withSession returns the request to send: q.Request with the session's
 // context added (see docs/sessions.md for the rule), or q.Request itself.
+// It marks q as using memory when it added any.
 // A store that cannot be reached degrades the answer, it does not fail it.
 func (o *Orchestrator) withSession(ctx context.Context, q *Query) (*llm.Request, []string, error) {
 	if o.opt.Sessions == nil || q.SessionID == "" || !q.memoryOn() || q.Shadow {
@@ -53,6 +54,9 @@ func (o *Orchestrator) withSession(ctx context.Context, q *Query) (*llm.Request,
 	case !added.Summary && added.Turns == 0:
 		return q.Request, nil, nil
 	}
+	// The answer now depends on the session: the cache must neither serve
+	// nor store it (docs/cache.md, session_memory).
+	q.usedMemory = true
 	req := *q.Request
 	req.Messages = msgs
 	return &req, nil, nil

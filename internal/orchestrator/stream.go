@@ -5,7 +5,6 @@ import (
 	"errors"
 	"io"
 	"strings"
-	"time"
 
 	"github.com/cato-gateway/cato/internal/cache"
 	"github.com/cato-gateway/cato/internal/llm"
@@ -26,14 +25,12 @@ type StreamAnswer struct {
 
 	o      *Orchestrator
 	q      *Query
-	start  time.Time
 	s      llm.Stream
 	cr     cache.Result
 	finish string
 	tools  int
 	text   strings.Builder
 	usage  llm.Usage
-	hidden *llm.HiddenStates
 	done   bool
 	closed bool
 	ctx    context.Context
@@ -42,7 +39,6 @@ type StreamAnswer struct {
 // Stream answers q as a stream. It returns once the answering model has
 // sent its first chunk, so that errors before it can still fall back.
 func (o *Orchestrator) Stream(ctx context.Context, q *Query) (*StreamAnswer, error) {
-	start := time.Now()
 	if err := o.checkModel(q); err != nil {
 		return nil, err
 	}
@@ -54,7 +50,7 @@ func (o *Orchestrator) Stream(ctx context.Context, q *Query) (*StreamAnswer, err
 	if cr.Outcome == cache.Hit {
 		return &StreamAnswer{
 			Model: cr.Entry.Model, Cached: true, CacheOutcome: cr.Outcome.String(), Routing: cachedDecision(cr),
-			Degraded: degraded, o: o, q: q, ctx: ctx, start: start, s: llm.StreamOf(cachedResponse(cr.Entry)), cr: cr,
+			Degraded: degraded, o: o, q: q, ctx: ctx, s: llm.StreamOf(cachedResponse(cr.Entry)), cr: cr,
 		}, nil
 	}
 	d, err := o.Route(ctx, q)
@@ -69,24 +65,21 @@ func (o *Orchestrator) Stream(ctx context.Context, q *Query) (*StreamAnswer, err
 	}
 	return &StreamAnswer{
 		Model: a.Model, FallbackUsed: a.FallbackUsed, Routing: d, CacheOutcome: cr.Outcome.String(),
-		Degraded: degraded, o: o, q: q, ctx: ctx, start: start, s: a.Stream, cr: cr,
+		Degraded: degraded, o: o, q: q, ctx: ctx, s: a.Stream, cr: cr,
 	}, nil
 }
 
 // Next returns the next chunk, or io.EOF after the last.
 func (a *StreamAnswer) Next() (llm.Chunk, error) {
-	var c llm.Chunk
-	switch {
-	case a.done:
+	if a.done {
 		return llm.Chunk{}, io.EOF
-	default:
-		var err error
-		if c, err = a.s.Next(); err != nil {
-			if errors.Is(err, io.EOF) {
-				a.done = true
-			}
-			return llm.Chunk{}, err
+	}
+	c, err := a.s.Next()
+	if err != nil {
+		if errors.Is(err, io.EOF) {
+			a.done = true
 		}
+		return llm.Chunk{}, err
 	}
 	a.text.WriteString(c.Content)
 	a.tools += len(c.ToolCalls)
@@ -95,9 +88,6 @@ func (a *StreamAnswer) Next() (llm.Chunk, error) {
 	}
 	if c.Usage != nil {
 		a.usage = *c.Usage
-	}
-	if c.HiddenStates != nil {
-		a.hidden = c.HiddenStates
 	}
 	return c, nil
 }
@@ -116,9 +106,6 @@ func (a *StreamAnswer) CostUSD() float64 {
 
 // Text returns the answer's text streamed so far.
 func (a *StreamAnswer) Text() string { return a.text.String() }
-
-// Latency returns the time since the query started.
-func (a *StreamAnswer) Latency() time.Duration { return time.Since(a.start) }
 
 // Close releases the upstream stream and, for a complete answer, saves it
 // to the session and the cache. api calls it once the last chunk is read,

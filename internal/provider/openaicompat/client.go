@@ -57,7 +57,7 @@ func (c *Client) Chat(ctx context.Context, req *llm.Request) (*llm.Response, err
 	if err != nil {
 		return nil, err
 	}
-	defer resp.Body.Close()
+	defer closeBody(resp.Body)
 	var wire openai.ChatResponse
 	if err := json.NewDecoder(io.LimitReader(resp.Body, 64<<20)).Decode(&wire); err != nil {
 		return nil, c.transportError(ctx, fmt.Errorf("reading answer: %w", err))
@@ -174,6 +174,8 @@ type stream struct {
 	events *openai.EventReader
 	hidden bool
 	done   bool
+	// sawDone is set once the upstream sent [DONE]: the body is complete.
+	sawDone bool
 }
 
 func (s *stream) Next() (llm.Chunk, error) {
@@ -190,7 +192,7 @@ func (s *stream) Next() (llm.Chunk, error) {
 			return llm.Chunk{}, s.c.transportError(s.ctx, fmt.Errorf("reading stream: %w", err))
 		}
 		if string(data) == openai.Done {
-			s.done = true
+			s.done, s.sawDone = true, true
 			return llm.Chunk{}, io.EOF
 		}
 		var wire openai.ChatResponse
@@ -216,7 +218,20 @@ func isErrorEvent(data []byte) bool {
 
 func (s *stream) Close() error {
 	s.done = true
+	if s.sawDone {
+		return closeBody(s.body)
+	}
 	return s.body.Close()
+}
+
+// closeBody reads what is left of an answer the caller finished with (the
+// end of a chunked body, trailing whitespace) before closing it: a body
+// closed before its end costs the connection, and under load a new
+// connection per call exhausts ephemeral ports. More than a few KiB left
+// means the answer was not finished after all, and the connection goes.
+func closeBody(body io.ReadCloser) error {
+	_, _ = io.Copy(io.Discard, io.LimitReader(body, 4<<10))
+	return body.Close()
 }
 
 // decodeHiddenStates reads SGLang's choices[].hidden_states: one vector,
