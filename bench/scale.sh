@@ -3,7 +3,11 @@
 # and through one Cato process, in the same script. Cato is pinned to core
 # 0; the simulator and the load generator share core 1.
 #
-#   bench/scale.sh concurrency [N...]   S-concurrency: simulator answers after 2 s; N in flight (default 10000 25000 50000)
+#   bench/scale.sh concurrency N [LATENCY]
+#                                       S-concurrency: N users in flight, the simulator answering after
+#                                       LATENCY (default 2s). Closed loop needs N/LATENCY req/s: on
+#                                       2 cores the direct baseline tops out near 3,500 req/s, so
+#                                       25,000 and 50,000 are run with LATENCY 15s and 20s.
 #   bench/scale.sh overhead [RATE]      S-overhead: fixed RATE req/s (default 5000), simulator at 0 ms
 #   bench/scale.sh stream [N]           S-stream: N concurrent streams of 200 tokens (default 1000)
 #
@@ -24,7 +28,8 @@ start() { # simulate-flags...
   taskset -c 1 bin/cato simulate --listen 127.0.0.1:9201 "$@" >"$OUT/simulate.log" 2>&1 &
   pids+=($!)
   rm -rf "$OUT/scale-store"
-  taskset -c 0 bin/cato serve --config bench/scale.yaml >"$OUT/serve.log" 2>&1 &
+  # GOMEMLIMIT keeps the heap of 50,000 requests in flight within 2 GiB.
+  GOMEMLIMIT=1800MiB taskset -c 0 bin/cato serve --config bench/scale.yaml >"$OUT/serve.log" 2>&1 &
   CATO_PID=$!
   pids+=($CATO_PID)
   for _ in $(seq 100); do
@@ -56,17 +61,13 @@ peak_rss() { awk '/VmHWM/ {print $2}' "/proc/$CATO_PID/status"; }
 
 case "${1:-concurrency}" in
 concurrency)
-  shift || true
-  for n in "${@:-10000 25000 50000}"; do
-    for n1 in $n; do
-      start --latency 2s
-      load "conc-$n1-direct" http://127.0.0.1:9201 --workload bench/workloads/overhead.yaml --concurrency "$n1" --ramp 5s --duration 15s --timeout 60s
-      load "conc-$n1-cato" http://127.0.0.1:9202 --workload bench/workloads/overhead.yaml --concurrency "$n1" --ramp 5s --duration 15s --timeout 60s
-      rss=$(peak_rss)
-      summary "conc-$n1-direct"; summary "conc-$n1-cato" "$rss"
-      stop_all
-    done
-  done ;;
+  n=${2:-10000} lat=${3:-2s}
+  secs=${lat%s}
+  start --latency "$lat"
+  # Ramp over one latency so that arrivals are spread; run three latencies.
+  load "conc-$n-direct" http://127.0.0.1:9201 --workload bench/workloads/overhead.yaml --concurrency "$n" --ramp "$lat" --duration "$((secs * 3))s" --timeout 120s
+  load "conc-$n-cato" http://127.0.0.1:9202 --workload bench/workloads/overhead.yaml --concurrency "$n" --ramp "$lat" --duration "$((secs * 3))s" --timeout 120s
+  summary "conc-$n-direct"; summary "conc-$n-cato" "$(peak_rss)" ;;
 overhead)
   rate=${2:-5000}
   start
