@@ -9,7 +9,8 @@
 #                                       2 cores the direct baseline tops out near 3,500 req/s, so
 #                                       25,000 and 50,000 are run with LATENCY 15s and 20s.
 #   bench/scale.sh overhead [RATE]      S-overhead: fixed RATE req/s (default 5000), simulator at 0 ms
-#   bench/scale.sh stream [N]           S-stream: N concurrent streams of 200 tokens (default 1000)
+#   bench/scale.sh stream [N] [TPS]     S-stream: N concurrent streams of 200 tokens at TPS tokens/s
+#                                       (default 1000 streams at 10 tokens/s: 10,000 chunks/s in all)
 #
 # Clients and upstreams speak HTTP/2 cleartext (h2c), so one process holds
 # tens of thousands of requests within this machine's 20,000-file limit.
@@ -75,10 +76,10 @@ overhead)
   load "rate-$rate-cato" http://127.0.0.1:9202 --workload bench/workloads/overhead.yaml --rate "$rate" --ramp 2s --duration 15s
   summary "rate-$rate-direct"; summary "rate-$rate-cato" "$(peak_rss)" ;;
 stream)
-  n=${2:-1000}
-  start --answer-tokens 200 --tps 100
-  load "stream-$n-direct" http://127.0.0.1:9201 --workload bench/workloads/stream.yaml --concurrency "$n" --ramp 2s --duration 15s --timeout 60s
-  load "stream-$n-cato" http://127.0.0.1:9202 --workload bench/workloads/stream.yaml --concurrency "$n" --ramp 2s --duration 15s --timeout 60s
+  n=${2:-1000} tps=${3:-10}
+  start --answer-tokens 200 --tps "$tps"
+  load "stream-$n-direct" http://127.0.0.1:9201 --workload bench/workloads/stream.yaml --concurrency "$n" --ramp 5s --duration 45s --timeout 120s
+  load "stream-$n-cato" http://127.0.0.1:9202 --workload bench/workloads/stream.yaml --concurrency "$n" --ramp 5s --duration 45s --timeout 120s
   summary "stream-$n-direct"; summary "stream-$n-cato" "$(peak_rss)" ;;
 *) echo "usage: bench/scale.sh concurrency|overhead|stream [args]" >&2; exit 2 ;;
 esac
