@@ -12,7 +12,7 @@ import (
 	"github.com/cato-gateway/cato/internal/llm"
 )
 
-// Summarizer folds turns into a running summary; the lead adapts the cheap
+// Summarizer folds turns into a running summary; app adapts the cheap
 // model (config session.summary_model) to it. It must be safe for
 // concurrent use.
 type Summarizer interface {
