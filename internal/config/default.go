@@ -1,6 +1,9 @@
 package config
 
-import "time"
+import (
+	"strings"
+	"time"
+)
 
 // Provider names.
 const (
@@ -185,13 +188,13 @@ func (c *Config) applyDefaults() {
 // dollars per million tokens, on-demand, us-east-1), or zero.
 func knownPrice(modelID string) Price {
 	switch {
-	case contains(modelID, "claude-3-5-haiku"), contains(modelID, "claude-haiku-4"):
+	case strings.Contains(modelID, "claude-3-5-haiku"), strings.Contains(modelID, "claude-haiku-4"):
 		return Price{InputPerMTok: 0.80, OutputPerMTok: 4.00}
-	case contains(modelID, "claude-3-haiku"):
+	case strings.Contains(modelID, "claude-3-haiku"):
 		return Price{InputPerMTok: 0.25, OutputPerMTok: 1.25}
-	case contains(modelID, "claude-3-5-sonnet"), contains(modelID, "claude-3-7-sonnet"), contains(modelID, "claude-sonnet-4"):
+	case strings.Contains(modelID, "claude-3-5-sonnet"), strings.Contains(modelID, "claude-3-7-sonnet"), strings.Contains(modelID, "claude-sonnet-4"):
 		return Price{InputPerMTok: 3.00, OutputPerMTok: 15.00}
-	case contains(modelID, "claude-3-opus"), contains(modelID, "claude-opus-4"):
+	case strings.Contains(modelID, "claude-3-opus"), strings.Contains(modelID, "claude-opus-4"):
 		return Price{InputPerMTok: 15.00, OutputPerMTok: 75.00}
 	}
 	return Price{}

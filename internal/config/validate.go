@@ -3,10 +3,10 @@ package config
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"net"
 	"net/url"
 	"slices"
-	"sort"
 	"strings"
 )
 
@@ -180,13 +180,4 @@ func ValidateStoreURL(raw string) error {
 	return fmt.Errorf("%q: the scheme must be embedded://, redis://, rediss:// or postgres://", raw)
 }
 
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
-}
-
-func contains(s, sub string) bool { return strings.Contains(s, sub) }
+func sortedKeys[V any](m map[string]V) []string { return slices.Sorted(maps.Keys(m)) }
