@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -188,7 +189,7 @@ func (s *Server) streamChat(w *statusWriter, r *http.Request, q *orchestrator.Qu
 			continue
 		}
 		if !send(openai.NewChunk(id, created, sa.Model, &c)) {
-			return sa.Model, sa.Text(), ctx.Err()
+			return sa.Model, sa.Text(), clientGone(ctx)
 		}
 	}
 	if finish == nil {
@@ -205,18 +206,27 @@ func (s *Server) streamChat(w *statusWriter, r *http.Request, q *orchestrator.Qu
 	last := openai.NewChunk(id, created, sa.Model, finish)
 	if req.IncludeUsage {
 		if !send(last) {
-			return sa.Model, sa.Text(), ctx.Err()
+			return sa.Model, sa.Text(), clientGone(ctx)
 		}
 		last = openai.NewChunk(id, created, sa.Model, &llm.Chunk{})
 		last.Usage = openai.UsageOf(sa.Usage())
 	}
 	last.Cato = meta
 	if !send(last) {
-		return sa.Model, sa.Text(), ctx.Err()
+		return sa.Model, sa.Text(), clientGone(ctx)
 	}
 	_, _ = io.WriteString(w, "data: [DONE]\n\n")
 	_ = rc.Flush()
 	return sa.Model, sa.Text(), nil
+}
+
+// clientGone is the error of a stream the client stopped reading: the
+// request's cancellation, or context.Canceled when the write failed first.
+func clientGone(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	return context.Canceled
 }
 
 func (s *Server) listModels(w http.ResponseWriter, _ *http.Request) {

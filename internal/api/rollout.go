@@ -32,6 +32,9 @@ func (s *Server) side(r *http.Request, body []byte) (rollout.Side, rollout.Ident
 	if ro == nil || ro.Legacy == nil {
 		return rollout.SideNew, rollout.Identity{}
 	}
+	if side, ok := ro.Decider.Uniform(); ok && side == rollout.SideNew {
+		return side, rollout.Identity{} // no need to read who is asking
+	}
 	id := rollout.ExtractIdentity(tenantOf(r.Context()), r.Header, body)
 	return ro.Decider.Decide(id, r.Header.Get(rollout.HeaderSide)).Side, id
 }

@@ -127,9 +127,11 @@ func (a *StreamAnswer) Close() error {
 	if ok && cacheable(a.finish, a.tools) {
 		a.o.store(context.WithoutCancel(a.ctx), a.q, a.cr, a.text.String(), a.Model, a.usage)
 	}
-	if ok {
+	switch {
+	case ok:
 		a.o.opt.Metrics.RecordCall(a.Model, a.usage, a.CostUSD())
-	} else {
+	case a.ctx.Err() == nil:
+		// Cut short by the model, not by a client that went away.
 		a.o.opt.Metrics.RecordError(a.Model)
 	}
 	if a.FallbackUsed {

@@ -80,6 +80,22 @@ func (d *Decider) Apply(f Flag) bool {
 // when the store's version went backwards (a store that was wiped).
 func (d *Decider) Replace(f Flag) { d.flag.Store(&f) }
 
+// Uniform reports the side every request is on, when the flag puts all of
+// them on one side and no override or header can change it, so that
+// callers can skip reading the request's identity.
+func (d *Decider) Uniform() (Side, bool) {
+	if d.opts.AllowHeader || len(d.opts.Overrides) > 0 {
+		return SideNew, false
+	}
+	switch p := d.flag.Load().Percentage; {
+	case p >= 100:
+		return SideNew, true
+	case p <= 0:
+		return SideLegacy, true
+	}
+	return SideNew, false
+}
+
 // Decide returns the side for a request from id. sideHeader is the value of
 // X-Cato-Side ("" when absent); it is honoured only when the options allow
 // it. Overrides come next, then the identity's bucket: a bucket below

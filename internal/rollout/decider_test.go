@@ -185,3 +185,27 @@ func TestDeciderOptionsFrom(t *testing.T) {
 		t.Error("DeciderOptionsFrom accepted side \"both\"")
 	}
 }
+
+func TestDeciderUniform(t *testing.T) {
+	tests := []struct {
+		name     string
+		pct      float64
+		opts     DeciderOptions
+		wantSide Side
+		wantOK   bool
+	}{
+		{"all new", 100, DeciderOptions{}, SideNew, true},
+		{"all legacy", 0, DeciderOptions{}, SideLegacy, true},
+		{"split", 10, DeciderOptions{}, SideNew, false},
+		{"all new but the header may force legacy", 100, DeciderOptions{AllowHeader: true}, SideNew, false},
+		{"all new but an override", 100, DeciderOptions{Overrides: map[string]Side{"t": SideLegacy}}, SideNew, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			side, ok := NewDecider(Flag{Percentage: tt.pct}, tt.opts).Uniform()
+			if ok != tt.wantOK || (ok && side != tt.wantSide) {
+				t.Errorf("Uniform() = %v, %v; want %v, %v", side, ok, tt.wantSide, tt.wantOK)
+			}
+		})
+	}
+}
