@@ -1,10 +1,14 @@
 package api
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"net/http"
 	"sort"
 	"time"
+
+	"github.com/cato-gateway/cato/internal/openai"
 )
 
 // health answers 200 when the server is serving and every readiness check
@@ -58,4 +62,32 @@ func (s *Server) status(w http.ResponseWriter, _ *http.Request) {
 		out[name] = s.opt.Status[name]()
 	}
 	writeJSON(w, http.StatusOK, out)
+}
+
+// purgeCache deletes cache entries by tenant and/or model:
+// {"tenant": "team-a", "model": "bedrock_haiku"}; an empty body purges all.
+func (s *Server) purgeCache(w http.ResponseWriter, r *http.Request) {
+	body, err := s.readBody(w, r)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	var f struct {
+		Tenant string `json:"tenant"`
+		Model  string `json:"model"`
+	}
+	if len(bytes.TrimSpace(body)) > 0 {
+		dec := json.NewDecoder(bytes.NewReader(body))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&f); err != nil {
+			s.writeError(w, r, &openai.RequestError{Message: "the body must be {\"tenant\": …, \"model\": …}: " + err.Error()})
+			return
+		}
+	}
+	n, err := s.opt.Orchestrator.PurgeCache(r.Context(), f.Tenant, f.Model)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]int{"purged": n})
 }

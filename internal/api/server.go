@@ -90,6 +90,7 @@ func (s *Server) routes() {
 	s.mux.Handle("/api/cato/sessions/{id}", methods{http.MethodGet: s.client(s.getSession), http.MethodDelete: s.client(s.deleteSession)})
 	s.mux.Handle("/api/admin/cato/health", methods{http.MethodGet: http.HandlerFunc(s.health)})
 	s.mux.Handle("/api/admin/cato/status", methods{http.MethodGet: s.admin(s.status)})
+	s.mux.Handle("/api/admin/cato/cache/purge", methods{http.MethodPost: s.admin(s.purgeCache)})
 	s.mux.Handle("/metrics", methods{http.MethodGet: s.opt.Metrics.Handler()})
 	s.mux.Handle("/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusNotFound, errBody(http.StatusNotFound, "not_found", "no route for "+r.Method+" "+r.URL.Path))

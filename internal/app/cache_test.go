@@ -145,3 +145,25 @@ func cacheEntries(t *testing.T, base string) int {
 		} `json:"cache"`
 	}](t, readAll(t, resp)).Cache.Entries
 }
+
+func TestCachePurge(t *testing.T) {
+	base := gateway(t, simConfig, "TEST_KEY_A=key-a", "TEST_ADMIN_KEY=admin")
+	ask := func() string {
+		resp, _ := post(t, base+"/api/cato/query", `{"query": "What is the speed of light?"}`, "Authorization", "Bearer key-a")
+		return resp.Header.Get("X-Cato-Cache")
+	}
+	ask()
+	if got := ask(); got != "hit" {
+		t.Fatalf("second ask: %s; want hit", got)
+	}
+	resp, body := post(t, base+"/api/admin/cato/cache/purge", `{"tenant": "team-a"}`, "Authorization", "Bearer admin")
+	if resp.StatusCode != 200 || !strings.Contains(string(body), `"purged":1`) {
+		t.Fatalf("purge = %d %s; want one entry purged", resp.StatusCode, body)
+	}
+	if got := ask(); got != "miss" {
+		t.Errorf("after the purge: %s; want miss", got)
+	}
+	if resp, _ := post(t, base+"/api/admin/cato/cache/purge", `{}`, "Authorization", "Bearer key-a"); resp.StatusCode != 403 {
+		t.Errorf("purge with a client key = %d; want 403", resp.StatusCode)
+	}
+}

@@ -13,9 +13,12 @@ import (
 
 	"github.com/cato-gateway/cato/internal/api"
 	"github.com/cato-gateway/cato/internal/config"
+	"github.com/cato-gateway/cato/internal/provider/awsenv"
 	"github.com/cato-gateway/cato/internal/rollout"
+	"github.com/cato-gateway/cato/internal/rollout/appconfig"
 	"github.com/cato-gateway/cato/internal/simulator"
 	"github.com/prometheus/client_golang/prometheus"
+	"golang.org/x/sync/errgroup"
 )
 
 // migration is the rollout's running parts.
@@ -26,6 +29,8 @@ type migration struct {
 	guard  *rollout.Guard
 	report rollout.Report
 	admin  *rollout.Admin
+	// appconfig polls the flag from AWS AppConfig; nil when not configured.
+	appconfig *appconfig.Source
 }
 
 // newMigration builds the rollout from cfg over store. A simulated legacy
@@ -81,6 +86,15 @@ func (a *App) newMigration(ctx context.Context, cfg *config.Config, store rollou
 		a.closers = append(a.closers, sh.Close)
 		m.api.Shadow = sh
 	}
+	if ac := cfg.Rollout.AppConfig; ac.Application != "" {
+		awsCfg, err := awsenv.Load(ctx, ac.Region, ac.Endpoint, a.upstream)
+		if err != nil {
+			return nil, fmt.Errorf("rollout.appconfig: %w", err)
+		}
+		m.appconfig = appconfig.New(appconfig.Options{
+			Config: ac, Client: appconfig.NewClient(awsCfg, ac), Store: store, Decider: dec, Log: a.log,
+		})
+	}
 	m.report = rollout.Report{Decider: dec, Stats: stats, Shadow: m.api.Shadow, Guard: m.guard, Poller: m.poller}
 	a.registerRolloutMetrics(m)
 	return m, nil
@@ -115,20 +129,18 @@ func (a *App) registerRolloutMetrics(m *migration) {
 
 // run runs the rollout's background work until ctx ends.
 func (m *migration) run(ctx context.Context) error {
-	errc := make(chan error, 2)
-	n := 1
-	go func() { errc <- m.poller.Run(ctx) }()
+	g, ctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return m.poller.Run(ctx) })
 	if m.guard != nil {
-		n++
-		go func() { errc <- m.guard.Run(ctx) }()
+		g.Go(func() error { return m.guard.Run(ctx) })
 	}
-	var errs []error
-	for range n {
-		if err := <-errc; err != nil && !errors.Is(err, context.Canceled) {
-			errs = append(errs, err)
-		}
+	if m.appconfig != nil {
+		g.Go(func() error { return m.appconfig.Run(ctx) })
 	}
-	return errors.Join(errs...)
+	if err := g.Wait(); err != nil && !errors.Is(err, context.Canceled) {
+		return err
+	}
+	return nil
 }
 
 // serveSimulator serves a simulated model on a loopback port for as long as

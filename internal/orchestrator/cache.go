@@ -68,3 +68,16 @@ func cachedDecision(r cache.Result) router.Decision {
 		Reason: fmt.Sprintf("semantic cache hit (similarity %.2f)", r.Similarity), Rule: "cache",
 	}
 }
+
+// PurgeCache deletes the cache entries of tenant and model (an empty value
+// matches every one) on every replica and returns how many there were.
+func (o *Orchestrator) PurgeCache(ctx context.Context, tenant, model string) (int, error) {
+	if o.opt.Cache == nil {
+		return 0, nil
+	}
+	n, err := o.opt.Cache.Purge(ctx, cache.Filter{Tenant: tenant, Model: model})
+	if err != nil {
+		return n, fmt.Errorf("%w: purging the cache: %w", ErrStoreUnavailable, err)
+	}
+	return n, nil
+}

@@ -37,6 +37,7 @@ type caller interface {
 type semanticCache interface {
 	Lookup(ctx context.Context, q cache.Query) (cache.Result, error)
 	Put(ctx context.Context, r cache.Result, ans cache.Answer) (cache.Entry, error)
+	Purge(ctx context.Context, f cache.Filter) (int, error)
 }
 
 // Options are an Orchestrator's collaborators. Models, Caller and Router

@@ -46,6 +46,8 @@ func (c *fakeCache) Put(context.Context, cache.Result, cache.Answer) (cache.Entr
 	return cache.Entry{}, nil
 }
 
+func (c *fakeCache) Purge(context.Context, cache.Filter) (int, error) { return 0, nil }
+
 type fixedRouter struct{}
 
 func (fixedRouter) Decide(context.Context, router.Input) (router.Decision, error) {
