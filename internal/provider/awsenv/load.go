@@ -8,6 +8,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/feature/ec2/imds"
 )
 
 // DefaultRegion is the region used when neither the model nor the SDK's
@@ -30,6 +31,12 @@ func Load(ctx context.Context, region, endpoint string, hc *http.Client) (aws.Co
 	}
 	if region != "" {
 		opts = append(opts, awsconfig.WithRegion(region))
+	}
+	if isLoopback(endpoint) {
+		// A model on this machine (cato simulate, a protocol test server)
+		// is not on EC2: asking the instance metadata service for a role
+		// would only send traffic off the machine and wait for it.
+		opts = append(opts, awsconfig.WithEC2IMDSClientEnableState(imds.ClientDisabled))
 	}
 	cfg, err := awsconfig.LoadDefaultConfig(ctx, opts...)
 	if err != nil {
