@@ -171,7 +171,7 @@ func (s *Server) streamChat(w *statusWriter, r *http.Request, q *orchestrator.Qu
 				b, _ := json.Marshal(body)
 				_ = openai.WriteEvent(w, b)
 				_ = rc.Flush()
-				s.logger(r).Warn("stream failed after its first chunk", "model", sa.Model, "err", err)
+				s.opt.Log.WarnContext(ctx, "stream failed after its first chunk", "model", sa.Model, "err", err)
 			}
 			return sa.Model, sa.Text(), err
 		}

@@ -98,7 +98,7 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) i
 		return status
 	}
 	if status >= 500 {
-		s.logger(r).Warn("request failed", "status", status, slog.Any("err", err))
+		s.opt.Log.WarnContext(r.Context(), "request failed", "status", status, slog.Any("err", err))
 	}
 	if retry > 0 {
 		w.Header().Set("Retry-After", strconv.Itoa(retry))

@@ -13,6 +13,7 @@ import (
 
 	"github.com/cato-gateway/cato/internal/metrics"
 	"github.com/cato-gateway/cato/internal/orchestrator"
+	"github.com/cato-gateway/cato/internal/requestid"
 )
 
 // Options are a Server's collaborators and settings.
@@ -114,25 +115,15 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			if v == http.ErrAbortHandler {
 				panic(v)
 			}
-			s.opt.Log.Error("panic serving request", "request_id", id, "path", r.URL.Path, "panic", v)
+			s.opt.Log.ErrorContext(r.Context(), "panic serving request", "path", r.URL.Path, "panic", v)
 			writeJSON(w, http.StatusInternalServerError, errBody(http.StatusInternalServerError, "internal_error", "internal error"))
 		}
 	}()
-	r = r.WithContext(context.WithValue(r.Context(), requestIDKey{}, id))
+	r = r.WithContext(requestid.With(r.Context(), id))
 	s.mux.ServeHTTP(w, r)
 }
 
-type requestIDKey struct{}
-
-func requestID(ctx context.Context) string {
-	id, _ := ctx.Value(requestIDKey{}).(string)
-	return id
-}
-
-// logger returns the server's logger with the request's id.
-func (s *Server) logger(r *http.Request) *slog.Logger {
-	return s.opt.Log.With("request_id", requestID(r.Context()))
-}
+func requestID(ctx context.Context) string { return requestid.From(ctx) }
 
 func validRequestID(id string) bool {
 	if id == "" || len(id) > 128 {

@@ -9,6 +9,7 @@ import (
 
 	"github.com/cato-gateway/cato/internal/app"
 	"github.com/cato-gateway/cato/internal/config"
+	"github.com/cato-gateway/cato/internal/requestid"
 )
 
 func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -42,7 +43,7 @@ func newLogger(w io.Writer, c config.Log) *slog.Logger {
 	_ = level.UnmarshalText([]byte(c.Level))
 	opts := &slog.HandlerOptions{Level: level}
 	if c.Format == "json" {
-		return slog.New(slog.NewJSONHandler(w, opts))
+		return slog.New(requestid.Handler{Handler: slog.NewJSONHandler(w, opts)})
 	}
-	return slog.New(slog.NewTextHandler(w, opts))
+	return slog.New(requestid.Handler{Handler: slog.NewTextHandler(w, opts)})
 }

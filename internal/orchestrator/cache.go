@@ -26,7 +26,7 @@ func (o *Orchestrator) lookup(ctx context.Context, q *Query) cache.Result {
 	cq.SessionMemory = q.usedMemory
 	r, err := o.opt.Cache.Lookup(ctx, cq)
 	if err != nil {
-		o.opt.Log.Warn("semantic cache lookup failed; answering without it", "err", err)
+		o.opt.Log.WarnContext(ctx, "semantic cache lookup failed; answering without it", "err", err)
 	}
 	return r
 }
@@ -43,7 +43,7 @@ func (o *Orchestrator) store(ctx context.Context, q *Query, r cache.Result, text
 	ctx, cancel := context.WithTimeout(ctx, storeTimeout)
 	defer cancel()
 	if _, err := o.opt.Cache.Put(ctx, r, cache.Answer{Text: text, Model: model, Usage: u}); err != nil {
-		o.opt.Log.Warn("semantic cache put failed", "err", err)
+		o.opt.Log.WarnContext(ctx, "semantic cache put failed", "err", err)
 	}
 }
 

@@ -49,7 +49,7 @@ func (o *Orchestrator) withSession(ctx context.Context, q *Query) (*llm.Request,
 	case errors.Is(err, session.ErrInvalidKey):
 		return nil, nil, fmt.Errorf("%w: %w", ErrInvalidSession, err)
 	case err != nil:
-		o.opt.Log.Warn("session context unavailable; answering without it", "session_id", q.SessionID, "err", err)
+		o.opt.Log.WarnContext(ctx, "session context unavailable; answering without it", "session_id", q.SessionID, "err", err)
 		return q.Request, []string{degradedSessions}, nil
 	case !added.Summary && added.Turns == 0:
 		return q.Request, nil, nil
@@ -69,7 +69,7 @@ func (o *Orchestrator) record(ctx context.Context, q *Query, answer, model strin
 	}
 	err := o.opt.Sessions.Record(ctx, q.sessionKey(), session.Exchange{Question: q.Request.LastUserText(), Answer: answer, Model: model})
 	if err != nil {
-		o.opt.Log.Warn("saving the session turn failed", "session_id", q.SessionID, "err", err)
+		o.opt.Log.WarnContext(ctx, "saving the session turn failed", "session_id", q.SessionID, "err", err)
 		return []string{degradedSessions}
 	}
 	o.opt.Metrics.Sessions.Inc()
