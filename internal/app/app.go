@@ -31,14 +31,12 @@ import (
 
 // App is one running Cato gateway.
 type App struct {
-	cfg       *config.Config
-	log       *slog.Logger
-	metrics   *metrics.Metrics
-	api       *api.Server
-	upstream  *http.Client
-	migration *migration
-	// dualWrite records a turn the legacy side served in working memory;
-	// nil until sessions are wired.
+	cfg      *config.Config
+	log      *slog.Logger
+	metrics  *metrics.Metrics
+	api      *api.Server
+	upstream *http.Client
+	// dualWrite records a turn the legacy side served in working memory.
 	dualWrite func(ctx context.Context, ex rollout.Exchange)
 	// background runs for as long as the gateway serves; each returns when
 	// its context ends.
@@ -114,7 +112,6 @@ func New(ctx context.Context, cfg *config.Config, environ []string, log *slog.Lo
 	if err != nil {
 		return nil, err
 	}
-	a.migration = mig
 	a.background = append(a.background, mig.run)
 	orch := orchestrator.New(orchestrator.Options{
 		Models:    sortedKeys(models),

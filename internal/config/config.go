@@ -35,7 +35,7 @@ type Config struct {
 	// Embeddings selects the embedder used by the cache, exemplar routes and
 	// memory.
 	Embeddings Embeddings `yaml:"embeddings"`
-	// Memory configures long-term memory.
+	// Memory configures long-term memory; see the type.
 	Memory Memory `yaml:"memory"`
 	// Rollout configures the migration from the legacy upstream.
 	Rollout Rollout `yaml:"rollout"`
@@ -326,7 +326,10 @@ type Embeddings struct {
 	Endpoint string `yaml:"endpoint"`
 }
 
-// Memory configures long-term memory.
+// Memory configures long-term memory (episodes, facts, consolidation).
+// The keys are accepted and checked so that configurations written for it
+// load, but this build does not run the long-term memory pipeline yet:
+// setting them changes nothing.
 type Memory struct {
 	// Enabled turns long-term memory on. Default true.
 	Enabled *bool `yaml:"enabled"`
