@@ -220,18 +220,20 @@ func (c *Cache) Put(ctx context.Context, r Result, ans Answer) (Entry, error) {
 	return e, nil
 }
 
-// DeleteSession deletes the entries created by session id, everywhere.
-func (c *Cache) DeleteSession(ctx context.Context, sessionID string) error {
+// DeleteSession deletes the entries created by session sessionID of
+// tenant, everywhere. Another tenant's session of the same id keeps its
+// entries.
+func (c *Cache) DeleteSession(ctx context.Context, tenant, sessionID string) error {
 	if sessionID == "" {
 		return nil
 	}
-	if _, err := c.store.DeleteBySession(ctx, sessionID); err != nil {
+	if _, err := c.store.DeleteBySession(ctx, tenant, sessionID); err != nil {
 		return fmt.Errorf("deleting cache entries of session %s: %w", sessionID, err)
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	for id, it := range c.entries {
-		if it.e.SessionID == sessionID {
+		if it.e.SessionID == sessionID && it.e.Scope.Tenant == tenant {
 			c.removeLocked(id)
 		}
 	}

@@ -214,12 +214,14 @@ func TestDeleteSessionAndPurge(t *testing.T) {
 	ask(t, c, Query{Scope: scopeA, Text: "What is Python?", SessionID: "s1"}, "A language.")
 	ask(t, c, Query{Scope: scopeA, Text: "What is Rust?", SessionID: "s2"}, "A language.")
 	ask(t, c, Query{Scope: other, Text: "What is Go?", SessionID: "s1"}, "A language.")
-	if err := c.DeleteSession(context.Background(), "s1"); err != nil {
+	// Session ids are per tenant: deleting tenant-a's s1 leaves
+	// tenant-b's s1 alone.
+	if err := c.DeleteSession(context.Background(), scopeA.Tenant, "s1"); err != nil {
 		t.Fatal(err)
 	}
 	for q, o := range map[Query]Outcome{
 		{Scope: scopeA, Text: "What is Python?"}: Miss,
-		{Scope: other, Text: "What is Go?"}:      Miss,
+		{Scope: other, Text: "What is Go?"}:      Hit,
 		{Scope: scopeA, Text: "What is Rust?"}:   Hit,
 	} {
 		if r := lookup(t, c, q); r.Outcome != o {
@@ -255,7 +257,7 @@ func TestReplicas(t *testing.T) {
 		if r := lookup(t, late, Query{Scope: scopeA, Text: "What is Python?"}); r.Outcome != Hit {
 			t.Errorf("replica started later: %v; want hit", r.Outcome)
 		}
-		if err := a.DeleteSession(context.Background(), "s1"); err != nil {
+		if err := a.DeleteSession(context.Background(), scopeA.Tenant, "s1"); err != nil {
 			t.Fatal(err)
 		}
 		synctest.Wait()
