@@ -273,7 +273,7 @@ func (c *Cache) Run(ctx context.Context) error {
 	defer c.closeIndexes()
 	first := true
 	for ctx.Err() == nil {
-		feed, err := c.subscribe(ctx)
+		feed, unsubscribe, err := c.subscribe(ctx)
 		if first {
 			close(c.ready)
 			first = false
@@ -285,7 +285,7 @@ func (c *Cache) Run(ctx context.Context) error {
 		for feed != nil {
 			select {
 			case <-ctx.Done():
-				return nil
+				break loop
 			case ch, ok := <-feed:
 				if !ok {
 					break loop
@@ -295,6 +295,9 @@ func (c *Cache) Run(ctx context.Context) error {
 				c.sweep()
 			}
 		}
+		// A feed that failed may still hold what its store set up for it
+		// (a goroutine, a registration) until its context ends.
+		unsubscribe()
 		select {
 		case <-ctx.Done():
 		case <-time.After(time.Second):
@@ -303,15 +306,14 @@ func (c *Cache) Run(ctx context.Context) error {
 	return nil
 }
 
-// subscribe opens the change feed, then loads the store.
-func (c *Cache) subscribe(ctx context.Context) (<-chan Change, error) {
+// subscribe opens the change feed, then loads the store. The caller calls
+// unsubscribe once done with the feed, whatever the error.
+func (c *Cache) subscribe(ctx context.Context) (feed <-chan Change, unsubscribe context.CancelFunc, err error) {
 	sub, cancel := context.WithCancel(ctx)
-	feed, err := c.store.Watch(sub)
+	feed, err = c.store.Watch(sub)
 	if err != nil {
-		cancel()
-		return nil, fmt.Errorf("watching the cache store: %w", err)
+		return nil, cancel, fmt.Errorf("watching the cache store: %w", err)
 	}
-	context.AfterFunc(ctx, cancel)
 	n := 0
 	err = c.store.List(ctx, func(e Entry) error {
 		c.apply(Change{Op: OpPut, Entry: e})
@@ -319,11 +321,10 @@ func (c *Cache) subscribe(ctx context.Context) (<-chan Change, error) {
 		return nil
 	})
 	if err != nil {
-		cancel()
-		return nil, fmt.Errorf("loading the cache store: %w", err)
+		return nil, cancel, fmt.Errorf("loading the cache store: %w", err)
 	}
 	c.log.Info("cache: loaded entries from the store", slog.Int("entries", n))
-	return feed, nil
+	return feed, cancel, nil
 }
 
 // apply makes this replica's indexes reflect ch.

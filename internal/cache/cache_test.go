@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 	"testing"
 	"testing/synctest"
@@ -318,4 +319,51 @@ func BenchmarkLookup(b *testing.B) {
 		}
 		i++
 	}
+}
+
+// closingFeedStore is a MemoryStore whose change feed fails at once, and
+// which remembers the context of each Watch.
+type closingFeedStore struct {
+	*MemoryStore
+	mu   sync.Mutex // guards subs
+	subs []context.Context
+}
+
+func (s *closingFeedStore) Watch(ctx context.Context) (<-chan Change, error) {
+	s.mu.Lock()
+	s.subs = append(s.subs, ctx)
+	s.mu.Unlock()
+	ch := make(chan Change)
+	close(ch)
+	return ch, nil
+}
+
+// TestRunEndsFailedSubscriptions: each time the feed fails, Run ends the
+// subscription's context before subscribing again, so that what a store
+// keeps per watcher does not pile up until shutdown.
+func TestRunEndsFailedSubscriptions(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		st := &closingFeedStore{MemoryStore: NewMemoryStore(nil)}
+		c := New(nil, st, Options{}, slog.New(slog.DiscardHandler))
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error)
+		go func() { done <- c.Run(ctx) }()
+		time.Sleep(3500 * time.Millisecond)
+		synctest.Wait()
+		st.mu.Lock()
+		subs := slices.Clone(st.subs)
+		st.mu.Unlock()
+		if len(subs) < 3 {
+			t.Fatalf("Run subscribed %d times in 3.5s of failing feeds; want at least 3", len(subs))
+		}
+		for i, sub := range subs {
+			if sub.Err() == nil {
+				t.Errorf("subscription %d of %d still open after its feed closed", i+1, len(subs))
+			}
+		}
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("Run = %v", err)
+		}
+	})
 }
