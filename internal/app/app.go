@@ -120,7 +120,7 @@ func New(ctx context.Context, cfg *config.Config, environ []string, log *slog.Lo
 		Router:    rt,
 		Cache:     semCache,
 		Sessions:  mem,
-		Forget:    func(ctx context.Context, _, id string) error { return semCache.DeleteSession(ctx, id) },
+		Forget:    func(ctx context.Context, tenant, id string) error { return semCache.DeleteSession(ctx, tenant, id) },
 		Cost:      func(model string, u llm.Usage) float64 { return provider.Price(prices[model]).Cost(u) },
 		Metrics:   a.metrics,
 		Log:       log,

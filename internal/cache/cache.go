@@ -220,18 +220,20 @@ func (c *Cache) Put(ctx context.Context, r Result, ans Answer) (Entry, error) {
 	return e, nil
 }
 
-// DeleteSession deletes the entries created by session id, everywhere.
-func (c *Cache) DeleteSession(ctx context.Context, sessionID string) error {
+// DeleteSession deletes the entries created by session sessionID of
+// tenant, everywhere. Another tenant's session of the same id keeps its
+// entries.
+func (c *Cache) DeleteSession(ctx context.Context, tenant, sessionID string) error {
 	if sessionID == "" {
 		return nil
 	}
-	if _, err := c.store.DeleteBySession(ctx, sessionID); err != nil {
+	if _, err := c.store.DeleteBySession(ctx, tenant, sessionID); err != nil {
 		return fmt.Errorf("deleting cache entries of session %s: %w", sessionID, err)
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	for id, it := range c.entries {
-		if it.e.SessionID == sessionID {
+		if it.e.SessionID == sessionID && it.e.Scope.Tenant == tenant {
 			c.removeLocked(id)
 		}
 	}
@@ -271,7 +273,7 @@ func (c *Cache) Run(ctx context.Context) error {
 	defer c.closeIndexes()
 	first := true
 	for ctx.Err() == nil {
-		feed, err := c.subscribe(ctx)
+		feed, unsubscribe, err := c.subscribe(ctx)
 		if first {
 			close(c.ready)
 			first = false
@@ -283,7 +285,7 @@ func (c *Cache) Run(ctx context.Context) error {
 		for feed != nil {
 			select {
 			case <-ctx.Done():
-				return nil
+				break loop
 			case ch, ok := <-feed:
 				if !ok {
 					break loop
@@ -293,6 +295,9 @@ func (c *Cache) Run(ctx context.Context) error {
 				c.sweep()
 			}
 		}
+		// A feed that failed may still hold what its store set up for it
+		// (a goroutine, a registration) until its context ends.
+		unsubscribe()
 		select {
 		case <-ctx.Done():
 		case <-time.After(time.Second):
@@ -301,15 +306,14 @@ func (c *Cache) Run(ctx context.Context) error {
 	return nil
 }
 
-// subscribe opens the change feed, then loads the store.
-func (c *Cache) subscribe(ctx context.Context) (<-chan Change, error) {
+// subscribe opens the change feed, then loads the store. The caller calls
+// unsubscribe once done with the feed, whatever the error.
+func (c *Cache) subscribe(ctx context.Context) (feed <-chan Change, unsubscribe context.CancelFunc, err error) {
 	sub, cancel := context.WithCancel(ctx)
-	feed, err := c.store.Watch(sub)
+	feed, err = c.store.Watch(sub)
 	if err != nil {
-		cancel()
-		return nil, fmt.Errorf("watching the cache store: %w", err)
+		return nil, cancel, fmt.Errorf("watching the cache store: %w", err)
 	}
-	context.AfterFunc(ctx, cancel)
 	n := 0
 	err = c.store.List(ctx, func(e Entry) error {
 		c.apply(Change{Op: OpPut, Entry: e})
@@ -317,11 +321,10 @@ func (c *Cache) subscribe(ctx context.Context) (<-chan Change, error) {
 		return nil
 	})
 	if err != nil {
-		cancel()
-		return nil, fmt.Errorf("loading the cache store: %w", err)
+		return nil, cancel, fmt.Errorf("loading the cache store: %w", err)
 	}
 	c.log.Info("cache: loaded entries from the store", slog.Int("entries", n))
-	return feed, nil
+	return feed, cancel, nil
 }
 
 // apply makes this replica's indexes reflect ch.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 	"testing"
 	"testing/synctest"
@@ -214,12 +215,14 @@ func TestDeleteSessionAndPurge(t *testing.T) {
 	ask(t, c, Query{Scope: scopeA, Text: "What is Python?", SessionID: "s1"}, "A language.")
 	ask(t, c, Query{Scope: scopeA, Text: "What is Rust?", SessionID: "s2"}, "A language.")
 	ask(t, c, Query{Scope: other, Text: "What is Go?", SessionID: "s1"}, "A language.")
-	if err := c.DeleteSession(context.Background(), "s1"); err != nil {
+	// Session ids are per tenant: deleting tenant-a's s1 leaves
+	// tenant-b's s1 alone.
+	if err := c.DeleteSession(context.Background(), scopeA.Tenant, "s1"); err != nil {
 		t.Fatal(err)
 	}
 	for q, o := range map[Query]Outcome{
 		{Scope: scopeA, Text: "What is Python?"}: Miss,
-		{Scope: other, Text: "What is Go?"}:      Miss,
+		{Scope: other, Text: "What is Go?"}:      Hit,
 		{Scope: scopeA, Text: "What is Rust?"}:   Hit,
 	} {
 		if r := lookup(t, c, q); r.Outcome != o {
@@ -255,7 +258,7 @@ func TestReplicas(t *testing.T) {
 		if r := lookup(t, late, Query{Scope: scopeA, Text: "What is Python?"}); r.Outcome != Hit {
 			t.Errorf("replica started later: %v; want hit", r.Outcome)
 		}
-		if err := a.DeleteSession(context.Background(), "s1"); err != nil {
+		if err := a.DeleteSession(context.Background(), scopeA.Tenant, "s1"); err != nil {
 			t.Fatal(err)
 		}
 		synctest.Wait()
@@ -316,4 +319,51 @@ func BenchmarkLookup(b *testing.B) {
 		}
 		i++
 	}
+}
+
+// closingFeedStore is a MemoryStore whose change feed fails at once, and
+// which remembers the context of each Watch.
+type closingFeedStore struct {
+	*MemoryStore
+	mu   sync.Mutex // guards subs
+	subs []context.Context
+}
+
+func (s *closingFeedStore) Watch(ctx context.Context) (<-chan Change, error) {
+	s.mu.Lock()
+	s.subs = append(s.subs, ctx)
+	s.mu.Unlock()
+	ch := make(chan Change)
+	close(ch)
+	return ch, nil
+}
+
+// TestRunEndsFailedSubscriptions: each time the feed fails, Run ends the
+// subscription's context before subscribing again, so that what a store
+// keeps per watcher does not pile up until shutdown.
+func TestRunEndsFailedSubscriptions(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		st := &closingFeedStore{MemoryStore: NewMemoryStore(nil)}
+		c := New(nil, st, Options{}, slog.New(slog.DiscardHandler))
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error)
+		go func() { done <- c.Run(ctx) }()
+		time.Sleep(3500 * time.Millisecond)
+		synctest.Wait()
+		st.mu.Lock()
+		subs := slices.Clone(st.subs)
+		st.mu.Unlock()
+		if len(subs) < 3 {
+			t.Fatalf("Run subscribed %d times in 3.5s of failing feeds; want at least 3", len(subs))
+		}
+		for i, sub := range subs {
+			if sub.Err() == nil {
+				t.Errorf("subscription %d of %d still open after its feed closed", i+1, len(subs))
+			}
+		}
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("Run = %v", err)
+		}
+	})
 }

@@ -57,8 +57,8 @@ func (m *MemoryStore) Delete(ctx context.Context, ids ...string) error {
 	return nil
 }
 
-// DeleteBySession removes the entries of session id.
-func (m *MemoryStore) DeleteBySession(ctx context.Context, sessionID string) ([]string, error) {
+// DeleteBySession removes the entries of session sessionID of tenant.
+func (m *MemoryStore) DeleteBySession(ctx context.Context, tenant, sessionID string) ([]string, error) {
 	if sessionID == "" {
 		return nil, nil
 	}
@@ -66,7 +66,7 @@ func (m *MemoryStore) DeleteBySession(ctx context.Context, sessionID string) ([]
 	defer m.mu.Unlock()
 	var gone []string
 	for id, e := range m.entries {
-		if e.SessionID == sessionID {
+		if e.SessionID == sessionID && e.Scope.Tenant == tenant {
 			delete(m.entries, id)
 			gone = append(gone, id)
 		}

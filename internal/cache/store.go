@@ -14,9 +14,10 @@ type Store interface {
 	Put(ctx context.Context, e Entry) error
 	// Delete removes the entries with these IDs; unknown IDs are ignored.
 	Delete(ctx context.Context, ids ...string) error
-	// DeleteBySession removes every entry created by session id and
-	// returns their IDs.
-	DeleteBySession(ctx context.Context, sessionID string) ([]string, error)
+	// DeleteBySession removes every entry created by session sessionID of
+	// tenant and returns their IDs. Session ids are per tenant: entries of
+	// another tenant's session of the same id stay.
+	DeleteBySession(ctx context.Context, tenant, sessionID string) ([]string, error)
 	// Purge removes every entry f matches and returns how many. A Filter
 	// with no field set is refused with ErrEmptyFilter.
 	Purge(ctx context.Context, f Filter) (int, error)

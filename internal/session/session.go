@@ -121,8 +121,9 @@ type Fold struct {
 // redisstore and pgstore, and pass sessiontest.Run. They must be safe for
 // concurrent use, from one process and from several sharing the backend.
 //
-// Every write refreshes the session's expiry to now+TTL (StoreOptions); an
-// expired session reads as ErrNotFound and an Append to it starts afresh.
+// Every Append refreshes the session's expiry to now+TTL (StoreOptions);
+// Fold and Delete leave it as it is. An expired session reads as
+// ErrNotFound and an Append to it starts afresh.
 type Store interface {
 	// Load returns the session, or ErrNotFound.
 	Load(ctx context.Context, k Key) (*Session, error)

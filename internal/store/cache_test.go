@@ -83,7 +83,7 @@ func TestBackendCache(t *testing.T) {
 			if err != nil || !found {
 				t.Errorf("after reopening, List found the entry: %v (err %v)", found, err)
 			}
-			if ids, err := s.DeleteBySession(ctx, "s1"); err != nil || len(ids) == 0 {
+			if ids, err := s.DeleteBySession(ctx, "open-test", "s1"); err != nil || len(ids) == 0 {
 				t.Errorf("DeleteBySession(s1) = %v, %v; want the entry", ids, err)
 			}
 		})

@@ -127,7 +127,7 @@ func testPutReplaces(t *testing.T, s cache.Store) {
 		t.Errorf("List after replacing (-want +got):\n%s", diff)
 	}
 	// The old session no longer owns it.
-	if got, err := s.DeleteBySession(context.Background(), "s1"); err != nil || len(got) != 0 {
+	if got, err := s.DeleteBySession(context.Background(), "t1", "s1"); err != nil || len(got) != 0 {
 		t.Errorf("DeleteBySession(old session) = %v, %v; want nothing", got, err)
 	}
 }
@@ -144,18 +144,21 @@ func testDelete(t *testing.T, s cache.Store) {
 
 func testDeleteBySession(t *testing.T, s cache.Store) {
 	put(t, s, NewEntry("a", "t", "m", "s1"), NewEntry("b", "t", "m", "s2"), NewEntry("c", "t2", "m", "s1"), NewEntry("d", "t", "m", ""))
-	got, err := s.DeleteBySession(context.Background(), "s1")
+	// Session ids are per tenant: t's s1 is not t2's s1.
+	got, err := s.DeleteBySession(context.Background(), "t", "s1")
 	if err != nil {
 		t.Fatal(err)
 	}
-	slices.Sort(got)
-	if !slices.Equal(got, []string{"a", "c"}) {
-		t.Errorf("DeleteBySession(s1) = %v; want [a c]", got)
+	if !slices.Equal(got, []string{"a"}) {
+		t.Errorf("DeleteBySession(t, s1) = %v; want [a]", got)
 	}
-	if got := ids(list(t, s)); !slices.Equal(got, []string{"b", "d"}) {
-		t.Errorf("left %v; want [b d]", got)
+	if got := ids(list(t, s)); !slices.Equal(got, []string{"b", "c", "d"}) {
+		t.Errorf("left %v; want [b c d]", got)
 	}
-	if got, err := s.DeleteBySession(context.Background(), ""); err != nil || len(got) != 0 {
+	if got, err := s.DeleteBySession(context.Background(), "t2", "s1"); err != nil || !slices.Equal(got, []string{"c"}) {
+		t.Errorf("DeleteBySession(t2, s1) = %v, %v; want [c]", got, err)
+	}
+	if got, err := s.DeleteBySession(context.Background(), "t", ""); err != nil || len(got) != 0 {
 		t.Errorf("DeleteBySession(\"\") = %v, %v; want nothing (entries without a session stay)", got, err)
 	}
 }
@@ -244,7 +247,7 @@ func testWatch(t *testing.T, s, writer cache.Store) {
 	if c := next("Delete"); c.Op != cache.OpDelete || !slices.Equal(c.IDs, []string{"w2"}) {
 		t.Errorf("change after Delete(w2) = %+v; want OpDelete [w2]", c)
 	}
-	if _, err := writer.DeleteBySession(ctx, "s1"); err != nil {
+	if _, err := writer.DeleteBySession(ctx, "t1", "s1"); err != nil {
 		t.Fatal(err)
 	}
 	if c := next("DeleteBySession"); c.Op != cache.OpDelete || !slices.Equal(c.IDs, []string{"w1"}) {

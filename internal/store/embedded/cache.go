@@ -198,18 +198,24 @@ func (s *CacheStore) Delete(ctx context.Context, ids ...string) error {
 	return nil
 }
 
-// DeleteBySession removes the entries of session id.
-func (s *CacheStore) DeleteBySession(ctx context.Context, sessionID string) ([]string, error) {
+// DeleteBySession removes the entries of session sessionID of tenant. The
+// session index is by session id alone, which tenants share, so each
+// entry's tenant is checked.
+func (s *CacheStore) DeleteBySession(ctx context.Context, tenant, sessionID string) ([]string, error) {
 	if sessionID == "" {
 		return nil, nil
 	}
 	var gone []string
 	err := s.update(ctx, func(tx *bolt.Tx) (*cache.Change, error) {
 		prefix := cacheSessionKey(sessionID, "")
+		eb := tx.Bucket(cacheEntriesBucket)
 		var ids []string
 		c := tx.Bucket(cacheSessionsBucket).Cursor()
 		for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
-			ids = append(ids, string(k[len(prefix):]))
+			id := k[len(prefix):]
+			if m, err := cachecodec.Peek(eb.Get(id)); err == nil && m.Tenant == tenant {
+				ids = append(ids, string(id))
+			}
 		}
 		for _, id := range ids {
 			ok, err := removeEntry(tx, id)

@@ -52,7 +52,7 @@ func TestCacheSurvivesReopen(t *testing.T) {
 	if len(got) != 1 || got[0].ID != "a" || len(got[0].Vector) != len(e.Vector) || !got[0].CreatedAt.Equal(e.CreatedAt) {
 		t.Fatalf("after reopen: %+v", got)
 	}
-	if ids, err := s.DeleteBySession(t.Context(), "s1"); err != nil || len(ids) != 1 {
+	if ids, err := s.DeleteBySession(t.Context(), "acme", "s1"); err != nil || len(ids) != 1 {
 		t.Errorf("DeleteBySession after reopen = %v, %v; want [a]", ids, err)
 	}
 }

@@ -137,12 +137,12 @@ func (s *CacheStore) Delete(ctx context.Context, ids ...string) error {
 	return nil
 }
 
-// DeleteBySession removes the entries of session id.
-func (s *CacheStore) DeleteBySession(ctx context.Context, sessionID string) ([]string, error) {
+// DeleteBySession removes the entries of session sessionID of tenant.
+func (s *CacheStore) DeleteBySession(ctx context.Context, tenant, sessionID string) ([]string, error) {
 	if sessionID == "" {
 		return nil, nil
 	}
-	gone, err := s.deleteWhere(ctx, "session_id = $1", sessionID)
+	gone, err := s.deleteWhere(ctx, "session_id = $1 AND tenant = $2", sessionID, tenant)
 	if err != nil {
 		return nil, fmt.Errorf("deleting cache entries of session %s: %w", sessionID, err)
 	}

@@ -134,7 +134,7 @@ func TestCacheFeedCarriesManyIDs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	gone, err := s.DeleteBySession(ctx, "long-session")
+	gone, err := s.DeleteBySession(ctx, "t", "long-session")
 	if err != nil || len(gone) != n {
 		t.Fatalf("DeleteBySession = %d IDs, %v; want %d", len(gone), err, n)
 	}

@@ -29,7 +29,8 @@ import (
 //	{cato:cache}:t:TENANT   the same, per tenant: Purge by tenant
 //	{cato:cache}:m:MODEL    the same, per model asked for or answering:
 //	                        Purge by model
-//	{cato:cache}:s:SESSION  the same, per session: DeleteBySession
+//	{cato:cache}:s:SESSION  the same, per session id (of any tenant):
+//	                        DeleteBySession, which checks the tenant
 //	{cato:cache}:changes    the pub/sub channel of the change feed
 //
 // Index members are entry keys, so that scripts need not build keys. An
@@ -100,14 +101,20 @@ return gone
 `)
 
 // deleteSessionScript deletes a session's entries. KEYS: the session's
-// index. ARGV: channel. Returns the IDs of the entries that were there.
+// index. ARGV: channel, tenant. The index is by session id alone, which
+// tenants share, so only the entries of the tenant go; members whose entry
+// expired are dropped. Returns the IDs of the entries that were there.
 var deleteSessionScript = redis.NewScript(removeLua + `
 local gone = {}
 for _, ek in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
-  local id = remove(ek)
-  if id then gone[#gone + 1] = id end
+  local t = redis.call('HGET', ek, 't')
+  if not t then
+    redis.call('ZREM', KEYS[1], ek)
+  elseif t == ARGV[2] then
+    local id = remove(ek)
+    if id then gone[#gone + 1] = id end
+  end
 end
-redis.call('DEL', KEYS[1])
 if #gone > 0 then redis.call('PUBLISH', ARGV[1], cjson.encode({op = 2, ids = gone})) end
 return gone
 `)
@@ -217,12 +224,12 @@ func (s *CacheStore) Delete(ctx context.Context, ids ...string) error {
 	return nil
 }
 
-// DeleteBySession removes the entries of session id.
-func (s *CacheStore) DeleteBySession(ctx context.Context, sessionID string) ([]string, error) {
+// DeleteBySession removes the entries of session sessionID of tenant.
+func (s *CacheStore) DeleteBySession(ctx context.Context, tenant, sessionID string) ([]string, error) {
 	if sessionID == "" {
 		return nil, nil
 	}
-	ids, err := deleteSessionScript.Run(ctx, s.c.rdb, []string{s.key("s", sessionID)}, s.channel).StringSlice()
+	ids, err := deleteSessionScript.Run(ctx, s.c.rdb, []string{s.key("s", sessionID)}, s.channel, tenant).StringSlice()
 	if err != nil && !errors.Is(err, redis.Nil) {
 		return nil, fmt.Errorf("deleting cache entries of session %s: %w", sessionID, err)
 	}

@@ -130,7 +130,7 @@ func TestCacheSharedAcrossReplicas(t *testing.T) {
 	}
 
 	// Deleting the session on b removes the entry everywhere.
-	if err := b.DeleteSession(context.Background(), "s1"); err != nil {
+	if err := b.DeleteSession(context.Background(), "acme", "s1"); err != nil {
 		t.Fatal(err)
 	}
 	for name, r := range map[string]*cacheReplica{"a": a, "c": c} {
