@@ -74,7 +74,7 @@ func (a *Admin) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 				writeError(w, http.StatusBadRequest, openai.TypeInvalidRequest, "invalid_limit", "limit must be a positive integer")
 				return
 			}
-			limit = n
+			limit = min(n, HistoryLimit) // the store keeps no more than that
 		}
 		view, err := a.View(r.Context(), limit)
 		if err != nil {

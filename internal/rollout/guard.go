@@ -95,21 +95,47 @@ func (g *Guard) Check(ctx context.Context) (bool, error) {
 		return false, nil
 	}
 	g.mu.Lock()
-	defer g.mu.Unlock()
-	cur := g.opts.Decider.Flag()
+	f, cur, tripped := g.judgeLocked()
+	g.mu.Unlock()
+	if !tripped {
+		return false, nil
+	}
+	// The store is written outside the lock, with a bound of its own, so
+	// that a slow store holds up neither /status nor the next check.
+	ctx, cancel := context.WithTimeout(ctx, storeWriteTimeout)
+	defer cancel()
+	stored, err := g.opts.Store.Set(ctx, f)
+	if err != nil {
+		f.Version = cur.Version // go to 0 here; the store's next change replaces it
+		g.opts.Decider.Apply(f)
+		return true, fmt.Errorf("writing automatic rollback: %w", err)
+	}
+	g.opts.Decider.Apply(stored)
+	return true, nil
+}
+
+// storeWriteTimeout bounds the write of an automatic rollback.
+const storeWriteTimeout = 5 * time.Second
+
+// judgeLocked decides whether the new side's window trips the guardrails
+// and, if so, records the trip and returns the flag to write. g.mu must be
+// held.
+func (g *Guard) judgeLocked() (f, cur Flag, tripped bool) {
+	cfg := g.opts.Config
+	cur = g.opts.Decider.Flag()
 	if cur.Percentage == 0 {
 		g.wasZero = true
-		return false, nil
+		return Flag{}, cur, false
 	}
 	if g.wasZero {
 		// Raised again by an operator: judge the new side afresh.
 		g.wasZero = false
 		g.opts.Stats.resetWindow(SideNew)
-		return false, nil
+		return Flag{}, cur, false
 	}
 	w := g.opts.Stats.window(SideNew)
 	if w.requests == 0 || w.requests < uint64(cfg.MinRequests) {
-		return false, nil
+		return Flag{}, cur, false
 	}
 	rate := float64(w.failures) / float64(w.requests)
 	// p99 exceeds the limit exactly when more than 1% of requests do.
@@ -123,7 +149,7 @@ func (g *Guard) Check(ctx context.Context) (bool, error) {
 		reason = fmt.Sprintf("new side p99 above %v (%.2f%% of %d requests slower) in %v",
 			cfg.P99, 100*slowShare, w.requests, cfg.Window)
 	default:
-		return false, nil
+		return Flag{}, cur, false
 	}
 	trip := &Trip{At: g.opts.clock.Now(), Reason: reason, Requests: w.requests, ErrorRate: rate, P99Ms: ms(w.p99)}
 	g.trips++
@@ -134,15 +160,7 @@ func (g *Guard) Check(ctx context.Context) (bool, error) {
 		slog.String("reason", reason), slog.Float64("from_percentage", cur.Percentage),
 		slog.Uint64("requests", w.requests), slog.Float64("error_rate", rate), slog.Float64("p99_ms", ms(w.p99)))
 
-	f := Flag{Percentage: 0, Source: SourceAutoRollback, Actor: g.opts.Actor, Reason: reason, At: trip.At}
-	stored, err := g.opts.Store.Set(ctx, f)
-	if err != nil {
-		f.Version = cur.Version // go to 0 here; the store's next change replaces it
-		g.opts.Decider.Apply(f)
-		return true, fmt.Errorf("writing automatic rollback: %w", err)
-	}
-	g.opts.Decider.Apply(stored)
-	return true, nil
+	return Flag{Percentage: 0, Source: SourceAutoRollback, Actor: g.opts.Actor, Reason: reason, At: trip.At}, cur, true
 }
 
 // GuardStats are the automatic rollback's figures for /status.
