@@ -9,9 +9,9 @@ import (
 // object obj, in order, without decoding the values. obj must be valid
 // JSON (callers have decoded it with encoding/json first); a key with
 // escapes or invalid UTF-8 is unquoted by encoding/json, as a map decode
-// would. The value slices alias obj. It
+// would. The key and value slices may alias obj. It
 // reports false when obj is not an object.
-func eachMember(obj []byte, fn func(key string, val []byte)) bool {
+func eachMember(obj []byte, fn func(key, val []byte)) bool {
 	i := skipSpace(obj, 0)
 	if i >= len(obj) || obj[i] != '{' {
 		return false
@@ -33,13 +33,13 @@ func eachMember(obj []byte, fn func(key string, val []byte)) bool {
 			return false
 		}
 		end, escaped := stringEnd(obj, i)
-		var key string
-		if escaped || !utf8.Valid(obj[i+1:end-1]) {
-			if json.Unmarshal(obj[i:end], &key) != nil {
+		key := obj[i+1 : end-1]
+		if escaped || !utf8.Valid(key) {
+			var k string
+			if json.Unmarshal(obj[i:end], &k) != nil {
 				return false
 			}
-		} else {
-			key = string(obj[i+1 : end-1])
+			key = []byte(k)
 		}
 		i = skipSpace(obj, end)
 		if i >= len(obj) || obj[i] != ':' {

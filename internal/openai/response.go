@@ -66,18 +66,18 @@ func (c *Choice) UnmarshalJSON(b []byte) error {
 	// A choice that decoded into the struct is a valid object; its members
 	// are walked without decoding them a second time. As with a decode into
 	// a map, the last of repeated keys wins.
-	eachMember(b, func(k string, v []byte) {
-		if knownChoiceFields[k] {
+	eachMember(b, func(k, v []byte) {
+		if knownChoiceFields[string(k)] {
 			return
 		}
 		if isNull(v) {
-			delete(a.Extra, k)
+			delete(a.Extra, string(k))
 			return
 		}
 		if a.Extra == nil {
 			a.Extra = map[string]json.RawMessage{}
 		}
-		a.Extra[k] = append(json.RawMessage(nil), v...)
+		a.Extra[string(k)] = append(json.RawMessage(nil), v...)
 	})
 	if len(a.Extra) == 0 {
 		a.Extra = nil
