@@ -6,11 +6,12 @@ import (
 )
 
 // eachMember calls fn with the key and value of each member of the JSON
-// object obj, in order, without decoding the values. obj must be valid
+// object obj, in order, without decoding the values and, but for keys
+// that need unquoting, without allocating. obj must be valid
 // JSON (callers have decoded it with encoding/json first); a key with
 // escapes or invalid UTF-8 is unquoted by encoding/json, as a map decode
-// would. The key and value slices may alias obj. It
-// reports false when obj is not an object.
+// would. The key and value slices may alias obj. It reports false when
+// obj is not an object.
 func eachMember(obj []byte, fn func(key, val []byte)) bool {
 	i := skipSpace(obj, 0)
 	if i >= len(obj) || obj[i] != '{' {
