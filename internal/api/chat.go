@@ -158,6 +158,20 @@ func (s *Server) streamChat(w *statusWriter, r *http.Request, q *orchestrator.Qu
 		}
 		return rc.Flush() == nil
 	}
+	// Role and text chunks, nearly all of a stream, are encoded by hand
+	// into one buffer reused for the whole stream.
+	var buf []byte
+	sendChunk := func(c *llm.Chunk) bool {
+		b, ok := openai.AppendChunk(append(buf[:0], "data: "...), id, created, sa.Model, c)
+		if !ok {
+			return send(openai.NewChunk(id, created, sa.Model, c))
+		}
+		buf = append(b, '\n', '\n')
+		if _, err := w.Write(buf); err != nil {
+			return false
+		}
+		return rc.Flush() == nil
+	}
 	var finish *llm.Chunk
 	var hidden *llm.HiddenStates
 	for {
@@ -188,7 +202,7 @@ func (s *Server) streamChat(w *statusWriter, r *http.Request, q *orchestrator.Qu
 		if c.Content == "" && c.Role == "" && len(c.ToolCalls) == 0 && len(c.Extra) == 0 {
 			continue
 		}
-		if !send(openai.NewChunk(id, created, sa.Model, &c)) {
+		if !sendChunk(&c) {
 			return sa.Model, sa.Text(), clientGone(ctx)
 		}
 	}

@@ -45,6 +45,38 @@ func BenchmarkProxy(b *testing.B) {
 	})
 }
 
+// BenchmarkProxyStream measures one streamed chat completion of
+// streamTokens chunks sent straight to the simulator (direct) and the same
+// request through Cato to it (through_cato), in the same process. Per-chunk
+// cost is the difference divided by streamTokens.
+func BenchmarkProxyStream(b *testing.B) {
+	const streamTokens = 100
+	sim := httptest.NewServer(simulator.NewServer(config.Simulate{AnswerTokens: streamTokens}, nil, slog.New(slog.DiscardHandler)))
+	defer sim.Close()
+	body := []byte(`{"model":"bedrock_haiku","stream":true,"max_tokens":100,"messages":[{"role":"user","content":"What is the capital of France?"}]}`)
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
+
+	run := func(b *testing.B, url string) {
+		b.ReportAllocs()
+		for b.Loop() {
+			resp, err := client.Post(url, "application/json", bytes.NewReader(body))
+			if err != nil {
+				b.Fatal(err)
+			}
+			n, _ := io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != 200 || n < streamTokens*50 {
+				b.Fatalf("status %d, %d bytes", resp.StatusCode, n)
+			}
+		}
+	}
+	b.Run("direct", func(b *testing.B) { run(b, sim.URL+"/v1/chat/completions") })
+	b.Run("through_cato", func(b *testing.B) {
+		base := gatewayB(b, upstreamConfig(sim.URL)+"cache: {enabled: false}\n")
+		run(b, base+"/v1/chat/completions")
+	})
+}
+
 func gatewayB(b *testing.B, cfgYAML string) string {
 	cfg, err := config.Parse([]byte(cfgYAML))
 	if err != nil {

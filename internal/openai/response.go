@@ -63,17 +63,24 @@ func (c *Choice) UnmarshalJSON(b []byte) error {
 	if err := json.Unmarshal(b, &a); err != nil {
 		return err
 	}
-	var m map[string]json.RawMessage
-	if err := json.Unmarshal(b, &m); err != nil {
-		return err
-	}
-	for k, v := range m {
-		if !knownChoiceFields[k] && !isNull(v) {
-			if a.Extra == nil {
-				a.Extra = map[string]json.RawMessage{}
-			}
-			a.Extra[k] = v
+	// A choice that decoded into the struct is a valid object; its members
+	// are walked without decoding them a second time. As with a decode into
+	// a map, the last of repeated keys wins.
+	eachMember(b, func(k, v []byte) {
+		if knownChoiceFields[string(k)] {
+			return
 		}
+		if isNull(v) {
+			delete(a.Extra, string(k))
+			return
+		}
+		if a.Extra == nil {
+			a.Extra = map[string]json.RawMessage{}
+		}
+		a.Extra[string(k)] = append(json.RawMessage(nil), v...)
+	})
+	if len(a.Extra) == 0 {
+		a.Extra = nil
 	}
 	*c = Choice(a)
 	return nil
