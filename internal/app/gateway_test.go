@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -108,4 +109,40 @@ func httptestRecorder(a *App) int {
 	rec := httptest.NewRecorder()
 	a.Handler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/api/admin/cato/health", nil))
 	return rec.Code
+}
+
+// serve starts a gateway from cfgYAML on store through Serve, as `cato
+// serve` does (background work included: the cache's warm start and change
+// feed, the rollout poller and guard), and returns its URL and a stop that
+// drains it; the test's cleanup stops it too.
+func serve(t *testing.T, cfgYAML, store string, environ ...string) (string, func()) {
+	t.Helper()
+	cfg, err := config.Parse([]byte(cfgYAML))
+	if err != nil {
+		t.Fatalf("config: %v", err)
+	}
+	cfg.Store = store
+	a, err := New(context.Background(), cfg, environ, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatalf("app.New: %v", err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	served := make(chan error, 1)
+	go func() { served <- a.Serve(ctx, ln) }()
+	stopped := false
+	stop := func() {
+		if !stopped {
+			stopped = true
+			cancel()
+			if err := <-served; err != nil {
+				t.Errorf("serve: %v", err)
+			}
+		}
+	}
+	t.Cleanup(stop)
+	return "http://" + ln.Addr().String(), stop
 }

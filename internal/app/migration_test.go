@@ -1,10 +1,7 @@
 package app
 
 import (
-	"context"
 	"fmt"
-	"log/slog"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -12,7 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/cato-gateway/cato/internal/config"
 	"github.com/cato-gateway/cato/internal/testenv"
 )
 
@@ -130,7 +126,7 @@ rollout: {percentage: 10, legacy: legacy}
 // guardrail with enough samples, Cato sets the percentage to 0 by itself
 // and later requests are served by the legacy side.
 func TestAutomaticRollback(t *testing.T) {
-	cfg, err := config.Parse([]byte(`
+	base, _ := serve(t, `
 listen: 127.0.0.1:0
 models:
   bedrock_haiku: {provider: simulated, simulate: {error_rate: 1, error_status: 500}}
@@ -142,24 +138,7 @@ rollout:
   percentage: 100
   legacy: legacy
   auto_rollback: {enabled: true, error_rate: 0.01, min_requests: 20, window: 30s}
-`))
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg.Store = "embedded://" + t.TempDir()
-	a, err := New(context.Background(), cfg, nil, slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, stop := context.WithCancel(context.Background())
-	served := make(chan error, 1)
-	go func() { served <- a.Serve(ctx, ln) }()
-	t.Cleanup(func() { stop(); <-served })
-	base := "http://" + ln.Addr().String()
+`, "embedded://"+t.TempDir())
 
 	send := func(i int) *http.Response {
 		resp, _ := post(t, base+"/v1/chat/completions", fmt.Sprintf(`{"model":"auto","user":"u%d","cato":{"cache":false},"messages":[{"role":"user","content":"What is 2+2?"}]}`, i))
@@ -198,7 +177,7 @@ rollout:
 func TestRollbackReachesEveryReplica(t *testing.T) {
 	url := testenv.RedisURL(t)
 	start := func() string {
-		cfg, err := config.Parse([]byte(`
+		base, _ := serve(t, `
 listen: 127.0.0.1:0
 models:
   bedrock_haiku: {provider: simulated}
@@ -206,24 +185,8 @@ models:
   shadow_self: {provider: simulated}
   legacy: {provider: simulated}
 rollout: {percentage: 100, legacy: legacy}
-`))
-		if err != nil {
-			t.Fatal(err)
-		}
-		cfg.Store = url
-		a, err := New(context.Background(), cfg, []string{"CATO_ADMIN_KEY=admin"}, slog.New(slog.DiscardHandler))
-		if err != nil {
-			t.Fatal(err)
-		}
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		ctx, stop := context.WithCancel(context.Background())
-		served := make(chan error, 1)
-		go func() { served <- a.Serve(ctx, ln) }()
-		t.Cleanup(func() { stop(); <-served })
-		return "http://" + ln.Addr().String()
+`, url, "CATO_ADMIN_KEY=admin")
+		return base
 	}
 	a, b := start(), start()
 	percentage := func(base string) float64 {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"net"
 	"net/http"
 	"strings"
 	"testing"
@@ -17,36 +16,7 @@ import (
 // a function that stops it, as a restart or a replica going away would.
 func replica(t *testing.T, store string) (string, func()) {
 	t.Helper()
-	cfg, err := config.Parse([]byte(simConfig))
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg.Store = store
-	a, err := New(context.Background(), cfg, []string{"TEST_KEY_A=key-a", "TEST_ADMIN_KEY=admin"}, slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatalf("app.New: %v", err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	// Serve runs the background work too: the cache's warm start and
-	// change feed, the rollout poller.
-	ctx, cancel := context.WithCancel(context.Background())
-	served := make(chan error, 1)
-	go func() { served <- a.Serve(ctx, ln) }()
-	stopped := false
-	stop := func() {
-		if !stopped {
-			stopped = true
-			cancel()
-			if err := <-served; err != nil {
-				t.Errorf("serve: %v", err)
-			}
-		}
-	}
-	t.Cleanup(stop)
-	return "http://" + ln.Addr().String(), stop
+	return serve(t, simConfig, store, "TEST_KEY_A=key-a", "TEST_ADMIN_KEY=admin")
 }
 
 func askIn(t *testing.T, base, session, query string) queryAnswer {
