@@ -58,7 +58,22 @@ var knownFields = map[string]bool{
 
 // DecodeChatRequest decodes and validates a chat completions request body.
 // Every error it returns is a *RequestError.
+//
+// A body whose top-level keys are each sent once, exactly as spelled in
+// knownFields or unlike any of them, and that decodes without error, takes
+// one decode into a struct (decodeChatRequestFast); every other body, and
+// every failure, takes the member-by-member decode below, which alone
+// writes the errors.
 func DecodeChatRequest(body []byte) (*ChatRequest, error) {
+	if r, ok := decodeChatRequestFast(body); ok {
+		return r, nil
+	}
+	return decodeChatRequestSlow(body)
+}
+
+// decodeChatRequestSlow decodes body into a map of members, then each
+// member on its own.
+func decodeChatRequestSlow(body []byte) (*ChatRequest, error) {
 	var raw map[string]json.RawMessage
 	if err := json.Unmarshal(body, &raw); err != nil {
 		return nil, &RequestError{Message: "the request body is not a JSON object: " + jsonErrText(err)}
@@ -228,6 +243,11 @@ func decodeMessages(raw json.RawMessage) ([]llm.Message, error) {
 	if err := json.Unmarshal(raw, &wire); err != nil {
 		return nil, badField("messages", "must be an array of message objects: %s", jsonErrText(err))
 	}
+	return convertMessages(wire)
+}
+
+// convertMessages checks decoded wire messages and converts them.
+func convertMessages(wire []wireMessage) ([]llm.Message, error) {
 	if len(wire) == 0 {
 		return nil, badField("messages", "must contain at least one message")
 	}
