@@ -4,9 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"io"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -98,15 +98,26 @@ func (s *Server) chatCompletions(w http.ResponseWriter, r *http.Request) {
 // setCatoHeaders sets the headers of an answer on the new side; the
 // handler has set X-Cato-Side already, so that errors carry it too.
 func (s *Server) setCatoHeaders(w http.ResponseWriter, model, cache string, d router.Decision) {
+	// One backing array for the three values, where Header.Set would
+	// allocate one each; the keys are in canonical form, as Set writes them.
+	v := [...]string{model, cache, routeHeader(d)}
+	vals := v[:]
 	h := w.Header()
-	h.Set("X-Cato-Model", model)
-	h.Set("X-Cato-Cache", cache)
-	h.Set("X-Cato-Route", routeHeader(d))
+	h["X-Cato-Model"] = vals[0:1:1]
+	h["X-Cato-Cache"] = vals[1:2:2]
+	h["X-Cato-Route"] = vals[2:3:3]
 }
 
 // routeHeader summarises a decision in one ASCII header value.
 func routeHeader(d router.Decision) string {
-	v := fmt.Sprintf("%s; complexity=%.2f; reason=%s", d.Primary, d.Complexity, d.Reason)
+	// As fmt.Sprintf("%s; complexity=%.2f; reason=%s", ...), in one allocation.
+	b := make([]byte, 0, 64)
+	b = append(b, d.Primary...)
+	b = append(b, "; complexity="...)
+	b = strconv.AppendFloat(b, d.Complexity, 'f', 2, 64)
+	b = append(b, "; reason="...)
+	b = append(b, d.Reason...)
+	v := string(b)
 	return strings.Map(func(r rune) rune {
 		if r < 0x20 || r > 0x7e {
 			return '_'
