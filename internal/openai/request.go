@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/cato-gateway/cato/internal/llm"
 )
@@ -285,6 +286,9 @@ func decodeContent(raw json.RawMessage) (string, json.RawMessage, error) {
 	if isNull(raw) {
 		return "", nil, nil
 	}
+	if s, ok := plainString(raw); ok {
+		return s, nil, nil
+	}
 	var s string
 	if err := json.Unmarshal(raw, &s); err == nil {
 		return s, nil, nil
@@ -312,6 +316,26 @@ func decodeContent(raw json.RawMessage) (string, json.RawMessage, error) {
 		}
 	}
 	return b.String(), raw, nil
+}
+
+// plainString returns the JSON string raw holds when it has no escapes,
+// control characters or invalid UTF-8, so that its text is its bytes, as
+// json.Unmarshal would decode it; otherwise it reports false.
+func plainString(raw []byte) (string, bool) {
+	n := len(raw)
+	if n < 2 || raw[0] != '"' || raw[n-1] != '"' {
+		return "", false
+	}
+	in := raw[1 : n-1]
+	for _, c := range in {
+		if c < 0x20 || c == '"' || c == '\\' {
+			return "", false
+		}
+	}
+	if !utf8.Valid(in) {
+		return "", false
+	}
+	return string(in), true
 }
 
 func decodeTools(raw json.RawMessage) ([]llm.Tool, error) {

@@ -1,6 +1,7 @@
 package openai
 
 import (
+	"encoding/json"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -58,6 +59,27 @@ func FuzzDecodeChatRequestFast(f *testing.F) {
 		}
 		if diff := cmp.Diff(slow, fast); diff != "" {
 			t.Fatalf("fast and slow decodes differ (-slow +fast):\n%s\nbody %q", diff, body)
+		}
+	})
+}
+
+// FuzzPlainString checks that what plainString accepts json.Unmarshal
+// decodes to the same string.
+func FuzzPlainString(f *testing.F) {
+	for _, s := range []string{`"hi"`, `""`, `"a\"b"`, `"é"`, "\"\xff\"", `"\u00e9"`, `"`, `" "x`, "\"\t\""} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		got, ok := plainString(raw)
+		if !ok {
+			return
+		}
+		var want string
+		if err := json.Unmarshal(raw, &want); err != nil {
+			t.Fatalf("plainString accepted %q, json.Unmarshal rejects it: %v", raw, err)
+		}
+		if got != want {
+			t.Fatalf("plainString(%q) = %q, json.Unmarshal gives %q", raw, got, want)
 		}
 	})
 }
