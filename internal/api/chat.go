@@ -111,13 +111,16 @@ func (s *Server) setCatoHeaders(w http.ResponseWriter, model, cache string, d ro
 // routeHeader summarises a decision in one ASCII header value.
 func routeHeader(d router.Decision) string {
 	// As fmt.Sprintf("%s; complexity=%.2f; reason=%s", ...), in one allocation.
-	b := make([]byte, 0, 64)
-	b = append(b, d.Primary...)
-	b = append(b, "; complexity="...)
-	b = strconv.AppendFloat(b, d.Complexity, 'f', 2, 64)
-	b = append(b, "; reason="...)
-	b = append(b, d.Reason...)
-	v := string(b)
+	var num [32]byte
+	x := strconv.AppendFloat(num[:0], d.Complexity, 'f', 2, 64)
+	var b strings.Builder
+	b.Grow(len(d.Primary) + len("; complexity=") + len(x) + len("; reason=") + len(d.Reason))
+	b.WriteString(d.Primary)
+	b.WriteString("; complexity=")
+	b.Write(x)
+	b.WriteString("; reason=")
+	b.WriteString(d.Reason)
+	v := b.String()
 	return strings.Map(func(r rune) rune {
 		if r < 0x20 || r > 0x7e {
 			return '_'
