@@ -83,3 +83,23 @@ func FuzzPlainString(f *testing.F) {
 		}
 	})
 }
+
+// FuzzQuotePlain checks that what quotePlain writes is json.Marshal's output.
+func FuzzQuotePlain(f *testing.F) {
+	for _, s := range []string{"hi", "", `a"b`, "<b>", "é", "\xff", "a\\b", "tab\t", "What is the capital of France?"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		got, ok := quotePlain(s)
+		if !ok {
+			return
+		}
+		want, err := json.Marshal(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if string(got) != string(want) {
+			t.Fatalf("quotePlain(%q) = %s, json.Marshal gives %s", s, got, want)
+		}
+	})
+}

@@ -253,6 +253,10 @@ func EncodeRequest(r *llm.Request, model string, stream bool) ([]byte, error) {
 		case m.Content == "" && len(m.ToolCalls) > 0:
 			wm.Content = json.RawMessage("null")
 		default:
+			if b, ok := quotePlain(m.Content); ok {
+				wm.Content = b
+				break
+			}
 			b, err := json.Marshal(m.Content)
 			if err != nil {
 				return nil, err
@@ -271,6 +275,22 @@ func EncodeRequest(r *llm.Request, model string, stream bool) ([]byte, error) {
 		return b, err
 	}
 	return appendExtra(b, r.Extra)
+}
+
+// quotePlain returns s as a JSON string, byte for byte as json.Marshal
+// writes it, when s holds only printable ASCII that json.Marshal writes
+// unescaped (not '"', '\\', '<', '>' or '&'); otherwise it reports false.
+func quotePlain(s string) ([]byte, bool) {
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c < 0x20 || c > 0x7e, c == '"', c == '\\', c == '<', c == '>', c == '&':
+			return nil, false
+		}
+	}
+	b := make([]byte, 0, len(s)+2)
+	b = append(b, '"')
+	b = append(b, s...)
+	return append(b, '"'), true
 }
 
 // appendExtra adds extra's fields to the JSON object b, in key order,
