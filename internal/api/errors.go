@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
 	"log/slog"
 	"net/http"
 	"strconv"
@@ -113,9 +114,17 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 		status = http.StatusInternalServerError
 		b = []byte(`{"error":{"message":"encoding the answer failed","type":"server_error","param":null,"code":"internal_error"}}`)
 	}
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Content-Length", strconv.Itoa(len(b)+1))
+	// One backing array for both values, where Header.Set would allocate
+	// one each; the keys are in canonical form, as Set writes them.
+	hv := [...]string{"application/json", strconv.Itoa(len(b) + 1)}
+	vals := hv[:]
+	h := w.Header()
+	h["Content-Type"] = vals[0:1:1]
+	h["Content-Length"] = vals[1:2:2]
 	w.WriteHeader(status)
-	b = append(b, '\n')
-	_, _ = w.Write(b)
+	// The newline is written on its own rather than appended to b, which
+	// json.Marshal sized exactly.
+	if _, err := w.Write(b); err == nil {
+		_, _ = io.WriteString(w, "\n")
+	}
 }
