@@ -24,7 +24,6 @@ func (a *App) observeBreaker(tr breaker.Transition) {
 }
 
 func callOutcome(err error) string {
-	var pe *provider.Error
 	switch {
 	case err == nil:
 		return "ok"
@@ -34,10 +33,18 @@ func callOutcome(err error) string {
 		return "overloaded"
 	case errors.Is(err, context.Canceled):
 		return "canceled"
-	case errors.As(err, &pe) && pe.Code == "timeout":
+	case isTimeout(err):
 		return "timeout"
 	}
 	return "error"
+}
+
+// isTimeout reports whether err is a *provider.Error with code timeout. It
+// is apart from callOutcome so that the target errors.As needs is
+// allocated only for failed calls.
+func isTimeout(err error) bool {
+	var pe *provider.Error
+	return errors.As(err, &pe) && pe.Code == "timeout"
 }
 
 func breakerStatus(guards map[string]*provider.Guard) map[string]breaker.Snapshot {
