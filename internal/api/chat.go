@@ -107,6 +107,7 @@ func (s *Server) setCatoHeaders(w http.ResponseWriter, model, cache string, d ro
 // routeHeader summarises a decision in one ASCII header value.
 func routeHeader(d router.Decision) string {
 	v := fmt.Sprintf("%s; complexity=%.2f; reason=%s", d.Primary, d.Complexity, d.Reason)
+	v = strings.NewReplacer("≥", ">=", "≤", "<=", "…", "...").Replace(v)
 	return strings.Map(func(r rune) rune {
 		if r < 0x20 || r > 0x7e {
 			return '_'
