@@ -104,10 +104,13 @@ func (s *Server) setCatoHeaders(w http.ResponseWriter, model, cache string, d ro
 	h.Set("X-Cato-Route", routeHeader(d))
 }
 
+// asciiSigns spells the signs router reasons use in ASCII, for a header.
+var asciiSigns = strings.NewReplacer("≥", ">=", "≤", "<=", "…", "...")
+
 // routeHeader summarises a decision in one ASCII header value.
 func routeHeader(d router.Decision) string {
 	v := fmt.Sprintf("%s; complexity=%.2f; reason=%s", d.Primary, d.Complexity, d.Reason)
-	v = strings.NewReplacer("≥", ">=", "≤", "<=", "…", "...").Replace(v)
+	v = asciiSigns.Replace(v)
 	return strings.Map(func(r rune) rune {
 		if r < 0x20 || r > 0x7e {
 			return '_'
