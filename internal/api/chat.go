@@ -108,6 +108,9 @@ func (s *Server) setCatoHeaders(w http.ResponseWriter, model, cache string, d ro
 	h["X-Cato-Route"] = vals[2:3:3]
 }
 
+// asciiSigns spells the signs router reasons use in ASCII, for a header.
+var asciiSigns = strings.NewReplacer("≥", ">=", "≤", "<=", "…", "...")
+
 // routeHeader summarises a decision in one ASCII header value.
 func routeHeader(d router.Decision) string {
 	// As fmt.Sprintf("%s; complexity=%.2f; reason=%s", ...), in one allocation.
@@ -121,6 +124,14 @@ func routeHeader(d router.Decision) string {
 	b.WriteString("; reason=")
 	b.WriteString(d.Reason)
 	v := b.String()
+	// The signs are all non-ASCII, and Replace allocates even when it
+	// replaces nothing.
+	for i := 0; i < len(v); i++ {
+		if v[i] >= 0x80 {
+			v = asciiSigns.Replace(v)
+			break
+		}
+	}
 	return strings.Map(func(r rune) rune {
 		if r < 0x20 || r > 0x7e {
 			return '_'

@@ -16,6 +16,7 @@ import (
 // sprintfRouteHeader is routeHeader as first written, with fmt.
 func sprintfRouteHeader(d router.Decision) string {
 	v := fmt.Sprintf("%s; complexity=%.2f; reason=%s", d.Primary, d.Complexity, d.Reason)
+	v = asciiSigns.Replace(v)
 	return strings.Map(func(r rune) rune {
 		if r < 0x20 || r > 0x7e {
 			return '_'
@@ -47,7 +48,7 @@ func FuzzRouteHeader(f *testing.F) {
 		p, r string
 		x    float64
 	}{
-		{"m", "rule", 0.5}, {"", "", 0}, {"é\x00", "a\nb", -1.005},
+		{"m", "rule", 0.5}, {"", "", 0}, {"é\x00", "a\nb", -1.005}, {"m", "complexity ≥ 0.5…", 0.7},
 		{"m", "r", math.NaN()}, {"m", "r", math.Inf(1)}, {"m", "r", 1e300},
 	} {
 		f.Add(c.p, c.r, c.x)

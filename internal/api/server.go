@@ -6,7 +6,9 @@ import (
 	"encoding/hex"
 	"io"
 	"log/slog"
+	"maps"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -159,9 +161,9 @@ func (m methods) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	allow := make([]string, 0, len(m))
-	for k := range m {
-		allow = append(allow, k)
+	allow := slices.Sorted(maps.Keys(m))
+	if _, ok := m[http.MethodGet]; ok {
+		allow = append(allow, http.MethodHead)
 	}
 	w.Header().Set("Allow", strings.Join(allow, ", "))
 	writeJSON(w, http.StatusMethodNotAllowed, errBody(http.StatusMethodNotAllowed, "method_not_allowed", r.Method+" is not allowed here"))
