@@ -103,12 +103,12 @@ func (g *graph) greedy(q []float32, ep uint32, d float32, l int) (uint32, float3
 // the ef nearest nodes found, nearest first.
 func (g *graph) searchLayer(q []float32, ep scored, ef, l int) []scored {
 	visited := make([]uint64, (len(g.vecs)+63)/64)
-	cand := minHeap{ep} // to expand, nearest first
-	res := maxHeap{ep}  // found so far, farthest on top
+	cand := scoredHeap{s: []scored{ep}}           // to expand, nearest first
+	res := scoredHeap{s: []scored{ep}, far: true} // found so far, farthest on top
 	visited[ep.id/64] |= 1 << (ep.id % 64)
-	for len(cand) > 0 {
+	for cand.len() > 0 {
 		c := cand.pop()
-		if len(res) >= ef && c.dist > res[0].dist {
+		if res.len() >= ef && c.dist > res.top().dist {
 			break
 		}
 		for _, n := range g.links[c.id][l] {
@@ -117,16 +117,16 @@ func (g *graph) searchLayer(q []float32, ep scored, ef, l int) []scored {
 			}
 			visited[n/64] |= 1 << (n % 64)
 			d := g.dist(q, n)
-			if len(res) < ef || d < res[0].dist {
+			if res.len() < ef || d < res.top().dist {
 				cand.push(scored{d, n})
 				res.push(scored{d, n})
-				if len(res) > ef {
+				if res.len() > ef {
 					res.pop()
 				}
 			}
 		}
 	}
-	out := make([]scored, len(res))
+	out := make([]scored, res.len())
 	for i := len(out) - 1; i >= 0; i-- {
 		out[i] = res.pop()
 	}
@@ -209,15 +209,30 @@ func sortScored(s []scored) {
 	}
 }
 
-// minHeap and maxHeap are binary heaps of scored by dist.
-type minHeap []scored
+// scoredHeap is a binary heap of scored by dist: nearest on top, or
+// farthest on top when far is set.
+type scoredHeap struct {
+	s   []scored
+	far bool
+}
 
-func (h *minHeap) push(x scored) {
-	*h = append(*h, x)
-	s := *h
+// above reports whether a belongs above b.
+func (h *scoredHeap) above(a, b scored) bool {
+	if h.far {
+		return a.dist > b.dist
+	}
+	return a.dist < b.dist
+}
+
+func (h *scoredHeap) len() int    { return len(h.s) }
+func (h *scoredHeap) top() scored { return h.s[0] }
+
+func (h *scoredHeap) push(x scored) {
+	h.s = append(h.s, x)
+	s := h.s
 	for i := len(s) - 1; i > 0; {
 		p := (i - 1) / 2
-		if s[p].dist <= s[i].dist {
+		if !h.above(s[i], s[p]) {
 			break
 		}
 		s[p], s[i] = s[i], s[p]
@@ -225,8 +240,8 @@ func (h *minHeap) push(x scored) {
 	}
 }
 
-func (h *minHeap) pop() scored {
-	s := *h
+func (h *scoredHeap) pop() scored {
+	s := h.s
 	top := s[0]
 	last := len(s) - 1
 	s[0] = s[last]
@@ -236,54 +251,15 @@ func (h *minHeap) pop() scored {
 		if c >= len(s) {
 			break
 		}
-		if c+1 < len(s) && s[c+1].dist < s[c].dist {
+		if c+1 < len(s) && h.above(s[c+1], s[c]) {
 			c++
 		}
-		if s[i].dist <= s[c].dist {
+		if !h.above(s[c], s[i]) {
 			break
 		}
 		s[i], s[c] = s[c], s[i]
 		i = c
 	}
-	*h = s
-	return top
-}
-
-type maxHeap []scored
-
-func (h *maxHeap) push(x scored) {
-	*h = append(*h, x)
-	s := *h
-	for i := len(s) - 1; i > 0; {
-		p := (i - 1) / 2
-		if s[p].dist >= s[i].dist {
-			break
-		}
-		s[p], s[i] = s[i], s[p]
-		i = p
-	}
-}
-
-func (h *maxHeap) pop() scored {
-	s := *h
-	top := s[0]
-	last := len(s) - 1
-	s[0] = s[last]
-	s = s[:last]
-	for i := 0; ; {
-		c := 2*i + 1
-		if c >= len(s) {
-			break
-		}
-		if c+1 < len(s) && s[c+1].dist > s[c].dist {
-			c++
-		}
-		if s[i].dist >= s[c].dist {
-			break
-		}
-		s[i], s[c] = s[c], s[i]
-		i = c
-	}
-	*h = s
+	h.s = s
 	return top
 }
