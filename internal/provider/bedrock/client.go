@@ -91,15 +91,12 @@ func (c *Client) Chat(ctx context.Context, req *llm.Request) (*llm.Response, err
 }
 
 func (c *Client) invoke(ctx context.Context, conv *conversation) (*llm.Response, error) {
-	body, err := toMessages(conv)
+	body, err := c.messagesBody(ctx, conv)
 	if err != nil {
-		return nil, classify(ctx, c.name, &badRequestError{msg: err.Error()})
+		return nil, err
 	}
 	out, err := c.rt.InvokeModel(ctx, &bedrockruntime.InvokeModelInput{
-		ModelId:     aws.String(c.modelID),
-		Body:        body,
-		ContentType: aws.String("application/json"),
-		Accept:      aws.String("application/json"),
+		ModelId: aws.String(c.modelID), Body: body, ContentType: aws.String(jsonType), Accept: aws.String(jsonType),
 	})
 	if err != nil {
 		return nil, classify(ctx, c.name, err)
@@ -109,6 +106,18 @@ func (c *Client) invoke(ctx context.Context, conv *conversation) (*llm.Response,
 		return nil, classify(ctx, c.name, err)
 	}
 	return resp, nil
+}
+
+const jsonType = "application/json"
+
+// messagesBody encodes conv as the Anthropic Messages body of InvokeModel;
+// what the body cannot carry is the client's 400.
+func (c *Client) messagesBody(ctx context.Context, conv *conversation) ([]byte, error) {
+	body, err := toMessages(conv)
+	if err != nil {
+		return nil, classify(ctx, c.name, &badRequestError{msg: err.Error()})
+	}
+	return body, nil
 }
 
 // ChatStream implements provider.Provider. Events are translated as they
@@ -121,15 +130,12 @@ func (c *Client) ChatStream(ctx context.Context, req *llm.Request) (llm.Stream, 
 		return nil, classify(ctx, c.name, err)
 	}
 	if c.api == APIInvoke {
-		body, err := toMessages(conv)
+		body, err := c.messagesBody(ctx, conv)
 		if err != nil {
-			return nil, classify(ctx, c.name, &badRequestError{msg: err.Error()})
+			return nil, err
 		}
 		out, err := c.rt.InvokeModelWithResponseStream(ctx, &bedrockruntime.InvokeModelWithResponseStreamInput{
-			ModelId:     aws.String(c.modelID),
-			Body:        body,
-			ContentType: aws.String("application/json"),
-			Accept:      aws.String("application/json"),
+			ModelId: aws.String(c.modelID), Body: body, ContentType: aws.String(jsonType), Accept: aws.String(jsonType),
 		})
 		if err != nil {
 			return nil, classify(ctx, c.name, err)
