@@ -2,7 +2,6 @@ package app
 
 import (
 	"fmt"
-	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -132,18 +131,11 @@ func TestCacheKeptAcrossRestart(t *testing.T) {
 // base, from /status.
 func cacheEntries(t *testing.T, base string) int {
 	t.Helper()
-	req, _ := http.NewRequest(http.MethodGet, base+"/api/admin/cato/status", nil)
-	req.Header.Set("Authorization", "Bearer admin")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
 	return decode[struct {
 		Cache struct {
 			Entries int `json:"entries"`
 		} `json:"cache"`
-	}](t, readAll(t, resp)).Cache.Entries
+	}](t, adminGet(t, base+"/api/admin/cato/status")).Cache.Entries
 }
 
 func TestCachePurge(t *testing.T) {

@@ -146,3 +146,16 @@ func serve(t *testing.T, cfgYAML, store string, environ ...string) (string, func
 	t.Cleanup(stop)
 	return "http://" + ln.Addr().String(), stop
 }
+
+// adminGet reads url with the admin key "admin" and returns the body.
+func adminGet(t *testing.T, url string) []byte {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodGet, url, nil)
+	req.Header.Set("Authorization", "Bearer admin")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	return readAll(t, resp)
+}

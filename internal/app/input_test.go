@@ -124,12 +124,6 @@ func TestAuthenticatedRequestsAndAdmin(t *testing.T) {
 	if resp.StatusCode != 200 || !strings.Contains(string(body), `"content":"4`) {
 		t.Fatalf("status %d body %s; want 200 with the answer 4", resp.StatusCode, body)
 	}
-	req, _ := http.NewRequest(http.MethodGet, base+"/api/admin/cato/status", nil)
-	req.Header.Set("Authorization", "Bearer admin")
-	sresp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
 	st := decode[struct {
 		Requests  int64 `json:"requests"`
 		LatencyMS struct {
@@ -139,8 +133,7 @@ func TestAuthenticatedRequestsAndAdmin(t *testing.T) {
 			Requests int64   `json:"requests"`
 			CostUSD  float64 `json:"cost_usd"`
 		} `json:"models"`
-	}](t, readAll(t, sresp))
-	sresp.Body.Close()
+	}](t, adminGet(t, base+"/api/admin/cato/status"))
 	if st.Requests < 1 || st.LatencyMS.P99 <= 0 {
 		t.Errorf("status = %+v; want at least one request with a latency", st)
 	}

@@ -98,12 +98,6 @@ rollout: {percentage: 10, legacy: legacy}
 			t.Fatalf("after rollback a user was served by %s; want legacy", got)
 		}
 	}
-	req, _ := http.NewRequest(http.MethodGet, base+"/api/admin/cato/status", nil)
-	req.Header.Set("Authorization", "Bearer admin")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
 	st := decode[struct {
 		Rollout struct {
 			Percentage float64           `json:"percentage"`
@@ -112,8 +106,7 @@ rollout: {percentage: 10, legacy: legacy}
 				Percentage float64 `json:"percentage"`
 			} `json:"history"`
 		} `json:"rollout"`
-	}](t, readAll(t, resp))
-	resp.Body.Close()
+	}](t, adminGet(t, base+"/api/admin/cato/status"))
 	if st.Rollout.Percentage != 0 || st.Rollout.Traffic["legacy"] == 0 || st.Rollout.Traffic["new"] == 0 {
 		t.Errorf("status rollout = %+v; want 0%% with traffic on both sides", st.Rollout)
 	}
@@ -190,18 +183,11 @@ rollout: {percentage: 100, legacy: legacy}
 	}
 	a, b := start(), start()
 	percentage := func(base string) float64 {
-		req, _ := http.NewRequest(http.MethodGet, base+"/api/admin/cato/rollout", nil)
-		req.Header.Set("Authorization", "Bearer admin")
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
 		return decode[struct {
 			Flag struct {
 				Percentage float64 `json:"percentage"`
 			} `json:"use_new_orchestrator"`
-		}](t, readAll(t, resp)).Flag.Percentage
+		}](t, adminGet(t, base+"/api/admin/cato/rollout")).Flag.Percentage
 	}
 	if p := percentage(b); p != 100 {
 		t.Fatalf("replica b starts at %v%%; want 100", p)
