@@ -411,10 +411,16 @@ func sleepUntil(ctx context.Context, t time.Time) bool {
 // startProgress calls opts.Progress every ProgressEvery from a goroutine
 // that the returned function stops and waits for.
 func (rn *runner) startProgress() (stop func()) {
-	if rn.opts.Progress == nil {
+	return tickProgress(rn.opts.Options, func(now time.Time) Progress { return rn.rec.progress(now) })
+}
+
+// tickProgress calls opts.Progress with progress(now) every ProgressEvery
+// (default 1s) from a goroutine that the returned stop ends and waits for.
+func tickProgress(opts Options, progress func(now time.Time) Progress) (stop func()) {
+	if opts.Progress == nil {
 		return func() {}
 	}
-	every := rn.opts.ProgressEvery
+	every := opts.ProgressEvery
 	if every <= 0 {
 		every = time.Second
 	}
@@ -428,7 +434,7 @@ func (rn *runner) startProgress() (stop func()) {
 			case <-done:
 				return
 			case now := <-t.C:
-				rn.opts.Progress(rn.rec.progress(now))
+				opts.Progress(progress(now))
 			}
 		}
 	})

@@ -242,32 +242,8 @@ func runWorker(ctx context.Context, start StartWorker, opts Options, timeout tim
 // startMergedProgress calls opts.Progress with the sum of the workers'
 // progress every ProgressEvery, until the returned function is called.
 func startMergedProgress(opts Options, snapshot func() []Progress) (stop func()) {
-	if opts.Progress == nil {
-		return func() {}
-	}
-	every := opts.ProgressEvery
-	if every <= 0 {
-		every = time.Second
-	}
 	began := time.Now()
-	done := make(chan struct{})
-	var wg sync.WaitGroup
-	wg.Go(func() {
-		t := time.NewTicker(every)
-		defer t.Stop()
-		for {
-			select {
-			case <-done:
-				return
-			case now := <-t.C:
-				opts.Progress(sumProgress(now.Sub(began), snapshot()))
-			}
-		}
-	})
-	return func() {
-		close(done)
-		wg.Wait()
-	}
+	return tickProgress(opts, func(now time.Time) Progress { return sumProgress(now.Sub(began), snapshot()) })
 }
 
 // sumProgress adds up the workers' progress; p99 is the highest of theirs.
