@@ -116,7 +116,7 @@ func NewMemory(store Store, o MemoryOptions) (*Memory, error) {
 		}
 	}
 	m := &Memory{
-		store: &guarded{store: store, timeout: o.Timeout, retryAfter: o.RetryAfter, now: o.Now, log: o.Log, observe: o.Observe},
+		store: newGuarded(store, o),
 		raw:   store,
 		opts:  o,
 		tok:   tok,
