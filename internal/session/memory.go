@@ -12,8 +12,8 @@ import (
 	"github.com/cato-gateway/cato/internal/llm"
 )
 
-// Summarizer folds turns into a running summary; app adapts the cheap
-// model (config session.summary_model) to it. It must be safe for
+// Summarizer folds turns into a running summary; ModelSummarizer asks the
+// cheap model (config session.summary_model). It must be safe for
 // concurrent use.
 type Summarizer interface {
 	// Summarize returns a summary of the conversation so far: summary (the
