@@ -11,6 +11,7 @@ import (
 	"slices"
 
 	"github.com/cato-gateway/cato/internal/api"
+	"github.com/cato-gateway/cato/internal/breaker"
 	"github.com/cato-gateway/cato/internal/config"
 	"github.com/cato-gateway/cato/internal/embed"
 	"github.com/cato-gateway/cato/internal/llm"
@@ -83,7 +84,8 @@ func New(ctx context.Context, cfg *config.Config, environ []string, log *slog.Lo
 	for name, m := range cfg.Models {
 		prices[name] = m.Price
 	}
-	guards := provider.NewGuards(cfg, models, provider.GuardHooks{
+	configure := func(model string) (provider.GuardConfig, breaker.Config) { return guardConfig(cfg, model) }
+	guards := provider.NewGuards(models, configure, provider.GuardHooks{
 		OnCallDone:    a.observeCall,
 		OnStateChange: a.observeBreaker,
 	}, log)
@@ -156,9 +158,9 @@ func (a *App) Handler() http.Handler { return a.api }
 func newProvider(ctx context.Context, name string, m config.Model, hc *http.Client, env map[string]string, log *slog.Logger) (provider.Provider, error) {
 	switch m.Provider {
 	case config.ProviderBedrock:
-		return bedrock.New(ctx, name, m, hc, log)
+		return bedrock.New(ctx, name, bedrockOptions(m), hc, log)
 	case config.ProviderSageMaker:
-		return sagemaker.New(ctx, name, m, hc, log)
+		return sagemaker.New(ctx, name, sagemakerOptions(m), hc, log)
 	case config.ProviderSimulated:
 		return simulated.New(simulator.NewEngine(name, m.Simulate)), nil
 	case config.ProviderOpenAI:

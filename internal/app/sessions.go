@@ -4,10 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 
 	"github.com/cato-gateway/cato/internal/config"
-	"github.com/cato-gateway/cato/internal/llm"
 	"github.com/cato-gateway/cato/internal/openai"
 	"github.com/cato-gateway/cato/internal/provider"
 	"github.com/cato-gateway/cato/internal/rollout"
@@ -38,7 +36,7 @@ func (a *App) newMemory(cfg *config.Config, backend *store.Backend, summary prov
 		Log: a.log.With("component", "session"),
 	}
 	if summary != nil {
-		opts.Summarizer = summarizer{p: summary, model: cfg.Session.SummaryModel}
+		opts.Summarizer = session.ModelSummarizer{Chat: summary.Chat, Model: cfg.Session.SummaryModel}
 	}
 	mem, err := session.NewMemory(backend.Sessions(session.StoreOptions{TTL: cfg.Session.TTL}), opts)
 	if err != nil {
@@ -46,31 +44,6 @@ func (a *App) newMemory(cfg *config.Config, backend *store.Backend, summary prov
 	}
 	a.closers = append(a.closers, mem.Close)
 	return mem, nil
-}
-
-// summarizer folds old turns into a session's running summary with the
-// cheap model.
-type summarizer struct {
-	p     provider.Provider
-	model string
-}
-
-func (s summarizer) Summarize(ctx context.Context, prev string, turns []session.Turn) (string, error) {
-	var b strings.Builder
-	if prev != "" {
-		fmt.Fprintf(&b, "Summary so far:\n%s\n\n", prev)
-	}
-	for _, t := range turns {
-		fmt.Fprintf(&b, "%s: %s\n", t.Role, t.Content)
-	}
-	r, err := s.p.Chat(ctx, &llm.Request{Model: s.model, MaxTokens: 400, Messages: []llm.Message{
-		{Role: llm.RoleSystem, Content: "Update the summary of this conversation. Keep names, facts, preferences and open questions. At most 200 words."},
-		{Role: llm.RoleUser, Content: b.String()},
-	}})
-	if err != nil {
-		return "", err
-	}
-	return r.Message.Content, nil
 }
 
 // dualWriter returns the hook that saves turns the legacy side answered to

@@ -5,7 +5,12 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/cato-gateway/cato/internal/backoff"
+	"github.com/cato-gateway/cato/internal/breaker"
 	"github.com/cato-gateway/cato/internal/config"
+	"github.com/cato-gateway/cato/internal/provider"
+	"github.com/cato-gateway/cato/internal/provider/bedrock"
+	"github.com/cato-gateway/cato/internal/provider/sagemaker"
 )
 
 // newUpstreamClient returns the HTTP client shared by every adapter that
@@ -34,4 +39,51 @@ func newUpstreamClient(u config.Upstream) *http.Client {
 		tr.Protocols.SetHTTP1(true)
 	}
 	return &http.Client{Transport: tr}
+}
+
+// guardConfig returns the guard and breaker settings of model: its timeout
+// (else upstream.timeout), its concurrency limit and queue, the retries,
+// and its entry under breakers (else the "default" entry), whose statuses
+// are the guard's failure statuses. OnCallDone is left nil.
+func guardConfig(cfg *config.Config, model string) (provider.GuardConfig, breaker.Config) {
+	m := cfg.Models[model]
+	timeout := m.Timeout
+	if timeout == 0 {
+		timeout = cfg.Upstream.Timeout
+	}
+	b, ok := cfg.Breakers[model]
+	if !ok {
+		b = cfg.Breakers["default"]
+	}
+	gc := provider.GuardConfig{
+		Timeout:         timeout,
+		MaxAttempts:     cfg.Retries.MaxAttempts,
+		Backoff:         backoff.Policy{Base: cfg.Retries.Base, Max: cfg.Retries.Max},
+		MaxConcurrency:  m.MaxConcurrency,
+		MaxQueue:        m.MaxQueue,
+		FailureStatuses: b.Statuses,
+	}
+	bc := breaker.Config{
+		Failures:       b.Failures,
+		FailureRate:    b.FailureRate,
+		MinRequests:    b.MinRequests,
+		Window:         b.Window,
+		Cooldown:       b.Cooldown,
+		HalfOpenProbes: b.HalfOpenProbes,
+	}
+	return gc, bc
+}
+
+// bedrockOptions maps a bedrock model's configuration.
+func bedrockOptions(m config.Model) bedrock.Options {
+	return bedrock.Options{ModelID: m.ModelID, API: m.API, Region: m.Region, Endpoint: m.Endpoint}
+}
+
+// sagemakerOptions maps a sagemaker model's configuration.
+func sagemakerOptions(m config.Model) sagemaker.Options {
+	return sagemaker.Options{
+		EndpointName: m.EndpointName, Variant: m.Variant, HiddenStatesVariant: m.HiddenStatesVariant,
+		Payload: m.Payload, ModelID: m.ModelID, Region: m.Region, Endpoint: m.Endpoint,
+		HiddenStates: sagemaker.HiddenStates{Layer: m.HiddenStates.Layer, Pooling: m.HiddenStates.Pooling, MaxDim: m.HiddenStates.MaxDim},
+	}
 }

@@ -6,6 +6,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/cato-gateway/cato/internal/window"
 )
 
 // ErrOpen is returned by Allow when the breaker is open, or half open with
@@ -116,7 +118,7 @@ type Breaker struct {
 	gen         uint64 // bumped on every transition; stale results are dropped
 	since       time.Time
 	consecutive int
-	win         window
+	win         *window.Window[counts]
 	probes      int // half-open calls let through and not yet ignored
 	probeOK     int // half-open calls that succeeded
 	pending     []Transition
@@ -139,7 +141,7 @@ func New(model string, cfg Config, opts Options) *Breaker {
 		now:      now,
 		onChange: opts.OnStateChange,
 		since:    t,
-		win:      newWindow(t, cfg.Window),
+		win:      window.New[counts](t, cfg.Window, windowBuckets),
 	}
 }
 
@@ -201,7 +203,7 @@ func (b *Breaker) Snapshot() Snapshot {
 	changed := b.advanceLocked(now)
 	s := Snapshot{State: b.state, ConsecutiveFailures: b.consecutive, Since: b.since}
 	if b.state == Closed {
-		s.Requests, s.Failures = b.win.sum(now)
+		s.Requests, s.Failures = b.sumLocked(now)
 	}
 	b.mu.Unlock()
 	if changed {
@@ -235,10 +237,12 @@ func (b *Breaker) recordClosedLocked(now time.Time, o Outcome) bool {
 	switch o {
 	case Success:
 		b.consecutive = 0
-		b.win.add(now, false)
+		b.win.At(now).total++
 	case Failure:
 		b.consecutive++
-		b.win.add(now, true)
+		c := b.win.At(now)
+		c.total++
+		c.failed++
 		if b.cfg.Failures > 0 && b.consecutive >= b.cfg.Failures {
 			b.transitionLocked(Open, now, fmt.Sprintf("%d consecutive failures", b.consecutive))
 			return true
@@ -249,13 +253,32 @@ func (b *Breaker) recordClosedLocked(now time.Time, o Outcome) bool {
 	// The rate is checked after successes too: the call that completes the
 	// MinRequests sample may be one.
 	if b.cfg.FailureRate > 0 {
-		total, failed := b.win.sum(now)
+		total, failed := b.sumLocked(now)
 		if total >= b.cfg.MinRequests && float64(failed) >= b.cfg.FailureRate*float64(total) {
 			b.transitionLocked(Open, now, fmt.Sprintf("%d of %d calls failed within %v", failed, total, b.cfg.Window))
 			return true
 		}
 	}
 	return false
+}
+
+// windowBuckets is how many slices the failure-rate window is cut into: the
+// rate forgets old calls a tenth of a window at a time, which is smooth
+// enough for a breaker and costs a fixed 10 counters per model.
+const windowBuckets = 10
+
+// counts are the calls and failures of one slice of the failure-rate
+// window.
+type counts struct{ total, failed int }
+
+// sumLocked returns the calls and failures within the failure-rate window.
+// b.mu must be held.
+func (b *Breaker) sumLocked(now time.Time) (total, failed int) {
+	for c := range b.win.Live(now) {
+		total += c.total
+		failed += c.failed
+	}
+	return total, failed
 }
 
 // recordHalfOpenLocked counts a probe's result. b.mu must be held.
@@ -297,7 +320,7 @@ func (b *Breaker) transitionLocked(to State, now time.Time, reason string) {
 	b.probes, b.probeOK = 0, 0
 	if to == Closed {
 		b.consecutive = 0
-		b.win.reset()
+		b.win.Reset()
 	}
 	if b.onChange != nil {
 		b.pending = append(b.pending, Transition{Model: b.model, From: from, To: to, At: now, Reason: reason})

@@ -3,6 +3,9 @@ package config
 import (
 	"strings"
 	"time"
+
+	"github.com/cato-gateway/cato/internal/backoff"
+	"github.com/cato-gateway/cato/internal/breaker"
 )
 
 // Provider names.
@@ -125,21 +128,23 @@ func (c *Config) applyDefaults() {
 	if c.Breakers == nil {
 		c.Breakers = map[string]Breaker{}
 	}
-	for name, b := range c.Breakers {
-		defInt(&b.Failures, 5)
-		defInt(&b.MinRequests, 20)
-		def(&b.Window, 60*time.Second)
-		def(&b.Cooldown, 30*time.Second)
-		defInt(&b.HalfOpenProbes, 1)
-		c.Breakers[name] = b
-	}
+	// The breaker and backoff defaults are their packages'; they are
+	// filled in here so that the configuration shows what runs.
 	if _, ok := c.Breakers["default"]; !ok {
-		c.Breakers["default"] = Breaker{Failures: 5, MinRequests: 20, Window: 60 * time.Second, Cooldown: 30 * time.Second, HalfOpenProbes: 1}
+		c.Breakers["default"] = Breaker{}
+	}
+	for name, b := range c.Breakers {
+		defInt(&b.Failures, breaker.DefaultFailures)
+		defInt(&b.MinRequests, breaker.DefaultMinRequests)
+		def(&b.Window, breaker.DefaultWindow)
+		def(&b.Cooldown, breaker.DefaultCooldown)
+		defInt(&b.HalfOpenProbes, breaker.DefaultHalfOpenProbes)
+		c.Breakers[name] = b
 	}
 
 	defInt(&c.Retries.MaxAttempts, 2)
-	def(&c.Retries.Base, 100*time.Millisecond)
-	def(&c.Retries.Max, 2*time.Second)
+	def(&c.Retries.Base, backoff.DefaultBase)
+	def(&c.Retries.Max, backoff.DefaultMax)
 	def(&c.Retries.Budget, 120*time.Second)
 
 	defStr(&c.Auth.AdminKeyEnv, "CATO_ADMIN_KEY")

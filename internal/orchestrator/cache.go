@@ -10,10 +10,11 @@ import (
 	"github.com/cato-gateway/cato/internal/router"
 )
 
-// lookup asks the semantic cache for q. Requests the cache must not serve
-// (see docs/cache.md) come back as a bypass, and so does every request
-// when there is no cache or the lookup failed: the request goes on.
-func (o *Orchestrator) lookup(ctx context.Context, q *Query) cache.Result {
+// lookup asks the semantic cache for q, whose prompt used memory when
+// usedMemory is set. Requests the cache must not serve (see docs/cache.md)
+// come back as a bypass, and so does every request when there is no cache
+// or the lookup failed: the request goes on.
+func (o *Orchestrator) lookup(ctx context.Context, q *Query, usedMemory bool) cache.Result {
 	if o.opt.Cache == nil {
 		return cache.Result{Outcome: cache.Bypass, Reason: cache.ReasonDisabled}
 	}
@@ -23,7 +24,7 @@ func (o *Orchestrator) lookup(ctx context.Context, q *Query) cache.Result {
 	// A shadow request must leave nothing behind, and a cached answer has
 	// no hidden states.
 	cq.Disabled = (q.Cache != nil && !*q.Cache) || q.Shadow || q.Request.HiddenStates
-	cq.SessionMemory = q.usedMemory
+	cq.SessionMemory = usedMemory
 	r, err := o.opt.Cache.Lookup(ctx, cq)
 	if err != nil {
 		o.opt.Log.WarnContext(ctx, "semantic cache lookup failed; answering without it", "err", err)
@@ -34,15 +35,15 @@ func (o *Orchestrator) lookup(ctx context.Context, q *Query) cache.Result {
 // storeTimeout bounds a cache write on the request path.
 const storeTimeout = 250 * time.Millisecond
 
-// store saves a complete answer to a missed query.
-func (o *Orchestrator) store(ctx context.Context, q *Query, r cache.Result, text, model string, u llm.Usage) {
-	if o.opt.Cache == nil || r.Outcome != cache.Miss || q.Shadow {
+// store saves r, a complete answer, when t's lookup missed.
+func (o *Orchestrator) store(ctx context.Context, t *turn, r reply) {
+	if o.opt.Cache == nil || t.cache.Outcome != cache.Miss || t.q.Shadow {
 		return
 	}
 	// A store that is down must not hold the answer back for long.
 	ctx, cancel := context.WithTimeout(ctx, storeTimeout)
 	defer cancel()
-	if _, err := o.opt.Cache.Put(ctx, r, cache.Answer{Text: text, Model: model, Usage: u}); err != nil {
+	if _, err := o.opt.Cache.Put(ctx, t.cache, cache.Answer{Text: r.text, Model: r.model, Usage: r.usage}); err != nil {
 		o.opt.Log.WarnContext(ctx, "semantic cache put failed", "err", err)
 	}
 }

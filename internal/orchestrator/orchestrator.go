@@ -88,7 +88,7 @@ func New(opt Options) *Orchestrator {
 	return o
 }
 
-// Query is one request to answer.
+// Query is one request to answer. The orchestrator does not modify it.
 type Query struct {
 	Tenant    string
 	User      string
@@ -103,10 +103,6 @@ type Query struct {
 	// Shadow marks a mirrored request: it is answered, but leaves no state
 	// behind (no session, cache or memory writes).
 	Shadow bool
-
-	// usedMemory is set once session or long-term memory went into the
-	// prompt, so that the cache neither serves nor stores the answer.
-	usedMemory bool
 }
 
 // Answer is the outcome of Answer.
@@ -139,6 +135,12 @@ func (o *Orchestrator) Route(ctx context.Context, q *Query) (router.Decision, er
 	if err := o.checkModel(q); err != nil {
 		return router.Decision{}, err
 	}
+	return o.route(ctx, q)
+}
+
+// route decides which models answer q, in order: the model the client
+// named with its fallbacks, else the router's choice.
+func (o *Orchestrator) route(ctx context.Context, q *Query) (router.Decision, error) {
 	if model := q.Request.Model; !isAuto(model) {
 		fb := o.opt.Fallbacks[model]
 		if fb == nil {
@@ -160,47 +162,32 @@ func (o *Orchestrator) Route(ctx context.Context, q *Query) (router.Decision, er
 	return d, nil
 }
 
-// Answer answers q with one complete response.
+// Answer answers q with one complete response, through the pipeline of
+// pipeline.go: prepare, the cached answer or a call down the chain, finish.
 func (o *Orchestrator) Answer(ctx context.Context, q *Query) (*Answer, error) {
 	start := time.Now()
-	if err := o.checkModel(q); err != nil {
-		return nil, err // an unknown model is refused before the cache is asked
-	}
-	req, degraded, err := o.withSession(ctx, q)
+	t, err := o.prepare(ctx, q)
 	if err != nil {
 		return nil, err
 	}
-	cr := o.lookup(ctx, q)
-	if cr.Outcome == cache.Hit {
-		resp := cachedResponse(cr.Entry)
-		degraded = append(degraded, o.record(ctx, q, resp.Message.Content, cr.Entry.Model)...)
-		return &Answer{
-			Response: resp, Model: cr.Entry.Model, Cached: true, CacheOutcome: cr.Outcome.String(),
-			Routing: cachedDecision(cr), Latency: time.Since(start), Degraded: degraded,
-		}, nil
+	var resp *llm.Response
+	var r reply
+	if t.cached() {
+		resp, r.model = cachedResponse(t.cache.Entry), t.cache.Entry.Model
+	} else {
+		a, err := o.opt.Caller.Chat(ctx, chainOf(t.route), t.prompt.req)
+		o.countFailures(a.Failures)
+		if err != nil {
+			return nil, err
+		}
+		resp, r.model, r.fallbackUsed = a.Response, a.Model, a.FallbackUsed
 	}
-	d, err := o.Route(ctx, q)
-	if err != nil {
-		return nil, err
-	}
-	o.opt.Metrics.Routes.WithLabelValues(d.Primary, d.Rule).Inc()
-	a, err := o.opt.Caller.Chat(ctx, chainOf(d), req)
-	o.countFailures(a.Failures)
-	if err != nil {
-		return nil, err
-	}
-	cost := o.opt.Cost(a.Model, a.Response.Usage)
-	o.opt.Metrics.RecordCall(a.Model, a.Response.Usage, cost)
-	if a.FallbackUsed {
-		o.opt.Metrics.Fallbacks.WithLabelValues(d.Primary, a.Model).Inc()
-	}
-	if cacheable(a.Response.FinishReason, len(a.Response.Message.ToolCalls)) {
-		o.store(ctx, q, cr, a.Response.Message.Content, a.Model, a.Response.Usage)
-	}
-	degraded = append(degraded, o.record(ctx, q, a.Response.Message.Content, a.Model)...)
+	r.text, r.usage, r.finishReason, r.toolCalls = resp.Message.Content, resp.Usage, resp.FinishReason, len(resp.Message.ToolCalls)
+	r.complete = true
+	cost := o.finish(ctx, &t, r)
 	return &Answer{
-		Response: a.Response, Model: a.Model, FallbackUsed: a.FallbackUsed, Routing: d,
-		CacheOutcome: cr.Outcome.String(), CostUSD: cost, Latency: time.Since(start), Degraded: degraded,
+		Response: resp, Model: r.model, FallbackUsed: r.fallbackUsed, Cached: t.cached(), Routing: t.route,
+		CacheOutcome: t.cache.Outcome.String(), CostUSD: cost, Latency: time.Since(start), Degraded: t.degraded,
 	}, nil
 }
 

@@ -36,13 +36,17 @@ func (q *Query) memoryOn() bool { return q.Memory == nil || *q.Memory }
 
 func (q *Query) sessionKey() session.Key { return session.Key{Tenant: q.Tenant, ID: q.SessionID} }
 
-// withSession returns the request to send: q.Request with the session's
-// context added (see docs/sessions.md for the rule), or q.Request itself.
-// It marks q as using memory when it added any.
-// A store that cannot be reached degrades the answer, it does not fail it.
-func (o *Orchestrator) withSession(ctx context.Context, q *Query) (*llm.Request, []string, error) {
-	if o.opt.Sessions == nil || q.SessionID == "" || !q.memoryOn() || q.Shadow {
-		return q.Request, nil, nil
+// usesSession reports whether q reads and writes working memory.
+func (o *Orchestrator) usesSession(q *Query) bool {
+	return o.opt.Sessions != nil && q.SessionID != "" && q.memoryOn() && !q.Shadow
+}
+
+// sessionContext returns the messages to send with the session's context
+// added, or nil when it added none. A store that cannot be reached
+// degrades the answer, it does not fail it.
+func (o *Orchestrator) sessionContext(ctx context.Context, q *Query) ([]llm.Message, []string, error) {
+	if !o.usesSession(q) {
+		return nil, nil, nil
 	}
 	msgs, added, err := o.opt.Sessions.Context(ctx, q.sessionKey(), q.Request)
 	switch {
@@ -50,21 +54,16 @@ func (o *Orchestrator) withSession(ctx context.Context, q *Query) (*llm.Request,
 		return nil, nil, fmt.Errorf("%w: %w", ErrInvalidSession, err)
 	case err != nil:
 		o.opt.Log.WarnContext(ctx, "session context unavailable; answering without it", "session_id", q.SessionID, "err", err)
-		return q.Request, []string{degradedSessions}, nil
+		return nil, []string{degradedSessions}, nil
 	case !added.Summary && added.Turns == 0:
-		return q.Request, nil, nil
+		return nil, nil, nil
 	}
-	// The answer now depends on the session: the cache must neither serve
-	// nor store it (docs/cache.md, session_memory).
-	q.usedMemory = true
-	req := *q.Request
-	req.Messages = msgs
-	return &req, nil, nil
+	return msgs, nil, nil
 }
 
 // record saves the turn to the session; a failure only degrades the answer.
 func (o *Orchestrator) record(ctx context.Context, q *Query, answer, model string) []string {
-	if o.opt.Sessions == nil || q.SessionID == "" || !q.memoryOn() || q.Shadow {
+	if !o.usesSession(q) {
 		return nil
 	}
 	err := o.opt.Sessions.Record(ctx, q.sessionKey(), session.Exchange{Question: q.Request.LastUserText(), Answer: answer, Model: model})

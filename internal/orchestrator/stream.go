@@ -6,7 +6,6 @@ import (
 	"io"
 	"strings"
 
-	"github.com/cato-gateway/cato/internal/cache"
 	"github.com/cato-gateway/cato/internal/llm"
 	"github.com/cato-gateway/cato/internal/router"
 )
@@ -24,49 +23,41 @@ type StreamAnswer struct {
 	Degraded     []string
 
 	o      *Orchestrator
-	q      *Query
+	ctx    context.Context
+	t      turn
 	s      llm.Stream
-	cr     cache.Result
 	finish string
 	tools  int
 	text   strings.Builder
 	usage  llm.Usage
 	done   bool
 	closed bool
-	ctx    context.Context
 }
 
-// Stream answers q as a stream. It returns once the answering model has
-// sent its first chunk, so that errors before it can still fall back.
+// Stream answers q as a stream, through the pipeline of pipeline.go:
+// prepare, the cached answer or a streamed call down the chain, and finish
+// when the stream is closed. It returns once the answering model has sent
+// its first chunk, so that errors before it can still fall back.
 func (o *Orchestrator) Stream(ctx context.Context, q *Query) (*StreamAnswer, error) {
-	if err := o.checkModel(q); err != nil {
-		return nil, err
-	}
-	req, degraded, err := o.withSession(ctx, q)
+	t, err := o.prepare(ctx, q)
 	if err != nil {
 		return nil, err
 	}
-	cr := o.lookup(ctx, q)
-	if cr.Outcome == cache.Hit {
-		return &StreamAnswer{
-			Model: cr.Entry.Model, Cached: true, CacheOutcome: cr.Outcome.String(), Routing: cachedDecision(cr),
-			Degraded: degraded, o: o, q: q, ctx: ctx, s: llm.StreamOf(cachedResponse(cr.Entry)), cr: cr,
-		}, nil
+	a := &StreamAnswer{
+		Cached: t.cached(), CacheOutcome: t.cache.Outcome.String(), Routing: t.route, Degraded: t.degraded,
+		o: o, ctx: ctx, t: t,
 	}
-	d, err := o.Route(ctx, q)
+	if t.cached() {
+		a.Model, a.s = t.cache.Entry.Model, llm.StreamOf(cachedResponse(t.cache.Entry))
+		return a, nil
+	}
+	sa, err := o.opt.Caller.ChatStream(ctx, chainOf(t.route), t.prompt.req)
+	o.countFailures(sa.Failures)
 	if err != nil {
 		return nil, err
 	}
-	o.opt.Metrics.Routes.WithLabelValues(d.Primary, d.Rule).Inc()
-	a, err := o.opt.Caller.ChatStream(ctx, chainOf(d), req)
-	o.countFailures(a.Failures)
-	if err != nil {
-		return nil, err
-	}
-	return &StreamAnswer{
-		Model: a.Model, FallbackUsed: a.FallbackUsed, Routing: d, CacheOutcome: cr.Outcome.String(),
-		Degraded: degraded, o: o, q: q, ctx: ctx, s: a.Stream, cr: cr,
-	}, nil
+	a.Model, a.FallbackUsed, a.s = sa.Model, sa.FallbackUsed, sa.Stream
+	return a, nil
 }
 
 // Next returns the next chunk, or io.EOF after the last.
@@ -107,35 +98,23 @@ func (a *StreamAnswer) CostUSD() float64 {
 // Text returns the answer's text streamed so far.
 func (a *StreamAnswer) Text() string { return a.text.String() }
 
-// Close releases the upstream stream and, for a complete answer, saves it
-// to the session and the cache. api calls it once the last chunk is read,
-// before it ends the stream, so that the client's next turn finds this one
-// saved; Degraded is final after it. Calls after the first do nothing.
+// Close releases the upstream stream and finishes the turn: a complete
+// answer is saved to the session and the cache. api calls it once the last
+// chunk is read, before it ends the stream, so that the client's next turn
+// finds this one saved; Degraded is final after it. Calls after the first
+// do nothing.
 func (a *StreamAnswer) Close() error {
 	if a.closed {
 		return nil
 	}
 	a.closed = true
-	ok := a.done
 	err := a.s.Close()
-	if ok {
-		a.Degraded = append(a.Degraded, a.o.record(context.WithoutCancel(a.ctx), a.q, a.text.String(), a.Model)...)
-	}
-	if a.Cached {
-		return err
-	}
-	if ok && cacheable(a.finish, a.tools) {
-		a.o.store(context.WithoutCancel(a.ctx), a.q, a.cr, a.text.String(), a.Model, a.usage)
-	}
-	switch {
-	case ok:
-		a.o.opt.Metrics.RecordCall(a.Model, a.usage, a.CostUSD())
-	case a.ctx.Err() == nil:
+	a.o.finish(context.WithoutCancel(a.ctx), &a.t, reply{
+		model: a.Model, text: a.text.String(), usage: a.usage, finishReason: a.finish, toolCalls: a.tools,
+		fallbackUsed: a.FallbackUsed, complete: a.done,
 		// Cut short by the model, not by a client that went away.
-		a.o.opt.Metrics.RecordError(a.Model)
-	}
-	if a.FallbackUsed {
-		a.o.opt.Metrics.Fallbacks.WithLabelValues(a.Routing.Primary, a.Model).Inc()
-	}
+		brokeOff: !a.done && a.ctx.Err() == nil,
+	})
+	a.Degraded = a.t.degraded
 	return err
 }

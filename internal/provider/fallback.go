@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -102,15 +101,12 @@ func (f *Fallback) ChatStream(ctx context.Context, chain []string, req *llm.Requ
 		if err != nil {
 			return err
 		}
-		first, err := s.Next()
-		if err != nil && err != io.EOF {
-			s.Close()
+		first, eof, err := peekFirst(s)
+		if err != nil {
 			return err
 		}
-		ps := &peekedStream{s: s, cancel: cancel, eof: err == io.EOF}
-		if err == nil {
-			ps.first = &first
-		}
+		ps := &peekedStream{}
+		ps.init(s, first, eof, cancelOnEnd(cancel))
 		a.Stream, a.Model, a.FallbackUsed = ps, model, model != chain[0]
 		return nil
 	})
@@ -184,41 +180,4 @@ func (f *Fallback) withBudget(ctx context.Context) (context.Context, context.Can
 // canFallback reports whether another model may succeed where err failed.
 func canFallback(err error) bool {
 	return IsRetryable(err) || errors.Is(err, breaker.ErrOpen) || errors.Is(err, ErrOverloaded)
-}
-
-// addressed returns req with Model set to model.
-func addressed(req *llm.Request, model string) *llm.Request {
-	if req.Model == model {
-		return req
-	}
-	r := *req
-	r.Model = model
-	return &r
-}
-
-// peekedStream yields a chunk already read, then the rest of s, and ends
-// the request's budget context on Close.
-type peekedStream struct {
-	s      llm.Stream
-	cancel context.CancelFunc
-	first  *llm.Chunk
-	eof    bool
-}
-
-func (p *peekedStream) Next() (llm.Chunk, error) {
-	if p.first != nil {
-		c := *p.first
-		p.first = nil
-		return c, nil
-	}
-	if p.eof {
-		return llm.Chunk{}, io.EOF
-	}
-	return p.s.Next()
-}
-
-func (p *peekedStream) Close() error {
-	err := p.s.Close()
-	p.cancel()
-	return err
 }

@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/cato-gateway/cato/internal/breaker"
-	"github.com/cato-gateway/cato/internal/config"
 	"github.com/cato-gateway/cato/internal/llm"
 	"github.com/google/go-cmp/cmp"
 )
@@ -185,11 +184,7 @@ func TestFallbackOverloaded(t *testing.T) {
 // cool-down Sonnet, recovered, answers again and its breaker closes.
 func TestRunbookBreakerAndFallback(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		cfg, err := config.Load("", nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		cfg.Retries.MaxAttempts = 1 // one recorded failure per request
+		const budget = 120 * time.Second // retries.budget's default
 		healthy := false
 		sonnet := &fakeProvider{}
 		sonnet.chat = func(ctx context.Context, req *llm.Request) (*llm.Response, error) {
@@ -200,11 +195,13 @@ func TestRunbookBreakerAndFallback(t *testing.T) {
 		}
 		haiku := chatSeq(answer("from haiku"))
 		var transitions []string
-		guards := NewGuards(cfg, map[string]Provider{"bedrock_sonnet": sonnet, "bedrock_haiku": haiku}, GuardHooks{
+		// One attempt per request, so one recorded failure each; the
+		// breakers keep their defaults.
+		oneAttempt := func(string) (GuardConfig, breaker.Config) { return GuardConfig{MaxAttempts: 1}, breaker.Config{} }
+		guards := NewGuards(map[string]Provider{"bedrock_sonnet": sonnet, "bedrock_haiku": haiku}, oneAttempt, GuardHooks{
 			OnStateChange: func(tr breaker.Transition) { transitions = append(transitions, tr.Model+":"+tr.To.String()) },
 		}, nil)
-		fb := NewFallback(Lookup(guards), cfg.Retries.Budget, nil)
-		chain := append([]string{cfg.Routing.Complex}, cfg.Routing.Fallbacks[cfg.Routing.Complex]...)
+		fb := NewFallback(Lookup(guards), budget, nil)
 		ask := func(q string) Answer {
 			t.Helper()
 			a, err := fb.Chat(t.Context(), chain, &llm.Request{Messages: []llm.Message{{Role: llm.RoleUser, Content: q}}})
@@ -226,7 +223,7 @@ func TestRunbookBreakerAndFallback(t *testing.T) {
 			t.Errorf("Hello answered by %s (fallback %v) after %d sonnet calls; want bedrock_haiku without a sixth call", a.Model, a.FallbackUsed, sonnet.Calls())
 		}
 
-		time.Sleep(cfg.Breakers["default"].Cooldown)
+		time.Sleep(breaker.DefaultCooldown)
 		healthy = true
 		if a := ask("Hello"); a.Model != "bedrock_sonnet" || a.FallbackUsed {
 			t.Errorf("after the cool-down, Hello answered by %s (fallback %v); want bedrock_sonnet", a.Model, a.FallbackUsed)
@@ -328,33 +325,4 @@ func TestFallbackStreamThroughGuards(t *testing.T) {
 			t.Errorf("attempts mismatch (-want +got):\n%s", diff)
 		}
 	})
-}
-
-func TestGuardConfigFor(t *testing.T) {
-	cfg, err := config.Load("", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	m := cfg.Models["bedrock_sonnet"]
-	m.Timeout, m.MaxConcurrency, m.MaxQueue = 20*time.Second, 64, 128
-	cfg.Models["bedrock_sonnet"] = m
-	cfg.Breakers["bedrock_sonnet"] = config.Breaker{Failures: 3, FailureRate: 0.5, MinRequests: 10, Window: time.Minute, Cooldown: 10 * time.Second, HalfOpenProbes: 2, Statuses: []int{503}}
-
-	got := GuardConfigFor(cfg, "bedrock_sonnet")
-	want := GuardConfig{Timeout: 20 * time.Second, MaxAttempts: 2, MaxConcurrency: 64, MaxQueue: 128, FailureStatuses: []int{503}}
-	want.Backoff.Base, want.Backoff.Max = 100*time.Millisecond, 2*time.Second
-	if diff := cmp.Diff(want, got, cmp.Comparer(func(a, b func(CallDone)) bool { return a == nil && b == nil })); diff != "" {
-		t.Errorf("GuardConfigFor(sonnet) mismatch (-want +got):\n%s", diff)
-	}
-	if diff := cmp.Diff(breaker.Config{Failures: 3, FailureRate: 0.5, MinRequests: 10, Window: time.Minute, Cooldown: 10 * time.Second, HalfOpenProbes: 2},
-		BreakerConfigFor(cfg, "bedrock_sonnet")); diff != "" {
-		t.Errorf("BreakerConfigFor(sonnet) mismatch (-want +got):\n%s", diff)
-	}
-	if got := GuardConfigFor(cfg, "bedrock_haiku"); got.Timeout != 60*time.Second || got.MaxConcurrency != 0 || got.FailureStatuses != nil {
-		t.Errorf("GuardConfigFor(haiku) = %+v; want upstream.timeout 60s, no limit, default statuses", got)
-	}
-	if diff := cmp.Diff(breaker.Config{Failures: 5, MinRequests: 20, Window: time.Minute, Cooldown: 30 * time.Second, HalfOpenProbes: 1},
-		BreakerConfigFor(cfg, "bedrock_haiku")); diff != "" {
-		t.Errorf("BreakerConfigFor(haiku) mismatch (-want +got):\n%s", diff)
-	}
 }

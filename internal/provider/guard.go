@@ -9,7 +9,6 @@ import (
 	"net"
 	"net/http"
 	"slices"
-	"sync"
 	"syscall"
 	"time"
 
@@ -150,7 +149,7 @@ func (g *Guard) Chat(ctx context.Context, req *llm.Request) (*llm.Response, erro
 		return nil, err
 	}
 	defer release()
-	req = g.forModel(req)
+	req = addressed(req, g.model)
 	var resp *llm.Response
 	err = g.retry(ctx, func(attempt int, done func(breaker.Outcome)) error {
 		actx, cancel := g.attemptContext(ctx)
@@ -177,7 +176,7 @@ func (g *Guard) ChatStream(ctx context.Context, req *llm.Request) (llm.Stream, e
 	if err != nil {
 		return nil, err
 	}
-	req = g.forModel(req)
+	req = addressed(req, g.model)
 	var out llm.Stream
 	err = g.retry(ctx, func(attempt int, done func(breaker.Outcome)) error {
 		s, err := g.openStream(ctx, req, attempt, done, release)
@@ -192,7 +191,7 @@ func (g *Guard) ChatStream(ctx context.Context, req *llm.Request) (llm.Stream, e
 }
 
 // openStream makes one stream attempt and waits for its first chunk.
-func (g *Guard) openStream(ctx context.Context, req *llm.Request, attempt int, done func(breaker.Outcome), release func()) (llm.Stream, error) {
+func (g *Guard) openStream(ctx context.Context, req *llm.Request, n int, done func(breaker.Outcome), release func()) (llm.Stream, error) {
 	actx, cancel := context.WithCancelCause(ctx)
 	var timer *time.Timer
 	if g.cfg.Timeout > 0 {
@@ -201,38 +200,26 @@ func (g *Guard) openStream(ctx context.Context, req *llm.Request, attempt int, d
 	start := time.Now()
 	s, err := g.next.ChatStream(actx, req)
 	var first llm.Chunk
+	var eof bool
 	if err == nil {
-		first, err = s.Next()
+		first, eof, err = peekFirst(s)
 	}
-	if timer != nil && !timer.Stop() {
+	if timer != nil && !timer.Stop() && err == nil {
 		// The timeout fired; even if a chunk slipped in, the attempt's
 		// context is cancelled and the stream is dead.
-		if err == nil || err == io.EOF {
-			err = context.Cause(actx)
-		}
+		s.Close()
+		err = context.Cause(actx)
 	}
-	if err != nil && err != io.EOF {
-		if s != nil {
-			s.Close()
-		}
+	if err != nil {
 		err, outcome := g.classify(ctx, actx, err)
 		cancel(nil)
 		done(outcome)
-		g.report(CallDone{Model: g.model, Attempt: attempt, Stream: true, Duration: time.Since(start), Outcome: outcome, Err: err})
+		g.report(CallDone{Model: g.model, Attempt: n, Stream: true, Duration: time.Since(start), Outcome: outcome, Err: err})
 		return nil, err
 	}
-	gs := &guardedStream{
-		g: g, ctx: ctx, s: s, cancel: cancel, done: done, release: release,
-		attempt: attempt, start: start, firstAt: time.Since(start),
-	}
-	if err == io.EOF {
-		gs.finish(breaker.Success, nil) // an empty answer is still an answer
-		gs.eof = true
-	} else {
-		gs.first = &first
-		gs.noteUsage(first)
-	}
-	return gs, nil
+	a := &attempt{g: g, ctx: ctx, cancel: cancel, done: done, release: release, n: n, start: start, firstAt: time.Since(start)}
+	a.stream.init(s, first, eof, a) // an empty answer is still an answer
+	return &a.stream, nil
 }
 
 // retry runs attempt up to MaxAttempts times while it fails retryably and
@@ -306,16 +293,6 @@ func (g *Guard) attemptContext(ctx context.Context) (context.Context, context.Ca
 	return context.WithTimeoutCause(ctx, g.cfg.Timeout, errAttemptTimeout)
 }
 
-// forModel returns req addressed to g's model.
-func (g *Guard) forModel(req *llm.Request) *llm.Request {
-	if req.Model == g.model {
-		return req
-	}
-	r := *req
-	r.Model = g.model
-	return &r
-}
-
 func (g *Guard) report(cd CallDone) {
 	if g.cfg.OnCallDone != nil {
 		g.cfg.OnCallDone(cd)
@@ -368,77 +345,36 @@ func isConnError(err error) bool {
 		errors.Is(err, syscall.EPIPE) || errors.Is(err, io.ErrUnexpectedEOF)
 }
 
-// guardedStream is the stream of an attempt that got its first chunk. It
-// reports the attempt's end to the breaker, the hook and the limiter once.
-type guardedStream struct {
+// attempt is a stream attempt that got its first chunk. When its stream
+// ends it reports to the breaker, the hook and the limiter, once.
+type attempt struct {
+	stream  peekedStream
 	g       *Guard
 	ctx     context.Context // the caller's
-	s       llm.Stream      // nil for an empty answer
 	cancel  context.CancelCauseFunc
 	done    func(breaker.Outcome)
 	release func()
-	attempt int
+	n       int
 	start   time.Time
 	firstAt time.Duration
-
-	first *llm.Chunk // the peeked chunk, until Next returns it
-	eof   bool
-	usage llm.Usage
-	ended sync.Once
 }
 
-func (gs *guardedStream) Next() (llm.Chunk, error) {
-	if gs.first != nil {
-		c := *gs.first
-		gs.first = nil
-		return c, nil
-	}
-	if gs.eof || gs.s == nil {
-		return llm.Chunk{}, io.EOF
-	}
-	c, err := gs.s.Next()
+func (a *attempt) streamEnded(usage llm.Usage, err error) {
+	o := breaker.Success // at the end, or closed early while the model was answering
 	switch {
 	case err == nil:
-		gs.noteUsage(c)
-		return c, nil
-	case err == io.EOF:
-		gs.eof = true
-		gs.finish(breaker.Success, nil)
-	case gs.ctx.Err() != nil:
-		gs.finish(breaker.Ignored, err)
+	case a.ctx.Err() != nil:
+		o = breaker.Ignored
 	default:
 		// After the first chunk nothing is retried, but a model that
 		// breaks off mid-answer is unwell.
-		gs.finish(breaker.Failure, err)
+		o = breaker.Failure
 	}
-	return llm.Chunk{}, err
-}
-
-// Close ends the attempt. A stream closed before its end counts as a
-// success: the model was answering.
-func (gs *guardedStream) Close() error {
-	var err error
-	if gs.s != nil {
-		err = gs.s.Close()
-	}
-	gs.finish(breaker.Success, nil)
-	return err
-}
-
-func (gs *guardedStream) noteUsage(c llm.Chunk) {
-	if c.Usage != nil {
-		gs.usage = *c.Usage
-	}
-}
-
-func (gs *guardedStream) finish(o breaker.Outcome, err error) {
-	gs.ended.Do(func() {
-		gs.cancel(nil)
-		gs.done(o)
-		gs.release()
-		gs.g.report(CallDone{
-			Model: gs.g.model, Attempt: gs.attempt, Stream: true, Duration: time.Since(gs.start),
-			FirstChunk: gs.firstAt, Usage: gs.usage, Outcome: o, Err: err,
-		})
+	a.cancel(nil)
+	a.done(o)
+	a.release()
+	a.g.report(CallDone{
+		Model: a.g.model, Attempt: a.n, Stream: true, Duration: time.Since(a.start),
+		FirstChunk: a.firstAt, Usage: usage, Outcome: o, Err: err,
 	})
 }

@@ -3,8 +3,7 @@ package provider
 import "github.com/cato-gateway/cato/internal/llm"
 
 // Price is what one million tokens of a model cost, in US dollars. The zero
-// Price makes every call free. It has the same fields as config.Price, so a
-// configured price converts with provider.Price(m.Price).
+// Price makes every call free. app converts the configured price to it.
 type Price struct {
 	InputPerMTok  float64
 	OutputPerMTok float64

@@ -4,7 +4,6 @@ import (
 	"math"
 	"testing"
 
-	"github.com/cato-gateway/cato/internal/config"
 	"github.com/cato-gateway/cato/internal/llm"
 )
 
@@ -28,12 +27,5 @@ func TestPriceCost(t *testing.T) {
 				t.Errorf("%+v.Cost(%+v) = %v; want %v", tt.price, tt.usage, got, tt.want)
 			}
 		})
-	}
-}
-
-func TestPriceConvertsFromConfig(t *testing.T) {
-	c := config.Price{InputPerMTok: 3, OutputPerMTok: 15}
-	if got, want := Price(c), (Price{InputPerMTok: 3, OutputPerMTok: 15}); got != want {
-		t.Errorf("Price(%+v) = %+v; want %+v", c, got, want)
 	}
 }

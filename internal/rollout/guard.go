@@ -21,7 +21,8 @@ type GuardOptions struct {
 	// Actor names this replica in the change it writes. Default "cato".
 	Actor string
 	Log   *slog.Logger
-	clock clock // nil means the real clock; tests set it
+	// Now returns the current time. Nil means time.Now.
+	Now func() time.Time
 }
 
 // Guard rolls the migration back by itself: when, over the sliding window,
@@ -56,8 +57,8 @@ func NewGuard(opts GuardOptions) *Guard {
 	if opts.Actor == "" {
 		opts.Actor = "cato"
 	}
-	if opts.clock == nil {
-		opts.clock = realClock{}
+	if opts.Now == nil {
+		opts.Now = time.Now
 	}
 	return &Guard{opts: opts}
 }
@@ -151,7 +152,7 @@ func (g *Guard) judgeLocked() (f, cur Flag, tripped bool) {
 	default:
 		return Flag{}, cur, false
 	}
-	trip := &Trip{At: g.opts.clock.Now(), Reason: reason, Requests: w.requests, ErrorRate: rate, P99Ms: ms(w.p99)}
+	trip := &Trip{At: g.opts.Now(), Reason: reason, Requests: w.requests, ErrorRate: rate, P99Ms: ms(w.p99)}
 	g.trips++
 	g.lastTrip = trip
 	g.wasZero = true

@@ -27,8 +27,8 @@ func newGuardRig(t *testing.T, pct float64) *guardRig {
 		t.Fatal(err)
 	}
 	r.dec = NewDecider(f, DeciderOptions{})
-	r.stats = NewStats(StatsOptions{Window: cfg.Window, SlowAfter: cfg.P99, clock: r.clk})
-	r.guard = NewGuard(GuardOptions{Config: cfg, Store: r.store, Decider: r.dec, Stats: r.stats, Actor: "replica-1", Log: discard(), clock: r.clk})
+	r.stats = NewStats(StatsOptions{Window: cfg.Window, SlowAfter: cfg.P99, Now: r.clk.Now})
+	r.guard = NewGuard(GuardOptions{Config: cfg, Store: r.store, Decider: r.dec, Stats: r.stats, Actor: "replica-1", Log: discard(), Now: r.clk.Now})
 	return r
 }
 

@@ -7,6 +7,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/cato-gateway/cato/internal/window"
 )
 
 // Outcome is how one request went on the side that served it.
@@ -42,19 +44,21 @@ type StatsOptions struct {
 	// SlowAfter is the latency counted as slow, exactly, for Guard's p99
 	// rule (config.Rollout.AutoRollback.P99). Zero means 2s.
 	SlowAfter time.Duration
-	clock     clock // nil means the real clock; tests set it
+	// Now returns the current time. Nil means time.Now.
+	Now func() time.Time
 }
 
 // Stats counts requests per side: totals since start, and error rate and
 // latency over a sliding window. Guard reads the new side's window. Stats
 // is safe for concurrent use; Observe takes one short lock.
 type Stats struct {
-	clock    clock
-	requests [2]atomic.Uint64
-	failures [2]atomic.Uint64
+	now       func() time.Time
+	slowAfter time.Duration
+	requests  [2]atomic.Uint64
+	failures  [2]atomic.Uint64
 
 	mu    sync.Mutex // guards sides
-	sides [2]*window
+	sides [2]*window.Window[slot]
 }
 
 // NewStats returns empty Stats.
@@ -65,12 +69,13 @@ func NewStats(opts StatsOptions) *Stats {
 	if opts.SlowAfter <= 0 {
 		opts.SlowAfter = 2 * time.Second
 	}
-	if opts.clock == nil {
-		opts.clock = realClock{}
+	if opts.Now == nil {
+		opts.Now = time.Now
 	}
-	s := &Stats{clock: opts.clock}
+	s := &Stats{now: opts.Now, slowAfter: opts.SlowAfter}
+	t := s.now()
 	for i := range s.sides {
-		s.sides[i] = newWindow(opts.Window, opts.SlowAfter)
+		s.sides[i] = window.New[slot](t, opts.Window, windowSlots)
 	}
 	return s
 }
@@ -87,22 +92,22 @@ func (s *Stats) Observe(o Outcome) {
 	if o.canceled() {
 		return
 	}
-	now := s.clock.Now()
+	now := s.now()
 	s.mu.Lock()
-	s.sides[side].add(now, o.Latency, failed)
+	s.sides[side].At(now).add(o.Latency, failed, s.slowAfter)
 	s.mu.Unlock()
 }
 
 func (s *Stats) window(side Side) windowTotals {
-	now := s.clock.Now()
+	now := s.now()
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.sides[side&1].totals(now)
+	return totals(s.sides[side&1], now)
 }
 
 func (s *Stats) resetWindow(side Side) {
 	s.mu.Lock()
-	s.sides[side&1].reset()
+	s.sides[side&1].Reset()
 	s.mu.Unlock()
 }
 

@@ -31,7 +31,7 @@ func TestOutcomeFailed(t *testing.T) {
 
 func TestStatsWindow(t *testing.T) {
 	clk := newFakeClock()
-	s := NewStats(StatsOptions{Window: time.Minute, SlowAfter: time.Second, clock: clk})
+	s := NewStats(StatsOptions{Window: time.Minute, SlowAfter: time.Second, Now: clk.Now})
 	// 100 legacy requests at 10..1000ms, 2 of them failed; new side idle.
 	for i := 1; i <= 100; i++ {
 		o := Outcome{Side: SideLegacy, Latency: time.Duration(i) * 10 * time.Millisecond, Status: 200}

@@ -3,6 +3,8 @@ package rollout
 import (
 	"math"
 	"time"
+
+	"github.com/cato-gateway/cato/internal/window"
 )
 
 // Latency bins grow by a quarter power of two (about 19%) from binBase, so
@@ -15,60 +17,24 @@ const (
 	binBase     = 500 * time.Microsecond
 )
 
-// slot holds the outcomes of one slice of a window.
+// slot holds the outcomes of one slice of a side's sliding window (a
+// window.Window of windowSlots slots, which Stats guards).
 type slot struct {
-	epoch     int64 // which slice of time this slot holds
 	requests  uint64
 	failures  uint64
-	slow      uint64 // latency above the window's slowAfter
+	slow      uint64 // latency above slowAfter
 	latencies [latencyBins]uint32
 }
 
-// window is a sliding window of request outcomes, in windowSlots slices of
-// span/windowSlots each. It is not safe for concurrent use; Stats guards
-// it.
-type window struct {
-	width     time.Duration
-	slowAfter time.Duration
-	slots     [windowSlots]slot
-}
-
-func newWindow(span, slowAfter time.Duration) *window {
-	width := span / windowSlots
-	if width <= 0 {
-		width = time.Millisecond
-	}
-	return &window{width: width, slowAfter: slowAfter}
-}
-
-func (w *window) epoch(now time.Time) int64 { return now.UnixNano() / int64(w.width) }
-
-func (w *window) add(now time.Time, latency time.Duration, failed bool) {
-	e := w.epoch(now)
-	s := &w.slots[e%windowSlots]
-	if s.epoch != e {
-		*s = slot{epoch: e}
-	}
+func (s *slot) add(latency time.Duration, failed bool, slowAfter time.Duration) {
 	s.requests++
 	if failed {
 		s.failures++
 	}
-	if w.slowAfter > 0 && latency > w.slowAfter {
+	if slowAfter > 0 && latency > slowAfter {
 		s.slow++
 	}
 	s.latencies[binOf(latency)]++
-}
-
-func (w *window) reset() { w.slots = [windowSlots]slot{} }
-
-// live calls fn for each slot inside the window ending at now.
-func (w *window) live(now time.Time, fn func(*slot)) {
-	e := w.epoch(now)
-	for i := range w.slots {
-		if s := &w.slots[i]; s.requests > 0 && s.epoch > e-windowSlots && s.epoch <= e {
-			fn(s)
-		}
-	}
 }
 
 // windowTotals is what a window holds at one moment.
@@ -77,17 +43,20 @@ type windowTotals struct {
 	p50, p99                 time.Duration
 }
 
-func (w *window) totals(now time.Time) windowTotals {
+func totals(w *window.Window[slot], now time.Time) windowTotals {
 	var t windowTotals
 	var bins [latencyBins]uint64
-	w.live(now, func(s *slot) {
+	for s := range w.Live(now) {
+		if s.requests == 0 {
+			continue
+		}
 		t.requests += s.requests
 		t.failures += s.failures
 		t.slow += s.slow
 		for i, n := range s.latencies {
 			bins[i] += uint64(n)
 		}
-	})
+	}
 	t.p50 = quantile(&bins, t.requests, 0.50)
 	t.p99 = quantile(&bins, t.requests, 0.99)
 	return t

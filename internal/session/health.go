@@ -5,8 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"sync"
+	"sync/atomic"
 	"time"
+
+	"github.com/cato-gateway/cato/internal/breaker"
 )
 
 // ErrUnavailable wraps every error of a store that failed (timed out, lost
@@ -18,73 +20,57 @@ var ErrUnavailable = errors.New("session store unavailable")
 // guarded wraps a Store so that a store that is down fails fast: each call
 // has a timeout, and after a failure calls fail at once with ErrUnavailable
 // for retryAfter, then one call at a time probes the store until one
-// succeeds. Errors that say something about the session (ErrNotFound,
-// ErrConflict, ErrInvalidKey) and the caller's own cancellation do not
-// count as failures. It is safe for concurrent use.
+// succeeds. That is a circuit breaker that opens on one failure, with
+// retryAfter as its cool-down and one half-open probe. Errors that say
+// something about the session (ErrNotFound, ErrConflict, ErrInvalidKey)
+// count as answers, and the caller's own cancellation counts for nothing.
+// It is safe for concurrent use.
 type guarded struct {
-	store      Store
-	timeout    time.Duration
-	retryAfter time.Duration
-	now        func() time.Time
-	log        *slog.Logger
-	observe    func(StoreCall)
-
-	mu       sync.Mutex // guards down, failedAt and probing
-	down     bool
-	failedAt time.Time
-	probing  bool
+	store   Store
+	timeout time.Duration
+	breaker *breaker.Breaker
+	log     *slog.Logger
+	observe func(StoreCall)
+	lastErr atomic.Pointer[error] // the last failure, for the log of the store going down
 }
 
 var _ Store = (*guarded)(nil)
 
-func (g *guarded) healthy() bool {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	return !g.down
+// newGuarded returns store guarded with o's Timeout, RetryAfter, Now, Log
+// and Observe.
+func newGuarded(store Store, o MemoryOptions) *guarded {
+	g := &guarded{store: store, timeout: o.Timeout, log: o.Log, observe: o.Observe}
+	g.breaker = breaker.New("session_store", breaker.Config{Failures: 1, Cooldown: o.RetryAfter, HalfOpenProbes: 1},
+		breaker.Options{Now: o.Now, OnStateChange: g.changed})
+	return g
 }
 
-// begin admits a call, or refuses it with ErrUnavailable. probe says the
-// call is the one allowed through while the store is down.
-func (g *guarded) begin() (probe bool, err error) {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	if !g.down {
-		return false, nil
-	}
-	if g.probing || g.now().Sub(g.failedAt) < g.retryAfter {
-		return false, ErrUnavailable
-	}
-	g.probing = true
-	return true, nil
-}
-
-// end records the outcome of a call that begin admitted.
-func (g *guarded) end(ctx context.Context, probe bool, err error) error {
-	answered := err == nil || errors.Is(err, ErrNotFound) || errors.Is(err, ErrConflict) || errors.Is(err, ErrInvalidKey)
-	// When the caller gave up, the call says nothing about the store.
-	failed := !answered && ctx.Err() == nil
-	g.mu.Lock()
-	if probe {
-		g.probing = false
-	}
-	wasDown := g.down
-	if failed {
-		g.down, g.failedAt = true, g.now()
-	} else if answered {
-		g.down = false
-	}
-	isDown := g.down
-	g.mu.Unlock()
+// changed logs the store going down and coming back.
+func (g *guarded) changed(t breaker.Transition) {
 	switch {
-	case failed && !wasDown:
+	case t.From == breaker.Closed && t.To == breaker.Open:
+		var err error
+		if p := g.lastErr.Load(); p != nil {
+			err = *p
+		}
 		g.log.Warn("session store failed; going on without working memory", slog.Any("err", err))
-	case wasDown && !isDown:
+	case t.To == breaker.Closed:
 		g.log.Info("session store is back")
 	}
-	if failed {
-		return fmt.Errorf("%w: %w", ErrUnavailable, err)
+}
+
+func (g *guarded) healthy() bool { return g.breaker.State() == breaker.Closed }
+
+// outcome is what a call's error tells the breaker about the store.
+func outcome(ctx context.Context, err error) breaker.Outcome {
+	switch {
+	case err == nil || errors.Is(err, ErrNotFound) || errors.Is(err, ErrConflict) || errors.Is(err, ErrInvalidKey):
+		return breaker.Success
+	case ctx.Err() != nil:
+		// When the caller gave up, the call says nothing about the store.
+		return breaker.Ignored
 	}
-	return err
+	return breaker.Failure
 }
 
 // StoreCall describes one session store call, for metrics. Fields may be
@@ -101,17 +87,23 @@ type StoreCall struct {
 
 // call runs f under the guard with the call timeout.
 func (g *guarded) call(ctx context.Context, op string, f func(ctx context.Context) error) error {
-	probe, err := g.begin()
+	done, err := g.breaker.Allow()
 	if err != nil {
-		g.observe(StoreCall{Op: op, Err: err})
-		return err
+		g.observe(StoreCall{Op: op, Err: ErrUnavailable})
+		return ErrUnavailable
 	}
 	cctx, cancel := context.WithTimeout(ctx, g.timeout)
 	defer cancel()
 	start := time.Now()
 	err = f(cctx)
 	d := time.Since(start)
-	err = g.end(ctx, probe, err)
+	o := outcome(ctx, err)
+	if o == breaker.Failure {
+		cause := err
+		g.lastErr.Store(&cause)
+		err = fmt.Errorf("%w: %w", ErrUnavailable, err)
+	}
+	done(o)
 	g.observe(StoreCall{Op: op, Duration: d, Err: err})
 	return err
 }

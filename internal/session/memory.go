@@ -12,8 +12,8 @@ import (
 	"github.com/cato-gateway/cato/internal/llm"
 )
 
-// Summarizer folds turns into a running summary; app adapts the cheap
-// model (config session.summary_model) to it. It must be safe for
+// Summarizer folds turns into a running summary; ModelSummarizer asks the
+// cheap model (config session.summary_model). It must be safe for
 // concurrent use.
 type Summarizer interface {
 	// Summarize returns a summary of the conversation so far: summary (the
@@ -116,7 +116,7 @@ func NewMemory(store Store, o MemoryOptions) (*Memory, error) {
 		}
 	}
 	m := &Memory{
-		store: &guarded{store: store, timeout: o.Timeout, retryAfter: o.RetryAfter, now: o.Now, log: o.Log, observe: o.Observe},
+		store: newGuarded(store, o),
 		raw:   store,
 		opts:  o,
 		tok:   tok,

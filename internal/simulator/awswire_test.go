@@ -69,7 +69,7 @@ func TestBedrockWire(t *testing.T) {
 	url := awsSimulator(t)
 	for _, api := range []string{bedrock.APIConverse, bedrock.APIInvoke} {
 		t.Run(api, func(t *testing.T) {
-			c, err := bedrock.New(context.Background(), "bedrock_haiku", config.Model{ModelID: "anthropic.claude-3-5-haiku-20241022-v1:0", Endpoint: url, API: api}, nil, nil)
+			c, err := bedrock.New(context.Background(), "bedrock_haiku", bedrock.Options{ModelID: "anthropic.claude-3-5-haiku-20241022-v1:0", Endpoint: url, API: api}, nil, nil)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -89,13 +89,13 @@ func TestBedrockWire(t *testing.T) {
 				t.Errorf("stream = %q, %+v, %v; want %q, %+v", text, usage, err, resp.Message.Content, resp.Usage)
 			}
 
-			broken, _ := bedrock.New(context.Background(), "b", config.Model{ModelID: "broken", Endpoint: url, API: api}, nil, nil)
+			broken, _ := bedrock.New(context.Background(), "b", bedrock.Options{ModelID: "broken", Endpoint: url, API: api}, nil, nil)
 			_, err = broken.Chat(context.Background(), question())
 			var pe *provider.Error
 			if !errors.As(err, &pe) || pe.StatusCode != 429 || !pe.Retryable || pe.Code != "throttled" {
 				t.Errorf("injected error = %v; want a retryable 429 throttled", err)
 			}
-			cut, _ := bedrock.New(context.Background(), "c", config.Model{ModelID: "cut", Endpoint: url, API: api}, nil, nil)
+			cut, _ := bedrock.New(context.Background(), "c", bedrock.Options{ModelID: "cut", Endpoint: url, API: api}, nil, nil)
 			if s, err := cut.ChatStream(context.Background(), question()); err == nil {
 				if _, _, _, err := collect(t, s); !provider.IsRetryable(err) {
 					t.Errorf("cut stream ended with %v; want a retryable provider error", err)
@@ -111,8 +111,8 @@ func TestSageMakerWire(t *testing.T) {
 	url := awsSimulator(t)
 	for _, payload := range []string{sagemaker.PayloadSGLang, sagemaker.PayloadOpenAI, sagemaker.PayloadTGI} {
 		t.Run(payload, func(t *testing.T) {
-			m := config.Model{EndpointName: "shadow_self", Endpoint: url, Payload: payload, ModelID: "shadow_self",
-				HiddenStates: config.HiddenStates{Layer: -1, Pooling: "mean"}}
+			m := sagemaker.Options{EndpointName: "shadow_self", Endpoint: url, Payload: payload, ModelID: "shadow_self",
+				HiddenStates: sagemaker.HiddenStates{Layer: -1, Pooling: "mean"}}
 			c, err := sagemaker.New(context.Background(), "shadow_self", m, nil, nil)
 			if err != nil {
 				t.Fatal(err)
@@ -142,7 +142,7 @@ func TestSageMakerWire(t *testing.T) {
 			}
 		})
 	}
-	broken, _ := sagemaker.New(context.Background(), "b", config.Model{EndpointName: "broken", Endpoint: url}, nil, nil)
+	broken, _ := sagemaker.New(context.Background(), "b", sagemaker.Options{EndpointName: "broken", Endpoint: url}, nil, nil)
 	_, err := broken.Chat(context.Background(), question())
 	var pe *provider.Error
 	if !errors.As(err, &pe) || pe.StatusCode != 429 || !pe.Retryable || pe.Code != "model_error" {
@@ -165,7 +165,7 @@ func equalValues(a, b []float32) bool {
 // TestNLIWire drives the simulator with Cato's own NLI client.
 func TestNLIWire(t *testing.T) {
 	url := awsSimulator(t)
-	c, err := nli.New(context.Background(), "nli", config.Model{EndpointName: "nli", Endpoint: url}, nil, nil)
+	c, err := nli.New(context.Background(), "nli", nli.Options{EndpointName: "nli", Endpoint: url}, nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -9,7 +9,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/bedrockruntime"
 
-	"github.com/cato-gateway/cato/internal/config"
 	"github.com/cato-gateway/cato/internal/llm"
 	"github.com/cato-gateway/cato/internal/provider"
 	"github.com/cato-gateway/cato/internal/provider/awsenv"
@@ -20,6 +19,23 @@ const (
 	APIConverse = "converse"
 	APIInvoke   = "invoke"
 )
+
+// Options say where one Claude model is and how to call it. The zero
+// Options is valid: the model id is the model's name, called through
+// Converse in the SDK's default region.
+type Options struct {
+	// ModelID is the Bedrock model id. Empty means the model's name.
+	ModelID string
+	// API is APIConverse or APIInvoke (InvokeModel with the Anthropic
+	// Messages body). Empty means APIConverse.
+	API string
+	// Region is the AWS region. Empty means the SDK's default, else
+	// us-east-1.
+	Region string
+	// Endpoint, when set, replaces Bedrock's URL (a VPC endpoint, a proxy,
+	// `cato simulate`).
+	Endpoint string
+}
 
 // Client calls one Claude model on Bedrock. It is safe for concurrent use.
 type Client struct {
@@ -32,13 +48,10 @@ type Client struct {
 
 var _ provider.Provider = (*Client)(nil)
 
-// New returns a client for the model configured as name. Credentials come
-// from the standard AWS chain; the region is m.Region, else the SDK's
-// default, else us-east-1; m.Endpoint, when set, replaces Bedrock's URL (a
-// VPC endpoint, a proxy, `cato simulate`). m.API picks Converse ("converse",
-// the default when empty) or InvokeModel with the Anthropic Messages body
-// ("invoke"). Requests go through hc; nil means the SDK's own client.
-func New(ctx context.Context, name string, m config.Model, hc *http.Client, log *slog.Logger) (*Client, error) {
+// New returns a client for the model configured as name, described by m.
+// Credentials come from the standard AWS chain. Requests go through hc;
+// nil means the SDK's own client.
+func New(ctx context.Context, name string, m Options, hc *http.Client, log *slog.Logger) (*Client, error) {
 	api := m.API
 	if api == "" {
 		api = APIConverse

@@ -8,7 +8,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/cato-gateway/cato/internal/config"
 	"github.com/cato-gateway/cato/internal/provider/awstest"
 )
 
@@ -52,8 +51,8 @@ func fakeBedrock(t *testing.T, api string, answer func(w http.ResponseWriter, r 
 		answer(w, r, bedrockCall{op: parts[2], modelID: id, header: r.Header.Clone(), body: body})
 	}))
 	t.Cleanup(srv.Close)
-	c, err := New(context.Background(), "bedrock_haiku", config.Model{
-		Provider: config.ProviderBedrock, ModelID: testModelID, Region: testRegion, Endpoint: srv.URL, API: api,
+	c, err := New(context.Background(), "bedrock_haiku", Options{
+		ModelID: testModelID, Region: testRegion, Endpoint: srv.URL, API: api,
 	}, srv.Client(), nil)
 	if err != nil {
 		t.Fatal(err)

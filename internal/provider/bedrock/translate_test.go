@@ -12,15 +12,14 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/cato-gateway/cato/internal/config"
 	"github.com/cato-gateway/cato/internal/llm"
 	"github.com/cato-gateway/cato/internal/provider/awstest"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files under testdata")
 
-func testModel(api string) config.Model {
-	return config.Model{ModelID: testModelID, Region: testRegion, Endpoint: "http://bedrock.test", API: api}
+func testModel(api string) Options {
+	return Options{ModelID: testModelID, Region: testRegion, Endpoint: "http://bedrock.test", API: api}
 }
 
 func clientOf(rt http.RoundTripper) *http.Client { return &http.Client{Transport: rt} }

@@ -12,7 +12,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sagemakerruntime"
 
-	"github.com/cato-gateway/cato/internal/config"
 	"github.com/cato-gateway/cato/internal/provider"
 	"github.com/cato-gateway/cato/internal/provider/awsenv"
 	"github.com/cato-gateway/cato/internal/provider/sagemaker"
@@ -27,6 +26,20 @@ type Result struct {
 	Scores map[string]float64
 }
 
+// Options say where one NLI endpoint is. Only EndpointName is required.
+type Options struct {
+	// EndpointName is the SageMaker endpoint's name.
+	EndpointName string
+	// Variant is the production variant to target; empty lets SageMaker
+	// choose.
+	Variant string
+	// Region is the AWS region. Empty means the SDK's default, else
+	// us-east-1.
+	Region string
+	// Endpoint, when set, replaces SageMaker's URL.
+	Endpoint string
+}
+
 // Client calls one NLI endpoint. It is safe for concurrent use.
 type Client struct {
 	name     string
@@ -36,13 +49,10 @@ type Client struct {
 	log      *slog.Logger
 }
 
-// New returns a client for the NLI model configured as name: SageMaker
-// endpoint m.EndpointName (required), production variant m.Variant (empty
-// lets SageMaker choose). Credentials come from the standard AWS chain; the
-// region is m.Region, else the SDK's default, else us-east-1; m.Endpoint,
-// when set, replaces SageMaker's URL. Requests go through hc; nil means the
-// SDK's own client.
-func New(ctx context.Context, name string, m config.Model, hc *http.Client, log *slog.Logger) (*Client, error) {
+// New returns a client for the NLI model configured as name, described by
+// m. Credentials come from the standard AWS chain. Requests go through hc;
+// nil means the SDK's own client.
+func New(ctx context.Context, name string, m Options, hc *http.Client, log *slog.Logger) (*Client, error) {
 	if m.EndpointName == "" {
 		return nil, fmt.Errorf("model %s: endpoint_name is required", name)
 	}

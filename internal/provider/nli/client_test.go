@@ -10,7 +10,6 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/cato-gateway/cato/internal/config"
 	"github.com/cato-gateway/cato/internal/provider"
 	"github.com/cato-gateway/cato/internal/provider/awstest"
 )
@@ -53,7 +52,7 @@ func fakeNLI(t *testing.T, status int, answer string) *Client {
 		_, _ = w.Write([]byte(answer))
 	}))
 	t.Cleanup(srv.Close)
-	c, err := New(context.Background(), "nli", config.Model{Provider: config.ProviderNLI, EndpointName: testEndpoint,
+	c, err := New(context.Background(), "nli", Options{EndpointName: testEndpoint,
 		Region: testRegion, Endpoint: srv.URL, Variant: "mnli-a"}, srv.Client(), nil)
 	if err != nil {
 		t.Fatal(err)

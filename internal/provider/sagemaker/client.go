@@ -9,11 +9,36 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sagemakerruntime"
 
-	"github.com/cato-gateway/cato/internal/config"
 	"github.com/cato-gateway/cato/internal/llm"
 	"github.com/cato-gateway/cato/internal/provider"
 	"github.com/cato-gateway/cato/internal/provider/awsenv"
 )
+
+// Options say where one SageMaker endpoint is and how to talk to it. Only
+// EndpointName is required.
+type Options struct {
+	// EndpointName is the SageMaker endpoint's name.
+	EndpointName string
+	// Variant is the production variant plain requests go to; empty lets
+	// SageMaker choose.
+	Variant string
+	// HiddenStatesVariant is the production variant of requests that ask
+	// for hidden states, so that the two kinds do not interleave on the
+	// same servers. Empty means Variant.
+	HiddenStatesVariant string
+	// Payload is the container's format: PayloadSGLang, PayloadOpenAI or
+	// PayloadTGI. Empty means PayloadSGLang.
+	Payload string
+	// ModelID is the model name the openai payload sends.
+	ModelID string
+	// HiddenStates says how hidden states are reduced to one vector.
+	HiddenStates HiddenStates
+	// Region is the AWS region. Empty means the SDK's default, else
+	// us-east-1.
+	Region string
+	// Endpoint, when set, replaces SageMaker's URL.
+	Endpoint string
+}
 
 // Client calls one SageMaker endpoint. It is safe for concurrent use.
 type Client struct {
@@ -22,23 +47,17 @@ type Client struct {
 	variant   string
 	hsVariant string
 	payload   payload
-	hidden    config.HiddenStates
+	hidden    HiddenStates
 	rt        *sagemakerruntime.Client
 	log       *slog.Logger
 }
 
 var _ provider.Provider = (*Client)(nil)
 
-// New returns a client for the model configured as name: endpoint
-// m.EndpointName, payload format m.Payload (sglang when empty), hidden
-// states reduced as m.HiddenStates says. Requests that ask for hidden
-// states go to the production variant m.HiddenStatesVariant, others to
-// m.Variant (empty lets SageMaker choose), so that the two kinds do not
-// interleave on the same servers. Credentials come from the standard AWS
-// chain; the region is m.Region, else the SDK's default, else us-east-1;
-// m.Endpoint, when set, replaces SageMaker's URL. Requests go through hc;
+// New returns a client for the model configured as name, described by m.
+// Credentials come from the standard AWS chain. Requests go through hc;
 // nil means the SDK's own client.
-func New(ctx context.Context, name string, m config.Model, hc *http.Client, log *slog.Logger) (*Client, error) {
+func New(ctx context.Context, name string, m Options, hc *http.Client, log *slog.Logger) (*Client, error) {
 	if m.EndpointName == "" {
 		return nil, fmt.Errorf("model %s: endpoint_name is required", name)
 	}

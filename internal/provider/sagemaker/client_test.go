@@ -11,7 +11,6 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
 
-	"github.com/cato-gateway/cato/internal/config"
 	"github.com/cato-gateway/cato/internal/llm"
 	"github.com/cato-gateway/cato/internal/provider"
 )
@@ -36,14 +35,14 @@ const sglangHidden = `[[[1,2,3],[3,4,5]],[5,6,7],[7,8,9]]`
 func TestChat(t *testing.T) {
 	tests := []struct {
 		name     string
-		model    config.Model
+		model    Options
 		hidden   bool
 		wantBody map[string]any
 		answer   string
 		want     *llm.Response
 	}{
 		{
-			name: "sglang with hidden states", model: config.Model{Payload: PayloadSGLang}, hidden: true,
+			name: "sglang with hidden states", model: Options{Payload: PayloadSGLang}, hidden: true,
 			wantBody: map[string]any{"text": chatMLTest, "return_hidden_states": true,
 				"sampling_params": map[string]any{"max_new_tokens": 64.0, "temperature": 0.2}},
 			answer: `{"text":"I am the shadow self.","meta_info":{"id":"abc","finish_reason":{"type":"stop","matched":151645},
@@ -53,7 +52,7 @@ func TestChat(t *testing.T) {
 				HiddenStates: &llm.HiddenStates{Model: "shadow_self", Layer: -1, Pooling: "last_token", Dim: 3, Values: []float32{7, 8, 9}}},
 		},
 		{
-			name: "sglang mean pooling capped", model: config.Model{Payload: PayloadSGLang, HiddenStates: config.HiddenStates{Layer: -1, Pooling: "mean", MaxDim: 2}}, hidden: true,
+			name: "sglang mean pooling capped", model: Options{Payload: PayloadSGLang, HiddenStates: HiddenStates{Layer: -1, Pooling: "mean", MaxDim: 2}}, hidden: true,
 			wantBody: map[string]any{"text": chatMLTest, "return_hidden_states": true,
 				"sampling_params": map[string]any{"max_new_tokens": 64.0, "temperature": 0.2}},
 			answer: `{"text":"x","meta_info":{"finish_reason":{"type":"length"},"prompt_tokens":20,"completion_tokens":64,"hidden_states":` + sglangHidden + `}}`,
@@ -62,14 +61,14 @@ func TestChat(t *testing.T) {
 				HiddenStates: &llm.HiddenStates{Model: "shadow_self", Layer: -1, Pooling: "mean", Dim: 2, Values: []float32{4, 5}}},
 		},
 		{
-			name: "sglang without hidden states", model: config.Model{}, hidden: false,
+			name: "sglang without hidden states", model: Options{}, hidden: false,
 			wantBody: map[string]any{"text": chatMLTest, "sampling_params": map[string]any{"max_new_tokens": 64.0, "temperature": 0.2}},
 			answer:   `{"text":"hi","meta_info":{"finish_reason":{"type":"stop"},"prompt_tokens":20,"completion_tokens":1}}`,
 			want: &llm.Response{UpstreamModel: testEndpoint, Message: llm.Message{Role: llm.RoleAssistant, Content: "hi"},
 				FinishReason: llm.FinishStop, Usage: llm.Usage{PromptTokens: 20, CompletionTokens: 1}},
 		},
 		{
-			name: "openai (vLLM) with hidden states", model: config.Model{Payload: PayloadOpenAI, ModelID: "shadow-self-8b"}, hidden: true,
+			name: "openai (vLLM) with hidden states", model: Options{Payload: PayloadOpenAI, ModelID: "shadow-self-8b"}, hidden: true,
 			wantBody: map[string]any{"model": "shadow-self-8b", "max_tokens": 64.0, "temperature": 0.2, "return_hidden_states": true,
 				"messages": []any{map[string]any{"role": "system", "content": "Be brief."}, map[string]any{"role": "user", "content": "Who are you?"}}},
 			answer: `{"id":"chatcmpl-1","object":"chat.completion","created":1,"model":"shadow-self-8b","choices":[{"index":0,
@@ -80,7 +79,7 @@ func TestChat(t *testing.T) {
 				HiddenStates: &llm.HiddenStates{Model: "shadow_self", Layer: -1, Pooling: "last_token", Dim: 2, Values: []float32{0.5, 0.25}}},
 		},
 		{
-			name: "tgi", model: config.Model{Payload: PayloadTGI},
+			name: "tgi", model: Options{Payload: PayloadTGI},
 			wantBody: map[string]any{"inputs": chatMLTest, "parameters": map[string]any{"max_new_tokens": 64.0, "temperature": 0.2,
 				"details": true, "return_full_text": false, "decoder_input_details": true}},
 			answer: `[{"generated_text":"I am TGI.","details":{"finish_reason":"eos_token","generated_tokens":5,"seed":null,
@@ -136,7 +135,7 @@ func TestVariantRouting(t *testing.T) {
 	for _, tt := range tests {
 		for _, stream := range []bool{false, true} {
 			t.Run(tt.name, func(t *testing.T) {
-				c := fakeSageMaker(t, config.Model{Variant: tt.variant, HiddenStatesVariant: tt.hsVariant}, func(w http.ResponseWriter, r *http.Request, call smCall) {
+				c := fakeSageMaker(t, Options{Variant: tt.variant, HiddenStatesVariant: tt.hsVariant}, func(w http.ResponseWriter, r *http.Request, call smCall) {
 					if got := call.header.Get("X-Amzn-SageMaker-Target-Variant"); got != tt.want {
 						t.Errorf("target variant = %q; want %q", got, tt.want)
 					}
@@ -180,7 +179,7 @@ func TestErrors(t *testing.T) {
 				name += "/stream"
 			}
 			t.Run(name, func(t *testing.T) {
-				c := fakeSageMaker(t, config.Model{}, func(w http.ResponseWriter, r *http.Request, call smCall) {
+				c := fakeSageMaker(t, Options{}, func(w http.ResponseWriter, r *http.Request, call smCall) {
 					writeAWSError(w, tt.status, tt.code, tt.body)
 				})
 				var err error
@@ -203,7 +202,7 @@ func TestErrors(t *testing.T) {
 }
 
 func TestBadAnswer(t *testing.T) {
-	c := fakeSageMaker(t, config.Model{}, func(w http.ResponseWriter, r *http.Request, call smCall) {
+	c := fakeSageMaker(t, Options{}, func(w http.ResponseWriter, r *http.Request, call smCall) {
 		_, _ = w.Write([]byte(`<html>gateway</html>`))
 	})
 	_, err := c.Chat(context.Background(), testRequest(false))
@@ -215,7 +214,7 @@ func TestBadAnswer(t *testing.T) {
 
 func TestCancelAbortsCall(t *testing.T) {
 	arrived := make(chan struct{})
-	c := fakeSageMaker(t, config.Model{}, func(w http.ResponseWriter, r *http.Request, call smCall) {
+	c := fakeSageMaker(t, Options{}, func(w http.ResponseWriter, r *http.Request, call smCall) {
 		close(arrived)
 		<-r.Context().Done()
 	})

@@ -10,7 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/cato-gateway/cato/internal/config"
 	"github.com/cato-gateway/cato/internal/llm"
 	"github.com/cato-gateway/cato/internal/provider"
 	"github.com/cato-gateway/cato/internal/provider/awstest"
@@ -62,7 +61,7 @@ func FuzzReduceHidden(f *testing.F) {
 	f.Add([]byte(`[1,2,3]`), []byte(`[[[1,1]],[[2,2]]]`), int8(-2), false, uint8(1))
 	f.Add([]byte(`[[[[1]]]]`), []byte(`null`), int8(3), true, uint8(5))
 	f.Fuzz(func(t *testing.T, last, layers []byte, layer int8, mean bool, maxDim uint8) {
-		cfg := config.HiddenStates{Layer: int(layer), Pooling: PoolLastToken, MaxDim: int(maxDim)}
+		cfg := HiddenStates{Layer: int(layer), Pooling: PoolLastToken, MaxDim: int(maxDim)}
 		if mean {
 			cfg.Pooling = PoolMean
 		}
@@ -96,7 +95,7 @@ func FuzzResponseStream(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, which uint8, body []byte) {
 		ct := &awstest.CannedTransport{ContentType: "application/vnd.amazon.eventstream", Body: body}
-		c, err := New(context.Background(), "shadow_self", config.Model{
+		c, err := New(context.Background(), "shadow_self", Options{
 			EndpointName: testEndpoint, Region: testRegion, Endpoint: "http://sagemaker.test",
 			Payload: payloadNames[int(which)%len(payloadNames)],
 		}, clientOf(ct), nil)

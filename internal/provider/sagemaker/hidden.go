@@ -5,11 +5,23 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/cato-gateway/cato/internal/config"
 	"github.com/cato-gateway/cato/internal/llm"
 )
 
-// Pooling methods of config.HiddenStates.Pooling.
+// HiddenStates says how the hidden states a container returns are reduced
+// to one vector. The zero value takes the last layer's last token, whole.
+type HiddenStates struct {
+	// Layer is the layer to return; negative counts from the last. Zero
+	// means -1, the last layer.
+	Layer int
+	// Pooling reduces per-token states to one vector: PoolLastToken or
+	// PoolMean. Empty means PoolLastToken.
+	Pooling string
+	// MaxDim truncates the vector; zero means no cap.
+	MaxDim int
+}
+
+// Pooling methods of HiddenStates.Pooling.
 const (
 	PoolLastToken = "last_token"
 	PoolMean      = "mean"
@@ -21,13 +33,13 @@ const maxNesting = 4
 
 // reduceHidden turns the hidden states a container sent into one vector:
 // it picks cfg.Layer (negative counts from the last; -1, the default, is
-// the last layer, which is all SGLang returns; zero means -1 as in config), pools the per-token states
+// the last layer, which is all SGLang returns; zero means -1), pools the per-token states
 // (last_token, the default, or mean) and truncates to cfg.MaxDim when that
 // is set.
-func reduceHidden(model string, cfg config.HiddenStates, h rawHidden) (*llm.HiddenStates, error) {
+func reduceHidden(model string, cfg HiddenStates, h rawHidden) (*llm.HiddenStates, error) {
 	layer := cfg.Layer
 	if layer == 0 {
-		layer = -1 // the zero value means the default, as in config
+		layer = -1 // the zero value means the default
 	}
 	raw := h.last
 	if layer != -1 || isNull(raw) {

@@ -8,7 +8,7 @@ import (
 	"github.com/cato-gateway/cato/internal/llm"
 )
 
-// Payload formats, as config.Model.Payload names them.
+// Payload formats of Options.Payload.
 const (
 	PayloadSGLang = "sglang"
 	PayloadOpenAI = "openai"

@@ -7,7 +7,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/cato-gateway/cato/internal/config"
 	"github.com/cato-gateway/cato/internal/provider/awstest"
 )
 
@@ -27,7 +26,7 @@ type smCall struct {
 // protocol: it checks the SigV4 signature (service sagemaker, region
 // testRegion) and the path /endpoints/{name}/{op}, then hands the call to
 // answer. It returns a client for m pointed at it.
-func fakeSageMaker(t *testing.T, m config.Model, answer func(w http.ResponseWriter, r *http.Request, call smCall)) *Client {
+func fakeSageMaker(t *testing.T, m Options, answer func(w http.ResponseWriter, r *http.Request, call smCall)) *Client {
 	t.Helper()
 	awstest.Isolate(t)
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -46,7 +45,7 @@ func fakeSageMaker(t *testing.T, m config.Model, answer func(w http.ResponseWrit
 		answer(w, r, smCall{op: parts[2], header: r.Header.Clone(), body: body})
 	}))
 	t.Cleanup(srv.Close)
-	m.Provider, m.EndpointName, m.Region, m.Endpoint = config.ProviderSageMaker, testEndpoint, testRegion, srv.URL
+	m.EndpointName, m.Region, m.Endpoint = testEndpoint, testRegion, srv.URL
 	c, err := New(context.Background(), "shadow_self", m, srv.Client(), nil)
 	if err != nil {
 		t.Fatal(err)

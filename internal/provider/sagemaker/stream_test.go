@@ -11,7 +11,6 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"go.uber.org/goleak"
 
-	"github.com/cato-gateway/cato/internal/config"
 	"github.com/cato-gateway/cato/internal/llm"
 	"github.com/cato-gateway/cato/internal/provider"
 	"github.com/cato-gateway/cato/internal/provider/awstest"
@@ -56,31 +55,31 @@ func TestChatStream(t *testing.T) {
 	hs := &llm.HiddenStates{Model: "shadow_self", Layer: -1, Pooling: "last_token", Dim: 3, Values: []float32{7, 8, 9}}
 	tests := []struct {
 		name   string
-		model  config.Model
+		model  Options
 		hidden bool
 		sse    string
 		want   []llm.Chunk
 	}{
-		{"sglang", config.Model{Payload: PayloadSGLang}, true, sglangSSE, []llm.Chunk{
+		{"sglang", Options{Payload: PayloadSGLang}, true, sglangSSE, []llm.Chunk{
 			{ID: "r1", UpstreamModel: ep, Role: llm.RoleAssistant, Content: "I am"},
 			{ID: "r1", UpstreamModel: ep, Content: " the shadow"},
 			{ID: "r1", UpstreamModel: ep, Content: " self."},
 			{ID: "r1", UpstreamModel: ep, FinishReason: llm.FinishStop, Usage: &llm.Usage{PromptTokens: 20, CompletionTokens: 6}, HiddenStates: hs},
 		}},
-		{"sglang without hidden states asked", config.Model{Payload: PayloadSGLang}, false, sglangSSE, []llm.Chunk{
+		{"sglang without hidden states asked", Options{Payload: PayloadSGLang}, false, sglangSSE, []llm.Chunk{
 			{ID: "r1", UpstreamModel: ep, Role: llm.RoleAssistant, Content: "I am"},
 			{ID: "r1", UpstreamModel: ep, Content: " the shadow"},
 			{ID: "r1", UpstreamModel: ep, Content: " self."},
 			{ID: "r1", UpstreamModel: ep, FinishReason: llm.FinishStop, Usage: &llm.Usage{PromptTokens: 20, CompletionTokens: 6}},
 		}},
-		{"openai", config.Model{Payload: PayloadOpenAI}, true, openaiSSE, []llm.Chunk{
+		{"openai", Options{Payload: PayloadOpenAI}, true, openaiSSE, []llm.Chunk{
 			{ID: "c1", UpstreamModel: ep, Role: llm.RoleAssistant, Content: "I am"},
 			{ID: "c1", UpstreamModel: ep, Content: " vLLM."},
 			{ID: "c1", UpstreamModel: ep, FinishReason: llm.FinishStop},
 			{ID: "c1", UpstreamModel: ep, Usage: &llm.Usage{PromptTokens: 20, CompletionTokens: 4}},
 			{UpstreamModel: ep, HiddenStates: &llm.HiddenStates{Model: "shadow_self", Layer: -1, Pooling: "last_token", Dim: 2, Values: []float32{0.5, 0.25}}},
 		}},
-		{"tgi", config.Model{Payload: PayloadTGI}, false, tgiSSE, []llm.Chunk{
+		{"tgi", Options{Payload: PayloadTGI}, false, tgiSSE, []llm.Chunk{
 			{UpstreamModel: ep, Role: llm.RoleAssistant, Content: "I am"},
 			{UpstreamModel: ep, Content: " TGI."},
 			{UpstreamModel: ep, FinishReason: llm.FinishStop, Usage: &llm.Usage{PromptTokens: 20, CompletionTokens: 3}},
@@ -144,7 +143,7 @@ func TestChatStreamErrorMidStream(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			c := fakeSageMaker(t, config.Model{}, func(w http.ResponseWriter, r *http.Request, call smCall) {
+			c := fakeSageMaker(t, Options{}, func(w http.ResponseWriter, r *http.Request, call smCall) {
 				ew := awstest.StartEventStream(w)
 				_ = writeParts(ew, first, 1<<20)
 				if tt.exception != "" {
@@ -174,7 +173,7 @@ func TestChatStreamCancel(t *testing.T) {
 }
 
 func testChatStreamCancel(t *testing.T) {
-	c := fakeSageMaker(t, config.Model{}, func(w http.ResponseWriter, r *http.Request, call smCall) {
+	c := fakeSageMaker(t, Options{}, func(w http.ResponseWriter, r *http.Request, call smCall) {
 		_ = writeParts(awstest.StartEventStream(w), sglangSSE[:120], 1<<20)
 		<-r.Context().Done()
 	})
