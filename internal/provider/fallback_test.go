@@ -226,7 +226,7 @@ func TestRunbookBreakerAndFallback(t *testing.T) {
 			t.Errorf("Hello answered by %s (fallback %v) after %d sonnet calls; want bedrock_haiku without a sixth call", a.Model, a.FallbackUsed, sonnet.Calls())
 		}
 
-		time.Sleep(cfg.Breakers["default"].Cooldown)
+		time.Sleep(breaker.DefaultCooldown) // breakers.default leaves the cooldown to package breaker
 		healthy = true
 		if a := ask("Hello"); a.Model != "bedrock_sonnet" || a.FallbackUsed {
 			t.Errorf("after the cool-down, Hello answered by %s (fallback %v); want bedrock_sonnet", a.Model, a.FallbackUsed)
@@ -342,7 +342,7 @@ func TestGuardConfigFor(t *testing.T) {
 
 	got := GuardConfigFor(cfg, "bedrock_sonnet")
 	want := GuardConfig{Timeout: 20 * time.Second, MaxAttempts: 2, MaxConcurrency: 64, MaxQueue: 128, FailureStatuses: []int{503}}
-	want.Backoff.Base, want.Backoff.Max = 100*time.Millisecond, 2*time.Second
+	// want.Backoff stays zero: retries.base and retries.max are left to package backoff's defaults.
 	if diff := cmp.Diff(want, got, cmp.Comparer(func(a, b func(CallDone)) bool { return a == nil && b == nil })); diff != "" {
 		t.Errorf("GuardConfigFor(sonnet) mismatch (-want +got):\n%s", diff)
 	}
@@ -353,8 +353,8 @@ func TestGuardConfigFor(t *testing.T) {
 	if got := GuardConfigFor(cfg, "bedrock_haiku"); got.Timeout != 60*time.Second || got.MaxConcurrency != 0 || got.FailureStatuses != nil {
 		t.Errorf("GuardConfigFor(haiku) = %+v; want upstream.timeout 60s, no limit, default statuses", got)
 	}
-	if diff := cmp.Diff(breaker.Config{Failures: 5, MinRequests: 20, Window: time.Minute, Cooldown: 30 * time.Second, HalfOpenProbes: 1},
-		BreakerConfigFor(cfg, "bedrock_haiku")); diff != "" {
+	// Zero: breakers.default leaves every tuning to package breaker's defaults.
+	if diff := cmp.Diff(breaker.Config{}, BreakerConfigFor(cfg, "bedrock_haiku")); diff != "" {
 		t.Errorf("BreakerConfigFor(haiku) mismatch (-want +got):\n%s", diff)
 	}
 }
