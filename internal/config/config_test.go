@@ -279,3 +279,17 @@ func TestEditDistance(t *testing.T) {
 		}
 	}
 }
+
+// TestBenchConfigsLoad keeps the configurations the benchmark scripts
+// start Cato with loadable.
+func TestBenchConfigsLoad(t *testing.T) {
+	paths, err := filepath.Glob("../../bench/*.yaml")
+	if err != nil || len(paths) == 0 {
+		t.Fatalf("no bench/*.yaml found (%v)", err)
+	}
+	for _, p := range paths {
+		if _, err := Load(p, nil); err != nil {
+			t.Errorf("Load(%s): %v", p, err)
+		}
+	}
+}

@@ -102,6 +102,7 @@ var classes = map[string]class{
 	"internal/loadtest":            tool,
 	"internal/embed/glovegen":      tool,
 	"internal/deptest":             tool,
+	"internal/docstest":            tool,
 	"bench/store":                  tool,
 }
 
