@@ -61,7 +61,13 @@ func checkNode(path string, n *yaml.Node, t reflect.Type, report func(problem)) 
 		for i := 0; i+1 < len(n.Content); i += 2 {
 			k, v := n.Content[i], n.Content[i+1]
 			if k.Value == "<<" { // a YAML merge key: its sections merge into this one
-				checkNode(path, v, t, report)
+				merged := []*yaml.Node{v}
+				if v.Kind == yaml.SequenceNode {
+					merged = v.Content
+				}
+				for _, m := range merged {
+					checkNode(path, m, t, report)
+				}
 				continue
 			}
 			f, ok := yamlField(t, k.Value)

@@ -293,3 +293,35 @@ func TestBenchConfigsLoad(t *testing.T) {
 		}
 	}
 }
+
+func TestAnchorsAndMergeKeysAreChecked(t *testing.T) {
+	base := `
+sim: &sim {provider: simulated, simulate: {latency: 5ms}}
+`
+	if _, err := Parse([]byte(base)); err == nil || !strings.Contains(err.Error(), "unknown key sim") {
+		t.Errorf("Parse(top-level anchor holder) = %v; want unknown key sim", err)
+	}
+	ok := `
+models:
+  a: &sim {provider: simulated, simulate: {latency: 5ms}}
+  b: {<<: *sim, max_concurrency: 4}
+  c: {<<: [*sim], max_queue: 2}
+routing: {simple: a}
+`
+	c, err := Parse([]byte(ok))
+	if err != nil {
+		t.Fatalf("Parse(merge keys): %v", err)
+	}
+	if c.Models["b"].Simulate.Latency != 5*time.Millisecond || c.Models["c"].MaxQueue != 2 {
+		t.Errorf("merged models = %+v; want b and c to take a's settings", c.Models)
+	}
+	bad := `
+models:
+  a: &sim {provider: simulated, latncy: 5ms}
+  b: {<<: *sim}
+routing: {simple: a}
+`
+	if _, err := Parse([]byte(bad)); err == nil || !strings.Contains(err.Error(), "models.a: unknown key latncy") || !strings.Contains(err.Error(), "models.b: unknown key latncy") {
+		t.Errorf("Parse(bad merged key) = %v; want it named under models.a and models.b", err)
+	}
+}
