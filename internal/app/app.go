@@ -13,7 +13,6 @@ import (
 	"github.com/cato-gateway/cato/internal/api"
 	"github.com/cato-gateway/cato/internal/breaker"
 	"github.com/cato-gateway/cato/internal/config"
-	"github.com/cato-gateway/cato/internal/embed"
 	"github.com/cato-gateway/cato/internal/llm"
 	"github.com/cato-gateway/cato/internal/metrics"
 	"github.com/cato-gateway/cato/internal/orchestrator"
@@ -58,6 +57,9 @@ func New(ctx context.Context, cfg *config.Config, environ []string, log *slog.Lo
 		}
 	}()
 
+	if cfg.Memory.Enabled {
+		log.Warn("memory.enabled is set, but this build has no long-term memory yet: the memory keys change nothing")
+	}
 	auth, err := buildAuth(cfg, env, log)
 	if err != nil {
 		return nil, err
@@ -92,11 +94,11 @@ func New(ctx context.Context, cfg *config.Config, environ []string, log *slog.Lo
 	for name := range guards {
 		a.metrics.BreakerState.WithLabelValues(name).Set(0)
 	}
-	emb, err := embed.FromConfig(ctx, cfg.Embeddings, hc, func(k string) string { return env[k] })
+	emb, err := newEmbedder(ctx, cfg.Embeddings, hc, env)
 	if err != nil {
 		return nil, fmt.Errorf("embeddings: %w", err)
 	}
-	rt, err := router.New(ctx, cfg.Routing, emb, log)
+	rt, err := router.New(ctx, routerConfig(cfg.Routing), emb, log)
 	if err != nil {
 		return nil, fmt.Errorf("routing: %w", err)
 	}
@@ -123,7 +125,7 @@ func New(ctx context.Context, cfg *config.Config, environ []string, log *slog.Lo
 		Cache:     semCache,
 		Sessions:  mem,
 		Forget:    func(ctx context.Context, tenant, id string) error { return semCache.DeleteSession(ctx, tenant, id) },
-		Cost:      func(model string, u llm.Usage) float64 { return provider.Price(prices[model]).Cost(u) },
+		Cost:      func(model string, u llm.Usage) float64 { return roundUSD(provider.Price(prices[model]).Cost(u)) },
 		Metrics:   a.metrics,
 		Log:       log,
 	})
@@ -162,7 +164,7 @@ func newProvider(ctx context.Context, name string, m config.Model, hc *http.Clie
 	case config.ProviderSageMaker:
 		return sagemaker.New(ctx, name, sagemakerOptions(m), hc, log)
 	case config.ProviderSimulated:
-		return simulated.New(simulator.NewEngine(name, m.Simulate)), nil
+		return simulated.New(simulator.NewEngine(name, simulatorOptions(m.Simulate))), nil
 	case config.ProviderOpenAI:
 		key := ""
 		if m.APIKeyEnv != "" {

@@ -9,7 +9,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/cato-gateway/cato/internal/config"
 	"github.com/cato-gateway/cato/internal/simulator"
 )
 
@@ -19,7 +18,7 @@ import (
 func TestAWSProvidersAgainstSimulator(t *testing.T) {
 	t.Setenv("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE")
 	t.Setenv("AWS_SECRET_ACCESS_KEY", "secret")
-	sim := httptest.NewServer(simulator.NewServer(config.Simulate{HiddenDim: 16}, nil, slog.New(slog.DiscardHandler)))
+	sim := httptest.NewServer(simulator.NewServer(simulator.Options{HiddenDim: 16}, nil, slog.New(slog.DiscardHandler)))
 	defer sim.Close()
 	base := gateway(t, fmt.Sprintf(`
 listen: 127.0.0.1:0
@@ -27,6 +26,7 @@ models:
   bedrock_haiku: {provider: bedrock, model_id: anthropic.claude-3-5-haiku-20241022-v1:0, endpoint: %[1]q}
   bedrock_sonnet: {provider: bedrock, model_id: anthropic.claude-3-5-sonnet-20241022-v2:0, api: invoke, endpoint: %[1]q}
   shadow_self: {provider: sagemaker, endpoint_name: cato-shadow-self-staging, endpoint: %[1]q}
+routing: {simple: bedrock_haiku, complex: bedrock_sonnet, hidden_states: shadow_self}
 cache: {enabled: false}
 `, sim.URL))
 

@@ -17,7 +17,7 @@ import (
 // (through_cato), in the same process, so that their ratio is Cato's
 // overhead. Allocations count both client and server sides.
 func BenchmarkProxy(b *testing.B) {
-	sim := httptest.NewServer(simulator.NewServer(config.Simulate{}, nil, slog.New(slog.DiscardHandler)))
+	sim := httptest.NewServer(simulator.NewServer(simulator.Options{}, nil, slog.New(slog.DiscardHandler)))
 	defer sim.Close()
 	body := []byte(`{"model":"bedrock_haiku","messages":[{"role":"user","content":"What is the capital of France?"}]}`)
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
@@ -51,7 +51,7 @@ func BenchmarkProxy(b *testing.B) {
 // cost is the difference divided by streamTokens.
 func BenchmarkProxyStream(b *testing.B) {
 	const streamTokens = 100
-	sim := httptest.NewServer(simulator.NewServer(config.Simulate{AnswerTokens: streamTokens}, nil, slog.New(slog.DiscardHandler)))
+	sim := httptest.NewServer(simulator.NewServer(simulator.Options{AnswerTokens: streamTokens}, nil, slog.New(slog.DiscardHandler)))
 	defer sim.Close()
 	body := []byte(`{"model":"bedrock_haiku","stream":true,"max_tokens":100,"messages":[{"role":"user","content":"What is the capital of France?"}]}`)
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}

@@ -9,7 +9,7 @@ import (
 // newCache builds the semantic cache over store and schedules its
 // synchronisation with the store (warm start, change feed, expiry sweep).
 func (a *App) newCache(cfg *config.Config, emb embed.Embedder, store cache.Store) *cache.Cache {
-	opts := cache.OptionsFromConfig(cfg.Cache)
+	opts := cacheOptions(cfg.Cache)
 	opts.Observe = func(ev cache.LookupEvent) {
 		reason := ""
 		if ev.Outcome == cache.Bypass {

@@ -74,7 +74,7 @@ models:
   bedrock_haiku: {provider: simulated}
   bedrock_sonnet: {provider: openai, base_url: %q, timeout: 300ms}
   shadow_self: {provider: simulated}
-routing: {fallbacks: {bedrock_sonnet: [bedrock_haiku]}}
+routing: {simple: bedrock_haiku, complex: bedrock_sonnet, hidden_states: shadow_self, fallbacks: {bedrock_sonnet: [bedrock_haiku]}}
 retries: {max_attempts: 1}
 `, up.URL+"/v1"))
 			start := time.Now()

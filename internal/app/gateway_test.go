@@ -60,6 +60,9 @@ models:
   bedrock_sonnet: {provider: openai, base_url: %[1]q, model_id: up-sonnet}
   shadow_self: {provider: openai, base_url: %[1]q, model_id: up-shadow}
 routing:
+  simple: bedrock_haiku
+  complex: bedrock_sonnet
+  hidden_states: shadow_self
   fallbacks: {bedrock_sonnet: [bedrock_haiku]}
 retries: {max_attempts: 2, base: 1ms, max: 5ms}
 `, url+"/v1")

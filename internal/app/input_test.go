@@ -14,6 +14,7 @@ models:
   bedrock_haiku: {provider: simulated, price: {input_per_mtok: 0.8, output_per_mtok: 4}}
   bedrock_sonnet: {provider: simulated}
   shadow_self: {provider: simulated}
+routing: {simple: bedrock_haiku, complex: bedrock_sonnet, hidden_states: shadow_self}
 auth:
   admin_key_env: TEST_ADMIN_KEY
   keys:

@@ -38,6 +38,7 @@ models:
   bedrock_sonnet: {provider: simulated}
   shadow_self: {provider: simulated}
   legacy: {provider: openai, base_url: %q, model_id: gpt-4o-mini}
+routing: {simple: bedrock_haiku, complex: bedrock_sonnet, hidden_states: shadow_self}
 rollout: {percentage: 10, legacy: legacy}
 `, legacy.URL+"/v1"), "CATO_ADMIN_KEY=admin")
 
@@ -126,6 +127,7 @@ models:
   bedrock_sonnet: {provider: simulated, simulate: {error_rate: 1, error_status: 500}}
   shadow_self: {provider: simulated, simulate: {error_rate: 1, error_status: 500}}
   legacy: {provider: simulated}
+routing: {simple: bedrock_haiku, complex: bedrock_sonnet, hidden_states: shadow_self}
 retries: {max_attempts: 1}
 rollout:
   percentage: 100
@@ -177,6 +179,7 @@ models:
   bedrock_sonnet: {provider: simulated}
   shadow_self: {provider: simulated}
   legacy: {provider: simulated}
+routing: {simple: bedrock_haiku, complex: bedrock_sonnet, hidden_states: shadow_self}
 rollout: {percentage: 100, legacy: legacy}
 `, url, "CATO_ADMIN_KEY=admin")
 		return base

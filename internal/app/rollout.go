@@ -150,7 +150,8 @@ func (a *App) serveSimulator(name string, s config.Simulate) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	sim := simulator.NewServer(s, map[string]config.Simulate{name: s}, a.log)
+	o := simulatorOptions(s)
+	sim := simulator.NewServer(o, map[string]simulator.Options{name: o}, a.log)
 	srv := &http.Server{Handler: sim, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(a.log.Handler(), slog.LevelDebug)}
 	done := make(chan struct{})
 	go func() {

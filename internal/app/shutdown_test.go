@@ -24,6 +24,7 @@ models:
   bedrock_haiku: {provider: simulated, simulate: {tokens_per_second: 40}}
   bedrock_sonnet: {provider: simulated}
   shadow_self: {provider: simulated}
+routing: {simple: bedrock_haiku, complex: bedrock_sonnet, hidden_states: shadow_self}
 `))
 	if err != nil {
 		t.Fatal(err)

@@ -10,7 +10,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/cato-gateway/cato/internal/config"
 	"github.com/cato-gateway/cato/internal/llm"
 	"github.com/cato-gateway/cato/internal/vectorindex"
 )
@@ -20,24 +19,39 @@ type embedder interface {
 	Embed(ctx context.Context, texts []string) ([][]float32, error)
 }
 
+// Defaults of a zero Options.
+const (
+	// DefaultThreshold was chosen for the local embedder on
+	// testdata/pairs.jsonl (docs/cache.md); provider embedders may want
+	// another value.
+	DefaultThreshold = 0.75
+	// DefaultTTL keeps an answer for a day: long enough for a question
+	// asked daily to hit, short enough that stale answers age out.
+	DefaultTTL = 24 * time.Hour
+	// DefaultMaxEntries bounds the memory of one replica's indexes (with
+	// the local embedder's 128 dimensions, about 50 MiB of vectors).
+	DefaultMaxEntries = 100_000
+	// DefaultCandidates is how many nearest entries the gate examines.
+	DefaultCandidates = 5
+)
+
 // Options tunes a Cache. The zero Options is valid: an enabled cache with
-// the defaults below.
+// the defaults above.
 type Options struct {
 	// Disabled bypasses every lookup (reason "disabled").
 	Disabled bool
 	// Threshold is the cosine similarity a candidate needs before the
-	// content gate looks at it. Zero means 0.75 (docs/cache.md says how it
-	// was chosen for the local embedder).
+	// content gate looks at it. Zero means DefaultThreshold.
 	Threshold float64
-	// TTL is how long an entry is served. Zero means 24h.
+	// TTL is how long an entry is served. Zero means DefaultTTL.
 	TTL time.Duration
 	// MaxEntries caps the entries this replica indexes; the oldest go
-	// first. Zero means 100,000.
+	// first. Zero means DefaultMaxEntries.
 	MaxEntries int
 	// MaxTemperature bypasses requests sampled hotter. Zero means no limit.
 	MaxTemperature float64
 	// Candidates is how many nearest entries the gate may examine. Zero
-	// means 5.
+	// means DefaultCandidates.
 	Candidates int
 	// NoGate turns the content agreement gate off: for measurements only.
 	NoGate bool
@@ -49,17 +63,6 @@ type Options struct {
 	// goroutine: the hook for metrics. It must be quick and safe for
 	// concurrent use.
 	Observe func(LookupEvent)
-}
-
-// OptionsFromConfig maps the cache section of the configuration.
-func OptionsFromConfig(c config.Cache) Options {
-	return Options{
-		Disabled:       c.Enabled != nil && !*c.Enabled,
-		Threshold:      c.Threshold,
-		TTL:            c.TTL,
-		MaxEntries:     c.MaxEntries,
-		MaxTemperature: c.MaxTemperature,
-	}
 }
 
 // Cache is the semantic cache of one replica: entries in a Store shared by
@@ -89,16 +92,16 @@ type item struct {
 // has loaded the store; lookups before then miss.
 func New(emb embedder, st Store, opts Options, log *slog.Logger) *Cache {
 	if opts.Threshold == 0 {
-		opts.Threshold = 0.75
+		opts.Threshold = DefaultThreshold
 	}
 	if opts.TTL == 0 {
-		opts.TTL = 24 * time.Hour
+		opts.TTL = DefaultTTL
 	}
 	if opts.MaxEntries == 0 {
-		opts.MaxEntries = 100_000
+		opts.MaxEntries = DefaultMaxEntries
 	}
 	if opts.Candidates == 0 {
-		opts.Candidates = 5
+		opts.Candidates = DefaultCandidates
 	}
 	if opts.Now == nil {
 		opts.Now = time.Now

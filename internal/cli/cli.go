@@ -28,9 +28,15 @@ func commands() []command {
 }
 
 // Run runs the subcommand named by args[0] and returns the process exit
-// status: 0 on success, 2 for a usage error, 1 otherwise.
+// status: 0 on success, 2 for a usage error (no command or an unknown one
+// included), 1 otherwise. Asking for help prints the usage to stdout; a
+// usage error prints it to stderr.
 func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
+	if len(args) == 0 {
+		usage(stderr)
+		return 2
+	}
+	if args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
 		usage(stdout)
 		return 0
 	}

@@ -10,22 +10,21 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/cato-gateway/cato/internal/config"
 	"github.com/cato-gateway/cato/internal/simulator"
 )
 
 func runSimulate(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("simulate", stderr)
 	listen := fs.String("listen", "127.0.0.1:9000", "address to serve on")
-	var s config.Simulate
+	var s simulator.Options
 	fs.DurationVar(&s.Latency, "latency", 0, "time to first token")
 	fs.DurationVar(&s.Jitter, "jitter", 0, "extra random latency, up to this much")
 	fs.Float64Var(&s.TokensPerSecond, "tps", 0, "streamed tokens per second (0: as fast as possible)")
 	fs.Float64Var(&s.ErrorRate, "error-rate", 0, "share of requests answered with -error-status")
-	fs.IntVar(&s.ErrorStatus, "error-status", 503, "status of injected errors")
+	fs.IntVar(&s.ErrorStatus, "error-status", simulator.DefaultErrorStatus, "status of injected errors")
 	fs.Float64Var(&s.ResetRate, "reset-rate", 0, "share of answers cut off mid-stream")
 	fs.Float64Var(&s.StallRate, "stall-rate", 0, "share of requests that never answer")
-	fs.IntVar(&s.HiddenDim, "hidden-dim", 4096, "size of simulated hidden states")
+	fs.IntVar(&s.HiddenDim, "hidden-dim", simulator.DefaultHiddenDim, "size of simulated hidden states")
 	fs.IntVar(&s.AnswerTokens, "answer-tokens", 0, "pad every answer to at least this many tokens (0: natural length)")
 	h2c := fs.Bool("h2c", true, "also speak HTTP/2 without TLS")
 	if err := parseFlags(fs, args); err != nil {

@@ -3,7 +3,9 @@ package config
 import "time"
 
 // Config is the whole configuration of one Cato process. Load fills it from
-// Default, a YAML file and the environment; Validate checks it.
+// Default or a YAML file, and the environment; Validate checks it. A zero
+// value that a package defaults stays zero here (see applyDefaults): the
+// field's comment names that package's default.
 type Config struct {
 	// Listen is the address the gateway serves on. Default 127.0.0.1:8080.
 	Listen string `yaml:"listen"`
@@ -179,14 +181,16 @@ type Simulate struct {
 	TokensPerSecond float64 `yaml:"tokens_per_second"`
 	// ErrorRate is the share of requests answered with ErrorStatus.
 	ErrorRate float64 `yaml:"error_rate"`
-	// ErrorStatus is the status of injected errors. Default 503.
+	// ErrorStatus is the status of injected errors. Zero means
+	// simulator.DefaultErrorStatus (503).
 	ErrorStatus int `yaml:"error_status"`
 	// ResetRate is the share of streams cut off after their first chunk.
 	ResetRate float64 `yaml:"reset_rate"`
 	// StallRate is the share of requests that never answer (until the
 	// client gives up).
 	StallRate float64 `yaml:"stall_rate"`
-	// HiddenDim is the size of simulated hidden states. Default 4096.
+	// HiddenDim is the size of simulated hidden states. Zero means
+	// simulator.DefaultHiddenDim (4096).
 	HiddenDim int `yaml:"hidden_dim"`
 	// AnswerTokens pads every answer to at least this many tokens (still
 	// capped by the request's max_tokens), for streaming benchmarks. Zero
@@ -194,17 +198,22 @@ type Simulate struct {
 	AnswerTokens int `yaml:"answer_tokens"`
 }
 
-// Routing says which model answers a request.
+// Routing says which model answers a request. Only the built-in default
+// (Default) names models of its own; a file names its own.
 type Routing struct {
-	// Simple is the model for simple queries. Default bedrock_haiku.
+	// Simple is the model for simple queries. Required when more than one
+	// model is configured; with one, that model. The built-in default uses
+	// bedrock_haiku.
 	Simple string `yaml:"simple"`
-	// Complex is the model for complex queries. Default bedrock_sonnet.
+	// Complex is the model for complex queries. Empty means Simple. The
+	// built-in default uses bedrock_sonnet.
 	Complex string `yaml:"complex"`
 	// HiddenStates is the model for requests that ask for hidden states.
-	// Default shadow_self.
+	// Empty means no such rule: those requests are routed like any other.
+	// The built-in default uses shadow_self.
 	HiddenStates string `yaml:"hidden_states"`
 	// ComplexityThreshold is the score at or above which a query is complex.
-	// Default 0.5.
+	// Zero means router.DefaultComplexityThreshold (0.5).
 	ComplexityThreshold float64 `yaml:"complexity_threshold"`
 	// Domains routes a domain to a model.
 	Domains map[string]string `yaml:"domains"`
@@ -222,25 +231,31 @@ type Exemplar struct {
 	Name     string   `yaml:"name"`
 	Model    string   `yaml:"model"`
 	Examples []string `yaml:"examples"`
-	// Threshold is the cosine similarity a query needs. Default 0.8.
+	// Threshold is the cosine similarity a query needs. Zero means
+	// router.DefaultExemplarThreshold (0.8).
 	Threshold float64 `yaml:"threshold"`
 }
 
-// Breaker configures one circuit breaker.
+// Breaker configures one circuit breaker. Zero values take the defaults
+// of package breaker.
 type Breaker struct {
-	// Failures is how many consecutive failures open the breaker. Default 5.
+	// Failures is how many consecutive failures open the breaker. Zero
+	// means breaker.DefaultFailures (5); negative disables this rule.
 	Failures int `yaml:"failures"`
 	// FailureRate opens the breaker when the share of failed calls within
 	// Window reaches it (with at least MinRequests calls). Zero disables.
 	FailureRate float64 `yaml:"failure_rate"`
-	// MinRequests is the sample FailureRate needs. Default 20.
+	// MinRequests is the sample FailureRate needs. Zero means
+	// breaker.DefaultMinRequests (20).
 	MinRequests int `yaml:"min_requests"`
-	// Window is the sliding window of FailureRate. Default 60s.
+	// Window is the sliding window of FailureRate. Zero means
+	// breaker.DefaultWindow (60s).
 	Window time.Duration `yaml:"window"`
-	// Cooldown is how long the breaker stays open. Default 30s.
+	// Cooldown is how long the breaker stays open. Zero means
+	// breaker.DefaultCooldown (30s).
 	Cooldown time.Duration `yaml:"cooldown"`
 	// HalfOpenProbes is how many calls are let through while half open.
-	// Default 1.
+	// Zero means breaker.DefaultHalfOpenProbes (1).
 	HalfOpenProbes int `yaml:"half_open_probes"`
 	// Statuses lists the upstream statuses that count as failures; empty
 	// means 408, 429 and 5xx. Timeouts and connection errors always count.
@@ -252,9 +267,9 @@ type Retries struct {
 	// MaxAttempts is the number of attempts per model, the first included.
 	// Default 2.
 	MaxAttempts int `yaml:"max_attempts"`
-	// Base is the first backoff. Default 100ms.
+	// Base is the first backoff. Zero means backoff.DefaultBase (100ms).
 	Base time.Duration `yaml:"base"`
-	// Max caps one backoff. Default 2s.
+	// Max caps one backoff. Zero means backoff.DefaultMax (2s).
 	Max time.Duration `yaml:"max"`
 	// Budget bounds a whole request, retries and fallbacks included.
 	// Default 120s.
@@ -280,10 +295,11 @@ type Key struct {
 
 // Session configures working memory.
 type Session struct {
-	// TTL is how long an idle session is kept. Default 24h.
+	// TTL is how long an idle session is kept. Zero means
+	// session.DefaultTTL (24h).
 	TTL time.Duration `yaml:"ttl"`
 	// ContextTokens is the token budget of session context added to a
-	// prompt. Default 2000.
+	// prompt. Zero means session's default, 2000.
 	ContextTokens int `yaml:"context_tokens"`
 	// SummaryModel folds old turns into the summary. Default: the simple
 	// routing model.
@@ -292,17 +308,17 @@ type Session struct {
 
 // Cache configures the semantic cache.
 type Cache struct {
-	// Enabled turns the cache on. Default true.
+	// Enabled turns the cache on. Nil (unset) means true.
 	Enabled *bool `yaml:"enabled"`
 	// Threshold is the cosine similarity a cache candidate needs before the
-	// content agreement gate examines it. Default 0.75, chosen for the local
-	// embedder on internal/cache/testdata/pairs.jsonl (docs/cache.md);
-	// provider embedders may want another value.
+	// content agreement gate examines it. Zero means cache.DefaultThreshold
+	// (0.75, chosen for the local embedder; docs/cache.md); provider
+	// embedders may want another value.
 	Threshold float64 `yaml:"threshold"`
-	// TTL is how long an entry lives. Default 24h.
+	// TTL is how long an entry lives. Zero means cache.DefaultTTL (24h).
 	TTL time.Duration `yaml:"ttl"`
-	// MaxEntries caps the entries per replica; the oldest go first.
-	// Default 100000.
+	// MaxEntries caps the entries per replica; the oldest go first. Zero
+	// means cache.DefaultMaxEntries (100000).
 	MaxEntries int `yaml:"max_entries"`
 	// MaxTemperature bypasses the cache for requests sampled hotter.
 	// Zero means no limit.
@@ -311,9 +327,9 @@ type Cache struct {
 
 // Embeddings selects the embedder.
 type Embeddings struct {
-	// Provider is "local" (default: offline word vectors built into the
-	// binary), "openai" (an OpenAI-compatible /v1/embeddings) or "bedrock"
-	// (Titan Text Embeddings v2).
+	// Provider is "local" (offline word vectors built into the binary;
+	// empty means local), "openai" (an OpenAI-compatible /v1/embeddings) or
+	// "bedrock" (Titan Text Embeddings v2).
 	Provider string `yaml:"provider"`
 	// Model is the upstream embedding model id.
 	Model string `yaml:"model"`
@@ -329,10 +345,12 @@ type Embeddings struct {
 // Memory configures long-term memory (episodes, facts, consolidation).
 // The keys are accepted and checked so that configurations written for it
 // load, but this build does not run the long-term memory pipeline yet:
-// setting them changes nothing.
+// setting them changes nothing (cato serve logs a warning when Enabled is
+// set).
 type Memory struct {
-	// Enabled turns long-term memory on. Default true.
-	Enabled *bool `yaml:"enabled"`
+	// Enabled turns long-term memory on. Default false, since this build
+	// has none.
+	Enabled bool `yaml:"enabled"`
 	// ExtractModel is the cheap model that extracts facts. Default: the
 	// simple routing model.
 	ExtractModel string `yaml:"extract_model"`

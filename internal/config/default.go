@@ -3,9 +3,6 @@ package config
 import (
 	"strings"
 	"time"
-
-	"github.com/cato-gateway/cato/internal/backoff"
-	"github.com/cato-gateway/cato/internal/breaker"
 )
 
 // Provider names.
@@ -37,6 +34,9 @@ func Default() *Config {
 			"legacy":         sim(80*time.Millisecond, Price{InputPerMTok: 0.15, OutputPerMTok: 0.60}),
 		},
 		Routing: Routing{
+			Simple:       "bedrock_haiku",
+			Complex:      "bedrock_sonnet",
+			HiddenStates: "shadow_self",
 			Fallbacks: map[string][]string{
 				"bedrock_sonnet": {"bedrock_haiku"},
 				"shadow_self":    {"bedrock_sonnet", "bedrock_haiku"},
@@ -46,7 +46,14 @@ func Default() *Config {
 	}
 }
 
-// applyDefaults fills zero values with their documented defaults.
+// applyDefaults fills the zero values that config owns with their
+// documented defaults, and derives the model names a file leaves out from
+// the models it configures; it never names a model of Default.
+//
+// A key whose zero value a package gives a meaning (the breaker, backoff,
+// cache, router, session and simulator tunings) stays zero here: the
+// package's Default constants are its one definition, and the field's doc
+// comment names them.
 func (c *Config) applyDefaults() {
 	def := func(p *time.Duration, d time.Duration) {
 		if *p == 0 {
@@ -90,6 +97,8 @@ func (c *Config) applyDefaults() {
 	defInt(&u.MaxIdleConnsPerHost, 1024)
 	defStr(&u.HTTP2, "auto")
 
+	// The provider packages give these zero values no meaning of their
+	// own yet, so config fills them.
 	for name, m := range c.Models {
 		defStr(&m.ModelID, name)
 		if m.Provider == ProviderBedrock {
@@ -102,74 +111,33 @@ func (c *Config) applyDefaults() {
 			m.HiddenStates.Layer = -1
 		}
 		defStr(&m.HiddenStates.Pooling, "last_token")
-		if m.Simulate.ErrorStatus == 0 {
-			m.Simulate.ErrorStatus = 503
-		}
-		defInt(&m.Simulate.HiddenDim, 4096)
 		if m.Price == (Price{}) {
 			m.Price = knownPrice(m.ModelID)
 		}
 		c.Models[name] = m
 	}
 
+	// A file with a single model routes everything to it; with more, it
+	// must say which answers simple queries (Validate asks for it).
 	r := &c.Routing
-	defStr(&r.Simple, "bedrock_haiku")
-	defStr(&r.Complex, "bedrock_sonnet")
-	defStr(&r.HiddenStates, "shadow_self")
-	if r.ComplexityThreshold == 0 {
-		r.ComplexityThreshold = 0.5
-	}
-	for i := range r.Exemplars {
-		if r.Exemplars[i].Threshold == 0 {
-			r.Exemplars[i].Threshold = 0.8
+	if r.Simple == "" && len(c.Models) == 1 {
+		for name := range c.Models {
+			r.Simple = name
 		}
 	}
 
-	if c.Breakers == nil {
-		c.Breakers = map[string]Breaker{}
-	}
-	// The breaker and backoff defaults are their packages'; they are
-	// filled in here so that the configuration shows what runs.
-	if _, ok := c.Breakers["default"]; !ok {
-		c.Breakers["default"] = Breaker{}
-	}
-	for name, b := range c.Breakers {
-		defInt(&b.Failures, breaker.DefaultFailures)
-		defInt(&b.MinRequests, breaker.DefaultMinRequests)
-		def(&b.Window, breaker.DefaultWindow)
-		def(&b.Cooldown, breaker.DefaultCooldown)
-		defInt(&b.HalfOpenProbes, breaker.DefaultHalfOpenProbes)
-		c.Breakers[name] = b
-	}
-
 	defInt(&c.Retries.MaxAttempts, 2)
-	def(&c.Retries.Base, backoff.DefaultBase)
-	def(&c.Retries.Max, backoff.DefaultMax)
 	def(&c.Retries.Budget, 120*time.Second)
 
 	defStr(&c.Auth.AdminKeyEnv, "CATO_ADMIN_KEY")
 
-	def(&c.Session.TTL, 24*time.Hour)
-	defInt(&c.Session.ContextTokens, 2000)
 	defStr(&c.Session.SummaryModel, r.Simple)
 
-	if c.Cache.Enabled == nil {
-		c.Cache.Enabled = &t
-	}
-	if c.Cache.Threshold == 0 {
-		c.Cache.Threshold = 0.75
-	}
-	def(&c.Cache.TTL, 24*time.Hour)
-	defInt(&c.Cache.MaxEntries, 100000)
-
-	defStr(&c.Embeddings.Provider, "local")
-
-	if c.Memory.Enabled == nil {
-		c.Memory.Enabled = &t
-	}
 	defStr(&c.Memory.ExtractModel, r.Simple)
 	defInt(&c.Memory.RecallK, 3)
 
+	// The rollout package gives these zero values no meaning of its own
+	// yet, so config fills them.
 	ro := &c.Rollout
 	if ro.Percentage == nil {
 		hundred := 100

@@ -6,7 +6,8 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"sort"
+	"reflect"
+	"slices"
 	"strings"
 
 	"gopkg.in/yaml.v3"
@@ -18,7 +19,9 @@ const EnvPrefix = "CATO_"
 // Load reads the configuration: Default when path is empty, else the YAML
 // file at path; then the CATO_* environment overrides in environ (as
 // os.Environ gives it); then defaults for what is still unset. It refuses
-// unknown keys and returns Validate's verdict.
+// unknown keys and values of the wrong type, naming each by its YAML path
+// (and its line in the file, or the environment variable that set it), and
+// returns Validate's verdict.
 //
 // An override names a key path in upper case, levels separated by a double
 // underscore: CATO_LISTEN, CATO_ROLLOUT__PERCENTAGE=10,
@@ -40,8 +43,8 @@ func Load(path string, environ []string) (*Config, error) {
 			return nil, fmt.Errorf("reading config: %w", err)
 		}
 		text = b
-		// Decode the file as written first, so that errors point at its lines.
-		if _, err := decodeStrict(text); err != nil {
+		// Check the file as written first, so that errors point at its lines.
+		if _, err := decodeChecked(text); err != nil {
 			return nil, fmt.Errorf("config %s: %w", path, err)
 		}
 	}
@@ -61,8 +64,10 @@ func Load(path string, environ []string) (*Config, error) {
 			return nil, err
 		}
 	}
-	cfg, err := decodeStrict(text)
+	cfg, err := decodeChecked(text)
 	if err != nil {
+		// applyEnv checked every override against the Config type, so this
+		// is a value that fits alone but not with the file's.
 		return nil, fmt.Errorf("after %s* environment overrides: %w", EnvPrefix, err)
 	}
 	cfg.applyDefaults()
@@ -75,7 +80,7 @@ func Load(path string, environ []string) (*Config, error) {
 // Parse decodes YAML text strictly, applies defaults and validates. Tests
 // and tools use it; Load is what `cato serve` calls.
 func Parse(text []byte) (*Config, error) {
-	cfg, err := decodeStrict(text)
+	cfg, err := decodeChecked(text)
 	if err != nil {
 		return nil, err
 	}
@@ -83,32 +88,37 @@ func Parse(text []byte) (*Config, error) {
 	return cfg, cfg.Validate()
 }
 
-func decodeStrict(text []byte) (*Config, error) {
+// decodeChecked decodes text into a Config after checking every key and
+// value against the Config type, so that an error names the YAML path
+// and its line rather than a Go type.
+func decodeChecked(text []byte) (*Config, error) {
+	var doc yaml.Node
+	if err := yaml.Unmarshal(text, &doc); err != nil {
+		return nil, err
+	}
+	var ps []problem
+	checkNode("", &doc, reflect.TypeFor[Config](), func(p problem) { ps = append(ps, p) })
+	if len(ps) > 0 {
+		errs := make([]error, 0, len(ps))
+		for _, p := range sortedProblems(ps) {
+			errs = append(errs, fmt.Errorf("line %d: %s", p.line, p))
+		}
+		return nil, errors.Join(errs...)
+	}
 	var cfg Config
 	dec := yaml.NewDecoder(bytes.NewReader(text))
 	dec.KnownFields(true)
 	if err := dec.Decode(&cfg); err != nil && !errors.Is(err, io.EOF) {
-		return nil, explainDecode(err)
+		return nil, err
 	}
 	return &cfg, nil
 }
 
-// explainDecode turns yaml.v3's type errors into a message naming the keys.
-func explainDecode(err error) error {
-	var te *yaml.TypeError
-	if errors.As(err, &te) {
-		msgs := make([]string, 0, len(te.Errors))
-		for _, e := range te.Errors {
-			msgs = append(msgs, strings.Replace(strings.Replace(e, "field ", "", 1), " not found in type config.", " is not a known key of ", 1))
-		}
-		return fmt.Errorf("%s (see the configuration reference in README.md)", strings.Join(msgs, "; "))
-	}
-	return err
-}
-
+// applyEnv sets each override of environ into tree, after checking that
+// its key path exists and its value fits; a problem names the variable.
 func applyEnv(tree map[string]any, environ []string) (int, error) {
 	top := topLevelKeys()
-	sort.Strings(environ)
+	environ = slices.Sorted(slices.Values(environ))
 	var errs []error
 	n := 0
 	for _, kv := range environ {
@@ -120,9 +130,27 @@ func applyEnv(tree map[string]any, environ []string) (int, error) {
 		if !top[path[0]] {
 			continue
 		}
-		var v any
-		if err := yaml.Unmarshal([]byte(value), &v); err != nil {
+		t, err := checkEnvPath(path, reflect.TypeFor[Config]())
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", name, err))
+			continue
+		}
+		var node yaml.Node
+		if err := yaml.Unmarshal([]byte(value), &node); err != nil {
 			errs = append(errs, fmt.Errorf("%s: value is not valid YAML: %w", name, err))
+			continue
+		}
+		var ps []problem
+		checkNode(strings.Join(path, "."), &node, t, func(p problem) { ps = append(ps, p) })
+		for _, p := range sortedProblems(ps) {
+			errs = append(errs, fmt.Errorf("%s: %s", name, p))
+		}
+		if len(ps) > 0 {
+			continue
+		}
+		var v any // an empty value is null: the key keeps its default
+		if err := node.Decode(&v); node.Kind != 0 && err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", name, err))
 			continue
 		}
 		if err := setPath(tree, path, v); err != nil {
@@ -154,11 +182,8 @@ func setPath(tree map[string]any, path []string, v any) error {
 }
 
 func topLevelKeys() map[string]bool {
-	b, _ := yaml.Marshal(&Config{})
-	var m map[string]any
-	_ = yaml.Unmarshal(b, &m)
-	keys := make(map[string]bool, len(m))
-	for k := range m {
+	keys := map[string]bool{}
+	for _, k := range yamlKeys(reflect.TypeFor[Config]()) {
 		keys[k] = true
 	}
 	return keys

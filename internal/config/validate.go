@@ -89,10 +89,13 @@ func (c *Config) Validate() error {
 			bad(key, "model %q is not configured under models (configured: %s)", name, strings.Join(sortedKeys(c.Models), ", "))
 		}
 	}
+	if c.Routing.Simple == "" && len(c.Models) > 1 {
+		bad("routing.simple", "is required when more than one model is configured: name the model that answers simple queries (configured: %s)", strings.Join(sortedKeys(c.Models), ", "))
+	}
 	model("routing.simple", c.Routing.Simple)
 	model("routing.complex", c.Routing.Complex)
 	model("routing.hidden_states", c.Routing.HiddenStates)
-	if t := c.Routing.ComplexityThreshold; t <= 0 || t > 1 {
+	if t := c.Routing.ComplexityThreshold; t < 0 || t > 1 {
 		bad("routing.complexity_threshold", "%v is not in (0, 1]", t)
 	}
 	for _, d := range sortedKeys(c.Routing.Domains) {
@@ -113,6 +116,9 @@ func (c *Config) Validate() error {
 		if len(e.Examples) == 0 {
 			bad(key+".examples", "an exemplar route needs at least one example query")
 		}
+		if e.Threshold < 0 || e.Threshold > 1 {
+			bad(key+".threshold", "%v is not in (0, 1]", e.Threshold)
+		}
 	}
 	for _, name := range sortedKeys(c.Breakers) {
 		if name != "default" {
@@ -132,10 +138,10 @@ func (c *Config) Validate() error {
 		}
 	}
 	model("session.summary_model", c.Session.SummaryModel)
-	if t := c.Cache.Threshold; t <= 0 || t > 1 {
+	if t := c.Cache.Threshold; t < 0 || t > 1 {
 		bad("cache.threshold", "%v is not in (0, 1]", t)
 	}
-	if !slices.Contains([]string{"local", "openai", "bedrock"}, c.Embeddings.Provider) {
+	if !slices.Contains([]string{"", "local", "openai", "bedrock"}, c.Embeddings.Provider) {
 		bad("embeddings.provider", "%q is not local, openai or bedrock", c.Embeddings.Provider)
 	}
 	model("memory.extract_model", c.Memory.ExtractModel)

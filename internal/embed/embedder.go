@@ -15,8 +15,9 @@ type Embedder interface {
 	Dim() int
 }
 
-// normalize scales v to unit length in place; a zero vector stays zero.
-func normalize(v []float32) {
+// Normalize scales v to unit length in place; a zero vector stays zero.
+// Embedders use it to keep the contract of Embedder.
+func Normalize(v []float32) {
 	var s float64
 	for _, x := range v {
 		s += float64(x) * float64(x)

@@ -50,7 +50,7 @@ func (h *Hashing) Embed(_ context.Context, texts []string) ([][]float32, error) 
 			}
 			v[sum%uint64(h.dim)] += w
 		}
-		normalize(v)
+		Normalize(v)
 		out[i] = v
 	}
 	return out, nil

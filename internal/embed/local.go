@@ -108,7 +108,7 @@ func (l *Local) embed(text string) []float32 {
 			wv[i] -= dot * c
 		}
 	}
-	normalize(v)
+	Normalize(v)
 	return v
 }
 

@@ -133,7 +133,7 @@ func (o *OpenAI) embedBatch(ctx context.Context, batch []string) ([][]float32, e
 		if d.Index < 0 || d.Index >= len(batch) || vecs[d.Index] != nil {
 			return nil, &provider.Error{Model: o.opts.Model, StatusCode: http.StatusBadGateway, Code: "bad_response", Err: fmt.Errorf("embeddings answer has a bad or repeated index %d", d.Index)}
 		}
-		normalize(d.Embedding)
+		Normalize(d.Embedding)
 		vecs[d.Index] = d.Embedding
 	}
 	for i, v := range vecs {

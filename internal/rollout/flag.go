@@ -14,7 +14,7 @@ type Source string
 
 // Sources of a change.
 const (
-	SourceConfig       Source = "config"        // the config file, applied at start
+	SourceConfig       Source = "config"        // the configuration (file, environment or built-in default), applied at start
 	SourceAdminAPI     Source = "admin_api"     // PUT /api/admin/cato/rollout
 	SourceCLI          Source = "cli"           // `cato rollout set|rollback`, through the admin API
 	SourceAppConfig    Source = "appconfig"     // AWS AppConfig

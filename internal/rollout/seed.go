@@ -23,7 +23,7 @@ func Seed(ctx context.Context, store FlagStore, percentage float64, actor string
 			return h[0], nil
 		}
 	}
-	f := Flag{Percentage: percentage, Source: SourceConfig, Actor: actor, Reason: "rollout.percentage in the config file"}
+	f := Flag{Percentage: percentage, Source: SourceConfig, Actor: actor, Reason: "rollout.percentage of the configuration at start"}
 	if err := f.Validate(); err != nil {
 		return Flag{}, fmt.Errorf("seeding rollout flag: %w", err)
 	}

@@ -4,15 +4,13 @@ import (
 	"os"
 	"strings"
 	"testing"
-
-	"github.com/cato-gateway/cato/internal/config"
 )
 
 // evalRouting is the routing configuration testdata/labelled.jsonl is
 // labelled for: the default tiers, plus one domain rule to the self-hosted
 // model, one to the complex tier, and one tenant rule.
-func evalRouting() config.Routing {
-	return config.Routing{
+func evalRouting() Config {
+	return Config{
 		Simple:              "bedrock_haiku",
 		Complex:             "bedrock_sonnet",
 		HiddenStates:        "shadow_self",

@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"log/slog"
 	"math"
-
-	"github.com/cato-gateway/cato/internal/config"
 )
 
 // exemplarRoute is a route defined by example queries, their embeddings
@@ -19,7 +17,7 @@ type exemplarRoute struct {
 }
 
 // embedExemplars embeds every example of every route in one call.
-func embedExemplars(ctx context.Context, emb embedder, exemplars []config.Exemplar) ([]exemplarRoute, error) {
+func embedExemplars(ctx context.Context, emb embedder, exemplars []Exemplar) ([]exemplarRoute, error) {
 	var texts []string
 	for _, e := range exemplars {
 		texts = append(texts, e.Examples...)
@@ -35,7 +33,7 @@ func embedExemplars(ctx context.Context, emb embedder, exemplars []config.Exempl
 	for _, e := range exemplars {
 		th := e.Threshold
 		if th == 0 {
-			th = 0.8
+			th = DefaultExemplarThreshold
 		}
 		r := exemplarRoute{name: e.Name, model: e.Model, threshold: th}
 		for range e.Examples {

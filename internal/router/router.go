@@ -2,13 +2,12 @@ package router
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"math"
 	"slices"
 	"strings"
-
-	"github.com/cato-gateway/cato/internal/config"
 )
 
 // DefaultDomain is the Domain of a Decision whose Input named none.
@@ -23,40 +22,39 @@ type embedder interface {
 // Router decides which model answers a query. Its rules apply in this
 // order, the first that matches wins:
 //
-//  1. the request asks for hidden states → routing.hidden_states (only
-//     that model can give them);
-//  2. a tenant rule (routing.tenants);
-//  3. a domain rule (routing.domains);
+//  1. the request asks for hidden states → Config.HiddenStates (only that
+//     model can give them), when set;
+//  2. a tenant rule (Config.Tenants);
+//  3. a domain rule (Config.Domains);
 //  4. an exemplar route whose examples are similar enough to the query
-//     (routing.exemplars; skipped without an embedder);
-//  5. the complexity score against routing.complexity_threshold:
-//     routing.simple below it, routing.complex at or above it.
+//     (Config.Exemplars; skipped without an embedder);
+//  5. the complexity score against Config.ComplexityThreshold:
+//     Config.Simple below it, Config.Complex at or above it.
 //
 // The complexity score is computed for every decision, so that it can be
-// seen whichever rule chose. The fallback chain is routing.fallbacks of the
+// seen whichever rule chose. The fallback chain is Config.Fallbacks of the
 // chosen model. A Router is immutable after New and safe for concurrent use.
 type Router struct {
-	cfg       config.Routing
+	cfg       Config
 	emb       embedder // nil: exemplars are skipped
 	exemplars []exemplarRoute
 	log       *slog.Logger
 }
 
-// New returns a Router for cfg. emb embeds the exemplar routes' examples
-// now and each query at Decide; nil skips exemplar routes. A zero
-// ComplexityThreshold means 0.5, empty Simple, Complex or HiddenStates mean
-// bedrock_haiku, bedrock_sonnet and shadow_self (config.Load has usually
-// filled them already).
-func New(ctx context.Context, cfg config.Routing, emb embedder, log *slog.Logger) (*Router, error) {
+// New returns a Router for cfg, its zero fields defaulted as Config says;
+// it fails when cfg.Simple is empty. emb embeds the exemplar routes'
+// examples now and each query at Decide; nil skips exemplar routes.
+func New(ctx context.Context, cfg Config, emb embedder, log *slog.Logger) (*Router, error) {
+	if cfg.Simple == "" {
+		return nil, errors.New("no model for simple queries: Config.Simple is empty")
+	}
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
 	if cfg.ComplexityThreshold == 0 {
-		cfg.ComplexityThreshold = 0.5
+		cfg.ComplexityThreshold = DefaultComplexityThreshold
 	}
-	cfg.Simple = cmpOr(cfg.Simple, "bedrock_haiku")
-	cfg.Complex = cmpOr(cfg.Complex, "bedrock_sonnet")
-	cfg.HiddenStates = cmpOr(cfg.HiddenStates, "shadow_self")
+	cfg.Complex = cmpOr(cfg.Complex, cfg.Simple)
 	r := &Router{cfg: cfg, log: log}
 	if emb != nil && len(cfg.Exemplars) > 0 {
 		ex, err := embedExemplars(ctx, emb, cfg.Exemplars)
@@ -76,7 +74,7 @@ func (r *Router) Decide(ctx context.Context, in Input) (Decision, error) {
 	sc := complexity(in.Query, in.History)
 	d := Decision{Complexity: math.Round(sc.value*100) / 100, Domain: cmpOr(in.Domain, DefaultDomain)}
 	switch {
-	case in.HiddenStates:
+	case in.HiddenStates && r.cfg.HiddenStates != "":
 		d.Primary, d.Rule, d.Reason = r.cfg.HiddenStates, RuleHiddenStates, "hidden states requested"
 	case r.cfg.Tenants[in.Tenant] != "" && in.Tenant != "":
 		d.Primary, d.Rule, d.Reason = r.cfg.Tenants[in.Tenant], RuleTenant, "tenant rule: "+in.Tenant

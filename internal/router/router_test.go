@@ -7,7 +7,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/cato-gateway/cato/internal/config"
 	"github.com/google/go-cmp/cmp"
 )
 
@@ -78,7 +77,7 @@ func TestDecideThresholdAndTiersFromConfig(t *testing.T) {
 		threshold float64
 		want      string
 	}{{0.5, "big"}, {0.95, "small"}} {
-		r, err := New(t.Context(), config.Routing{Simple: "small", Complex: "big", ComplexityThreshold: tt.threshold}, nil, nil)
+		r, err := New(t.Context(), Config{Simple: "small", Complex: "big", ComplexityThreshold: tt.threshold}, nil, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -89,8 +88,40 @@ func TestDecideThresholdAndTiersFromConfig(t *testing.T) {
 	}
 }
 
+// TestNewDerivesWhatIsNotSet checks that a Config names no model of its
+// own: Complex defaults to Simple, a request for hidden states without a
+// hidden-state model is routed like any other, and no Simple is an error.
+func TestNewDerivesWhatIsNotSet(t *testing.T) {
+	if _, err := New(t.Context(), Config{Complex: "b"}, nil, nil); err == nil {
+		t.Error("New(Config without Simple) succeeded; want an error")
+	}
+	r, err := New(t.Context(), Config{Simple: "a"}, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name string
+		in   Input
+		rule string
+	}{
+		{"complex query goes to Simple", Input{Query: "Explain the implications of quantum computing on cryptography"}, RuleComplex},
+		{"hidden states without a hidden-state model", Input{Query: "What is 2+2?", HiddenStates: true}, RuleSimple},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			d, err := r.Decide(t.Context(), tt.in)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if d.Primary != "a" || d.Rule != tt.rule {
+				t.Errorf("Decide(%+v) = %s by rule %s; want a by rule %s", tt.in, d.Primary, d.Rule, tt.rule)
+			}
+		})
+	}
+}
+
 func TestFallbacksAreCleaned(t *testing.T) {
-	r, err := New(t.Context(), config.Routing{Fallbacks: map[string][]string{"bedrock_haiku": {"bedrock_haiku", "x", "x", "y"}}}, nil, nil)
+	r, err := New(t.Context(), Config{Simple: "bedrock_haiku", Fallbacks: map[string][]string{"bedrock_haiku": {"bedrock_haiku", "x", "x", "y"}}}, nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -180,7 +211,7 @@ func (e *bagEmbedder) Embed(_ context.Context, texts []string) ([][]float32, err
 
 func TestExemplarRoutes(t *testing.T) {
 	cfg := evalRouting()
-	cfg.Exemplars = []config.Exemplar{
+	cfg.Exemplars = []Exemplar{
 		{Name: "billing", Model: "shadow_self", Threshold: 0.7, Examples: []string{"why was my card charged twice", "refund my last invoice"}},
 		{Name: "legal", Model: "bedrock_sonnet", Examples: []string{"is this contract clause enforceable"}},
 	}
@@ -216,7 +247,7 @@ func TestExemplarRoutes(t *testing.T) {
 
 func TestExemplarEmbedFailures(t *testing.T) {
 	cfg := evalRouting()
-	cfg.Exemplars = []config.Exemplar{{Name: "billing", Model: "shadow_self", Examples: []string{"refund my invoice"}}}
+	cfg.Exemplars = []Exemplar{{Name: "billing", Model: "shadow_self", Examples: []string{"refund my invoice"}}}
 	boom := errors.New("embedder down")
 	if _, err := New(t.Context(), cfg, &bagEmbedder{fail: boom}, nil); !errors.Is(err, boom) {
 		t.Errorf("New with a failing embedder = %v; want it to wrap %v", err, boom)
@@ -236,7 +267,7 @@ func TestExemplarEmbedFailures(t *testing.T) {
 
 func TestNilEmbedderSkipsExemplars(t *testing.T) {
 	cfg := evalRouting()
-	cfg.Exemplars = []config.Exemplar{{Name: "billing", Model: "shadow_self", Examples: []string{"refund my invoice"}}}
+	cfg.Exemplars = []Exemplar{{Name: "billing", Model: "shadow_self", Examples: []string{"refund my invoice"}}}
 	r, err := New(t.Context(), cfg, nil, nil)
 	if err != nil {
 		t.Fatal(err)

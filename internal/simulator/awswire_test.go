@@ -25,7 +25,7 @@ import (
 func awsSimulator(t *testing.T) string {
 	t.Helper()
 	awstest.Isolate(t)
-	srv := httptest.NewServer(NewServer(config.Simulate{HiddenDim: 8}, map[string]config.Simulate{
+	srv := httptest.NewServer(NewServer(Options{HiddenDim: 8}, map[string]Options{
 		"broken": {ErrorRate: 1, ErrorStatus: 429},
 		"cut":    {ResetRate: 1},
 	}, slog.New(slog.DiscardHandler)))

@@ -11,7 +11,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/cato-gateway/cato/internal/config"
 	"github.com/cato-gateway/cato/internal/llm"
 )
 
@@ -33,25 +32,19 @@ const (
 // Engine produces simulated answers. It is safe for concurrent use.
 type Engine struct {
 	name string
-	cfg  config.Simulate
+	cfg  Options
 }
 
 // NewEngine returns an engine for the model called name.
-func NewEngine(name string, cfg config.Simulate) *Engine {
-	if cfg.ErrorStatus == 0 {
-		cfg.ErrorStatus = 503
-	}
-	if cfg.HiddenDim == 0 {
-		cfg.HiddenDim = 4096
-	}
-	return &Engine{name: name, cfg: cfg}
+func NewEngine(name string, opts Options) *Engine {
+	return &Engine{name: name, cfg: opts.withDefaults()}
 }
 
 // Name returns the model name the engine answers as.
 func (e *Engine) Name() string { return e.name }
 
-// Config returns the engine's settings.
-func (e *Engine) Config() config.Simulate { return e.cfg }
+// Config returns the engine's settings, defaults applied.
+func (e *Engine) Config() Options { return e.cfg }
 
 // Fault decides the fault for one request.
 func (e *Engine) Fault() Fault {

@@ -4,12 +4,11 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/cato-gateway/cato/internal/config"
 	"github.com/cato-gateway/cato/internal/llm"
 )
 
 func TestAnswer(t *testing.T) {
-	e := NewEngine("bedrock_haiku", config.Simulate{})
+	e := NewEngine("bedrock_haiku", Options{})
 	user := func(s string) llm.Message { return llm.Message{Role: llm.RoleUser, Content: s} }
 	tests := []struct {
 		name   string
@@ -45,13 +44,13 @@ func TestAnswer(t *testing.T) {
 
 func TestFault(t *testing.T) {
 	tests := []struct {
-		cfg  config.Simulate
+		cfg  Options
 		want Fault
 	}{
-		{config.Simulate{}, NoFault},
-		{config.Simulate{ErrorRate: 1}, ErrorFault},
-		{config.Simulate{ResetRate: 1}, ResetFault},
-		{config.Simulate{StallRate: 1}, StallFault},
+		{Options{}, NoFault},
+		{Options{ErrorRate: 1}, ErrorFault},
+		{Options{ResetRate: 1}, ResetFault},
+		{Options{StallRate: 1}, StallFault},
 	}
 	for _, tt := range tests {
 		e := NewEngine("m", tt.cfg)
@@ -64,7 +63,7 @@ func TestFault(t *testing.T) {
 }
 
 func TestHiddenStates(t *testing.T) {
-	e := NewEngine("shadow_self", config.Simulate{HiddenDim: 8})
+	e := NewEngine("shadow_self", Options{HiddenDim: 8})
 	req := &llm.Request{Messages: []llm.Message{{Role: "user", Content: "x"}}}
 	h := e.HiddenStates(req)
 	if h.Dim != 8 || len(h.Values) != 8 {
@@ -80,7 +79,7 @@ func TestHiddenStates(t *testing.T) {
 }
 
 func TestAnswerTokens(t *testing.T) {
-	e := NewEngine("m", config.Simulate{AnswerTokens: 200})
+	e := NewEngine("m", Options{AnswerTokens: 200})
 	r := e.Answer(&llm.Request{Messages: []llm.Message{{Role: "user", Content: "hi"}}})
 	if len(r.Tokens) != 200 || r.Usage.CompletionTokens != 200 {
 		t.Errorf("answer has %d tokens (usage %d); want 200", len(r.Tokens), r.Usage.CompletionTokens)

@@ -7,7 +7,6 @@ import (
 	"sort"
 	"sync"
 
-	"github.com/cato-gateway/cato/internal/config"
 	"github.com/cato-gateway/cato/internal/openai"
 )
 
@@ -16,7 +15,7 @@ import (
 // safe for concurrent use.
 type Server struct {
 	log *slog.Logger
-	def config.Simulate
+	def Options
 	mux *http.ServeMux
 
 	mu      sync.Mutex // guards engines
@@ -25,7 +24,7 @@ type Server struct {
 
 // NewServer returns a server whose models answer with def unless models
 // gives a model its own settings.
-func NewServer(def config.Simulate, models map[string]config.Simulate, log *slog.Logger) *Server {
+func NewServer(def Options, models map[string]Options, log *slog.Logger) *Server {
 	s := &Server{log: log, def: def, mux: http.NewServeMux(), engines: map[string]*Engine{}}
 	for name, cfg := range models {
 		s.engines[name] = NewEngine(name, cfg)

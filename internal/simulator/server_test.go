@@ -7,12 +7,10 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
-
-	"github.com/cato-gateway/cato/internal/config"
 )
 
 func TestServerOpenAIWire(t *testing.T) {
-	srv := httptest.NewServer(NewServer(config.Simulate{}, map[string]config.Simulate{"broken": {ErrorRate: 1, ErrorStatus: 429}, "cut": {ResetRate: 1}}, slog.New(slog.DiscardHandler)))
+	srv := httptest.NewServer(NewServer(Options{}, map[string]Options{"broken": {ErrorRate: 1, ErrorStatus: 429}, "cut": {ResetRate: 1}}, slog.New(slog.DiscardHandler)))
 	defer srv.Close()
 	post := func(body string) (*http.Response, string, error) {
 		resp, err := http.Post(srv.URL+"/v1/chat/completions", "application/json", strings.NewReader(body))

@@ -1,4 +1,4 @@
-package embed
+package titan
 
 import (
 	"context"
@@ -19,8 +19,8 @@ import (
 func titanServer(t *testing.T, calls *atomic.Int32, fail string) *httptest.Server {
 	return httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		calls.Add(1)
-		if r.Method != http.MethodPost || r.URL.Path != "/model/"+TitanModel+"/invoke" {
-			t.Errorf("request %s %s; want POST /model/%s/invoke", r.Method, r.URL.Path, TitanModel)
+		if r.Method != http.MethodPost || r.URL.Path != "/model/"+DefaultModel+"/invoke" {
+			t.Errorf("request %s %s; want POST /model/%s/invoke", r.Method, r.URL.Path, DefaultModel)
 		}
 		auth := r.Header.Get("Authorization")
 		if !strings.HasPrefix(auth, "AWS4-HMAC-SHA256 Credential=AKIDTEST/") || !strings.Contains(auth, "/us-west-2/bedrock/aws4_request") {
@@ -29,7 +29,7 @@ func titanServer(t *testing.T, calls *atomic.Int32, fail string) *httptest.Serve
 		if r.Header.Get("X-Amz-Date") == "" {
 			t.Error("X-Amz-Date missing")
 		}
-		var req titanRequest
+		var req invokeRequest
 		if err := json.NewDecoder(r.Body).Decode(&req); err != nil || req.Dimensions != 256 || !req.Normalize {
 			t.Errorf("body %+v (%v); want dimensions 256, normalize true", req, err)
 		}
@@ -46,9 +46,9 @@ func titanServer(t *testing.T, calls *atomic.Int32, fail string) *httptest.Serve
 	}))
 }
 
-func newTitanTest(t *testing.T, url string) *Titan {
+func newTitanTest(t *testing.T, url string) *Client {
 	t.Helper()
-	tt, err := NewTitan(context.Background(), TitanOptions{
+	tt, err := New(context.Background(), Options{
 		Region: "us-west-2", Endpoint: url, Dimensions: 256,
 		Credentials: credentials.NewStaticCredentialsProvider("AKIDTEST", "secret", ""),
 	})
@@ -58,7 +58,7 @@ func newTitanTest(t *testing.T, url string) *Titan {
 	return tt
 }
 
-func TestTitan(t *testing.T) {
+func TestEmbed(t *testing.T) {
 	var calls atomic.Int32
 	srv := titanServer(t, &calls, "")
 	defer srv.Close()
@@ -81,7 +81,7 @@ func TestTitan(t *testing.T) {
 	}
 }
 
-func TestTitanThrottled(t *testing.T) {
+func TestEmbedThrottled(t *testing.T) {
 	var calls atomic.Int32
 	srv := titanServer(t, &calls, "slow")
 	defer srv.Close()
@@ -95,8 +95,8 @@ func TestTitanThrottled(t *testing.T) {
 	}
 }
 
-func TestNewTitanDimensions(t *testing.T) {
-	if _, err := NewTitan(context.Background(), TitanOptions{Dimensions: 300}); err == nil {
-		t.Error("NewTitan accepted 300 dimensions")
+func TestNewDimensions(t *testing.T) {
+	if _, err := New(context.Background(), Options{Dimensions: 300}); err == nil {
+		t.Error("New accepted 300 dimensions")
 	}
 }

@@ -1,4 +1,4 @@
-package embed
+package titan
 
 import (
 	"context"
@@ -14,15 +14,16 @@ import (
 	smithyhttp "github.com/aws/smithy-go/transport/http"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/cato-gateway/cato/internal/embed"
 	"github.com/cato-gateway/cato/internal/provider"
 )
 
-// TitanModel is the Bedrock model id of Titan Text Embeddings v2.
-const TitanModel = "amazon.titan-embed-text-v2:0"
+// DefaultModel is the Bedrock model id of Titan Text Embeddings v2.
+const DefaultModel = "amazon.titan-embed-text-v2:0"
 
-// TitanOptions configures Titan.
-type TitanOptions struct {
-	// Model is the Bedrock model id. Zero means TitanModel.
+// Options configures a Client.
+type Options struct {
+	// Model is the Bedrock model id. Zero means DefaultModel.
 	Model string
 	// Region is the AWS region. Empty means the SDK's (AWS_REGION), else
 	// us-east-1.
@@ -41,21 +42,21 @@ type TitanOptions struct {
 	HTTPClient *http.Client
 }
 
-// Titan embeds through Bedrock InvokeModel with Titan Text Embeddings v2,
+// Client embeds through Bedrock InvokeModel with Titan Text Embeddings v2,
 // one text per call, up to Concurrency calls at once. Vectors come back
 // normalised. It is safe for concurrent use.
-type Titan struct {
+type Client struct {
 	client *bedrockruntime.Client
-	opts   TitanOptions
+	opts   Options
 }
 
-var _ Embedder = (*Titan)(nil)
+var _ embed.Embedder = (*Client)(nil)
 
-// NewTitan loads the AWS configuration (environment, shared files; no I/O
-// to AWS) and returns the client.
-func NewTitan(ctx context.Context, opts TitanOptions) (*Titan, error) {
+// New loads the AWS configuration (environment, shared files; no I/O to
+// AWS) and returns the client.
+func New(ctx context.Context, opts Options) (*Client, error) {
 	if opts.Model == "" {
-		opts.Model = TitanModel
+		opts.Model = DefaultModel
 	}
 	switch opts.Dimensions {
 	case 0:
@@ -91,24 +92,24 @@ func NewTitan(ctx context.Context, opts TitanOptions) (*Titan, error) {
 		// Retries belong to the caller (cache lookups give up rather than wait).
 		o.RetryMaxAttempts = 1
 	})
-	return &Titan{client: client, opts: opts}, nil
+	return &Client{client: client, opts: opts}, nil
 }
 
 // Dim returns Dimensions.
-func (t *Titan) Dim() int { return t.opts.Dimensions }
+func (t *Client) Dim() int { return t.opts.Dimensions }
 
-type titanRequest struct {
+type invokeRequest struct {
 	InputText  string `json:"inputText"`
 	Dimensions int    `json:"dimensions"`
 	Normalize  bool   `json:"normalize"`
 }
 
-type titanResponse struct {
+type invokeResponse struct {
 	Embedding []float32 `json:"embedding"`
 }
 
 // Embed returns one vector per text; the first failure cancels the rest.
-func (t *Titan) Embed(ctx context.Context, texts []string) ([][]float32, error) {
+func (t *Client) Embed(ctx context.Context, texts []string) ([][]float32, error) {
 	out := make([][]float32, len(texts))
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(t.opts.Concurrency)
@@ -125,8 +126,8 @@ func (t *Titan) Embed(ctx context.Context, texts []string) ([][]float32, error) 
 	return out, nil
 }
 
-func (t *Titan) embedOne(ctx context.Context, text string) ([]float32, error) {
-	body, err := json.Marshal(titanRequest{InputText: text, Dimensions: t.opts.Dimensions, Normalize: true})
+func (t *Client) embedOne(ctx context.Context, text string) ([]float32, error) {
+	body, err := json.Marshal(invokeRequest{InputText: text, Dimensions: t.opts.Dimensions, Normalize: true})
 	if err != nil {
 		return nil, err
 	}
@@ -139,20 +140,20 @@ func (t *Titan) embedOne(ctx context.Context, text string) ([]float32, error) {
 	if err != nil {
 		return nil, t.classify(ctx, err)
 	}
-	var r titanResponse
+	var r invokeResponse
 	if err := json.Unmarshal(resp.Body, &r); err != nil {
 		return nil, &provider.Error{Model: t.opts.Model, StatusCode: http.StatusBadGateway, Code: "bad_response", Err: fmt.Errorf("decoding titan embedding: %w", err)}
 	}
 	if len(r.Embedding) != t.opts.Dimensions {
 		return nil, &provider.Error{Model: t.opts.Model, StatusCode: http.StatusBadGateway, Code: "bad_response", Err: fmt.Errorf("titan returned %d dims, want %d", len(r.Embedding), t.opts.Dimensions)}
 	}
-	normalize(r.Embedding)
+	embed.Normalize(r.Embedding)
 	return r.Embedding, nil
 }
 
 // classify turns an SDK error into a provider.Error with the HTTP status
 // and the AWS error code.
-func (t *Titan) classify(ctx context.Context, err error) error {
+func (t *Client) classify(ctx context.Context, err error) error {
 	pe := &provider.Error{Model: t.opts.Model, StatusCode: http.StatusBadGateway, Code: "upstream_error", Err: err}
 	var re *smithyhttp.ResponseError
 	if errors.As(err, &re) {
