@@ -21,8 +21,12 @@ type Outcome struct {
 
 // Failed reports whether the outcome counts against its side: an error or
 // a 5xx status. A client that went away (context.Canceled) or a request the
-// client got wrong (4xx) is not the side's failure.
+// client got wrong (4xx, whatever error came with it) is not the side's
+// failure; an error after a 2xx status began (a stream broken off) is.
 func (o Outcome) Failed() bool {
+	if o.Status >= 400 && o.Status < 500 {
+		return false
+	}
 	if o.Err != nil {
 		return !errors.Is(o.Err, context.Canceled)
 	}
@@ -36,20 +40,29 @@ func (o Outcome) canceled() bool {
 
 // StatsOptions tunes Stats. The zero value is valid.
 type StatsOptions struct {
-	// Window is the sliding window of the per-side figures
-	// (config.Rollout.AutoRollback.Window). Zero means 60s.
+	// Window is the sliding window of the per-side figures, which Guard
+	// judges. Zero means DefaultWindow.
 	Window time.Duration
-	// SlowAfter is the latency counted as slow, exactly, for Guard's p99
-	// rule (config.Rollout.AutoRollback.P99). Zero means 2s.
+	// SlowAfter is the latency counted as slow, exactly: Guard trips when
+	// more than 1% of the window's requests are slower (its p99 rule).
+	// Zero means DefaultSlowAfter.
 	SlowAfter time.Duration
 	clock     clock // nil means the real clock; tests set it
 }
+
+// Defaults of StatsOptions.
+const (
+	DefaultWindow    = 60 * time.Second
+	DefaultSlowAfter = 2 * time.Second
+)
 
 // Stats counts requests per side: totals since start, and error rate and
 // latency over a sliding window. Guard reads the new side's window. Stats
 // is safe for concurrent use; Observe takes one short lock.
 type Stats struct {
 	clock    clock
+	span     time.Duration // the window, for Guard's reasons
+	slow     time.Duration // SlowAfter, for Guard's reasons
 	requests [2]atomic.Uint64
 	failures [2]atomic.Uint64
 
@@ -60,15 +73,15 @@ type Stats struct {
 // NewStats returns empty Stats.
 func NewStats(opts StatsOptions) *Stats {
 	if opts.Window <= 0 {
-		opts.Window = 60 * time.Second
+		opts.Window = DefaultWindow
 	}
 	if opts.SlowAfter <= 0 {
-		opts.SlowAfter = 2 * time.Second
+		opts.SlowAfter = DefaultSlowAfter
 	}
 	if opts.clock == nil {
 		opts.clock = realClock{}
 	}
-	s := &Stats{clock: opts.clock}
+	s := &Stats{clock: opts.clock, span: opts.Window, slow: opts.SlowAfter}
 	for i := range s.sides {
 		s.sides[i] = newWindow(opts.Window, opts.SlowAfter)
 	}
