@@ -64,8 +64,10 @@ func (s *Server) status(w http.ResponseWriter, _ *http.Request) {
 	writeJSON(w, http.StatusOK, out)
 }
 
-// purgeCache deletes cache entries by tenant and/or model:
-// {"tenant": "team-a", "model": "bedrock_haiku"}; an empty body purges all.
+// purgeCache deletes cache entries by tenant, model or both, on every
+// replica: {"tenant": "team-a", "model": "bedrock_haiku"}. A body that
+// names neither is refused with 400: purging the whole cache is not
+// offered, so that an empty or mistyped body cannot do it by accident.
 func (s *Server) purgeCache(w http.ResponseWriter, r *http.Request) {
 	body, err := s.readBody(w, r)
 	if err != nil {
@@ -83,6 +85,10 @@ func (s *Server) purgeCache(w http.ResponseWriter, r *http.Request) {
 			s.writeError(w, r, &openai.RequestError{Message: "the body must be {\"tenant\": …, \"model\": …}: " + err.Error()})
 			return
 		}
+	}
+	if f.Tenant == "" && f.Model == "" {
+		s.writeError(w, r, &openai.RequestError{Message: "name what to purge: \"tenant\", \"model\" or both, as in {\"tenant\": \"team-a\"}; the whole cache cannot be purged at once"})
+		return
 	}
 	n, err := s.opt.Orchestrator.PurgeCache(r.Context(), f.Tenant, f.Model)
 	if err != nil {

@@ -6,8 +6,6 @@ import (
 	"crypto/subtle"
 	"net/http"
 	"strings"
-
-	"github.com/cato-gateway/cato/internal/openai"
 )
 
 // Auth holds the keys Cato accepts, hashed: the keys themselves are never
@@ -59,29 +57,29 @@ func (a *Auth) tenant(r *http.Request) (string, error) {
 	}
 	key := bearer(r)
 	if key == "" {
-		return "", errStatus(http.StatusUnauthorized, openai.TypeAuthentication, "missing_api_key", "an API key is required: send Authorization: Bearer <key>")
+		return "", fail(codeMissingKey, "an API key is required: send Authorization: Bearer <key>")
 	}
 	if t, ok := a.tenants[sha256.Sum256([]byte(key))]; ok {
 		return t, nil
 	}
-	return "", errStatus(http.StatusUnauthorized, openai.TypeAuthentication, "invalid_api_key", "the API key is not valid")
+	return "", fail(codeInvalidKey, "the API key is not valid")
 }
 
-// isAdmin reports whether the request carries the admin key.
+// checkAdmin returns nil when the request carries the admin key.
 func (a *Auth) checkAdmin(r *http.Request) error {
 	if a.admin == nil {
 		if a.Anonymous {
 			return nil
 		}
-		return errStatus(http.StatusForbidden, openai.TypePermission, "admin_disabled", "no admin key is configured; set the variable named by auth.admin_key_env")
+		return fail(codeAdminDisabled, "no admin key is configured; set the variable named by auth.admin_key_env")
 	}
 	key := bearer(r)
 	if key == "" {
-		return errStatus(http.StatusUnauthorized, openai.TypeAuthentication, "missing_api_key", "the admin API needs the admin key: send Authorization: Bearer <key>")
+		return fail(codeMissingKey, "the admin API needs the admin key: send Authorization: Bearer <key>")
 	}
 	h := sha256.Sum256([]byte(key))
 	if subtle.ConstantTimeCompare(h[:], a.admin[:]) != 1 {
-		return errStatus(http.StatusForbidden, openai.TypePermission, "not_admin", "this key may not use the admin API")
+		return fail(codeNotAdmin, "this key may not use the admin API")
 	}
 	return nil
 }
@@ -94,50 +92,35 @@ func tenantOf(ctx context.Context) string {
 	return t
 }
 
-// client wraps a client endpoint: it authenticates and records the tenant.
-func (s *Server) client(h http.HandlerFunc) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		t, err := s.opt.Auth.tenant(r)
-		if err != nil {
-			s.writeError(w, r, err)
-			return
-		}
-		h(w, r.WithContext(context.WithValue(r.Context(), tenantKey{}, t)))
-	})
-}
+// access says who may call a route.
+type access uint8
 
-// admin wraps an admin endpoint.
-func (s *Server) admin(h http.HandlerFunc) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if err := s.opt.Auth.checkAdmin(r); err != nil {
-			s.writeError(w, r, err)
-			return
-		}
-		h(w, r)
-	})
-}
+const (
+	public access = iota // anyone: health and metrics, for probes and scrapers
+	client               // a client key (none in anonymous mode); the tenant is recorded
+	admin                // the admin key
+)
 
-// Admin wraps h so that it needs the admin key, for endpoints other
-// packages add with Handle.
-func (s *Server) Admin(h http.HandlerFunc) http.Handler { return s.admin(h) }
-
-// Client wraps h so that it needs a client key, for endpoints other
-// packages add with Handle. The tenant is available from Tenant.
-func (s *Server) Client(h http.HandlerFunc) http.Handler { return s.client(h) }
-
-// Tenant returns the authenticated tenant of a request served through
-// Client.
-func Tenant(r *http.Request) string { return tenantOf(r.Context()) }
-
-func errBody(status int, code, msg string) openai.ErrorBody {
-	typ := openai.TypeInvalidRequest
-	switch {
-	case status == http.StatusUnauthorized:
-		typ = openai.TypeAuthentication
-	case status == http.StatusForbidden:
-		typ = openai.TypePermission
-	case status >= 500:
-		typ = openai.TypeServer
+// guard wraps h so that only callers with access a reach it.
+func (s *Server) guard(a access, h http.HandlerFunc) http.Handler {
+	switch a {
+	case client:
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			t, err := s.opt.Auth.tenant(r)
+			if err != nil {
+				s.writeError(w, r, err)
+				return
+			}
+			h(w, r.WithContext(context.WithValue(r.Context(), tenantKey{}, t)))
+		})
+	case admin:
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if err := s.opt.Auth.checkAdmin(r); err != nil {
+				s.writeError(w, r, err)
+				return
+			}
+			h(w, r)
+		})
 	}
-	return openai.NewError(typ, code, "", msg)
+	return h
 }

@@ -27,7 +27,7 @@ func (s *Server) readBody(w http.ResponseWriter, r *http.Request) ([]byte, error
 		if errors.As(err, &mbe) {
 			return nil, err
 		}
-		return nil, errStatus(http.StatusBadRequest, openai.TypeInvalidRequest, "unreadable_body", "reading the request body: "+err.Error())
+		return nil, fail(codeUnreadableBody, "reading the request body: "+err.Error())
 	}
 	return b, nil
 }
@@ -44,31 +44,29 @@ func who(r *http.Request, user, session string) (string, string) {
 	return user, session
 }
 
-func (s *Server) chatCompletions(w http.ResponseWriter, r *http.Request) {
-	start := time.Now()
-	sw := &statusWriter{ResponseWriter: w}
-	model := "-"
-	defer func() { s.opt.Metrics.ObserveRequest("chat", model, codeText(sw.status), time.Since(start)) }()
+// chatEndpoint is /v1/chat/completions behind the rollout. The side is
+// decided before Cato decodes the request, so that the legacy side gets it
+// exactly as sent: a legacy request is proxied unchanged.
+func (s *Server) chatEndpoint() *twoSided[[]byte] {
+	return &twoSided[[]byte]{
+		s:     s,
+		route: "chat",
+		read: func(w http.ResponseWriter, r *http.Request) ([]byte, []byte, error) {
+			body, err := s.readBody(w, r)
+			return body, body, err
+		},
+		answer: s.chat,
+		shadow: s.shadowChat,
+	}
+}
 
-	body, err := s.readBody(sw, r)
-	if err != nil {
-		s.writeError(sw, r, err)
-		return
-	}
-	// The side is decided before Cato decodes the request, so that the
-	// legacy side gets it exactly as sent.
-	if side, id := s.side(r, body); side == rollout.SideLegacy {
-		model = "legacy"
-		s.proxyLegacy(sw, r, id, body)
-		return
-	}
-	sw.Header().Set(rollout.HeaderSide, "new")
-	var text string
-	defer func() { s.observeNew(r.URL.Path, body, text, sw.status, err, time.Since(start)) }()
+// chat answers a chat completion on the new side.
+func (s *Server) chat(w http.ResponseWriter, r *http.Request, body []byte) answered {
+	start := time.Now()
 	req, err := openai.DecodeChatRequest(body)
 	if err != nil {
-		s.writeError(sw, r, err)
-		return
+		s.writeError(w, r, err)
+		return answered{err: err}
 	}
 	user, session := who(r, req.User, req.SessionID)
 	q := &orchestrator.Query{
@@ -76,23 +74,47 @@ func (s *Server) chatCompletions(w http.ResponseWriter, r *http.Request) {
 		Request: &req.Request, Domain: req.Cato.Domain, Cache: req.Cato.Cache, Memory: req.Cato.Memory,
 	}
 	if req.Stream {
-		model, text, err = s.streamChat(sw, r, q, req)
-		return
+		return s.streamChat(w, r, q, req)
 	}
 	ans, err := s.opt.Orchestrator.Answer(r.Context(), q)
 	if err != nil {
-		s.writeError(sw, r, err)
-		return
+		s.writeError(w, r, err)
+		return answered{err: err}
 	}
-	model, text = ans.Model, ans.Response.Message.Content
-	s.setCatoHeaders(sw, ans.Model, ans.CacheOutcome, ans.Routing)
+	s.setCatoHeaders(w, ans.Model, ans.CacheOutcome, ans.Routing)
 	out := openai.NewChatResponse("chatcmpl-"+requestID(r.Context()), start.Unix(), ans.Model, ans.Response)
 	out.Cato = &openai.Meta{
 		Model: ans.Model, Cached: ans.Cached, FallbackUsed: ans.FallbackUsed, SessionID: session,
 		Routing: routingJSON(ans.Routing), LatencyMS: ms(time.Since(start)), CostUSD: ans.CostUSD,
 		HiddenStates: ans.Response.HiddenStates, Degraded: ans.Degraded,
 	}
-	writeJSON(sw, http.StatusOK, out)
+	writeJSON(w, http.StatusOK, out)
+	return answered{model: ans.Model, text: ans.Response.Message.Content}
+}
+
+// shadowChat answers a chat completion the legacy side served on the new
+// side, for the shadow comparison, leaving no state behind.
+func (s *Server) shadowChat(ctx context.Context, tenant string, body []byte) rollout.Answer {
+	start := time.Now()
+	req, err := openai.DecodeChatRequest(body)
+	if err != nil {
+		return rollout.Answer{Status: http.StatusBadRequest, Err: err, Latency: time.Since(start)}
+	}
+	req.Stream = false
+	a, err := s.opt.Orchestrator.Answer(ctx, &orchestrator.Query{
+		Tenant: tenant, User: req.User, SessionID: req.SessionID, Request: &req.Request,
+		Domain: req.Cato.Domain, Cache: req.Cato.Cache, Memory: req.Cato.Memory, Shadow: true,
+	})
+	return shadowAnswer(a, err, start)
+}
+
+// shadowAnswer is what a shadow call on the new side answered.
+func shadowAnswer(a *orchestrator.Answer, err error, start time.Time) rollout.Answer {
+	if err != nil {
+		status, _, _ := describe(err)
+		return rollout.Answer{Status: status, Err: err, Latency: time.Since(start)}
+	}
+	return rollout.Answer{Text: a.Response.Message.Content, Status: http.StatusOK, Latency: time.Since(start)}
 }
 
 // setCatoHeaders sets the headers of an answer on the new side; the
@@ -150,17 +172,17 @@ func routingJSON(d router.Decision) json.RawMessage {
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 
-// streamChat answers with server-sent events and returns the model that
+// streamChat answers with server-sent events and reports the model that
 // answered, the text it streamed and the error that ended the stream.
 // Errors before the first byte get a normal error answer; later ones an
 // error event, since the status is already sent.
-func (s *Server) streamChat(w *statusWriter, r *http.Request, q *orchestrator.Query, req *openai.ChatRequest) (string, string, error) {
+func (s *Server) streamChat(w http.ResponseWriter, r *http.Request, q *orchestrator.Query, req *openai.ChatRequest) answered {
 	start := time.Now()
 	ctx := r.Context()
 	sa, err := s.opt.Orchestrator.Stream(ctx, q)
 	if err != nil {
 		s.writeError(w, r, err)
-		return "-", "", err
+		return answered{err: err}
 	}
 	defer sa.Close()
 	s.setCatoHeaders(w, sa.Model, sa.CacheOutcome, sa.Routing)
@@ -212,7 +234,7 @@ func (s *Server) streamChat(w *statusWriter, r *http.Request, q *orchestrator.Qu
 				_ = rc.Flush()
 				s.opt.Log.WarnContext(ctx, "stream failed after its first chunk", "model", sa.Model, "err", err)
 			}
-			return sa.Model, sa.Text(), err
+			return answered{model: sa.Model, text: sa.Text(), err: err}
 		}
 		if c.HiddenStates != nil {
 			hidden = c.HiddenStates
@@ -228,7 +250,7 @@ func (s *Server) streamChat(w *statusWriter, r *http.Request, q *orchestrator.Qu
 			continue
 		}
 		if !sendChunk(&c) {
-			return sa.Model, sa.Text(), clientGone(ctx)
+			return answered{model: sa.Model, text: sa.Text(), err: clientGone(ctx)}
 		}
 	}
 	if finish == nil {
@@ -245,18 +267,18 @@ func (s *Server) streamChat(w *statusWriter, r *http.Request, q *orchestrator.Qu
 	last := openai.NewChunk(id, created, sa.Model, finish)
 	if req.IncludeUsage {
 		if !send(last) {
-			return sa.Model, sa.Text(), clientGone(ctx)
+			return answered{model: sa.Model, text: sa.Text(), err: clientGone(ctx)}
 		}
 		last = openai.NewChunk(id, created, sa.Model, &llm.Chunk{})
 		last.Usage = openai.UsageOf(sa.Usage())
 	}
 	last.Cato = meta
 	if !send(last) {
-		return sa.Model, sa.Text(), clientGone(ctx)
+		return answered{model: sa.Model, text: sa.Text(), err: clientGone(ctx)}
 	}
 	_, _ = io.WriteString(w, "data: [DONE]\n\n")
 	_ = rc.Flush()
-	return sa.Model, sa.Text(), nil
+	return answered{model: sa.Model, text: sa.Text()}
 }
 
 // clientGone is the error of a stream the client stopped reading: the

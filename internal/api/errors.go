@@ -12,37 +12,69 @@ import (
 	"github.com/cato-gateway/cato/internal/openai"
 	"github.com/cato-gateway/cato/internal/orchestrator"
 	"github.com/cato-gateway/cato/internal/provider"
+	"github.com/cato-gateway/cato/internal/rollout"
 )
 
 // StatusClientClosed is the status logged for a client that went away
 // before its answer was ready; nothing is sent.
 const StatusClientClosed = 499
 
-// httpError is an error that already knows its status and OpenAI type.
-type httpError struct {
-	status int
-	typ    string
-	code   string
-	param  string
-	msg    string
+// Codes of the failures api finds itself. The codes of other failures
+// are in describe, and those of a model call are provider.Code values.
+const (
+	codeMissingKey       = "missing_api_key"
+	codeInvalidKey       = "invalid_api_key"
+	codeAdminDisabled    = "admin_disabled"
+	codeNotAdmin         = "not_admin"
+	codeUnreadableBody   = "unreadable_body"
+	codeNotFound         = "not_found"
+	codeMethodNotAllowed = "method_not_allowed"
+	codeInvalidLimit     = "invalid_limit"
+)
+
+// failure is a failure api finds itself: a missing key, an unknown path, a
+// bad query parameter. Its code decides its status and type (failureKind);
+// its message is what the client reads.
+type failure struct {
+	code string
+	msg  string
 }
 
-func (e *httpError) Error() string { return e.msg }
+func (f *failure) Error() string { return f.msg }
 
-func errStatus(status int, typ, code, msg string) error {
-	return &httpError{status: status, typ: typ, code: code, msg: msg}
+func fail(code, msg string) error { return &failure{code: code, msg: msg} }
+
+// failureKind returns the status and OpenAI error type of a failure code.
+func failureKind(code string) (int, string) {
+	switch code {
+	case codeMissingKey, codeInvalidKey:
+		return http.StatusUnauthorized, openai.TypeAuthentication
+	case codeAdminDisabled, codeNotAdmin:
+		return http.StatusForbidden, openai.TypePermission
+	case codeNotFound:
+		return http.StatusNotFound, openai.TypeInvalidRequest
+	case codeMethodNotAllowed:
+		return http.StatusMethodNotAllowed, openai.TypeInvalidRequest
+	case codeUnreadableBody, codeInvalidLimit:
+		return http.StatusBadRequest, openai.TypeInvalidRequest
+	}
+	return http.StatusInternalServerError, openai.TypeServer
 }
 
 // describe maps err to the status, OpenAI error object and Retry-After
-// seconds (zero: none) it is answered with.
+// seconds (zero: none) it is answered with. It is the one place where an
+// error becomes a status: handlers return or pass errors, and writeError
+// (or a stream's error event) answers with what describe says. A failure
+// of the request as sent is always a 4xx.
 func describe(err error) (int, openai.ErrorBody, int) {
-	var he *httpError
+	var f *failure
 	var re *openai.RequestError
 	var pe *provider.Error
 	var mbe *http.MaxBytesError
 	switch {
-	case errors.As(err, &he):
-		return he.status, openai.NewError(he.typ, he.code, he.param, he.msg), 0
+	case errors.As(err, &f):
+		status, typ := failureKind(f.code)
+		return status, openai.NewError(typ, f.code, "", f.msg), 0
 	case errors.As(err, &mbe):
 		return http.StatusRequestEntityTooLarge, openai.NewError(openai.TypeInvalidRequest, "request_too_large",
 			"", "the request body is larger than the limit of "+strconv.FormatInt(mbe.Limit, 10)+" bytes"), 0
@@ -50,14 +82,19 @@ func describe(err error) (int, openai.ErrorBody, int) {
 		return http.StatusBadRequest, openai.NewError(openai.TypeInvalidRequest, "invalid_request", re.Param, re.Error()), 0
 	case errors.Is(err, orchestrator.ErrInvalidSession):
 		return http.StatusBadRequest, openai.NewError(openai.TypeInvalidRequest, "invalid_session_id", "session_id", err.Error()), 0
+	case errors.Is(err, rollout.ErrInvalidFlag):
+		return http.StatusBadRequest, openai.NewError(openai.TypeInvalidRequest, "invalid_rollout", "", err.Error()), 0
 	case errors.Is(err, orchestrator.ErrSessionNotFound):
 		return http.StatusNotFound, openai.NewError(openai.TypeNotFound, "session_not_found", "", err.Error()), 0
-	case errors.Is(err, orchestrator.ErrStoreUnavailable):
+	case errors.Is(err, orchestrator.ErrStoreUnavailable), errors.Is(err, rollout.ErrStoreUnavailable):
 		return http.StatusServiceUnavailable, openai.NewError(openai.TypeServer, "store_unavailable", "", err.Error()), 1
 	case errors.Is(err, orchestrator.ErrModelNotFound):
 		return http.StatusNotFound, openai.NewError(openai.TypeInvalidRequest, "model_not_found", "model", err.Error()), 0
 	case errors.Is(err, context.Canceled):
 		return StatusClientClosed, openai.NewError(openai.TypeInvalidRequest, "client_closed", "", "the client closed the request"), 0
+	case errors.Is(err, rollout.ErrLegacyUnavailable):
+		// The cause names the legacy server's address: it stays in the log.
+		return http.StatusBadGateway, openai.NewError(openai.TypeUpstream, "legacy_unavailable", "", rollout.ErrLegacyUnavailable.Error()), 0
 	case errors.As(err, &pe):
 		return describeProvider(pe)
 	case errors.Is(err, context.DeadlineExceeded):
@@ -71,7 +108,7 @@ func describeProvider(pe *provider.Error) (int, openai.ErrorBody, int) {
 	msg := pe.Error()
 	code := pe.Code
 	if code == "" {
-		code = "upstream_error"
+		code = provider.CodeUpstreamError
 	}
 	retry := int((pe.RetryAfter + 999_999_999) / 1_000_000_000)
 	switch s := pe.StatusCode; {
@@ -79,20 +116,20 @@ func describeProvider(pe *provider.Error) (int, openai.ErrorBody, int) {
 		if retry == 0 {
 			retry = 1
 		}
-		return s, openai.NewError(openai.TypeRateLimit, code, "", msg), retry
+		return s, openai.NewError(openai.TypeRateLimit, string(code), "", msg), retry
 	case s == http.StatusBadRequest, s == http.StatusNotFound, s == http.StatusRequestEntityTooLarge, s == http.StatusUnprocessableEntity:
 		// The model refused the request as sent: the client can fix it.
-		return s, openai.NewError(openai.TypeInvalidRequest, code, "", msg), 0
+		return s, openai.NewError(openai.TypeInvalidRequest, string(code), "", msg), 0
 	case s == http.StatusServiceUnavailable, s == http.StatusGatewayTimeout:
-		return s, openai.NewError(openai.TypeUpstream, code, "", msg), retry
+		return s, openai.NewError(openai.TypeUpstream, string(code), "", msg), retry
 	}
 	// 401/403 from an upstream are Cato's own credentials, not the client's;
 	// everything else is a bad gateway.
-	return http.StatusBadGateway, openai.NewError(openai.TypeUpstream, code, "", msg), 0
+	return http.StatusBadGateway, openai.NewError(openai.TypeUpstream, string(code), "", msg), 0
 }
 
-// writeError answers with err in OpenAI's error shape. A client that went
-// away gets nothing.
+// writeError answers with err in OpenAI's error shape, as describe maps
+// it, and logs a 5xx. A client that went away gets nothing.
 func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) int {
 	status, body, retry := describe(err)
 	if status == StatusClientClosed {

@@ -2,7 +2,9 @@ package api
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"time"
 
@@ -10,6 +12,7 @@ import (
 	"github.com/cato-gateway/cato/internal/openai"
 	"github.com/cato-gateway/cato/internal/orchestrator"
 	"github.com/cato-gateway/cato/internal/rollout"
+	"github.com/cato-gateway/cato/internal/router"
 )
 
 // queryRequest is the body of /api/cato/query and /api/cato/route.
@@ -98,39 +101,75 @@ func (q *queryRequest) toQuery(tenant string) *orchestrator.Query {
 	}
 }
 
-func (s *Server) query(w http.ResponseWriter, r *http.Request) {
+// queryEndpoint is /api/cato/query behind the rollout. The query is
+// checked on either side; the legacy side gets it as a chat completion.
+func (s *Server) queryEndpoint() *twoSided[*queryRequest] {
+	return &twoSided[*queryRequest]{
+		s:     s,
+		route: "query",
+		read: func(w http.ResponseWriter, r *http.Request) (*queryRequest, []byte, error) {
+			q, err := s.decodeQuery(w, r)
+			if err != nil {
+				return nil, nil, err
+			}
+			return q, q.chatBody(), nil
+		},
+		legacy: s.legacyQuery,
+		answer: s.query,
+		shadow: s.shadowQuery,
+	}
+}
+
+// query answers /api/cato/query on the new side.
+func (s *Server) query(w http.ResponseWriter, r *http.Request, qr *queryRequest) answered {
 	start := time.Now()
-	sw := &statusWriter{ResponseWriter: w}
-	model := "-"
-	defer func() { s.opt.Metrics.ObserveRequest("query", model, codeText(sw.status), time.Since(start)) }()
-	qr, err := s.decodeQuery(sw, r)
-	if err != nil {
-		s.writeError(sw, r, err)
-		return
-	}
-	chat := qr.chatBody()
-	if side, _ := s.side(r, chat); side == rollout.SideLegacy {
-		model = "legacy"
-		s.legacyQuery(sw, r, qr, chat)
-		return
-	}
-	sw.Header().Set(rollout.HeaderSide, "new")
-	var text string
-	defer func() { s.observeNew("/v1/chat/completions", chat, text, sw.status, err, time.Since(start)) }()
 	ans, err := s.opt.Orchestrator.Answer(r.Context(), qr.toQuery(tenantOf(r.Context())))
 	if err != nil {
-		s.writeError(sw, r, err)
-		return
+		s.writeError(w, r, err)
+		return answered{err: err}
 	}
-	model, text = ans.Model, ans.Response.Message.Content
-	s.setCatoHeaders(sw, ans.Model, ans.CacheOutcome, ans.Routing)
-	writeJSON(sw, http.StatusOK, queryResponse{
+	s.setCatoHeaders(w, ans.Model, ans.CacheOutcome, ans.Routing)
+	writeJSON(w, http.StatusOK, queryResponse{
 		Response: ans.Response.Message.Content, Model: ans.Model, Cached: ans.Cached,
 		FallbackUsed: ans.FallbackUsed, SessionID: qr.SessionID, Routing: routingJSON(ans.Routing),
 		HiddenStates: ans.Response.HiddenStates,
 		Usage:        queryUsage{ans.Response.Usage.PromptTokens, ans.Response.Usage.CompletionTokens},
 		LatencyMS:    ms(time.Since(start)), CostUSD: ans.CostUSD, Degraded: ans.Degraded,
 	})
+	return answered{model: ans.Model, text: ans.Response.Message.Content}
+}
+
+// legacyQuery answers /api/cato/query on the legacy side: the query is
+// sent to the legacy server as a chat completion and its answer returned in
+// the native shape. The legacy server reports no routing, cache or cost.
+// A failure is returned unanswered, for twoSided to answer.
+func (s *Server) legacyQuery(w http.ResponseWriter, r *http.Request, q *queryRequest, chat []byte, _ rollout.Identity) rollout.Answer {
+	ro := s.opt.Rollout
+	ans := ro.Legacy.Call(r.Context(), legacyChatPath, chat)
+	w.Header().Set(rollout.HeaderSide, rollout.SideLegacy.String())
+	w.Header().Set("X-Cato-Model", ro.LegacyModel)
+	if ans.Err == nil && ans.Status/100 != 2 {
+		ans.Err = fmt.Errorf("%w: status %d", rollout.ErrLegacyUnavailable, ans.Status)
+	}
+	if ans.Err != nil {
+		return ans
+	}
+	writeJSON(w, http.StatusOK, queryResponse{
+		Response: ans.Text, Model: ro.LegacyModel, SessionID: q.SessionID,
+		Routing:   routingJSON(router.Decision{Primary: ro.LegacyModel, Reason: "legacy side of the rollout"}),
+		LatencyMS: ms(ans.Latency),
+	})
+	return ans
+}
+
+// shadowQuery answers a query the legacy side served on the new side, for
+// the shadow comparison, leaving no state behind.
+func (s *Server) shadowQuery(ctx context.Context, tenant string, qr *queryRequest) rollout.Answer {
+	start := time.Now()
+	q := qr.toQuery(tenant)
+	q.Shadow = true
+	a, err := s.opt.Orchestrator.Answer(ctx, q)
+	return shadowAnswer(a, err, start)
 }
 
 func (s *Server) route(w http.ResponseWriter, r *http.Request) {

@@ -3,18 +3,18 @@ package api
 import (
 	"context"
 	"errors"
+	"net"
 	"net/http"
+	"strconv"
 	"time"
 
-	"github.com/cato-gateway/cato/internal/openai"
-	"github.com/cato-gateway/cato/internal/orchestrator"
 	"github.com/cato-gateway/cato/internal/rollout"
-	"github.com/cato-gateway/cato/internal/router"
 )
 
 // Rollout holds the migration's collaborators. With a nil *Rollout, or a
 // nil Legacy, every request is served by the new side.
 type Rollout struct {
+	// Decider decides each request's side. Required.
 	Decider *rollout.Decider
 	// Legacy proxies requests that fall on the legacy side.
 	Legacy *rollout.Legacy
@@ -22,12 +22,75 @@ type Rollout struct {
 	LegacyModel string
 	// Shadow mirrors a share of traffic to the other side; nil: none.
 	Shadow *rollout.Shadow
-	// Stats counts each side's outcomes for /status and the guard.
+	// Stats counts each side's outcomes for /status and the guard; nil:
+	// not counted.
 	Stats *rollout.Stats
+	// Admin serves /api/admin/cato/rollout; nil: no such route.
+	Admin *rollout.Admin
 }
 
-// side decides which side serves a request whose body is body.
-func (s *Server) side(r *http.Request, body []byte) (rollout.Side, rollout.Identity) {
+// legacyChatPath is the legacy server's path for a chat completion: where
+// a query is sent on the legacy side, and a new-side answer is mirrored.
+const legacyChatPath = "/v1/chat/completions"
+
+// twoSided puts the rollout in front of one endpoint. For each request it
+// reads the request, decides its side, and has that side answer; then,
+// once the answer is written, it counts the outcome per side (Stats and
+// metrics), mirrors a sampled share to the other side (Shadow), and has
+// ServeHTTP abort a legacy answer that broke off after it began. The
+// sides' handlers only answer: the new side reports its model, text and
+// error in an answered, the status is read from the response. T is the
+// request as read.
+type twoSided[T any] struct {
+	s *Server
+	// route labels the endpoint in cato_requests_total.
+	route string
+	// read reads and checks the request before its side is decided, and
+	// returns it with its chat completions body: the identity that decides
+	// the side is read from that body, and the legacy side is sent it. A
+	// request read fails is answered on neither side.
+	read func(w http.ResponseWriter, r *http.Request) (T, []byte, error)
+	// legacy answers on the legacy side; when it returns an error having
+	// written nothing, twoSided answers the error. Nil means the request
+	// is proxied as it came, with its body, by Legacy.Proxy.
+	legacy func(w http.ResponseWriter, r *http.Request, req T, chat []byte, id rollout.Identity) rollout.Answer
+	// answer answers on the new side.
+	answer func(w http.ResponseWriter, r *http.Request, req T) answered
+	// shadow answers req on the new side for the shadow comparison of a
+	// legacy answer, writing to no client and leaving no state behind. Nil
+	// means legacy answers are not mirrored.
+	shadow func(ctx context.Context, tenant string, req T) rollout.Answer
+}
+
+// answered is what a new-side handler reports about the answer it wrote.
+type answered struct {
+	// model is the model that answered; empty when none did.
+	model string
+	// text is the answer's text, for the shadow comparison.
+	text string
+	// err is the error that ended the request, nil when it succeeded,
+	// whether it was answered with an error status or broke a stream off.
+	err error
+}
+
+func (e *twoSided[T]) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	rw := responseOf(w)
+	model := "-"
+	if req, chat, err := e.read(rw, r); err != nil {
+		e.s.writeError(rw, r, err)
+	} else if side, id := e.s.side(r, chat); side == rollout.SideLegacy {
+		model = "legacy"
+		e.serveLegacy(rw, r, req, chat, id)
+	} else if m := e.serveNew(rw, r, req, chat, start); m != "" {
+		model = m
+	}
+	e.s.opt.Metrics.ObserveRequest(e.route, model, codeText(rw.status), time.Since(start))
+}
+
+// side decides which side serves a request whose chat completions body is
+// chat, and returns who asked when the legacy side may need it.
+func (s *Server) side(r *http.Request, chat []byte) (rollout.Side, rollout.Identity) {
 	ro := s.opt.Rollout
 	if ro == nil || ro.Legacy == nil {
 		return rollout.SideNew, rollout.Identity{}
@@ -35,84 +98,112 @@ func (s *Server) side(r *http.Request, body []byte) (rollout.Side, rollout.Ident
 	if side, ok := ro.Decider.Uniform(); ok && side == rollout.SideNew {
 		return side, rollout.Identity{} // no need to read who is asking
 	}
-	id := rollout.ExtractIdentity(tenantOf(r.Context()), r.Header, body)
+	id := rollout.ExtractIdentity(tenantOf(r.Context()), r.Header, chat)
 	return ro.Decider.Decide(id, r.Header.Get(rollout.HeaderSide)).Side, id
 }
 
-// proxyLegacy serves a chat request on the legacy side, unchanged, and
-// mirrors it to the new side when shadow traffic is sampled.
-func (s *Server) proxyLegacy(w http.ResponseWriter, r *http.Request, id rollout.Identity, body []byte) {
-	ro := s.opt.Rollout
-	s.opt.Metrics.RolloutRequests.WithLabelValues("legacy").Inc()
-	ans := ro.Legacy.Proxy(w, r, id, body)
-	ro.Stats.Observe(rollout.Outcome{Side: rollout.SideLegacy, Latency: ans.Latency, Status: ans.Status, Err: ans.Err})
-	if ro.Shadow != nil && ro.Shadow.Sample() {
+// serveLegacy answers on the legacy side; id says who asked.
+func (e *twoSided[T]) serveLegacy(w *response, r *http.Request, req T, chat []byte, id rollout.Identity) {
+	ro := e.s.opt.Rollout
+	e.s.opt.Metrics.RolloutRequests.WithLabelValues("legacy").Inc()
+	var ans rollout.Answer
+	if e.legacy != nil {
+		ans = e.legacy(w, r, req, chat, id)
+	} else {
+		ans = ro.Legacy.Proxy(w, r, id, chat)
+	}
+	if ans.Err != nil && w.status == 0 {
+		w.Header().Set(rollout.HeaderSide, rollout.SideLegacy.String())
+		e.s.writeError(w, r, ans.Err) // nothing for a client that went away
+	}
+	if ro.Stats != nil {
+		ro.Stats.Observe(rollout.Outcome{Side: rollout.SideLegacy, Latency: ans.Latency, Status: ans.Status, Err: ans.Err})
+	}
+	if e.shadow != nil && ro.Shadow != nil && ro.Shadow.Sample() {
 		tenant := tenantOf(r.Context())
 		ro.Shadow.Mirror(rollout.SideLegacy, ans, func(ctx context.Context) rollout.Answer {
-			return s.shadowNew(ctx, tenant, body)
+			return e.shadow(ctx, tenant, req)
 		})
 	}
 	if errors.Is(ans.Err, rollout.ErrAborted) {
-		// The client must see a broken stream, not a clean end.
-		panic(http.ErrAbortHandler)
+		w.abort()
 	}
 }
 
-// shadowNew answers a mirrored legacy request on the new side, leaving no
-// state behind.
-func (s *Server) shadowNew(ctx context.Context, tenant string, body []byte) rollout.Answer {
-	start := time.Now()
-	req, err := openai.DecodeChatRequest(body)
-	if err != nil {
-		return rollout.Answer{Status: http.StatusBadRequest, Err: err, Latency: time.Since(start)}
-	}
-	req.Stream = false
-	a, err := s.opt.Orchestrator.Answer(ctx, &orchestrator.Query{
-		Tenant: tenant, User: req.User, SessionID: req.SessionID, Request: &req.Request,
-		Domain: req.Cato.Domain, Cache: req.Cato.Cache, Memory: req.Cato.Memory, Shadow: true,
-	})
-	if err != nil {
-		status, _, _ := describe(err)
-		return rollout.Answer{Status: status, Err: err, Latency: time.Since(start)}
-	}
-	return rollout.Answer{Text: a.Response.Message.Content, Status: http.StatusOK, Latency: time.Since(start)}
-}
-
-// observeNew counts a request the new side served and mirrors it to the
-// legacy side when shadow traffic is sampled. Call it after the answer is
-// written.
-func (s *Server) observeNew(path string, body []byte, text string, status int, err error, latency time.Duration) {
-	s.opt.Metrics.RolloutRequests.WithLabelValues("new").Inc()
-	ro := s.opt.Rollout
+// serveNew answers on the new side and returns the model that answered.
+func (e *twoSided[T]) serveNew(w *response, r *http.Request, req T, chat []byte, start time.Time) string {
+	w.Header().Set(rollout.HeaderSide, rollout.SideNew.String())
+	e.s.opt.Metrics.RolloutRequests.WithLabelValues("new").Inc()
+	res := e.answer(w, r, req)
+	ro := e.s.opt.Rollout
 	if ro == nil {
-		return
+		return res.model
 	}
-	ans := rollout.Answer{Text: text, Status: status, Err: err, Latency: latency}
-	ro.Stats.Observe(rollout.Outcome{Side: rollout.SideNew, Latency: latency, Status: status, Err: err})
+	ans := rollout.Answer{Text: res.text, Status: w.status, Err: res.err, Latency: time.Since(start)}
+	if ro.Stats != nil {
+		ro.Stats.Observe(rollout.Outcome{Side: rollout.SideNew, Latency: ans.Latency, Status: ans.Status, Err: ans.Err})
+	}
 	if ro.Legacy != nil && ro.Shadow != nil && ro.Shadow.Sample() {
 		ro.Shadow.Mirror(rollout.SideNew, ans, func(ctx context.Context) rollout.Answer {
-			return ro.Legacy.Call(ctx, path, body)
+			return ro.Legacy.Call(ctx, legacyChatPath, chat)
 		})
 	}
+	return res.model
 }
 
-// legacyQuery answers /api/cato/query on the legacy side: the query is
-// sent to the legacy server as a chat completion and its answer returned in
-// the native shape. The legacy server reports no routing, cache or cost.
-func (s *Server) legacyQuery(w http.ResponseWriter, r *http.Request, q *queryRequest, body []byte) {
-	ro := s.opt.Rollout
-	s.opt.Metrics.RolloutRequests.WithLabelValues("legacy").Inc()
-	ans := ro.Legacy.Call(r.Context(), "/v1/chat/completions", body)
-	ro.Stats.Observe(rollout.Outcome{Side: rollout.SideLegacy, Latency: ans.Latency, Status: ans.Status, Err: ans.Err})
-	w.Header().Set(rollout.HeaderSide, "legacy")
-	w.Header().Set("X-Cato-Model", ro.LegacyModel)
-	if ans.Err != nil || ans.Status/100 != 2 {
-		s.writeError(w, r, errStatus(http.StatusBadGateway, openai.TypeUpstream, "legacy_unavailable", "the legacy upstream did not answer"))
+// getRollout serves GET /api/admin/cato/rollout[?limit=N]: the flag and
+// its latest changes.
+func (s *Server) getRollout(w http.ResponseWriter, r *http.Request) {
+	limit := rollout.AdminHistory
+	if v := r.URL.Query().Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			s.writeError(w, r, fail(codeInvalidLimit, "limit must be a positive integer"))
+			return
+		}
+		limit = min(n, rollout.HistoryLimit) // the store keeps no more than that
+	}
+	view, err := s.opt.Rollout.Admin.View(r.Context(), limit)
+	if err != nil {
+		s.writeError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, queryResponse{
-		Response: ans.Text, Model: ro.LegacyModel, SessionID: q.SessionID,
-		Routing:   routingJSON(router.Decision{Primary: ro.LegacyModel, Reason: "legacy side of the rollout"}),
-		LatencyMS: ms(ans.Latency),
-	})
+	writeJSON(w, http.StatusOK, view)
+}
+
+// putRollout serves PUT /api/admin/cato/rollout: it sets the flag for
+// every replica and applies it on this one at once.
+func (s *Server) putRollout(w http.ResponseWriter, r *http.Request) {
+	body, err := s.readBody(w, r)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	ch, err := rollout.ParseChange(body)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	if ch.Actor == "" {
+		ch.Actor = "admin@" + remoteHost(r)
+	}
+	admin := s.opt.Rollout.Admin
+	if _, err := admin.Set(r.Context(), ch); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	view, err := admin.View(r.Context(), rollout.AdminHistory)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, view)
+}
+
+func remoteHost(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
 }

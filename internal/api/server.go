@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"io"
 	"log/slog"
 	"maps"
@@ -68,7 +69,7 @@ func New(opt Options) *Server {
 		opt.Auth = &Auth{Anonymous: true}
 	}
 	s := &Server{opt: opt, mux: http.NewServeMux(), start: time.Now()}
-	s.routes()
+	s.mount(s.routes())
 	return s
 }
 
@@ -82,28 +83,67 @@ func (s *Server) Draining() bool { return s.draining.Load() }
 // InFlight returns the number of requests being served.
 func (s *Server) InFlight() int64 { return s.inFlight.Load() }
 
-// Handle registers h for pattern on the server's mux, behind the same
-// middleware, so that other packages' endpoints share auth and logging.
-func (s *Server) Handle(pattern string, h http.Handler) { s.mux.Handle(pattern, h) }
+// route is one path of Cato's HTTP API: who may call it, and the handler
+// of each method it answers.
+type route struct {
+	path     string
+	access   access
+	handlers map[string]http.HandlerFunc
+}
 
-func (s *Server) routes() {
-	s.mux.Handle("/v1/chat/completions", methods{http.MethodPost: s.client(s.chatCompletions)})
-	s.mux.Handle("/v1/models", methods{http.MethodGet: s.client(s.listModels)})
-	s.mux.Handle("/api/cato/query", methods{http.MethodPost: s.client(s.query)})
-	s.mux.Handle("/api/cato/route", methods{http.MethodPost: s.client(s.route)})
-	s.mux.Handle("/api/cato/sessions/{id}", methods{http.MethodGet: s.client(s.getSession), http.MethodDelete: s.client(s.deleteSession)})
-	s.mux.Handle("/api/admin/cato/health", methods{http.MethodGet: http.HandlerFunc(s.health)})
-	s.mux.Handle("/api/admin/cato/status", methods{http.MethodGet: s.admin(s.status)})
-	s.mux.Handle("/api/admin/cato/cache/purge", methods{http.MethodPost: s.admin(s.purgeCache)})
-	s.mux.Handle("/metrics", methods{http.MethodGet: s.opt.Metrics.Handler()})
+// routes is Cato's HTTP API, the one table of its paths. Every path is
+// here, with who may call it (auth.go) and, for each method, its handler;
+// /v1/chat/completions and /api/cato/query go through the rollout
+// (rollout.go), which may answer them on the legacy side.
+func (s *Server) routes() []route {
+	rs := []route{
+		{"/v1/chat/completions", client, map[string]http.HandlerFunc{http.MethodPost: s.chatEndpoint().ServeHTTP}},
+		{"/v1/models", client, map[string]http.HandlerFunc{http.MethodGet: s.listModels}},
+		{"/api/cato/query", client, map[string]http.HandlerFunc{http.MethodPost: s.queryEndpoint().ServeHTTP}},
+		{"/api/cato/route", client, map[string]http.HandlerFunc{http.MethodPost: s.route}},
+		{"/api/cato/sessions/{id}", client, map[string]http.HandlerFunc{http.MethodGet: s.getSession, http.MethodDelete: s.deleteSession}},
+		{"/api/admin/cato/health", public, map[string]http.HandlerFunc{http.MethodGet: s.health}},
+		{"/api/admin/cato/status", admin, map[string]http.HandlerFunc{http.MethodGet: s.status}},
+		{"/api/admin/cato/cache/purge", admin, map[string]http.HandlerFunc{http.MethodPost: s.purgeCache}},
+		{"/metrics", public, map[string]http.HandlerFunc{http.MethodGet: s.opt.Metrics.Handler().ServeHTTP}},
+	}
+	if ro := s.opt.Rollout; ro != nil && ro.Admin != nil {
+		rs = append(rs, route{"/api/admin/cato/rollout", admin, map[string]http.HandlerFunc{http.MethodGet: s.getRollout, http.MethodPut: s.putRollout}})
+	}
+	return rs
+}
+
+// mount registers the routes on the mux, each method's handler behind the
+// route's access check, and answers any other path with 404.
+func (s *Server) mount(rs []route) {
+	for _, rt := range rs {
+		m := methods{s: s, h: make(map[string]http.Handler, len(rt.handlers))}
+		for method, h := range rt.handlers {
+			m.h[method] = s.guard(rt.access, h)
+		}
+		s.mux.Handle(rt.path, m)
+	}
 	s.mux.Handle("/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		writeJSON(w, http.StatusNotFound, errBody(http.StatusNotFound, "not_found", "no route for "+r.Method+" "+r.URL.Path))
+		s.writeError(w, r, fail(codeNotFound, "no route for "+r.Method+" "+r.URL.Path))
 	}))
 }
 
 // ServeHTTP implements http.Handler: request id, in-flight count and panic
-// recovery around the mux.
+// recovery around the mux. It is the outermost handler, so it is where an
+// answer that broke off after it began (a legacy stream the upstream cut)
+// is aborted: it panics with http.ErrAbortHandler, which net/http defines
+// as "abort the response" (an HTTP/1 connection is closed, an HTTP/2 stream
+// reset, nothing logged), so that the client sees a broken stream rather
+// than a clean end. No other code of Cato's panics to end a request.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	rw := &response{ResponseWriter: w}
+	s.serve(rw, r)
+	if rw.aborted {
+		panic(http.ErrAbortHandler)
+	}
+}
+
+func (s *Server) serve(w *response, r *http.Request) {
 	id := r.Header.Get("X-Request-Id")
 	if !validRequestID(id) {
 		id = newRequestID()
@@ -115,11 +155,15 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.inFlight.Add(-1)
 		s.opt.Metrics.InFlight.Dec()
 		if v := recover(); v != nil {
-			if v == http.ErrAbortHandler {
-				panic(v)
+			if v == http.ErrAbortHandler { // a handler's own abort, as net/http reads it
+				w.aborted = true
+				return
 			}
 			s.opt.Log.ErrorContext(r.Context(), "panic serving request", "path", r.URL.Path, "panic", v)
-			writeJSON(w, http.StatusInternalServerError, errBody(http.StatusInternalServerError, "internal_error", "internal error"))
+			if w.status == 0 {
+				status, body, _ := describe(errors.New("panic"))
+				writeJSON(w, status, body)
+			}
 		}
 	}()
 	r = r.WithContext(requestid.With(r.Context(), id))
@@ -148,41 +192,70 @@ func newRequestID() string {
 
 // methods dispatches by HTTP method and answers others with 405 in
 // OpenAI's error shape.
-type methods map[string]http.Handler
+type methods struct {
+	s *Server
+	h map[string]http.Handler
+}
 
 func (m methods) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if h, ok := m[r.Method]; ok {
+	if h, ok := m.h[r.Method]; ok {
 		h.ServeHTTP(w, r)
 		return
 	}
 	if r.Method == http.MethodHead {
-		if h, ok := m[http.MethodGet]; ok {
+		if h, ok := m.h[http.MethodGet]; ok {
 			h.ServeHTTP(w, r)
 			return
 		}
 	}
-	allow := slices.Sorted(maps.Keys(m))
-	if _, ok := m[http.MethodGet]; ok {
+	allow := slices.Sorted(maps.Keys(m.h))
+	if _, ok := m.h[http.MethodGet]; ok {
 		allow = append(allow, http.MethodHead)
 	}
 	w.Header().Set("Allow", strings.Join(allow, ", "))
-	writeJSON(w, http.StatusMethodNotAllowed, errBody(http.StatusMethodNotAllowed, "method_not_allowed", r.Method+" is not allowed here"))
+	m.s.writeError(w, r, fail(codeMethodNotAllowed, r.Method+" is not allowed here"))
 }
 
-// statusWriter records the status a handler wrote.
-type statusWriter struct {
+// response is the ResponseWriter every handler of a Server writes to:
+// ServeHTTP makes one per request. It records the status written, for
+// metrics and the rollout's stats, and whether the answer must be aborted.
+type response struct {
 	http.ResponseWriter
 	status int
+	// aborted asks ServeHTTP to abort the answer once the handlers have
+	// returned.
+	aborted bool
 }
 
-func (w *statusWriter) WriteHeader(code int) {
+// responseOf returns the *response ServeHTTP made for the request w
+// belongs to. Handlers are reached only through ServeHTTP, so there is
+// one; a handler called any other way gets a fresh one, whose abort
+// nobody reads.
+func responseOf(w http.ResponseWriter) *response {
+	for {
+		switch x := w.(type) {
+		case *response:
+			return x
+		case interface{ Unwrap() http.ResponseWriter }:
+			w = x.Unwrap()
+		default:
+			return &response{ResponseWriter: w}
+		}
+	}
+}
+
+// abort has ServeHTTP abort the answer, which has begun, once the handlers
+// have returned, so that the client sees it broken off.
+func (w *response) abort() { w.aborted = true }
+
+func (w *response) WriteHeader(code int) {
 	if w.status == 0 {
 		w.status = code
 	}
 	w.ResponseWriter.WriteHeader(code)
 }
 
-func (w *statusWriter) Write(b []byte) (int, error) {
+func (w *response) Write(b []byte) (int, error) {
 	if w.status == 0 {
 		w.status = http.StatusOK
 	}
@@ -191,14 +264,14 @@ func (w *statusWriter) Write(b []byte) (int, error) {
 
 // WriteString writes s without converting it to a byte slice when the
 // underlying writer can.
-func (w *statusWriter) WriteString(s string) (int, error) {
+func (w *response) WriteString(s string) (int, error) {
 	if w.status == 0 {
 		w.status = http.StatusOK
 	}
 	return io.WriteString(w.ResponseWriter, s)
 }
 
-func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+func (w *response) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 func codeText(status int) string {
 	if status == 0 {

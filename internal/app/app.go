@@ -21,7 +21,6 @@ import (
 	"github.com/cato-gateway/cato/internal/provider/openaicompat"
 	"github.com/cato-gateway/cato/internal/provider/sagemaker"
 	"github.com/cato-gateway/cato/internal/provider/simulated"
-	"github.com/cato-gateway/cato/internal/rollout"
 	"github.com/cato-gateway/cato/internal/router"
 	"github.com/cato-gateway/cato/internal/simulator"
 	"github.com/cato-gateway/cato/internal/store"
@@ -36,8 +35,6 @@ type App struct {
 	metrics  *metrics.Metrics
 	api      *api.Server
 	upstream *http.Client
-	// dualWrite records a turn the legacy side served in working memory.
-	dualWrite func(ctx context.Context, ex rollout.Exchange)
 	// background runs for as long as the gateway serves; each returns when
 	// its context ends.
 	background []func(ctx context.Context) error
@@ -111,8 +108,7 @@ func New(ctx context.Context, cfg *config.Config, environ []string, log *slog.Lo
 	if err != nil {
 		return nil, err
 	}
-	a.dualWrite = dualWriter(mem, cfg.Rollout.Legacy, log.Warn)
-	mig, err := a.newMigration(ctx, cfg, backend.Flags(), env, sortedKeys(models))
+	mig, err := a.newMigration(ctx, cfg, backend.Flags(), env, sortedKeys(models), dualWriter(mem, cfg.Rollout.Legacy, log))
 	if err != nil {
 		return nil, err
 	}
@@ -148,7 +144,6 @@ func New(ctx context.Context, cfg *config.Config, environ []string, log *slog.Lo
 			},
 		},
 	})
-	a.api.Handle("/api/admin/cato/rollout", a.api.Admin(mig.admin.ServeHTTP))
 	return a, nil
 }
 

@@ -44,7 +44,7 @@ func callOutcome(err error) string {
 // allocated only for failed calls.
 func isTimeout(err error) bool {
 	var pe *provider.Error
-	return errors.As(err, &pe) && pe.Code == "timeout"
+	return errors.As(err, &pe) && pe.Code == provider.CodeTimeout
 }
 
 func breakerStatus(guards map[string]*provider.Guard) map[string]breaker.Snapshot {

@@ -16,6 +16,7 @@ import (
 	"github.com/cato-gateway/cato/internal/provider/awsenv"
 	"github.com/cato-gateway/cato/internal/rollout"
 	"github.com/cato-gateway/cato/internal/rollout/appconfig"
+	"github.com/cato-gateway/cato/internal/session"
 	"github.com/cato-gateway/cato/internal/simulator"
 	"github.com/prometheus/client_golang/prometheus"
 	"golang.org/x/sync/errgroup"
@@ -28,41 +29,49 @@ type migration struct {
 	poller *rollout.Poller
 	guard  *rollout.Guard
 	report rollout.Report
-	admin  *rollout.Admin
 	// appconfig polls the flag from AWS AppConfig; nil when not configured.
 	appconfig *appconfig.Source
 }
 
-// newMigration builds the rollout from cfg over store. A simulated legacy
-// model is served by an in-process simulator on a loopback port, so that
-// the default configuration has a legacy side to migrate from.
-func (a *App) newMigration(ctx context.Context, cfg *config.Config, store rollout.FlagStore, env map[string]string, chatModels []string) (*migration, error) {
+// newMigration builds the rollout from cfg over store; every setting of
+// the rollout section is mapped to rollout's options here, and what the
+// file leaves out takes rollout's defaults. A simulated legacy model is
+// served by an in-process simulator on a loopback port, so that the
+// default configuration has a legacy side to migrate from. dualWrite, if
+// set, records the turns the legacy side answers.
+func (a *App) newMigration(ctx context.Context, cfg *config.Config, store rollout.FlagStore, env map[string]string, chatModels []string, dualWrite func(context.Context, rollout.Exchange)) (*migration, error) {
+	rc := cfg.Rollout
 	host, _ := os.Hostname()
-	flag, err := rollout.Seed(ctx, store, float64(*cfg.Rollout.Percentage), "config@"+host)
+	flag, err := rollout.Seed(ctx, store, float64(*rc.Percentage), "config@"+host)
 	if err != nil {
 		return nil, err
 	}
-	dopts, err := rollout.DeciderOptionsFrom(cfg.Rollout)
+	dopts, err := deciderOptions(rc)
 	if err != nil {
-		return nil, fmt.Errorf("rollout: %w", err)
+		return nil, err
 	}
 	dec := rollout.NewDecider(flag, dopts)
-	ar := cfg.Rollout.AutoRollback
+	ar := rc.AutoRollback
 	stats := rollout.NewStats(rollout.StatsOptions{Window: ar.Window, SlowAfter: ar.P99})
 	m := &migration{
 		store:  store,
-		poller: rollout.NewPoller(store, dec, cfg.Rollout.Poll, a.log),
-		admin:  rollout.NewAdmin(rollout.AdminOptions{Store: store, Decider: dec, Log: a.log}),
-		api:    &api.Rollout{Decider: dec, Stats: stats, LegacyModel: cfg.Rollout.Legacy},
+		poller: rollout.NewPoller(store, dec, rc.Poll, a.log),
+		api: &api.Rollout{
+			Decider: dec, Stats: stats, LegacyModel: rc.Legacy,
+			Admin: rollout.NewAdmin(rollout.AdminOptions{Store: store, Decider: dec, Log: a.log}),
+		},
 	}
 	if ar.Enabled {
-		m.guard = rollout.NewGuard(rollout.GuardOptions{Config: ar, Store: store, Decider: dec, Stats: stats, Actor: "cato@" + host, Log: a.log})
+		m.guard = rollout.NewGuard(rollout.GuardOptions{
+			Enabled: true, ErrorRate: ar.ErrorRate, MinRequests: ar.MinRequests,
+			Store: store, Decider: dec, Stats: stats, Actor: "cato@" + host, Log: a.log,
+		})
 	}
-	if cfg.Rollout.Legacy != "" {
-		lm := cfg.Models[cfg.Rollout.Legacy]
-		lo := rollout.LegacyOptionsFrom(lm, func(k string) string { return env[k] })
+	if rc.Legacy != "" {
+		lm := cfg.Models[rc.Legacy]
+		lo := legacyOptions(lm, env)
 		if lm.Provider == config.ProviderSimulated {
-			base, err := a.serveSimulator(cfg.Rollout.Legacy, lm.Simulate)
+			base, err := a.serveSimulator(rc.Legacy, lm.Simulate)
 			if err != nil {
 				return nil, fmt.Errorf("rollout.legacy: %w", err)
 			}
@@ -71,8 +80,8 @@ func (a *App) newMigration(ctx context.Context, cfg *config.Config, store rollou
 		lo.Transport = a.upstream.Transport
 		lo.Log = a.log
 		lo.RewriteModels = slices.Concat([]string{"auto", "cato"}, chatModels)
-		if *cfg.Rollout.DualWrite && a.dualWrite != nil {
-			lo.OnExchange = a.dualWrite
+		if *rc.DualWrite {
+			lo.OnExchange = dualWrite
 		}
 		legacy, err := rollout.NewLegacy(lo)
 		if err != nil {
@@ -81,23 +90,55 @@ func (a *App) newMigration(ctx context.Context, cfg *config.Config, store rollou
 		a.closers = append(a.closers, legacy.Close)
 		m.api.Legacy = legacy
 	}
-	if cfg.Rollout.Shadow.Percentage > 0 {
-		sh := rollout.NewShadow(rollout.ShadowOptions{Percentage: cfg.Rollout.Shadow.Percentage, MaxConcurrent: cfg.Rollout.Shadow.MaxConcurrent, Log: a.log})
+	if rc.Shadow.Percentage > 0 {
+		sh := rollout.NewShadow(rollout.ShadowOptions{Percentage: rc.Shadow.Percentage, MaxConcurrent: rc.Shadow.MaxConcurrent, Log: a.log})
 		a.closers = append(a.closers, sh.Close)
 		m.api.Shadow = sh
 	}
-	if ac := cfg.Rollout.AppConfig; ac.Application != "" {
+	if ac := rc.AppConfig; ac.Application != "" {
 		awsCfg, err := awsenv.Load(ctx, ac.Region, ac.Endpoint, a.upstream)
 		if err != nil {
 			return nil, fmt.Errorf("rollout.appconfig: %w", err)
 		}
+		target := appconfig.Target{Application: ac.Application, Environment: ac.Environment, Profile: ac.Profile, Region: ac.Region, Endpoint: ac.Endpoint}
 		m.appconfig = appconfig.New(appconfig.Options{
-			Config: ac, Client: appconfig.NewClient(awsCfg, ac), Store: store, Decider: dec, Log: a.log,
+			Target: target, Poll: ac.Poll, Client: appconfig.NewClient(awsCfg, target), Store: store, Decider: dec, Log: a.log,
 		})
 	}
 	m.report = rollout.Report{Decider: dec, Stats: stats, Shadow: m.api.Shadow, Guard: m.guard, Poller: m.poller}
 	a.registerRolloutMetrics(m)
 	return m, nil
+}
+
+// deciderOptions reads rollout.side_header and rollout.overrides.
+func deciderOptions(c config.Rollout) (rollout.DeciderOptions, error) {
+	opts := rollout.DeciderOptions{AllowHeader: c.SideHeader, Overrides: make(map[string]rollout.Side, len(c.Overrides))}
+	for k, v := range c.Overrides {
+		s, err := rollout.ParseSide(v)
+		if err != nil {
+			return rollout.DeciderOptions{}, fmt.Errorf("rollout.overrides.%s: %w", k, err)
+		}
+		opts.Overrides[k] = s
+	}
+	return opts, nil
+}
+
+// legacyOptions fills BaseURL, APIKey (read from env by api_key_env) and
+// ModelID from the legacy model's configuration.
+func legacyOptions(m config.Model, env map[string]string) rollout.LegacyOptions {
+	o := rollout.LegacyOptions{BaseURL: m.BaseURL, ModelID: m.ModelID}
+	if m.APIKeyEnv != "" {
+		o.APIKey = env[m.APIKeyEnv]
+	}
+	return o
+}
+
+// dualWriter returns the hook that saves turns the legacy side answered to
+// working memory, so that users moved to the new side keep their context.
+func dualWriter(mem *session.Memory, legacyModel string, log *slog.Logger) func(context.Context, rollout.Exchange) {
+	return rollout.DualWrite(legacyModel, func(ctx context.Context, t rollout.Turn) error {
+		return mem.Record(ctx, session.Key{Tenant: t.Tenant, ID: t.Session}, session.Exchange{Question: t.Question, Answer: t.Answer, Model: t.Model})
+	}, log)
 }
 
 // registerRolloutMetrics exports the rollout's own counters to Prometheus.

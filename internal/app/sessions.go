@@ -1,14 +1,11 @@
 package app
 
 import (
-	"context"
 	"errors"
 	"fmt"
 
 	"github.com/cato-gateway/cato/internal/config"
-	"github.com/cato-gateway/cato/internal/openai"
 	"github.com/cato-gateway/cato/internal/provider"
-	"github.com/cato-gateway/cato/internal/rollout"
 	"github.com/cato-gateway/cato/internal/session"
 	"github.com/cato-gateway/cato/internal/store"
 )
@@ -44,24 +41,4 @@ func (a *App) newMemory(cfg *config.Config, backend *store.Backend, summary prov
 	}
 	a.closers = append(a.closers, mem.Close)
 	return mem, nil
-}
-
-// dualWriter returns the hook that saves turns the legacy side answered to
-// working memory, so that users moved to the new side keep their context.
-func dualWriter(mem *session.Memory, legacyModel string, log func(msg string, args ...any)) func(context.Context, rollout.Exchange) {
-	return func(ctx context.Context, ex rollout.Exchange) {
-		if ex.Session == "" {
-			return
-		}
-		req, err := openai.DecodeChatRequest(ex.Request)
-		if err != nil {
-			return // the legacy side accepted what Cato would refuse; nothing to record
-		}
-		err = mem.Record(ctx, session.Key{Tenant: ex.Tenant, ID: ex.Session}, session.Exchange{
-			Question: req.LastUserText(), Answer: ex.ResponseText, Model: legacyModel,
-		})
-		if err != nil {
-			log("dual-write of a legacy turn failed", "session_id", ex.Session, "err", err)
-		}
-	}
 }

@@ -13,11 +13,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cato-gateway/cato/internal/api"
 	"github.com/cato-gateway/cato/internal/rollout"
 )
 
 // replica is one gateway's rollout machinery behind its admin endpoint,
-// as app wires it.
+// as app wires it: api serves the rollout admin, here behind a stand-in
+// for the admin key check.
 type replica struct {
 	dec *rollout.Decider
 	srv *httptest.Server
@@ -32,6 +34,7 @@ func newReplica(t *testing.T, store rollout.FlagStore, adminKey string) *replica
 	}
 	dec := rollout.NewDecider(f, rollout.DeciderOptions{})
 	admin := rollout.NewAdmin(rollout.AdminOptions{Store: store, Decider: dec, Log: log})
+	gw := api.New(api.Options{Log: log, Rollout: &api.Rollout{Decider: dec, Admin: admin}})
 	mux := http.NewServeMux()
 	mux.Handle(rolloutPath, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Header.Get("Authorization") != "Bearer "+adminKey {
@@ -39,7 +42,7 @@ func newReplica(t *testing.T, store rollout.FlagStore, adminKey string) *replica
 			io.WriteString(w, `{"error":{"message":"the admin API needs the admin key","type":"authentication_error"}}`)
 			return
 		}
-		admin.ServeHTTP(w, r)
+		gw.ServeHTTP(w, r)
 	}))
 	srv := httptest.NewServer(mux)
 	ctx, cancel := context.WithCancel(context.Background())

@@ -146,15 +146,8 @@ func (c *Config) applyDefaults() {
 	if ro.DualWrite == nil {
 		ro.DualWrite = &t
 	}
-	defInt(&ro.Shadow.MaxConcurrent, 64)
-	if ro.AutoRollback.ErrorRate == 0 {
-		ro.AutoRollback.ErrorRate = 0.01
-	}
-	def(&ro.AutoRollback.P99, 2*time.Second)
-	def(&ro.AutoRollback.Window, 60*time.Second)
-	defInt(&ro.AutoRollback.MinRequests, 100)
-	def(&ro.Poll, time.Second)
-	def(&ro.AppConfig.Poll, 30*time.Second)
+	// The rest of the rollout section's defaults are rollout's own; zero
+	// values reach it as they are.
 }
 
 // knownPrice returns the list price of well-known Bedrock models (US

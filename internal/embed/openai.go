@@ -109,16 +109,16 @@ func (o *OpenAI) embedBatch(ctx context.Context, batch []string) ([][]float32, e
 	}
 	resp, err := o.opts.Client.Do(req)
 	if err != nil {
-		return nil, &provider.Error{Model: o.opts.Model, StatusCode: http.StatusBadGateway, Code: "upstream_unreachable", Retryable: ctx.Err() == nil, Err: err}
+		return nil, &provider.Error{Model: o.opts.Model, StatusCode: http.StatusBadGateway, Code: provider.CodeUpstreamUnreachable, Retryable: ctx.Err() == nil, Err: err}
 	}
 	defer resp.Body.Close()
 	raw, err := io.ReadAll(io.LimitReader(resp.Body, 256<<20))
 	if err != nil {
-		return nil, &provider.Error{Model: o.opts.Model, StatusCode: http.StatusBadGateway, Code: "upstream_error", Retryable: true, Err: err}
+		return nil, &provider.Error{Model: o.opts.Model, StatusCode: http.StatusBadGateway, Code: provider.CodeUpstreamError, Retryable: true, Err: err}
 	}
 	if resp.StatusCode/100 != 2 {
 		return nil, &provider.Error{
-			Model: o.opts.Model, StatusCode: resp.StatusCode, Code: "upstream_error",
+			Model: o.opts.Model, StatusCode: resp.StatusCode, Code: provider.CodeUpstreamError,
 			Retryable:  provider.StatusRetryable(resp.StatusCode),
 			RetryAfter: provider.ParseRetryAfter(resp.Header.Get("Retry-After"), time.Now()),
 			Err:        fmt.Errorf("embeddings answered %s: %s", resp.Status, truncate(raw, 512)),
@@ -126,19 +126,19 @@ func (o *OpenAI) embedBatch(ctx context.Context, batch []string) ([][]float32, e
 	}
 	var r openAIResponse
 	if err := json.Unmarshal(raw, &r); err != nil {
-		return nil, &provider.Error{Model: o.opts.Model, StatusCode: http.StatusBadGateway, Code: "bad_response", Err: fmt.Errorf("decoding embeddings: %w", err)}
+		return nil, &provider.Error{Model: o.opts.Model, StatusCode: http.StatusBadGateway, Code: provider.CodeBadResponse, Err: fmt.Errorf("decoding embeddings: %w", err)}
 	}
 	vecs := make([][]float32, len(batch))
 	for _, d := range r.Data {
 		if d.Index < 0 || d.Index >= len(batch) || vecs[d.Index] != nil {
-			return nil, &provider.Error{Model: o.opts.Model, StatusCode: http.StatusBadGateway, Code: "bad_response", Err: fmt.Errorf("embeddings answer has a bad or repeated index %d", d.Index)}
+			return nil, &provider.Error{Model: o.opts.Model, StatusCode: http.StatusBadGateway, Code: provider.CodeBadResponse, Err: fmt.Errorf("embeddings answer has a bad or repeated index %d", d.Index)}
 		}
 		Normalize(d.Embedding)
 		vecs[d.Index] = d.Embedding
 	}
 	for i, v := range vecs {
 		if len(v) == 0 || len(v) != len(vecs[0]) {
-			return nil, &provider.Error{Model: o.opts.Model, StatusCode: http.StatusBadGateway, Code: "bad_response", Err: fmt.Errorf("embeddings answer lacks input %d or mixes sizes", i)}
+			return nil, &provider.Error{Model: o.opts.Model, StatusCode: http.StatusBadGateway, Code: provider.CodeBadResponse, Err: fmt.Errorf("embeddings answer lacks input %d or mixes sizes", i)}
 		}
 	}
 	o.dim.Store(int64(len(vecs[0])))

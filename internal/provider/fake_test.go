@@ -86,7 +86,7 @@ func stall(ctx context.Context) (*llm.Response, error) {
 }
 
 func upstreamErr(status int, retryAfter time.Duration) *Error {
-	return &Error{Model: "m", StatusCode: status, Code: http.StatusText(status), Retryable: StatusRetryable(status),
+	return &Error{Model: "m", StatusCode: status, Code: Code(http.StatusText(status)), Retryable: StatusRetryable(status),
 		RetryAfter: retryAfter, Err: errUpstream}
 }
 

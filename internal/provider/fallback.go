@@ -131,7 +131,7 @@ func (f *Fallback) walk(ctx context.Context, chain []string, failures *[]ModelFa
 		p, ok := f.lookup(model)
 		var err error
 		if !ok {
-			err = &Error{Model: model, StatusCode: http.StatusNotFound, Code: "model_not_found", Err: errors.New("no provider is configured for this model")}
+			err = &Error{Model: model, StatusCode: http.StatusNotFound, Code: CodeModelNotFound, Err: errors.New("no provider is configured for this model")}
 		} else if err = try(model, p); err == nil {
 			return nil
 		}
@@ -157,7 +157,7 @@ func (f *Fallback) exhausted(ctx context.Context, chain []string, failures []Mod
 		if len(failures) > 0 {
 			last = failures[len(failures)-1].Model
 		}
-		errs = append(errs, &Error{Model: last, StatusCode: http.StatusGatewayTimeout, Code: "deadline_exceeded",
+		errs = append(errs, &Error{Model: last, StatusCode: http.StatusGatewayTimeout, Code: CodeDeadlineExceeded,
 			Err: fmt.Errorf("%w after %v", errBudget, f.budget)})
 	}
 	for _, mf := range failures {

@@ -270,7 +270,7 @@ func (g *Guard) allow() (func(breaker.Outcome), error) {
 	}
 	done, err := g.breaker.Allow()
 	if err != nil {
-		return nil, &Error{Model: g.model, StatusCode: http.StatusServiceUnavailable, Code: "breaker_open", Err: err}
+		return nil, &Error{Model: g.model, StatusCode: http.StatusServiceUnavailable, Code: CodeBreakerOpen, Err: err}
 	}
 	return done, nil
 }
@@ -278,7 +278,7 @@ func (g *Guard) allow() (func(breaker.Outcome), error) {
 func (g *Guard) acquire(ctx context.Context, stream bool) (func(), error) {
 	release, err := g.limit.acquire(ctx)
 	if errors.Is(err, ErrOverloaded) {
-		err = &Error{Model: g.model, StatusCode: http.StatusServiceUnavailable, Code: "model_overloaded", Err: err}
+		err = &Error{Model: g.model, StatusCode: http.StatusServiceUnavailable, Code: CodeModelOverloaded, Err: err}
 		g.report(CallDone{Model: g.model, Stream: stream, Outcome: breaker.Ignored, Err: err})
 	} else if err != nil {
 		err = fmt.Errorf("waiting for a slot of model %s: %w", g.model, err)
@@ -311,18 +311,18 @@ func (g *Guard) classify(parent, actx context.Context, err error) (error, breake
 		return err, breaker.Ignored
 	}
 	if errors.Is(context.Cause(actx), errAttemptTimeout) || errors.Is(err, context.DeadlineExceeded) {
-		return &Error{Model: g.model, StatusCode: http.StatusGatewayTimeout, Code: "timeout", Retryable: true,
+		return &Error{Model: g.model, StatusCode: http.StatusGatewayTimeout, Code: CodeTimeout, Retryable: true,
 			Err: fmt.Errorf("no answer within the attempt's time: %w", err)}, breaker.Failure
 	}
 	var pe *Error
 	if errors.As(err, &pe) {
-		if pe.StatusCode == 0 || pe.Code == "timeout" || isConnError(err) || g.failureStatus(pe.StatusCode) {
+		if pe.StatusCode == 0 || pe.Code == CodeTimeout || isConnError(err) || g.failureStatus(pe.StatusCode) {
 			return err, breaker.Failure
 		}
 		return err, breaker.Success // the model answered; it rejected the request
 	}
 	if isConnError(err) {
-		return &Error{Model: g.model, StatusCode: http.StatusBadGateway, Code: "connection_error", Retryable: true, Err: err}, breaker.Failure
+		return &Error{Model: g.model, StatusCode: http.StatusBadGateway, Code: CodeConnectionError, Retryable: true, Err: err}, breaker.Failure
 	}
 	// An error the adapter did not classify says nothing certain about
 	// the model's health.

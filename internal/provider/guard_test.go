@@ -27,7 +27,7 @@ func outcomes(cds []CallDone) []breaker.Outcome {
 func statusOf(err error) (int, string) {
 	var pe *Error
 	if errors.As(err, &pe) {
-		return pe.StatusCode, pe.Code
+		return pe.StatusCode, string(pe.Code)
 	}
 	return 0, ""
 }

@@ -5,14 +5,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
-	"net"
-	"net/http"
-	"strconv"
-
-	"github.com/cato-gateway/cato/internal/openai"
 )
+
+// ErrStoreUnavailable is returned (wrapped) by Admin when the FlagStore
+// could not be read or written. api answers it with 503.
+var ErrStoreUnavailable = errors.New("rollout store unavailable")
 
 // AdminView is the body of GET /api/admin/cato/rollout and of the answer
 // to PUT: the runbook's document, plus the current change and the history.
@@ -41,10 +39,11 @@ type AdminOptions struct {
 	Log     *slog.Logger
 }
 
-// Admin serves GET and PUT /api/admin/cato/rollout. It does not check the
-// admin key: api mounts it behind its admin wrapper. A PUT writes the
-// store (every replica picks it up through its Poller) and applies the
-// change on this replica at once. Admin is safe for concurrent use.
+// Admin reads and changes the flag for the admin API, which api serves at
+// /api/admin/cato/rollout behind its admin key. A change is written to the
+// store (every replica picks it up through its Poller) and applied on this
+// replica at once. Admin knows no HTTP: it returns errors wrapping
+// ErrInvalidFlag or ErrStoreUnavailable. It is safe for concurrent use.
 type Admin struct {
 	opts AdminOptions
 }
@@ -57,66 +56,9 @@ func NewAdmin(opts AdminOptions) *Admin {
 	return &Admin{opts: opts}
 }
 
-// adminHistory is how many changes GET returns unless ?limit= says.
-const adminHistory = 20
-
-// maxChangeBytes bounds a PUT body; the document is a few dozen bytes.
-const maxChangeBytes = 64 << 10
-
-// ServeHTTP implements http.Handler.
-func (a *Admin) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	switch r.Method {
-	case http.MethodGet:
-		limit := adminHistory
-		if v := r.URL.Query().Get("limit"); v != "" {
-			n, err := strconv.Atoi(v)
-			if err != nil || n < 1 {
-				writeError(w, http.StatusBadRequest, openai.TypeInvalidRequest, "invalid_limit", "limit must be a positive integer")
-				return
-			}
-			limit = min(n, HistoryLimit) // the store keeps no more than that
-		}
-		view, err := a.View(r.Context(), limit)
-		if err != nil {
-			a.opts.Log.Error("reading rollout flag", slog.Any("err", err))
-			writeError(w, http.StatusServiceUnavailable, openai.TypeServer, "store_unavailable", "the rollout store could not be read")
-			return
-		}
-		writeJSON(w, http.StatusOK, view)
-	case http.MethodPut:
-		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxChangeBytes))
-		if err != nil {
-			writeError(w, http.StatusBadRequest, openai.TypeInvalidRequest, "invalid_rollout", "reading the body: "+err.Error())
-			return
-		}
-		ch, err := ParseChange(body)
-		if err != nil {
-			writeError(w, http.StatusBadRequest, openai.TypeInvalidRequest, "invalid_rollout", err.Error())
-			return
-		}
-		if ch.Actor == "" {
-			ch.Actor = "admin@" + remoteHost(r)
-		}
-		if _, err := a.Set(r.Context(), ch); err != nil {
-			if errors.Is(err, ErrInvalidFlag) {
-				writeError(w, http.StatusBadRequest, openai.TypeInvalidRequest, "invalid_rollout", err.Error())
-				return
-			}
-			a.opts.Log.Error("writing rollout flag", slog.Any("err", err))
-			writeError(w, http.StatusServiceUnavailable, openai.TypeServer, "store_unavailable", "the rollout store could not be written; nothing changed")
-			return
-		}
-		view, err := a.View(r.Context(), adminHistory)
-		if err != nil {
-			writeError(w, http.StatusServiceUnavailable, openai.TypeServer, "store_unavailable", "the change was written but could not be read back")
-			return
-		}
-		writeJSON(w, http.StatusOK, view)
-	default:
-		w.Header().Set("Allow", "GET, PUT")
-		writeError(w, http.StatusMethodNotAllowed, openai.TypeInvalidRequest, "method_not_allowed", "use GET or PUT")
-	}
-}
+// AdminHistory is how many changes the admin API returns unless asked for
+// another number (at most HistoryLimit, all the store keeps).
+const AdminHistory = 20
 
 // ParseChange reads a PUT body. The percentage must be 0..100; source may
 // be empty (admin_api) or cli, never a source Cato sets itself.
@@ -147,7 +89,7 @@ func (a *Admin) Set(ctx context.Context, f Flag) (Flag, error) {
 	}
 	stored, err := a.opts.Store.Set(ctx, f)
 	if err != nil {
-		return Flag{}, fmt.Errorf("setting rollout flag: %w", err)
+		return Flag{}, fmt.Errorf("%w: setting rollout flag (nothing changed): %w", ErrStoreUnavailable, err)
 	}
 	a.opts.Decider.Apply(stored)
 	a.opts.Log.Info("rollout flag changed", flagAttrs(stored)...)
@@ -163,38 +105,15 @@ func (a *Admin) View(ctx context.Context, limit int) (AdminView, error) {
 		cur, err = a.opts.Decider.Flag(), nil
 	}
 	if err != nil {
-		return AdminView{}, fmt.Errorf("reading rollout flag: %w", err)
+		return AdminView{}, fmt.Errorf("%w: reading rollout flag: %w", ErrStoreUnavailable, err)
 	}
 	h, err := a.opts.Store.History(ctx, limit)
 	if err != nil {
-		return AdminView{}, fmt.Errorf("reading rollout history: %w", err)
+		return AdminView{}, fmt.Errorf("%w: reading rollout history: %w", ErrStoreUnavailable, err)
 	}
 	if h == nil {
 		h = []Flag{}
 	}
 	p := cur.Percentage
 	return AdminView{UseNewOrchestrator: Setting{Percentage: &p}, Current: cur, History: h}, nil
-}
-
-func remoteHost(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
-}
-
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	b, err := json.Marshal(v)
-	if err != nil {
-		status = http.StatusInternalServerError
-		b, _ = json.Marshal(openai.NewError(openai.TypeServer, "internal_error", "", "encoding the answer failed"))
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	_, _ = w.Write(append(b, '\n'))
-}
-
-func writeError(w http.ResponseWriter, status int, typ, code, msg string) {
-	writeJSON(w, status, openai.NewError(typ, code, "", msg))
 }

@@ -4,94 +4,53 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"io"
-	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
 )
 
-func adminServer(t *testing.T, store FlagStore, dec *Decider) *httptest.Server {
-	t.Helper()
-	srv := httptest.NewServer(NewAdmin(AdminOptions{Store: store, Decider: dec, Log: discard()}))
-	t.Cleanup(srv.Close)
-	return srv
-}
+func TestAdminSetView(t *testing.T) {
+	store := &MemoryStore{}
+	dec := NewDecider(Flag{Percentage: 100, Source: SourceConfig}, DeciderOptions{})
+	a := NewAdmin(AdminOptions{Store: store, Decider: dec, Log: discard()})
+	ctx := t.Context()
 
-func do(t *testing.T, method, url, body string) (int, string) {
-	t.Helper()
-	req, _ := http.NewRequestWithContext(t.Context(), method, url, strings.NewReader(body))
-	resp, err := http.DefaultClient.Do(req)
+	v, err := a.View(ctx, AdminHistory)
+	if err != nil || *v.UseNewOrchestrator.Percentage != 100 || len(v.History) != 0 || v.History == nil {
+		t.Fatalf("View on an empty store = %+v, %v; want 100%% from the replica's start, an empty history", v, err)
+	}
+	f, err := ParseChange([]byte(`{"use_new_orchestrator": {"percentage": 10}, "actor": "alice", "reason": "phase 4 step 1", "source": "cli"}`))
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, string(b)
-}
-
-func TestAdminGetPut(t *testing.T) {
-	store := &MemoryStore{}
-	dec := NewDecider(Flag{Percentage: 100, Source: SourceConfig}, DeciderOptions{})
-	srv := adminServer(t, store, dec)
-
-	code, body := do(t, http.MethodGet, srv.URL, "")
-	var v AdminView
-	if code != 200 || json.Unmarshal([]byte(body), &v) != nil || *v.UseNewOrchestrator.Percentage != 100 || len(v.History) != 0 {
-		t.Fatalf("GET on an empty store = %d %s; want 200, 100%% from the replica's start, no history", code, body)
-	}
-
-	code, body = do(t, http.MethodPut, srv.URL, `{"use_new_orchestrator": {"percentage": 10}, "actor": "alice", "reason": "phase 4 step 1", "source": "cli"}`)
-	if code != 200 || json.Unmarshal([]byte(body), &v) != nil {
-		t.Fatalf("PUT = %d %s; want 200", code, body)
-	}
-	if *v.UseNewOrchestrator.Percentage != 10 || v.Current.Actor != "alice" || v.Current.Source != SourceCLI || v.Current.Version != 1 || len(v.History) != 1 {
-		t.Errorf("PUT answered %+v; want 10%% by alice from cli, version 1, one history entry", v)
+	stored, err := a.Set(ctx, f)
+	if err != nil || stored.Percentage != 10 || stored.Actor != "alice" || stored.Source != SourceCLI || stored.Version != 1 {
+		t.Errorf("Set = %+v, %v; want 10%% by alice from cli, version 1", stored, err)
 	}
 	if got := dec.Flag(); got.Percentage != 10 || got.Version != 1 {
-		t.Errorf("replica's flag after PUT = %+v; want 10%% at once", got)
+		t.Errorf("replica's flag after Set = %+v; want 10%% at once", got)
 	}
-	code, body = do(t, http.MethodPut, srv.URL, `{"use_new_orchestrator": {"percentage": 0}}`)
-	if code != 200 || json.Unmarshal([]byte(body), &v) != nil || v.Current.Source != SourceAdminAPI || v.Current.Actor != "admin@127.0.0.1" {
-		t.Errorf("PUT without actor = %d %s; want admin_api by admin@127.0.0.1", code, body)
+	if _, err := a.Set(ctx, Flag{Percentage: 0, Source: SourceAdminAPI}); err != nil {
+		t.Fatal(err)
 	}
-	code, body = do(t, http.MethodGet, srv.URL+"?limit=1", "")
-	if json.Unmarshal([]byte(body), &v) != nil || len(v.History) != 1 || v.History[0].Percentage != 0 {
-		t.Errorf("GET ?limit=1 = %d %s; want the newest change only", code, body)
+	v, err = a.View(ctx, 1)
+	if err != nil || len(v.History) != 1 || v.History[0].Percentage != 0 || *v.UseNewOrchestrator.Percentage != 0 {
+		t.Errorf("View(1) = %+v, %v; want the newest change only, at 0%%", v, err)
 	}
 }
 
-func TestAdminRejects(t *testing.T) {
-	dec := NewDecider(Flag{Percentage: 50}, DeciderOptions{})
-	srv := adminServer(t, &MemoryStore{}, dec)
-	tests := []struct {
-		name, method, url, body string
-		code                    int
-		errCode                 string
-	}{
-		{"above 100", http.MethodPut, "", `{"use_new_orchestrator": {"percentage": 150}}`, 400, "invalid_rollout"},
-		{"negative", http.MethodPut, "", `{"use_new_orchestrator": {"percentage": -1}}`, 400, "invalid_rollout"},
-		{"not a number", http.MethodPut, "", `{"use_new_orchestrator": {"percentage": "10"}}`, 400, "invalid_rollout"},
-		{"wrong key", http.MethodPut, "", `{"percentage": 10}`, 400, "invalid_rollout"},
-		{"claims auto_rollback", http.MethodPut, "", `{"use_new_orchestrator": {"percentage": 0}, "source": "auto_rollback"}`, 400, "invalid_rollout"},
-		{"malformed", http.MethodPut, "", `{"use_new_orchestrator": `, 400, "invalid_rollout"},
-		{"bad limit", http.MethodGet, "?limit=x", "", 400, "invalid_limit"},
-		{"delete", http.MethodDelete, "", "", 405, "method_not_allowed"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			code, body := do(t, tt.method, srv.URL+tt.url, tt.body)
-			var e struct {
-				Error struct{ Code, Type string } `json:"error"`
-			}
-			if code != tt.code || json.Unmarshal([]byte(body), &e) != nil || e.Error.Code != tt.errCode || e.Error.Type == "" {
-				t.Errorf("%s = %d %s; want %d with code %s in OpenAI's error shape", tt.name, code, body, tt.code, tt.errCode)
-			}
-		})
-	}
-	if got := dec.Flag().Percentage; got != 50 {
-		t.Errorf("percentage after rejected changes = %v; want 50", got)
+func TestParseChangeRejects(t *testing.T) {
+	for name, body := range map[string]string{
+		"above 100":            `{"use_new_orchestrator": {"percentage": 150}}`,
+		"negative":             `{"use_new_orchestrator": {"percentage": -1}}`,
+		"not a number":         `{"use_new_orchestrator": {"percentage": "10"}}`,
+		"wrong key":            `{"percentage": 10}`,
+		"claims auto_rollback": `{"use_new_orchestrator": {"percentage": 0}, "source": "auto_rollback"}`,
+		"malformed":            `{"use_new_orchestrator": `,
+	} {
+		if _, err := ParseChange([]byte(body)); !errors.Is(err, ErrInvalidFlag) {
+			t.Errorf("%s: ParseChange = %v; want ErrInvalidFlag", name, err)
+		}
 	}
 }
 
@@ -102,12 +61,12 @@ func (*brokenStore) Get(context.Context) (Flag, error)       { return Flag{}, er
 
 func TestAdminStoreDown(t *testing.T) {
 	dec := NewDecider(Flag{Percentage: 50}, DeciderOptions{})
-	srv := adminServer(t, &brokenStore{}, dec)
-	if code, _ := do(t, http.MethodPut, srv.URL, `{"use_new_orchestrator": {"percentage": 0}}`); code != 503 {
-		t.Errorf("PUT with the store down = %d; want 503", code)
+	a := NewAdmin(AdminOptions{Store: &brokenStore{}, Decider: dec, Log: discard()})
+	if _, err := a.Set(t.Context(), Flag{Percentage: 0, Source: SourceAdminAPI}); !errors.Is(err, ErrStoreUnavailable) {
+		t.Errorf("Set with the store down = %v; want ErrStoreUnavailable", err)
 	}
-	if code, _ := do(t, http.MethodGet, srv.URL, ""); code != 503 {
-		t.Errorf("GET with the store down = %d; want 503", code)
+	if _, err := a.View(t.Context(), AdminHistory); !errors.Is(err, ErrStoreUnavailable) {
+		t.Errorf("View with the store down = %v; want ErrStoreUnavailable", err)
 	}
 	if got := dec.Flag().Percentage; got != 50 {
 		t.Errorf("percentage = %v; want 50 (nothing changed)", got)

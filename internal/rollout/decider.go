@@ -1,11 +1,8 @@
 package rollout
 
 import (
-	"fmt"
 	"math/rand/v2"
 	"sync/atomic"
-
-	"github.com/cato-gateway/cato/internal/config"
 )
 
 // Reasons a Decision gives.
@@ -132,17 +129,4 @@ func (d *Decider) Decide(id Identity, sideHeader string) Decision {
 		dec.Side = SideNew
 	}
 	return dec
-}
-
-// DeciderOptionsFrom reads rollout.side_header and rollout.overrides.
-func DeciderOptionsFrom(c config.Rollout) (DeciderOptions, error) {
-	opts := DeciderOptions{AllowHeader: c.SideHeader, Overrides: make(map[string]Side, len(c.Overrides))}
-	for k, v := range c.Overrides {
-		s, err := ParseSide(v)
-		if err != nil {
-			return DeciderOptions{}, fmt.Errorf("rollout.overrides.%s: %w", k, err)
-		}
-		opts.Overrides[k] = s
-	}
-	return opts, nil
 }

@@ -3,10 +3,7 @@ package rollout
 import (
 	"fmt"
 	"math"
-	"reflect"
 	"testing"
-
-	"github.com/cato-gateway/cato/internal/config"
 )
 
 // users returns n distinct identities of one tenant.
@@ -172,17 +169,6 @@ func BenchmarkDecide(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		d.Decide(id, "")
-	}
-}
-
-func TestDeciderOptionsFrom(t *testing.T) {
-	got, err := DeciderOptionsFrom(config.Rollout{SideHeader: true, Overrides: map[string]string{"team-a": "new", "team-a/u-1": "legacy"}})
-	want := DeciderOptions{AllowHeader: true, Overrides: map[string]Side{"team-a": SideNew, "team-a/u-1": SideLegacy}}
-	if err != nil || !reflect.DeepEqual(got, want) {
-		t.Errorf("DeciderOptionsFrom = %+v, %v; want %+v", got, err, want)
-	}
-	if _, err := DeciderOptionsFrom(config.Rollout{Overrides: map[string]string{"x": "both"}}); err == nil {
-		t.Error("DeciderOptionsFrom accepted side \"both\"")
 	}
 }
 

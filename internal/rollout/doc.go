@@ -1,8 +1,10 @@
 // Package rollout moves traffic from the legacy upstream to the new
-// orchestrator: it sits in the request path right after api has parsed and
-// authenticated a request, and decides, sticky per user or session, which side
-// answers it. Around that decision it keeps the shared percentage flag
-// (FlagStore, Poller), proxies legacy requests (Legacy), mirrors a share of
-// traffic to the other side (Shadow), rolls back on its own (Guard) and
-// counts what happened for /status (Stats).
+// orchestrator. api puts it in front of the endpoints both sides answer:
+// right after a request is authenticated, the Decider picks its side,
+// sticky per user or session; Legacy proxies the legacy side, Shadow
+// mirrors a share to the other side, Stats counts each side's outcomes and
+// Guard rolls back on its own. Around that it keeps the shared percentage
+// flag (FlagStore, Poller, Admin) and records legacy turns (DualWrite). It
+// knows no configuration file: each part takes its own options, with its
+// defaults defined here.
 package rollout

@@ -6,18 +6,23 @@ import (
 	"log/slog"
 	"sync"
 	"time"
-
-	"github.com/cato-gateway/cato/internal/config"
 )
 
-// GuardOptions wires a Guard. Store, Decider and Stats are required.
+// GuardOptions wires a Guard. Store, Decider and Stats are required; the
+// window and the p99 limit are those Stats was made with.
 type GuardOptions struct {
-	// Config holds the guardrails (config.Rollout.AutoRollback); Stats must
-	// have been made with the same Window and P99 (as SlowAfter).
-	Config  config.AutoRollback
-	Store   FlagStore
-	Decider *Decider
-	Stats   *Stats
+	// Enabled turns automatic rollback on. Default false: Run and Check
+	// do nothing.
+	Enabled bool
+	// ErrorRate is the new side's error rate over the window above which
+	// the Guard rolls back. Zero means DefaultErrorRate.
+	ErrorRate float64
+	// MinRequests is how many requests the window must hold before either
+	// rule may trip. Zero means DefaultMinRequests.
+	MinRequests int
+	Store       FlagStore
+	Decider     *Decider
+	Stats       *Stats
 	// Actor names this replica in the change it writes. Default "cato".
 	Actor string
 	Log   *slog.Logger
@@ -25,9 +30,15 @@ type GuardOptions struct {
 	Now func() time.Time
 }
 
-// Guard rolls the migration back by itself: when, over the sliding window,
-// the new side's error rate exceeds Config.ErrorRate or its p99 latency
-// exceeds Config.P99 (with at least Config.MinRequests requests), it sets
+// Defaults of GuardOptions.
+const (
+	DefaultErrorRate   = 0.01
+	DefaultMinRequests = 100
+)
+
+// Guard rolls the migration back by itself: when, over Stats' sliding
+// window, the new side's error rate exceeds ErrorRate or its p99 latency
+// exceeds Stats' SlowAfter (with at least MinRequests requests), it sets
 // the flag to 0 with source auto_rollback and the reason, logs and counts
 // it. The flag stays at 0 until an operator raises it; the new side's
 // window starts afresh then, so the samples that tripped it do not trip it
@@ -57,6 +68,15 @@ func NewGuard(opts GuardOptions) *Guard {
 	if opts.Actor == "" {
 		opts.Actor = "cato"
 	}
+	if opts.ErrorRate <= 0 {
+		opts.ErrorRate = DefaultErrorRate
+	}
+	if opts.MinRequests <= 0 {
+		opts.MinRequests = DefaultMinRequests
+	}
+	if opts.Log == nil {
+		opts.Log = slog.New(slog.DiscardHandler)
+	}
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
@@ -70,7 +90,7 @@ const checkEvery = time.Second
 // Run checks the guardrails every second until ctx is done, and returns nil
 // then. It does nothing when automatic rollback is disabled.
 func (g *Guard) Run(ctx context.Context) error {
-	if !g.opts.Config.Enabled {
+	if !g.opts.Enabled {
 		return nil
 	}
 	t := time.NewTicker(checkEvery)
@@ -91,8 +111,7 @@ func (g *Guard) Run(ctx context.Context) error {
 // It reports whether it tripped. When the store cannot be written, this
 // replica still goes to 0 and Check returns the error.
 func (g *Guard) Check(ctx context.Context) (bool, error) {
-	cfg := g.opts.Config
-	if !cfg.Enabled {
+	if !g.opts.Enabled {
 		return false, nil
 	}
 	g.mu.Lock()
@@ -122,7 +141,6 @@ const storeWriteTimeout = 5 * time.Second
 // and, if so, records the trip and returns the flag to write. g.mu must be
 // held.
 func (g *Guard) judgeLocked() (f, cur Flag, tripped bool) {
-	cfg := g.opts.Config
 	cur = g.opts.Decider.Flag()
 	if cur.Percentage == 0 {
 		g.wasZero = true
@@ -135,7 +153,7 @@ func (g *Guard) judgeLocked() (f, cur Flag, tripped bool) {
 		return Flag{}, cur, false
 	}
 	w := g.opts.Stats.window(SideNew)
-	if w.requests == 0 || w.requests < uint64(cfg.MinRequests) {
+	if w.requests == 0 || w.requests < uint64(g.opts.MinRequests) {
 		return Flag{}, cur, false
 	}
 	rate := float64(w.failures) / float64(w.requests)
@@ -143,12 +161,12 @@ func (g *Guard) judgeLocked() (f, cur Flag, tripped bool) {
 	slowShare := float64(w.slow) / float64(w.requests)
 	var reason string
 	switch {
-	case rate > cfg.ErrorRate:
+	case rate > g.opts.ErrorRate:
 		reason = fmt.Sprintf("new side error rate %.2f%% above %.2f%% over %d requests in %v",
-			100*rate, 100*cfg.ErrorRate, w.requests, cfg.Window)
+			100*rate, 100*g.opts.ErrorRate, w.requests, g.opts.Stats.span)
 	case slowShare > 0.01:
 		reason = fmt.Sprintf("new side p99 above %v (%.2f%% of %d requests slower) in %v",
-			cfg.P99, 100*slowShare, w.requests, cfg.Window)
+			g.opts.Stats.slowAfter, 100*slowShare, w.requests, g.opts.Stats.span)
 	default:
 		return Flag{}, cur, false
 	}
@@ -175,5 +193,5 @@ type GuardStats struct {
 func (g *Guard) Stats() GuardStats {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	return GuardStats{Enabled: g.opts.Config.Enabled, Trips: g.trips, LastTrip: g.lastTrip}
+	return GuardStats{Enabled: g.opts.Enabled, Trips: g.trips, LastTrip: g.lastTrip}
 }

@@ -6,8 +6,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/cato-gateway/cato/internal/config"
 )
 
 type guardRig struct {
@@ -20,15 +18,14 @@ type guardRig struct {
 
 func newGuardRig(t *testing.T, pct float64) *guardRig {
 	t.Helper()
-	cfg := config.AutoRollback{Enabled: true, ErrorRate: 0.01, P99: 2 * time.Second, Window: time.Minute, MinRequests: 100}
 	r := &guardRig{clk: newFakeClock(), store: &MemoryStore{}}
 	f, err := r.store.Set(t.Context(), Flag{Percentage: pct, Source: SourceCLI, Actor: "alice"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	r.dec = NewDecider(f, DeciderOptions{})
-	r.stats = NewStats(StatsOptions{Window: cfg.Window, SlowAfter: cfg.P99, Now: r.clk.Now})
-	r.guard = NewGuard(GuardOptions{Config: cfg, Store: r.store, Decider: r.dec, Stats: r.stats, Actor: "replica-1", Log: discard(), Now: r.clk.Now})
+	r.stats = NewStats(StatsOptions{Window: time.Minute, SlowAfter: 2 * time.Second, Now: r.clk.Now})
+	r.guard = NewGuard(GuardOptions{Enabled: true, ErrorRate: 0.01, MinRequests: 100, Store: r.store, Decider: r.dec, Stats: r.stats, Actor: "replica-1", Log: discard(), Now: r.clk.Now})
 	return r
 }
 
@@ -149,7 +146,7 @@ func TestGuardStoreDownStillRollsBackHere(t *testing.T) {
 
 func TestGuardDisabled(t *testing.T) {
 	r := newGuardRig(t, 10)
-	r.guard.opts.Config.Enabled = false
+	r.guard.opts.Enabled = false
 	r.feed(1000, 1000, 0)
 	if tripped, _ := r.guard.Check(t.Context()); tripped {
 		t.Error("a disabled Guard tripped")

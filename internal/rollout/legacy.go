@@ -15,17 +15,21 @@ import (
 	"strings"
 	"sync"
 	"time"
-
-	"github.com/cato-gateway/cato/internal/config"
-	"github.com/cato-gateway/cato/internal/openai"
 )
 
 // ErrAborted is returned (in Answer.Err) by Legacy.Proxy when the upstream
-// or the client broke off after the response had started: the client has a
-// partial answer, so the handler must end with panic(http.ErrAbortHandler)
-// once it has recorded the outcome, for the client to see a broken
-// response rather than a clean end.
+// or the client broke off after the response had started. The client has
+// a partial answer that looks complete to the HTTP server, so the caller
+// must have the server abort the response (api does, at its outermost
+// handler) for the client to see a broken stream rather than a clean end.
 var ErrAborted = errors.New("legacy response broken off")
+
+// ErrLegacyUnavailable is returned (in Answer.Err, wrapped) by Legacy.Proxy
+// and Legacy.Call when the legacy upstream gave no answer: a refused
+// connection, a failed request, or (for Call) an error status. Proxy has
+// then written nothing; the caller answers the client. api answers it with
+// 502.
+var ErrLegacyUnavailable = errors.New("the legacy upstream did not answer")
 
 // Exchange is one request the legacy side answered, as dual-write needs it
 // to record the session turn in Cato's working memory.
@@ -44,7 +48,7 @@ type Exchange struct {
 // LegacyOptions configures a Legacy proxy.
 type LegacyOptions struct {
 	// BaseURL is the legacy OpenAI-compatible server's URL, /v1 included
-	// (config.Model.BaseURL of the rollout.legacy model). Required.
+	// (the base_url of the rollout.legacy model). Required.
 	BaseURL string
 	// APIKey is sent upstream as a bearer token in place of the client's
 	// Cato key; empty sends no Authorization header.
@@ -68,22 +72,13 @@ type LegacyOptions struct {
 	Log             *slog.Logger
 }
 
-// LegacyOptionsFrom fills BaseURL, APIKey (read with getenv from
-// api_key_env) and ModelID from the legacy model's configuration.
-func LegacyOptionsFrom(m config.Model, getenv func(string) string) LegacyOptions {
-	o := LegacyOptions{BaseURL: m.BaseURL, ModelID: m.ModelID}
-	if m.APIKeyEnv != "" {
-		o.APIKey = getenv(m.APIKeyEnv)
-	}
-	return o
-}
-
 // Legacy proxies requests that fall on the legacy side, unchanged but for
 // the upstream's key (and a model name only Cato knows), to the legacy
 // OpenAI-compatible server with httputil.ReverseProxy: streams are flushed
 // as they come, a client that goes away cancels the upstream request, and
 // the response carries X-Cato-Side: legacy. It captures the answer for
-// dual-write (OnExchange) and for Shadow. A Legacy is safe for concurrent
+// dual-write (OnExchange) and for Shadow. It writes nothing of its own:
+// failures are returned, for api to answer. A Legacy is safe for concurrent
 // use; Close waits for the OnExchange calls in flight. Create it with
 // NewLegacy.
 type Legacy struct {
@@ -128,14 +123,66 @@ func NewLegacy(opts LegacyOptions) (*Legacy, error) {
 	return l, nil
 }
 
-// exchangeState is what the proxy's hooks learn about one request.
-type exchangeState struct {
+// proxyState follows one request through the ReverseProxy. The proxy's
+// hooks record the status and a failure before the response began, and it
+// stands between the proxy and the client's ResponseWriter. A body that
+// breaks off, on the upstream's side (a read error) or the client's (a
+// write error), ends the copy as if the body were complete, so that the
+// proxy returns instead of panicking with http.ErrAbortHandler as it does
+// under a server; Proxy then reports the break as ErrAborted.
+type proxyState struct {
+	http.ResponseWriter
 	status  int
-	err     error
+	err     error // the failure before the response began, if any
 	capture *captureBody
+
+	mu       sync.Mutex // guards readErr and writeErr
+	readErr  error      // the upstream body's read error, other than io.EOF
+	writeErr error      // the first failed write to the client
 }
 
 type stateKey struct{}
+
+// Write passes b to the client. After a failed write it writes nothing
+// more and reports success, so that the proxy's copy ends without error.
+func (p *proxyState) Write(b []byte) (int, error) {
+	if p.broken() {
+		return len(b), nil
+	}
+	if _, err := p.ResponseWriter.Write(b); err != nil {
+		p.mu.Lock()
+		p.writeErr = err
+		p.mu.Unlock()
+	}
+	return len(b), nil
+}
+
+// Unwrap lets http.ResponseController reach the client's writer to flush.
+func (p *proxyState) Unwrap() http.ResponseWriter { return p.ResponseWriter }
+
+// broken reports whether a write to the client failed.
+func (p *proxyState) broken() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.writeErr != nil
+}
+
+// brokenOff returns why the body broke off after the response began, or
+// nil when it was copied whole: the client's cancellation first, then a
+// failed write (the client is gone), then the upstream's read error.
+func (p *proxyState) brokenOff(ctx context.Context) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	switch {
+	case p.writeErr == nil && p.readErr == nil:
+		return nil
+	case ctx.Err() != nil:
+		return ctx.Err()
+	case p.writeErr != nil:
+		return fmt.Errorf("writing to the client: %w: %w", context.Canceled, p.writeErr)
+	}
+	return p.readErr
+}
 
 // target maps an incoming /v1/... path onto the base URL.
 func (l *Legacy) target(in *url.URL) *url.URL {
@@ -161,36 +208,38 @@ func (l *Legacy) rewrite(pr *httputil.ProxyRequest) {
 
 func (l *Legacy) modifyResponse(resp *http.Response) error {
 	resp.Header.Set(HeaderSide, SideLegacy.String())
-	if st, ok := resp.Request.Context().Value(stateKey{}).(*exchangeState); ok {
+	if st, ok := resp.Request.Context().Value(stateKey{}).(*proxyState); ok {
 		st.status = resp.StatusCode
-		st.capture = &captureBody{rc: resp.Body, max: l.opts.CaptureMaxBytes}
+		st.capture = &captureBody{rc: resp.Body, max: l.opts.CaptureMaxBytes, st: st}
 		resp.Body = st.capture
 	}
 	return nil
 }
 
-func (l *Legacy) errorHandler(w http.ResponseWriter, r *http.Request, err error) {
-	st, _ := r.Context().Value(stateKey{}).(*exchangeState)
+// errorHandler records a failure before the response began. It writes
+// nothing: Proxy returns the failure for the caller to answer.
+func (l *Legacy) errorHandler(_ http.ResponseWriter, r *http.Request, err error) {
+	st, ok := r.Context().Value(stateKey{}).(*proxyState)
+	if !ok {
+		return
+	}
 	if errors.Is(r.Context().Err(), context.Canceled) {
-		if st != nil {
-			st.status, st.err = 499, fmt.Errorf("legacy request: %w", context.Canceled)
-		}
-		return // the client is gone: nothing to write
+		st.status, st.err = 499, fmt.Errorf("legacy request: %w", context.Canceled)
+		return // the client is gone
 	}
-	if st != nil {
-		st.status, st.err = http.StatusBadGateway, fmt.Errorf("legacy upstream: %w", err)
-	}
+	st.status, st.err = http.StatusBadGateway, fmt.Errorf("%w: %w", ErrLegacyUnavailable, err)
 	l.opts.Log.Warn("legacy upstream failed", slog.String("url", r.URL.Redacted()), slog.Any("err", err))
-	w.Header().Set(HeaderSide, SideLegacy.String())
-	writeError(w, http.StatusBadGateway, openai.TypeUpstream, "legacy_unavailable", "the legacy upstream did not answer")
 }
 
 // Proxy sends r, with body as its body, to the legacy server and writes the
 // answer to w. id says who asked, for OnExchange. api has read the body
 // already (to find the identity); a nil body means r.Body is sent. r's path
 // must be an OpenAI path under /v1. Proxy returns when the answer is fully
-// written or broken off; see ErrAborted.
-func (l *Legacy) Proxy(w http.ResponseWriter, r *http.Request, id Identity, body []byte) (ans Answer) {
+// written or broken off. Answer.Err wraps ErrLegacyUnavailable when the
+// upstream gave no answer (nothing was written to w), ErrAborted when the
+// answer broke off after it began, and context.Canceled when the client
+// went away (then also ErrAborted if the answer had begun).
+func (l *Legacy) Proxy(w http.ResponseWriter, r *http.Request, id Identity, body []byte) Answer {
 	start := time.Now()
 	if body == nil && r.Body != nil {
 		b, err := io.ReadAll(r.Body)
@@ -200,47 +249,30 @@ func (l *Legacy) Proxy(w http.ResponseWriter, r *http.Request, id Identity, body
 		body = b
 	}
 	body = l.rewriteModel(body)
-	st := &exchangeState{}
+	st := &proxyState{ResponseWriter: w}
 	out := r.WithContext(context.WithValue(r.Context(), stateKey{}, st))
 	out.Body = io.NopCloser(bytes.NewReader(body))
 	out.ContentLength = int64(len(body))
 	out.Header = r.Header.Clone()
 	out.Header.Del("Content-Length")
+	l.proxy.ServeHTTP(st, out)
 
-	defer func() {
-		ans = Answer{Status: st.status, Err: st.err, Latency: time.Since(start)}
-		if st.capture != nil {
-			ans.Text = answerText(st.capture.buf.Bytes())
-		}
-		if p := recover(); p != nil {
-			if p != http.ErrAbortHandler {
-				panic(p)
-			}
-			ans.Err = fmt.Errorf("%w: %w", ErrAborted, firstErr(r.Context().Err(), st.capture.err()))
-			return
-		}
-		if ans.Err == nil && st.capture != nil && st.capture.err() != nil {
-			ans.Err = fmt.Errorf("%w: %w", ErrAborted, st.capture.err()) // outside a server no panic comes
-			return
-		}
-		if ans.Err == nil && ans.Status/100 == 2 && l.opts.OnExchange != nil && st.capture != nil && !st.capture.truncated {
-			l.exchange(r.Context(), Exchange{
-				Tenant: id.Tenant, User: id.User, Session: id.Session,
-				Request: body, ResponseText: ans.Text, Status: ans.Status, Latency: ans.Latency,
-			})
-		}
-	}()
-	l.proxy.ServeHTTP(w, out)
-	return ans
-}
-
-func firstErr(errs ...error) error {
-	for _, e := range errs {
-		if e != nil {
-			return e
-		}
+	ans := Answer{Status: st.status, Err: st.err, Latency: time.Since(start)}
+	if st.capture == nil {
+		return ans
 	}
-	return errors.New("copy failed")
+	ans.Text = answerText(st.capture.buf.Bytes())
+	if err := st.brokenOff(r.Context()); err != nil {
+		ans.Err = fmt.Errorf("%w: %w", ErrAborted, err)
+		return ans
+	}
+	if ans.Err == nil && ans.Status/100 == 2 && l.opts.OnExchange != nil && !st.capture.truncated {
+		l.exchange(r.Context(), Exchange{
+			Tenant: id.Tenant, User: id.User, Session: id.Session,
+			Request: body, ResponseText: ans.Text, Status: ans.Status, Latency: ans.Latency,
+		})
+	}
+	return ans
 }
 
 func (l *Legacy) exchange(ctx context.Context, ex Exchange) {
@@ -263,9 +295,12 @@ func (l *Legacy) Close() error {
 }
 
 // Call sends body to the legacy server at path (an OpenAI path under /v1,
-// such as /v1/chat/completions) and reads the whole answer. Shadow uses it
-// to mirror new-side traffic; nothing is written to any client and
-// OnExchange is not called.
+// such as /v1/chat/completions) and reads the whole answer. api uses it to
+// answer /api/cato/query on the legacy side and to mirror new-side traffic;
+// nothing is written to any client and OnExchange is not called. A request
+// that got no answer, or only part of one, has an Err wrapping
+// ErrLegacyUnavailable; an error status is returned as it came, with a nil
+// Err.
 func (l *Legacy) Call(ctx context.Context, path string, body []byte) Answer {
 	start := time.Now()
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, l.target(&url.URL{Path: path}).String(), bytes.NewReader(l.rewriteModel(body)))
@@ -278,14 +313,14 @@ func (l *Legacy) Call(ctx context.Context, path string, body []byte) Answer {
 	}
 	resp, err := l.hc.Do(req)
 	if err != nil {
-		return Answer{Err: fmt.Errorf("legacy request: %w", err), Latency: time.Since(start)}
+		return Answer{Err: fmt.Errorf("%w: %w", ErrLegacyUnavailable, err), Latency: time.Since(start)}
 	}
 	defer resp.Body.Close()
 	c := &captureBody{rc: resp.Body, max: l.opts.CaptureMaxBytes}
 	_, err = io.Copy(io.Discard, c)
 	ans := Answer{Status: resp.StatusCode, Text: answerText(c.buf.Bytes()), Latency: time.Since(start)}
 	if err != nil {
-		ans.Err = fmt.Errorf("reading legacy answer: %w", err)
+		ans.Err = fmt.Errorf("%w: reading its answer: %w", ErrLegacyUnavailable, err)
 	}
 	return ans
 }
@@ -312,19 +347,22 @@ func (l *Legacy) rewriteModel(body []byte) []byte {
 	return out
 }
 
-// captureBody passes a response body through, keeping its first max bytes
-// and the read error that ended it.
+// captureBody passes a response body through, keeping its first max bytes.
+// Under Proxy (st set) a read error is recorded in st and reported to the
+// proxy as the body's end, and reading stops once the client is gone; see
+// proxyState. Call reads it with st nil and gets read errors as they are.
 type captureBody struct {
 	rc        io.ReadCloser
 	max       int
 	buf       bytes.Buffer
 	truncated bool
-
-	mu      sync.Mutex // guards readErr: the proxy reads, Proxy's defer checks
-	readErr error
+	st        *proxyState
 }
 
 func (c *captureBody) Read(p []byte) (int, error) {
+	if c.st != nil && c.st.broken() {
+		return 0, io.EOF // nobody reads the rest
+	}
 	n, err := c.rc.Read(p)
 	if room := c.max - c.buf.Len(); room > 0 {
 		c.buf.Write(p[:min(n, room)])
@@ -332,21 +370,13 @@ func (c *captureBody) Read(p []byte) (int, error) {
 	} else if n > 0 {
 		c.truncated = true
 	}
-	if err != nil && err != io.EOF {
-		c.mu.Lock()
-		c.readErr = err
-		c.mu.Unlock()
+	if err != nil && err != io.EOF && c.st != nil {
+		c.st.mu.Lock()
+		c.st.readErr = err
+		c.st.mu.Unlock()
+		return n, io.EOF
 	}
 	return n, err
 }
 
 func (c *captureBody) Close() error { return c.rc.Close() }
-
-func (c *captureBody) err() error {
-	if c == nil {
-		return nil
-	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.readErr
-}

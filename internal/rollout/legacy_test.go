@@ -54,7 +54,8 @@ func legacyUpstream(t *testing.T) (*httptest.Server, chan received) {
 	return srv, got
 }
 
-// front is Cato's handler for the legacy side, as api will call it.
+// front is Cato's handler for the legacy side, as api calls it: an answer
+// that broke off is aborted at this, the outermost, handler.
 func front(t *testing.T, leg *Legacy) (*httptest.Server, chan Answer) {
 	t.Helper()
 	answers := make(chan Answer, 100)
@@ -209,16 +210,17 @@ func TestLegacyUpstreamDown(t *testing.T) {
 	dead := l.Addr().String()
 	l.Close() // a refused port
 	leg, _ := NewLegacy(LegacyOptions{BaseURL: "http://" + dead + "/v1"})
-	fr, answers := front(t, leg)
-	resp, body := post(t, fr.URL, `{"model":"auto"}`)
-	var e struct {
-		Error struct{ Code string } `json:"error"`
+	rec := httptest.NewRecorder()
+	req := httptest.NewRequestWithContext(t.Context(), http.MethodPost, "/v1/chat/completions", nil)
+	ans := leg.Proxy(rec, req, Identity{}, []byte(`{"model":"auto"}`))
+	if ans.Status != 502 || !errors.Is(ans.Err, ErrLegacyUnavailable) || !(Outcome{Status: ans.Status, Err: ans.Err}).Failed() {
+		t.Errorf("Answer = %+v; want a failed 502 wrapping ErrLegacyUnavailable", ans)
 	}
-	if resp.StatusCode != http.StatusBadGateway || resp.Header.Get(HeaderSide) != "legacy" || json.Unmarshal([]byte(body), &e) != nil || e.Error.Code != "legacy_unavailable" {
-		t.Errorf("got %d %q (side %q); want 502 legacy_unavailable in OpenAI's error shape", resp.StatusCode, body, resp.Header.Get(HeaderSide))
+	if rec.Body.Len() != 0 || rec.Header().Get("Content-Type") != "" {
+		t.Errorf("Proxy wrote %q (%v); want nothing, for the caller to answer", rec.Body.String(), rec.Header())
 	}
-	if ans := <-answers; ans.Status != 502 || !(Outcome{Status: ans.Status, Err: ans.Err}).Failed() {
-		t.Errorf("Answer = %+v; want a failed 502", ans)
+	if ans := leg.Call(t.Context(), "/v1/chat/completions", []byte(`{}`)); !errors.Is(ans.Err, ErrLegacyUnavailable) {
+		t.Errorf("Call = %+v; want ErrLegacyUnavailable", ans)
 	}
 }
 
@@ -244,13 +246,59 @@ func TestLegacyStreamBrokenOff(t *testing.T) {
 	if err == nil {
 		t.Error("client read the broken stream to a clean end; want an error")
 	}
-	ans := <-answers
-	if !errors.Is(ans.Err, ErrAborted) || ans.Text != "half" {
-		t.Errorf("Answer = %+v; want ErrAborted with the partial text", ans)
+	var ans Answer
+	select {
+	case ans = <-answers:
+	case <-time.After(5 * time.Second):
+		t.Fatal("Proxy did not return from a broken stream")
+	}
+	if !errors.Is(ans.Err, ErrAborted) || ans.Text != "half" || !(Outcome{Status: ans.Status, Err: ans.Err}).Failed() {
+		t.Errorf("Answer = %+v; want a failed ErrAborted with the partial text", ans)
 	}
 	leg.Close()
 	if called {
 		t.Error("OnExchange called for a broken exchange")
+	}
+}
+
+// A client that goes away in the middle of a stream ends the proxying: the
+// answer is aborted but, the client having left, not the side's failure.
+func TestLegacyClientGoneMidStream(t *testing.T) {
+	upstreamGone := make(chan struct{})
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/event-stream")
+		io.WriteString(w, "data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"half\"}}]}\n\n")
+		w.(http.Flusher).Flush()
+		<-r.Context().Done()
+		close(upstreamGone)
+	}))
+	defer up.Close()
+	leg, _ := NewLegacy(LegacyOptions{BaseURL: up.URL + "/v1"})
+	fr, answers := front(t, leg)
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, fr.URL+"/v1/chat/completions", strings.NewReader(`{"stream":true}`))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if line, err := bufio.NewReader(resp.Body).ReadString('\n'); err != nil || !strings.Contains(line, "half") {
+		t.Fatalf("first line = %q, %v", line, err)
+	}
+	cancel()
+	resp.Body.Close()
+	select {
+	case <-upstreamGone:
+	case <-time.After(5 * time.Second):
+		t.Fatal("upstream request not cancelled 5s after the client went away")
+	}
+	select {
+	case ans := <-answers:
+		if !errors.Is(ans.Err, ErrAborted) || !errors.Is(ans.Err, context.Canceled) || (Outcome{Status: ans.Status, Err: ans.Err}).Failed() {
+			t.Errorf("Answer = %+v; want ErrAborted by a cancelled client, not a failure of the side", ans)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("Proxy did not return after the client went away")
 	}
 }
 

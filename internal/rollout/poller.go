@@ -27,11 +27,14 @@ type Poller struct {
 	failing bool // the last read failed (logged once per outage)
 }
 
+// DefaultPoll is the Poller's interval unless told otherwise.
+const DefaultPoll = time.Second
+
 // NewPoller returns a Poller that reads store into dec. every is the poll
-// interval (config.Rollout.Poll); zero means 1s.
+// interval; zero means DefaultPoll.
 func NewPoller(store FlagStore, dec *Decider, every time.Duration, log *slog.Logger) *Poller {
 	if every <= 0 {
-		every = time.Second
+		every = DefaultPoll
 	}
 	return &Poller{store: store, dec: dec, every: every, log: log}
 }

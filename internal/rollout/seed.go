@@ -5,7 +5,7 @@ import (
 	"fmt"
 )
 
-// Seed applies the config file's percentage (config.Rollout.Percentage) to
+// Seed applies the config file's percentage (rollout.percentage) to
 // store at start and returns the flag to start the Decider from. The file
 // only wins when it says something new: Seed sets the flag when the store
 // is empty, or when the file's percentage differs from the last one a

@@ -30,15 +30,19 @@ func (a Answer) failed() bool {
 // ShadowOptions tunes a Shadow. The zero value mirrors nothing.
 type ShadowOptions struct {
 	// Percentage is the share of primary requests also sent to the other
-	// side (config.Rollout.Shadow.Percentage), 0..100. Default 0.
+	// side, 0..100. Default 0.
 	Percentage float64
 	// MaxConcurrent caps shadow calls in flight; a shadow that finds no free
-	// slot is dropped and counted. Zero means 64.
+	// slot is dropped and counted. Zero means DefaultShadowConcurrency.
 	MaxConcurrent int
 	// Timeout bounds one shadow call. Zero means 60s.
 	Timeout time.Duration
 	Log     *slog.Logger
 }
+
+// DefaultShadowConcurrency is how many shadow calls may be in flight
+// unless ShadowOptions says otherwise.
+const DefaultShadowConcurrency = 64
 
 // Shadow mirrors a share of primary traffic to the other side in the
 // background and compares the two answers: latency, errors, answer length
@@ -81,7 +85,7 @@ type comparison struct {
 // NewShadow returns a Shadow.
 func NewShadow(opts ShadowOptions) *Shadow {
 	if opts.MaxConcurrent <= 0 {
-		opts.MaxConcurrent = 64
+		opts.MaxConcurrent = DefaultShadowConcurrency
 	}
 	if opts.Timeout <= 0 {
 		opts.Timeout = 60 * time.Second

@@ -23,8 +23,12 @@ type Outcome struct {
 
 // Failed reports whether the outcome counts against its side: an error or
 // a 5xx status. A client that went away (context.Canceled) or a request the
-// client got wrong (4xx) is not the side's failure.
+// client got wrong (4xx, whatever error came with it) is not the side's
+// failure; an error after a 2xx status began (a stream broken off) is.
 func (o Outcome) Failed() bool {
+	if o.Status >= 400 && o.Status < 500 {
+		return false
+	}
 	if o.Err != nil {
 		return !errors.Is(o.Err, context.Canceled)
 	}
@@ -38,22 +42,30 @@ func (o Outcome) canceled() bool {
 
 // StatsOptions tunes Stats. The zero value is valid.
 type StatsOptions struct {
-	// Window is the sliding window of the per-side figures
-	// (config.Rollout.AutoRollback.Window). Zero means 60s.
+	// Window is the sliding window of the per-side figures, which Guard
+	// judges. Zero means DefaultWindow.
 	Window time.Duration
-	// SlowAfter is the latency counted as slow, exactly, for Guard's p99
-	// rule (config.Rollout.AutoRollback.P99). Zero means 2s.
+	// SlowAfter is the latency counted as slow, exactly: Guard trips when
+	// more than 1% of the window's requests are slower (its p99 rule).
+	// Zero means DefaultSlowAfter.
 	SlowAfter time.Duration
 	// Now returns the current time. Nil means time.Now.
 	Now func() time.Time
 }
+
+// Defaults of StatsOptions.
+const (
+	DefaultWindow    = 60 * time.Second
+	DefaultSlowAfter = 2 * time.Second
+)
 
 // Stats counts requests per side: totals since start, and error rate and
 // latency over a sliding window. Guard reads the new side's window. Stats
 // is safe for concurrent use; Observe takes one short lock.
 type Stats struct {
 	now       func() time.Time
-	slowAfter time.Duration
+	span      time.Duration // the window, for Guard's reasons
+	slowAfter time.Duration // SlowAfter, for Guard's reasons and the count of slow requests
 	requests  [2]atomic.Uint64
 	failures  [2]atomic.Uint64
 
@@ -64,15 +76,15 @@ type Stats struct {
 // NewStats returns empty Stats.
 func NewStats(opts StatsOptions) *Stats {
 	if opts.Window <= 0 {
-		opts.Window = 60 * time.Second
+		opts.Window = DefaultWindow
 	}
 	if opts.SlowAfter <= 0 {
-		opts.SlowAfter = 2 * time.Second
+		opts.SlowAfter = DefaultSlowAfter
 	}
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	s := &Stats{now: opts.Now, slowAfter: opts.SlowAfter}
+	s := &Stats{now: opts.Now, span: opts.Window, slowAfter: opts.SlowAfter}
 	t := s.now()
 	for i := range s.sides {
 		s.sides[i] = window.New[slot](t, opts.Window, windowSlots)

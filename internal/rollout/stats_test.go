@@ -21,6 +21,10 @@ func TestOutcomeFailed(t *testing.T) {
 		{Outcome{Err: errors.New("eof")}, true},
 		{Outcome{Err: fmt.Errorf("proxy: %w", context.Canceled), Status: 499}, false},
 		{Outcome{Err: context.DeadlineExceeded}, true},
+		{Outcome{Status: 400, Err: errors.New("invalid request")}, false},
+		{Outcome{Status: 404, Err: errors.New("model not found")}, false},
+		{Outcome{Status: 200, Err: errors.New("stream broke off")}, true},
+		{Outcome{Status: 503, Err: errors.New("breaker open")}, true},
 	}
 	for _, tt := range tests {
 		if got := tt.o.Failed(); got != tt.want {

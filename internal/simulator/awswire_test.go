@@ -11,7 +11,6 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/cato-gateway/cato/internal/config"
 	"github.com/cato-gateway/cato/internal/llm"
 	"github.com/cato-gateway/cato/internal/provider"
 	"github.com/cato-gateway/cato/internal/provider/awstest"

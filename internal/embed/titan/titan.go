@@ -142,10 +142,10 @@ func (t *Client) embedOne(ctx context.Context, text string) ([]float32, error) {
 	}
 	var r invokeResponse
 	if err := json.Unmarshal(resp.Body, &r); err != nil {
-		return nil, &provider.Error{Model: t.opts.Model, StatusCode: http.StatusBadGateway, Code: "bad_response", Err: fmt.Errorf("decoding titan embedding: %w", err)}
+		return nil, &provider.Error{Model: t.opts.Model, StatusCode: http.StatusBadGateway, Code: provider.CodeBadResponse, Err: fmt.Errorf("decoding titan embedding: %w", err)}
 	}
 	if len(r.Embedding) != t.opts.Dimensions {
-		return nil, &provider.Error{Model: t.opts.Model, StatusCode: http.StatusBadGateway, Code: "bad_response", Err: fmt.Errorf("titan returned %d dims, want %d", len(r.Embedding), t.opts.Dimensions)}
+		return nil, &provider.Error{Model: t.opts.Model, StatusCode: http.StatusBadGateway, Code: provider.CodeBadResponse, Err: fmt.Errorf("titan returned %d dims, want %d", len(r.Embedding), t.opts.Dimensions)}
 	}
 	embed.Normalize(r.Embedding)
 	return r.Embedding, nil
@@ -154,18 +154,18 @@ func (t *Client) embedOne(ctx context.Context, text string) ([]float32, error) {
 // classify turns an SDK error into a provider.Error with the HTTP status
 // and the AWS error code.
 func (t *Client) classify(ctx context.Context, err error) error {
-	pe := &provider.Error{Model: t.opts.Model, StatusCode: http.StatusBadGateway, Code: "upstream_error", Err: err}
+	pe := &provider.Error{Model: t.opts.Model, StatusCode: http.StatusBadGateway, Code: provider.CodeUpstreamError, Err: err}
 	var re *smithyhttp.ResponseError
 	if errors.As(err, &re) {
 		pe.StatusCode = re.HTTPStatusCode()
 		pe.Retryable = provider.StatusRetryable(pe.StatusCode)
 	} else {
-		pe.Code = "upstream_unreachable"
+		pe.Code = provider.CodeUpstreamUnreachable
 		pe.Retryable = ctx.Err() == nil
 	}
 	var ae smithy.APIError
 	if errors.As(err, &ae) && ae.ErrorCode() != "" {
-		pe.Code = ae.ErrorCode()
+		pe.Code = provider.Code(ae.ErrorCode())
 	}
 	return pe
 }

@@ -17,8 +17,8 @@ import (
 type Class struct {
 	// StatusCode is the HTTP status Cato answers with.
 	StatusCode int
-	// Code is Cato's short reason ("throttled", "timeout"…).
-	Code string
+	// Code is Cato's short reason (provider.CodeThrottled…).
+	Code provider.Code
 	// Retryable says whether the same request may succeed if sent again.
 	Retryable bool
 }
@@ -49,9 +49,9 @@ func Classify(ctx context.Context, model string, err error, known func(code stri
 	hasResp := errors.As(err, &respErr)
 	switch {
 	case errors.Is(err, context.Canceled):
-		e.StatusCode, e.Code = 499, "canceled"
+		e.StatusCode, e.Code = 499, provider.CodeCanceled
 	case errors.Is(err, context.DeadlineExceeded):
-		e.StatusCode, e.Code, e.Retryable = http.StatusGatewayTimeout, "timeout", true
+		e.StatusCode, e.Code, e.Retryable = http.StatusGatewayTimeout, provider.CodeTimeout, true
 	case errors.As(err, &apiErr):
 		if c, ok := known(apiErr.ErrorCode()); ok {
 			e.StatusCode, e.Code, e.Retryable = c.StatusCode, c.Code, c.Retryable
@@ -61,20 +61,20 @@ func Classify(ctx context.Context, model string, err error, known func(code stri
 		if hasResp && respErr.HTTPStatusCode() != 0 {
 			status = respErr.HTTPStatusCode()
 		}
-		e.StatusCode, e.Code, e.Retryable = status, apiErr.ErrorCode(), provider.StatusRetryable(status)
+		e.StatusCode, e.Code, e.Retryable = status, provider.Code(apiErr.ErrorCode()), provider.StatusRetryable(status)
 	case hasResp && respErr.HTTPStatusCode() >= 400:
 		status := respErr.HTTPStatusCode()
-		e.StatusCode, e.Code, e.Retryable = status, "upstream_error", provider.StatusRetryable(status)
+		e.StatusCode, e.Code, e.Retryable = status, provider.CodeUpstreamError, provider.StatusRetryable(status)
 	case errors.As(err, new(smithy.InvalidParamsError)), errors.As(err, new(*smithy.InvalidParamsError)):
 		// The SDK refused to send the request: it breaks the API's rules.
-		e.StatusCode, e.Code = http.StatusBadRequest, "invalid_request"
+		e.StatusCode, e.Code = http.StatusBadRequest, provider.CodeInvalidRequest
 	default:
 		var de *smithy.DeserializationError
 		if errors.As(err, &de) {
-			e.StatusCode, e.Code = http.StatusBadGateway, "bad_response"
+			e.StatusCode, e.Code = http.StatusBadGateway, provider.CodeBadResponse
 			break
 		}
-		e.StatusCode, e.Code, e.Retryable = http.StatusBadGateway, "upstream_unreachable", true
+		e.StatusCode, e.Code, e.Retryable = http.StatusBadGateway, provider.CodeUpstreamUnreachable, true
 	}
 	if hasResp && respErr.Response != nil {
 		e.RetryAfter = provider.ParseRetryAfter(respErr.Response.Header.Get("Retry-After"), time.Now())

@@ -37,7 +37,7 @@ func TestClassify(t *testing.T) {
 		ctx       context.Context
 		err       error
 		status    int
-		code      string
+		code      provider.Code
 		retryable bool
 		retryIn   time.Duration
 	}{

@@ -124,7 +124,7 @@ func TestErrors(t *testing.T) {
 	tests := []struct {
 		code      string
 		status    int
-		wantCode  string
+		wantCode  provider.Code
 		wantHTTP  int
 		retryable bool
 	}{

@@ -118,7 +118,7 @@ func (s *converseStream) end(err error, stopped bool) error {
 	case stopped:
 		return io.EOF
 	}
-	return &provider.Error{Model: s.model, StatusCode: http.StatusBadGateway, Code: "incomplete_stream", Retryable: true, Err: errIncomplete}
+	return &provider.Error{Model: s.model, StatusCode: http.StatusBadGateway, Code: provider.CodeIncompleteStream, Retryable: true, Err: errIncomplete}
 }
 
 // Close implements llm.Stream. It ends the SDK's reader goroutine and

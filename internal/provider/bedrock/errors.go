@@ -15,28 +15,28 @@ import (
 func errorClass(code string) (awsenv.Class, bool) {
 	switch code {
 	case "ThrottlingException":
-		return awsenv.Class{StatusCode: http.StatusTooManyRequests, Code: "throttled", Retryable: true}, true
+		return awsenv.Class{StatusCode: http.StatusTooManyRequests, Code: provider.CodeThrottled, Retryable: true}, true
 	case "ModelNotReadyException":
-		return awsenv.Class{StatusCode: http.StatusTooManyRequests, Code: "model_not_ready", Retryable: true}, true
+		return awsenv.Class{StatusCode: http.StatusTooManyRequests, Code: provider.CodeModelNotReady, Retryable: true}, true
 	case "ServiceQuotaExceededException":
 		// An account quota, not a rate: waiting a few seconds does not help.
-		return awsenv.Class{StatusCode: http.StatusTooManyRequests, Code: "quota_exceeded"}, true
+		return awsenv.Class{StatusCode: http.StatusTooManyRequests, Code: provider.CodeQuotaExceeded}, true
 	case "ValidationException":
-		return awsenv.Class{StatusCode: http.StatusBadRequest, Code: "invalid_request"}, true
+		return awsenv.Class{StatusCode: http.StatusBadRequest, Code: provider.CodeInvalidRequest}, true
 	case "AccessDeniedException", "UnrecognizedClientException", "InvalidSignatureException", "ExpiredTokenException":
-		return awsenv.Class{StatusCode: http.StatusForbidden, Code: "access_denied"}, true
+		return awsenv.Class{StatusCode: http.StatusForbidden, Code: provider.CodeAccessDenied}, true
 	case "ResourceNotFoundException":
-		return awsenv.Class{StatusCode: http.StatusNotFound, Code: "model_not_found"}, true
+		return awsenv.Class{StatusCode: http.StatusNotFound, Code: provider.CodeModelNotFound}, true
 	case "ModelTimeoutException":
-		return awsenv.Class{StatusCode: http.StatusGatewayTimeout, Code: "timeout", Retryable: true}, true
+		return awsenv.Class{StatusCode: http.StatusGatewayTimeout, Code: provider.CodeTimeout, Retryable: true}, true
 	case "ServiceUnavailableException":
-		return awsenv.Class{StatusCode: http.StatusServiceUnavailable, Code: "unavailable", Retryable: true}, true
+		return awsenv.Class{StatusCode: http.StatusServiceUnavailable, Code: provider.CodeUnavailable, Retryable: true}, true
 	case "InternalServerException":
-		return awsenv.Class{StatusCode: http.StatusInternalServerError, Code: "internal_error", Retryable: true}, true
+		return awsenv.Class{StatusCode: http.StatusInternalServerError, Code: provider.CodeInternalError, Retryable: true}, true
 	case "ModelStreamErrorException":
-		return awsenv.Class{StatusCode: http.StatusBadGateway, Code: "model_stream_error", Retryable: true}, true
+		return awsenv.Class{StatusCode: http.StatusBadGateway, Code: provider.CodeModelStreamError, Retryable: true}, true
 	case "ModelErrorException":
-		return awsenv.Class{StatusCode: http.StatusBadGateway, Code: "model_error"}, true
+		return awsenv.Class{StatusCode: http.StatusBadGateway, Code: provider.CodeModelError}, true
 	}
 	return awsenv.Class{}, false
 }
@@ -45,7 +45,7 @@ func errorClass(code string) (awsenv.Class, bool) {
 func classify(ctx context.Context, model string, err error) error {
 	var bad *badRequestError
 	if errors.As(err, &bad) {
-		return &provider.Error{Model: model, StatusCode: http.StatusBadRequest, Code: "invalid_request", Err: err}
+		return &provider.Error{Model: model, StatusCode: http.StatusBadRequest, Code: provider.CodeInvalidRequest, Err: err}
 	}
 	return awsenv.Classify(ctx, model, err, errorClass)
 }

@@ -139,7 +139,7 @@ func (s *messagesStream) Next() (llm.Chunk, error) {
 			}
 			c, ok, err := s.state.chunk(part.Value.Bytes)
 			if err != nil {
-				s.err = &provider.Error{Model: s.model, StatusCode: http.StatusBadGateway, Code: "model_stream_error", Retryable: true, Err: err}
+				s.err = &provider.Error{Model: s.model, StatusCode: http.StatusBadGateway, Code: provider.CodeModelStreamError, Retryable: true, Err: err}
 				break
 			}
 			if ok {
@@ -157,7 +157,7 @@ func (s *messagesStream) end(err error) error {
 	case s.state.stopped:
 		return io.EOF
 	}
-	return &provider.Error{Model: s.model, StatusCode: http.StatusBadGateway, Code: "incomplete_stream", Retryable: true, Err: errIncomplete}
+	return &provider.Error{Model: s.model, StatusCode: http.StatusBadGateway, Code: provider.CodeIncompleteStream, Retryable: true, Err: errIncomplete}
 }
 
 // Close implements llm.Stream.

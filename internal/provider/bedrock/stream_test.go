@@ -163,7 +163,7 @@ func TestChatStreamExceptionMidStream(t *testing.T) {
 	tests := []struct {
 		name, api string
 		frames    []frame
-		code      string
+		code      provider.Code
 		status    int
 		retryable bool
 	}{

@@ -107,7 +107,7 @@ func (c *Client) Classify(ctx context.Context, premise, hypothesis string) (Resu
 	}
 	r, err := parseResult(out.Body)
 	if err != nil {
-		return Result{}, &provider.Error{Model: c.name, StatusCode: http.StatusBadGateway, Code: "bad_response", Err: err}
+		return Result{}, &provider.Error{Model: c.name, StatusCode: http.StatusBadGateway, Code: provider.CodeBadResponse, Err: err}
 	}
 	return r, nil
 }

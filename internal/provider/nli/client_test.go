@@ -101,7 +101,7 @@ func TestClassifyErrors(t *testing.T) {
 		status    int
 		answer    string
 		wantHTTP  int
-		wantCode  string
+		wantCode  provider.Code
 		retryable bool
 	}{
 		{"no known label", 200, `[{"label":"yes","score":1}]`, 502, "bad_response", false},

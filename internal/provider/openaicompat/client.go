@@ -64,7 +64,7 @@ func (c *Client) Chat(ctx context.Context, req *llm.Request) (*llm.Response, err
 	}
 	out, err := wire.ToResponse()
 	if err != nil {
-		return nil, &provider.Error{Model: c.opt.Name, StatusCode: http.StatusBadGateway, Code: "bad_upstream_response", Retryable: true, Err: err}
+		return nil, &provider.Error{Model: c.opt.Name, StatusCode: http.StatusBadGateway, Code: provider.CodeBadUpstreamResponse, Retryable: true, Err: err}
 	}
 	if req.HiddenStates && len(wire.Choices) > 0 {
 		out.HiddenStates = decodeHiddenStates(wire.Choices[0].HiddenStates, c.opt.Name)
@@ -109,11 +109,11 @@ func (c *Client) auth(req *http.Request) {
 func (c *Client) post(ctx context.Context, r *llm.Request, stream bool) (*http.Response, error) {
 	body, err := openai.EncodeRequest(r, c.opt.ModelID, stream)
 	if err != nil {
-		return nil, &provider.Error{Model: c.opt.Name, StatusCode: http.StatusBadRequest, Code: "invalid_request", Err: err}
+		return nil, &provider.Error{Model: c.opt.Name, StatusCode: http.StatusBadRequest, Code: provider.CodeInvalidRequest, Err: err}
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.chat, bytes.NewReader(body))
 	if err != nil {
-		return nil, &provider.Error{Model: c.opt.Name, StatusCode: http.StatusBadGateway, Code: "bad_upstream_url", Err: err}
+		return nil, &provider.Error{Model: c.opt.Name, StatusCode: http.StatusBadGateway, Code: provider.CodeBadUpstreamURL, Err: err}
 	}
 	req.Header.Set("Content-Type", "application/json")
 	if stream {
@@ -139,21 +139,21 @@ func (c *Client) transportError(ctx context.Context, err error) error {
 	}
 	var ne net.Error
 	if errors.Is(err, context.DeadlineExceeded) || (errors.As(err, &ne) && ne.Timeout()) {
-		return &provider.Error{Model: c.opt.Name, StatusCode: http.StatusGatewayTimeout, Code: "timeout", Retryable: true, Err: err}
+		return &provider.Error{Model: c.opt.Name, StatusCode: http.StatusGatewayTimeout, Code: provider.CodeTimeout, Retryable: true, Err: err}
 	}
-	return &provider.Error{Model: c.opt.Name, StatusCode: http.StatusBadGateway, Code: "upstream_unreachable", Retryable: true, Err: err}
+	return &provider.Error{Model: c.opt.Name, StatusCode: http.StatusBadGateway, Code: provider.CodeUpstreamUnreachable, Retryable: true, Err: err}
 }
 
 // statusError reads an upstream error answer.
 func (c *Client) statusError(resp *http.Response, _ error) error {
 	b, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
 	msg := strings.TrimSpace(string(b))
-	code := "upstream_error"
+	code := provider.CodeUpstreamError
 	var e openai.ErrorBody
 	if json.Unmarshal(b, &e) == nil && e.Error.Message != "" {
 		msg = e.Error.Message
 		if e.Error.Code != nil {
-			code = *e.Error.Code
+			code = provider.Code(*e.Error.Code)
 		}
 	}
 	if msg == "" {
@@ -197,12 +197,12 @@ func (s *stream) Next() (llm.Chunk, error) {
 		}
 		var wire openai.ChatResponse
 		if err := json.Unmarshal(data, &wire); err != nil {
-			return llm.Chunk{}, &provider.Error{Model: s.c.opt.Name, StatusCode: http.StatusBadGateway, Code: "bad_upstream_response", Err: fmt.Errorf("decoding chunk: %w", err)}
+			return llm.Chunk{}, &provider.Error{Model: s.c.opt.Name, StatusCode: http.StatusBadGateway, Code: provider.CodeBadUpstreamResponse, Err: fmt.Errorf("decoding chunk: %w", err)}
 		}
 		if isErrorEvent(data) {
 			var e openai.ErrorBody
 			_ = json.Unmarshal(data, &e)
-			return llm.Chunk{}, &provider.Error{Model: s.c.opt.Name, StatusCode: http.StatusBadGateway, Code: "upstream_stream_error", Err: errors.New(e.Error.Message)}
+			return llm.Chunk{}, &provider.Error{Model: s.c.opt.Name, StatusCode: http.StatusBadGateway, Code: provider.CodeUpstreamStreamError, Err: errors.New(e.Error.Message)}
 		}
 		ch := wire.ToChunk()
 		if s.hidden && len(wire.Choices) > 0 {

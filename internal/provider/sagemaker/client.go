@@ -103,7 +103,7 @@ func (c *Client) targetVariant(hidden bool) *string {
 func (c *Client) Chat(ctx context.Context, req *llm.Request) (*llm.Response, error) {
 	body, err := c.payload.encode(req, false, req.HiddenStates)
 	if err != nil {
-		return nil, &provider.Error{Model: c.name, StatusCode: http.StatusBadRequest, Code: "invalid_request", Err: err}
+		return nil, &provider.Error{Model: c.name, StatusCode: http.StatusBadRequest, Code: provider.CodeInvalidRequest, Err: err}
 	}
 	out, err := c.rt.InvokeEndpoint(ctx, &sagemakerruntime.InvokeEndpointInput{
 		EndpointName:  aws.String(c.endpoint),
@@ -135,7 +135,7 @@ func (c *Client) Chat(ctx context.Context, req *llm.Request) (*llm.Response, err
 func (c *Client) ChatStream(ctx context.Context, req *llm.Request) (llm.Stream, error) {
 	body, err := c.payload.encode(req, true, req.HiddenStates)
 	if err != nil {
-		return nil, &provider.Error{Model: c.name, StatusCode: http.StatusBadRequest, Code: "invalid_request", Err: err}
+		return nil, &provider.Error{Model: c.name, StatusCode: http.StatusBadRequest, Code: provider.CodeInvalidRequest, Err: err}
 	}
 	out, err := c.rt.InvokeEndpointWithResponseStream(ctx, &sagemakerruntime.InvokeEndpointWithResponseStreamInput{
 		EndpointName:  aws.String(c.endpoint),

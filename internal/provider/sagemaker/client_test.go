@@ -158,7 +158,7 @@ func TestErrors(t *testing.T) {
 		code      string
 		body      string
 		wantHTTP  int
-		wantCode  string
+		wantCode  provider.Code
 		retryable bool
 	}{
 		{"container 429", 424, "ModelError", `{"Message":"Received client error (429)","OriginalStatusCode":429,"OriginalMessage":"busy"}`, 429, "model_error", true},

@@ -17,23 +17,23 @@ import (
 func errorClass(code string) (awsenv.Class, bool) {
 	switch code {
 	case "ValidationError", "ValidationException":
-		return awsenv.Class{StatusCode: http.StatusBadRequest, Code: "invalid_request"}, true
+		return awsenv.Class{StatusCode: http.StatusBadRequest, Code: provider.CodeInvalidRequest}, true
 	case "ThrottlingException":
-		return awsenv.Class{StatusCode: http.StatusTooManyRequests, Code: "throttled", Retryable: true}, true
+		return awsenv.Class{StatusCode: http.StatusTooManyRequests, Code: provider.CodeThrottled, Retryable: true}, true
 	case "ModelNotReadyException":
-		return awsenv.Class{StatusCode: http.StatusTooManyRequests, Code: "model_not_ready", Retryable: true}, true
+		return awsenv.Class{StatusCode: http.StatusTooManyRequests, Code: provider.CodeModelNotReady, Retryable: true}, true
 	case "AccessDeniedException", "UnrecognizedClientException", "InvalidSignatureException", "ExpiredTokenException":
-		return awsenv.Class{StatusCode: http.StatusForbidden, Code: "access_denied"}, true
+		return awsenv.Class{StatusCode: http.StatusForbidden, Code: provider.CodeAccessDenied}, true
 	case "ServiceUnavailable":
-		return awsenv.Class{StatusCode: http.StatusServiceUnavailable, Code: "unavailable", Retryable: true}, true
+		return awsenv.Class{StatusCode: http.StatusServiceUnavailable, Code: provider.CodeUnavailable, Retryable: true}, true
 	case "InternalFailure":
-		return awsenv.Class{StatusCode: http.StatusInternalServerError, Code: "internal_error", Retryable: true}, true
+		return awsenv.Class{StatusCode: http.StatusInternalServerError, Code: provider.CodeInternalError, Retryable: true}, true
 	case "InternalDependencyException":
-		return awsenv.Class{StatusCode: http.StatusBadGateway, Code: "internal_dependency", Retryable: true}, true
+		return awsenv.Class{StatusCode: http.StatusBadGateway, Code: provider.CodeInternalDependency, Retryable: true}, true
 	case "ModelStreamError":
-		return awsenv.Class{StatusCode: http.StatusBadGateway, Code: "model_stream_error", Retryable: true}, true
+		return awsenv.Class{StatusCode: http.StatusBadGateway, Code: provider.CodeModelStreamError, Retryable: true}, true
 	case "InternalStreamFailure":
-		return awsenv.Class{StatusCode: http.StatusBadGateway, Code: "internal_stream_failure", Retryable: true}, true
+		return awsenv.Class{StatusCode: http.StatusBadGateway, Code: provider.CodeInternalStream, Retryable: true}, true
 	}
 	return awsenv.Class{}, false
 }
@@ -49,12 +49,12 @@ func Classify(ctx context.Context, model string, err error) error {
 		if status < 400 {
 			status = http.StatusBadGateway
 		}
-		return &provider.Error{Model: model, StatusCode: status, Code: "model_error", Retryable: provider.StatusRetryable(status), Err: err}
+		return &provider.Error{Model: model, StatusCode: status, Code: provider.CodeModelError, Retryable: provider.StatusRetryable(status), Err: err}
 	}
 	return awsenv.Classify(ctx, model, err, errorClass)
 }
 
 // badAnswer is a container answer Cato cannot read.
 func badAnswer(model string, err error) error {
-	return &provider.Error{Model: model, StatusCode: http.StatusBadGateway, Code: "bad_response", Err: err}
+	return &provider.Error{Model: model, StatusCode: http.StatusBadGateway, Code: provider.CodeBadResponse, Err: err}
 }

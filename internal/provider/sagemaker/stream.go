@@ -94,7 +94,7 @@ func (s *stream) read() {
 			return
 		}
 		if errors.Is(err, io.EOF) {
-			err = &provider.Error{Model: s.c.name, StatusCode: http.StatusBadGateway, Code: "incomplete_stream", Retryable: true, Err: errIncomplete}
+			err = &provider.Error{Model: s.c.name, StatusCode: http.StatusBadGateway, Code: provider.CodeIncompleteStream, Retryable: true, Err: errIncomplete}
 		}
 		s.err = Classify(s.ctx, s.c.name, err)
 		return

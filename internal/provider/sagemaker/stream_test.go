@@ -134,7 +134,7 @@ func TestChatStreamErrorMidStream(t *testing.T) {
 		name      string
 		exception string
 		payload   any
-		code      string
+		code      provider.Code
 		retryable bool
 	}{
 		{"model stream error", "ModelStreamError", map[string]any{"Message": "CUDA out of memory", "ErrorCode": "ModelStreamError"}, "model_stream_error", true},

@@ -32,20 +32,20 @@ func (c *Client) begin(ctx context.Context) error {
 	switch c.engine.Fault() {
 	case simulator.StallFault:
 		<-ctx.Done()
-		return c.fail(504, "timeout", true, ctx.Err())
+		return c.fail(504, provider.CodeTimeout, true, ctx.Err())
 	case simulator.ErrorFault:
 		st := c.engine.Config().ErrorStatus
-		return c.fail(st, "simulated_error", provider.StatusRetryable(st), fmt.Errorf("simulated failure (status %d)", st))
+		return c.fail(st, provider.CodeSimulatedError, provider.StatusRetryable(st), fmt.Errorf("simulated failure (status %d)", st))
 	case simulator.ResetFault:
-		return c.fail(502, "connection_reset", true, errReset)
+		return c.fail(502, provider.CodeConnectionReset, true, errReset)
 	}
 	if err := c.engine.Wait(ctx); err != nil {
-		return c.fail(504, "timeout", true, err)
+		return c.fail(504, provider.CodeTimeout, true, err)
 	}
 	return nil
 }
 
-func (c *Client) fail(status int, code string, retryable bool, err error) error {
+func (c *Client) fail(status int, code provider.Code, retryable bool, err error) error {
 	pe := &provider.Error{Model: c.engine.Name(), StatusCode: status, Code: code, Retryable: retryable, Err: err}
 	if status == 429 {
 		pe.RetryAfter = time.Second

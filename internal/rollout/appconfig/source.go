@@ -13,7 +13,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/appconfigdata"
 	"github.com/aws/aws-sdk-go-v2/service/appconfigdata/types"
 
-	"github.com/cato-gateway/cato/internal/config"
 	"github.com/cato-gateway/cato/internal/rollout"
 )
 
@@ -26,28 +25,44 @@ type dataAPI interface {
 
 var _ dataAPI = (*appconfigdata.Client)(nil)
 
+// Target addresses the AppConfig configuration profile that holds the flag
+// document.
+type Target struct {
+	Application, Environment, Profile string
+	// Region is AppConfig's AWS region. Empty means the AWS configuration's
+	// region, or us-east-1 when that has none.
+	Region string
+	// Endpoint overrides AppConfig's endpoint: a VPC endpoint, or a local
+	// server in tests. Empty means AWS's.
+	Endpoint string
+}
+
 // NewClient returns an AppConfigData client from the AWS configuration
-// app loads (credentials, retries), with cfg's region and endpoint
-// override (a VPC endpoint, or a local server in tests) applied.
-func NewClient(awsCfg aws.Config, cfg config.AppConfig) *appconfigdata.Client {
+// app loads (credentials, retries), with t's region and endpoint applied.
+func NewClient(awsCfg aws.Config, t Target) *appconfigdata.Client {
 	return appconfigdata.NewFromConfig(awsCfg, func(o *appconfigdata.Options) {
-		if cfg.Region != "" {
-			o.Region = cfg.Region
+		if t.Region != "" {
+			o.Region = t.Region
 		}
 		if o.Region == "" {
 			o.Region = "us-east-1"
 		}
-		if cfg.Endpoint != "" {
-			o.BaseEndpoint = aws.String(cfg.Endpoint)
+		if t.Endpoint != "" {
+			o.BaseEndpoint = aws.String(t.Endpoint)
 		}
 	})
 }
 
-// Options wires a Source. Client and Store are required.
+// DefaultPoll is the shortest wait between polls unless Options says
+// otherwise.
+const DefaultPoll = 30 * time.Second
+
+// Options wires a Source. Target, Client and Store are required.
 type Options struct {
-	// Config names the application, environment and configuration profile,
-	// and the poll interval (config.Rollout.AppConfig).
-	Config config.AppConfig
+	Target Target
+	// Poll is the shortest wait between polls; AppConfig may ask for a
+	// longer one. Zero means DefaultPoll.
+	Poll   time.Duration
 	Client dataAPI
 	Store  rollout.FlagStore
 	// Decider, if set, applies a new flag on this replica at once, before
@@ -74,8 +89,8 @@ func New(opts Options) *Source {
 	if opts.Log == nil {
 		opts.Log = slog.New(slog.DiscardHandler)
 	}
-	if opts.Config.Poll <= 0 {
-		opts.Config.Poll = 30 * time.Second
+	if opts.Poll <= 0 {
+		opts.Poll = DefaultPoll
 	}
 	return &Source{opts: opts}
 }
@@ -84,7 +99,7 @@ func New(opts Options) *Source {
 const minPoll = 15 * time.Second
 
 // Run polls until ctx is done and returns nil then. It waits what
-// AppConfig asks (NextPollIntervalInSeconds) or Config.Poll, whichever is
+// AppConfig asks (NextPollIntervalInSeconds) or Options.Poll, whichever is
 // longer, between polls; failures are logged and retried at that pace.
 func (s *Source) Run(ctx context.Context) error {
 	for {
@@ -95,7 +110,7 @@ func (s *Source) Run(ctx context.Context) error {
 		if err != nil {
 			s.opts.Log.Warn("polling AWS AppConfig for the rollout flag failed", slog.Any("err", err))
 		}
-		t := time.NewTimer(max(wait, s.opts.Config.Poll))
+		t := time.NewTimer(max(wait, s.opts.Poll))
 		select {
 		case <-ctx.Done():
 			t.Stop()
@@ -110,13 +125,13 @@ func (s *Source) Run(ctx context.Context) error {
 // and writes a new version to the store. It returns how long AppConfig
 // asks to wait before the next poll.
 func (s *Source) Poll(ctx context.Context) (time.Duration, error) {
-	c := s.opts.Config
+	c := s.opts.Target
 	if s.token == nil {
 		out, err := s.opts.Client.StartConfigurationSession(ctx, &appconfigdata.StartConfigurationSessionInput{
 			ApplicationIdentifier:                aws.String(c.Application),
 			EnvironmentIdentifier:                aws.String(c.Environment),
 			ConfigurationProfileIdentifier:       aws.String(c.Profile),
-			RequiredMinimumPollIntervalInSeconds: aws.Int32(int32(max(c.Poll, minPoll) / time.Second)),
+			RequiredMinimumPollIntervalInSeconds: aws.Int32(int32(max(s.opts.Poll, minPoll) / time.Second)),
 		})
 		if err != nil {
 			return 0, fmt.Errorf("starting AppConfig session for %s/%s/%s: %w", c.Application, c.Environment, c.Profile, err)
@@ -160,7 +175,7 @@ func (s *Source) apply(ctx context.Context, doc []byte, label string) error {
 	if last, ok := rollout.LastFrom(h, rollout.SourceAppConfig); ok && last.Ref == ref {
 		return nil // this version was applied before (by this replica or another)
 	}
-	c := s.opts.Config
+	c := s.opts.Target
 	f := rollout.Flag{
 		Percentage: pct, Source: rollout.SourceAppConfig,
 		Actor:  fmt.Sprintf("appconfig:%s/%s/%s", c.Application, c.Environment, c.Profile),

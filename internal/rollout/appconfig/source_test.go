@@ -14,7 +14,6 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 
-	"github.com/cato-gateway/cato/internal/config"
 	"github.com/cato-gateway/cato/internal/rollout"
 )
 
@@ -114,8 +113,8 @@ func newSource(t *testing.T, endpoint string, store rollout.FlagStore, dec *roll
 			return aws.Credentials{AccessKeyID: "AKIDTEST", SecretAccessKey: "secret", Source: "test"}, nil
 		}),
 	}
-	cfg := config.AppConfig{Application: "cato", Environment: "prod", Profile: "rollout", Region: "eu-west-1", Endpoint: endpoint, Poll: time.Millisecond}
-	return New(Options{Config: cfg, Client: NewClient(awsCfg, cfg), Store: store, Decider: dec, Log: slog.New(slog.DiscardHandler)})
+	target := Target{Application: "cato", Environment: "prod", Profile: "rollout", Region: "eu-west-1", Endpoint: endpoint}
+	return New(Options{Target: target, Poll: time.Millisecond, Client: NewClient(awsCfg, target), Store: store, Decider: dec, Log: slog.New(slog.DiscardHandler)})
 }
 
 func TestPollTokenDance(t *testing.T) {
