@@ -90,8 +90,9 @@ func TestEvaluate(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Log("\n" + rep.String())
-	if rep.Accuracy < 0.970 {
-		t.Errorf("dev accuracy = %.3f; want at least 0.970", rep.Accuracy)
+	// docs/routing.md reports 503/510 = 0.986; the test allows 0.01 less.
+	if rep.Accuracy < 0.986-0.01 {
+		t.Errorf("dev accuracy = %.3f; docs/routing.md reports 0.986 (the test allows 0.01 less)", rep.Accuracy)
 	}
 }
 
@@ -155,7 +156,8 @@ func TestEvaluateHeldOut(t *testing.T) {
 	}
 	rep.Misses = nil // the held-out cases are not listed, so that nobody tunes on them
 	t.Log("\n" + rep.String())
-	if rep.Accuracy < 0.776 {
-		t.Errorf("held-out accuracy = %.3f; want at least 0.776", rep.Accuracy)
+	// docs/routing.md reports 165/187 = 0.882; the test allows 0.01 less.
+	if rep.Accuracy < 0.882-0.01 {
+		t.Errorf("held-out accuracy = %.3f; docs/routing.md reports 0.882 (the test allows 0.01 less)", rep.Accuracy)
 	}
 }
