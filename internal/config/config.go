@@ -296,7 +296,7 @@ type Cache struct {
 	Enabled *bool `yaml:"enabled"`
 	// Threshold is the cosine similarity a cache candidate needs before the
 	// content agreement gate examines it. Default 0.75, chosen for the local
-	// embedder on internal/cache/testdata/pairs.jsonl (docs/cache.md);
+	// embedder (docs/cache.md);
 	// provider embedders may want another value.
 	Threshold float64 `yaml:"threshold"`
 	// TTL is how long an entry lives. Default 24h.
