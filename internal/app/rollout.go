@@ -48,7 +48,7 @@ func (a *App) newMigration(ctx context.Context, cfg *config.Config, store rollou
 	}
 	dec := rollout.NewDecider(flag, dopts)
 	ar := cfg.Rollout.AutoRollback
-	stats := rollout.NewStats(rollout.StatsOptions{Window: ar.Window, SlowAfter: ar.P99})
+	stats := rollout.NewStats(rollout.StatsOptions{Window: ar.Window, SlowAfter: ar.P99, Now: a.now})
 	m := &migration{
 		store:  store,
 		poller: rollout.NewPoller(store, dec, cfg.Rollout.Poll, a.log),
@@ -56,7 +56,7 @@ func (a *App) newMigration(ctx context.Context, cfg *config.Config, store rollou
 		api:    &api.Rollout{Decider: dec, Stats: stats, LegacyModel: cfg.Rollout.Legacy},
 	}
 	if ar.Enabled {
-		m.guard = rollout.NewGuard(rollout.GuardOptions{Config: ar, Store: store, Decider: dec, Stats: stats, Actor: "cato@" + host, Log: a.log})
+		m.guard = rollout.NewGuard(rollout.GuardOptions{Config: ar, Store: store, Decider: dec, Stats: stats, Actor: "cato@" + host, Log: a.log, Now: a.now})
 	}
 	if cfg.Rollout.Legacy != "" {
 		lm := cfg.Models[cfg.Rollout.Legacy]

@@ -21,7 +21,10 @@ type GuardOptions struct {
 	// Actor names this replica in the change it writes. Default "cato".
 	Actor string
 	Log   *slog.Logger
-	clock clock // nil means the real clock; tests set it
+	// Now is the clock of trips; give it the one Stats has. Nil means
+	// time.Now.
+	Now   func() time.Time
+	clock clock // nil means Now; this package's tests set it
 }
 
 // Guard rolls the migration back by itself: when, over the sliding window,
@@ -57,7 +60,7 @@ func NewGuard(opts GuardOptions) *Guard {
 		opts.Actor = "cato"
 	}
 	if opts.clock == nil {
-		opts.clock = realClock{}
+		opts.clock = clockOf(opts.Now)
 	}
 	return &Guard{opts: opts}
 }

@@ -42,7 +42,9 @@ type StatsOptions struct {
 	// SlowAfter is the latency counted as slow, exactly, for Guard's p99
 	// rule (config.Rollout.AutoRollback.P99). Zero means 2s.
 	SlowAfter time.Duration
-	clock     clock // nil means the real clock; tests set it
+	// Now is the clock of the window. Nil means time.Now.
+	Now   func() time.Time
+	clock clock // nil means Now; this package's tests set it
 }
 
 // Stats counts requests per side: totals since start, and error rate and
@@ -66,7 +68,7 @@ func NewStats(opts StatsOptions) *Stats {
 		opts.SlowAfter = 2 * time.Second
 	}
 	if opts.clock == nil {
-		opts.clock = realClock{}
+		opts.clock = clockOf(opts.Now)
 	}
 	s := &Stats{clock: opts.clock}
 	for i := range s.sides {
