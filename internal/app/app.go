@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"slices"
+	"time"
 
 	"github.com/cato-gateway/cato/internal/api"
 	"github.com/cato-gateway/cato/internal/breaker"
@@ -39,15 +40,25 @@ type App struct {
 	// its context ends.
 	background []func(ctx context.Context) error
 	closers    []func() error
+	// migration is the rollout's running parts.
+	migration *migration
+	// now is the clock of the rollout's window and guard; nil means
+	// time.Now.
+	now func() time.Time
 }
 
 // New builds the gateway described by cfg. environ is the process
 // environment (os.Environ()), where keys named by *_env settings are read.
 // On error, whatever New had opened (the store, a simulated legacy server)
 // is closed again.
-func New(ctx context.Context, cfg *config.Config, environ []string, log *slog.Logger) (_ *App, err error) {
+func New(ctx context.Context, cfg *config.Config, environ []string, log *slog.Logger) (*App, error) {
+	return newApp(ctx, cfg, environ, log, nil)
+}
+
+// newApp is New with the rollout's clock: now, or time.Now when nil.
+func newApp(ctx context.Context, cfg *config.Config, environ []string, log *slog.Logger, now func() time.Time) (_ *App, err error) {
 	env := envMap(environ)
-	a := &App{cfg: cfg, log: log, metrics: metrics.New()}
+	a := &App{cfg: cfg, log: log, metrics: metrics.New(), now: now}
 	defer func() {
 		if err != nil {
 			a.close()
@@ -113,6 +124,7 @@ func New(ctx context.Context, cfg *config.Config, environ []string, log *slog.Lo
 		return nil, err
 	}
 	a.background = append(a.background, mig.run)
+	a.migration = mig
 	orch := orchestrator.New(orchestrator.Options{
 		Models:    sortedKeys(models),
 		Caller:    provider.NewFallback(provider.Lookup(guards), cfg.Retries.Budget, log),

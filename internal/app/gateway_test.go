@@ -129,6 +129,13 @@ func serve(t *testing.T, cfgYAML, store string, environ ...string) (string, func
 	if err != nil {
 		t.Fatalf("app.New: %v", err)
 	}
+	return startServing(t, a)
+}
+
+// startServing serves a on a loopback port until the test ends, and
+// returns its base URL and a function that stops it early.
+func startServing(t *testing.T, a *App) (string, func()) {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)

@@ -2,13 +2,16 @@ package app
 
 import (
 	"fmt"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/cato-gateway/cato/internal/config"
 	"github.com/cato-gateway/cato/internal/testenv"
 )
 
@@ -117,10 +120,11 @@ rollout: {percentage: 10, legacy: legacy}
 }
 
 // TestAutomaticRollback: when the new side's error rate passes the
-// guardrail with enough samples, Cato sets the percentage to 0 by itself
-// and later requests are served by the legacy side.
+// guardrail with enough samples in the window, Cato sets the percentage to
+// 0 by itself and later requests are served by the legacy side. It runs on
+// a fake clock, and makes the guard's once-a-second check itself.
 func TestAutomaticRollback(t *testing.T) {
-	base, _ := serve(t, `
+	cfg, err := config.Parse([]byte(`
 listen: 127.0.0.1:0
 models:
   bedrock_haiku: {provider: simulated, simulate: {error_rate: 1, error_status: 500}}
@@ -133,38 +137,76 @@ rollout:
   percentage: 100
   legacy: legacy
   auto_rollback: {enabled: true, error_rate: 0.01, min_requests: 20, window: 30s}
-`, "embedded://"+t.TempDir())
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Store = "embedded://" + t.TempDir()
+	clock := &fakeClock{now: time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)}
+	a, err := newApp(t.Context(), cfg, nil, slog.New(slog.DiscardHandler), clock.Now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	base, _ := startServing(t, a)
 
 	send := func(i int) *http.Response {
 		resp, _ := post(t, base+"/v1/chat/completions", fmt.Sprintf(`{"model":"auto","user":"u%d","cato":{"cache":false},"messages":[{"role":"user","content":"What is 2+2?"}]}`, i))
 		return resp
 	}
-	for i := range 10 {
-		if resp := send(i); resp.StatusCode < 500 {
-			t.Fatalf("request %d: status %d; want the new side's failure", i, resp.StatusCode)
+	sendFailing := func(n int) {
+		t.Helper()
+		for i := range n {
+			if resp := send(i); resp.StatusCode < 500 || resp.Header.Get("X-Cato-Side") != "new" {
+				t.Fatalf("request %d: status %d from side %q; want the new side's failure", i, resp.StatusCode, resp.Header.Get("X-Cato-Side"))
+			}
 		}
 	}
-	time.Sleep(1500 * time.Millisecond) // more than one guard check
-	if resp := send(0); resp.Header.Get("X-Cato-Side") != "new" {
-		t.Fatal("the guard rolled back below its minimum sample of 20 requests")
-	}
-	for i := range 20 {
-		send(i)
-	}
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		resp := send(1)
-		if resp.Header.Get("X-Cato-Side") == "legacy" && resp.StatusCode == 200 {
-			break
+	// check is the guard's periodic check, made now. (Its own loop may
+	// check too, at any moment: on the same clock and figures it decides
+	// the same.)
+	check := func() {
+		t.Helper()
+		if _, err := a.migration.guard.Check(t.Context()); err != nil {
+			t.Fatal(err)
 		}
-		if time.Now().After(deadline) {
-			t.Fatal("no automatic rollback within 5s of the error rate passing 1%")
-		}
-		time.Sleep(100 * time.Millisecond)
+	}
+
+	sendFailing(10)
+	check()
+	sendFailing(1) // still the new side: 11 failures, below the minimum of 20
+
+	clock.Advance(31 * time.Second) // the 11 failures leave the 30s window
+	sendFailing(15)
+	check()
+	sendFailing(1) // still the new side: 26 failures in all, 16 in the window
+
+	sendFailing(4) // 20 in the window
+	check()
+	if resp := send(1); resp.Header.Get("X-Cato-Side") != "legacy" || resp.StatusCode != 200 {
+		t.Fatalf("after 20 failures in the window: status %d from side %q; want the legacy side's answer", resp.StatusCode, resp.Header.Get("X-Cato-Side"))
 	}
 	if !strings.Contains(get(t, base+"/metrics"), "cato_rollout_auto_rollbacks_total 1") {
 		t.Error("/metrics does not count the automatic rollback")
 	}
+}
+
+// fakeClock is a clock that moves only when told; it is safe for
+// concurrent use.
+type fakeClock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *fakeClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *fakeClock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
 }
 
 // TestRollbackReachesEveryReplica: a rollback through one of two replicas

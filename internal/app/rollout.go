@@ -52,7 +52,7 @@ func (a *App) newMigration(ctx context.Context, cfg *config.Config, store rollou
 	}
 	dec := rollout.NewDecider(flag, dopts)
 	ar := rc.AutoRollback
-	stats := rollout.NewStats(rollout.StatsOptions{Window: ar.Window, SlowAfter: ar.P99})
+	stats := rollout.NewStats(rollout.StatsOptions{Window: ar.Window, SlowAfter: ar.P99, Now: a.now})
 	m := &migration{
 		store:  store,
 		poller: rollout.NewPoller(store, dec, rc.Poll, a.log),
@@ -64,7 +64,7 @@ func (a *App) newMigration(ctx context.Context, cfg *config.Config, store rollou
 	if ar.Enabled {
 		m.guard = rollout.NewGuard(rollout.GuardOptions{
 			Enabled: true, ErrorRate: ar.ErrorRate, MinRequests: ar.MinRequests,
-			Store: store, Decider: dec, Stats: stats, Actor: "cato@" + host, Log: a.log,
+			Store: store, Decider: dec, Stats: stats, Actor: "cato@" + host, Log: a.log, Now: a.now,
 		})
 	}
 	if rc.Legacy != "" {

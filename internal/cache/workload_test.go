@@ -2,6 +2,7 @@ package cache
 
 import (
 	"context"
+	"math"
 	"math/rand/v2"
 	"os"
 	"testing"
@@ -22,9 +23,10 @@ type workload struct {
 
 // TestWorkloadHitRate replays testdata/repetitive.yaml (or the file named by
 // CATO_WORKLOAD) through a cache with the local embedder: requests drawn by
-// weight, a paraphrase chosen uniformly, an answer stored after each miss.
-// It reports the hit rate over the run and over first-seen wordings, and
-// fails if the run's hit rate is not above 80%.
+// weight with a fixed seed, a paraphrase chosen uniformly, an answer stored
+// after each miss. It reports the hit rate over the run and over the first
+// sight of a wording whose family is cached, and, for the default file,
+// asserts the figures docs/cache.md reports.
 func TestWorkloadHitRate(t *testing.T) {
 	path := "testdata/repetitive.yaml"
 	if p := os.Getenv("CATO_WORKLOAD"); p != "" {
@@ -82,9 +84,17 @@ func TestWorkloadHitRate(t *testing.T) {
 		}
 	}
 	rate := float64(hits) / float64(requests-bypasses)
-	t.Logf("%s: %d requests, %d distinct wordings, hit rate %.3f; first sight of a paraphrase hit %d/%d; %d bypassed",
-		path, requests, len(seen), rate, firstSeenHits, firstSeen, bypasses)
-	if rate <= 0.8 {
-		t.Errorf("hit rate %.3f; want > 0.8", rate)
+	t.Logf("%s: %d requests, %d distinct wordings, hit rate %.3f (%d hits, %d of them on a wording seen before); first sight of a paraphrase hit %d/%d; %d bypassed",
+		path, requests, len(seen), rate, hits, hits-firstSeenHits, firstSeenHits, firstSeen, bypasses)
+	if os.Getenv("CATO_WORKLOAD") != "" {
+		return
+	}
+	// docs/cache.md reports a hit rate of 0.972 and 41 first-sight hits of
+	// 65. The replay is deterministic, so the test allows only ±0.005 on
+	// the rate and ±2 on the first-sight hits: a change to the embedder,
+	// the threshold or the gate that moves them must update the page.
+	if math.Abs(rate-0.972) > 0.005 || firstSeen != 65 || firstSeenHits < 41-2 || firstSeenHits > 41+2 {
+		t.Errorf("hit rate %.3f, first sight of a paraphrase hit %d/%d; docs/cache.md reports 0.972 and 41/65 (±0.005, ±2)",
+			rate, firstSeenHits, firstSeen)
 	}
 }

@@ -108,8 +108,9 @@ type Options struct {
 	// Progress, when set, is called from Run's own goroutine every
 	// ProgressEvery with the run's progress.
 	Progress func(Progress) `json:"-"`
-	// ProgressEvery is how often Progress is called. Zero means 1s.
-	ProgressEvery time.Duration `json:"-"`
+	// ProgressEvery is how often Progress is called. Zero means 1s. Worker
+	// processes get it too, so that they report at the pace of the merge.
+	ProgressEvery time.Duration `json:"progress_every,omitempty"`
 }
 
 // Mode returns ModeOpen or ModeClosed.

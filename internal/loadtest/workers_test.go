@@ -22,16 +22,17 @@ func testWorker(t *testing.T) StartWorker {
 func TestRunWorkers(t *testing.T) {
 	fake := newFakeCato(t)
 	fake.failEvery = 7
+	fake.delay = 30 * time.Millisecond // 301 requests, 9 at a time: about a second, many progress ticks
 	srv := fake.start(false)
 	var mu sync.Mutex
-	var last Progress
+	var seen []Progress
 	opts := Options{
-		URL: srv.URL, Workload: mustWorkload(t, e2eWorkload), Concurrency: 9, Duration: 5 * time.Second,
+		URL: srv.URL, Workload: mustWorkload(t, e2eWorkload), Concurrency: 9, Duration: 10 * time.Second,
 		MaxRequests: 301, Timeout: 5 * time.Second, // source addresses: 2 per worker by default
 		ProgressEvery: 20 * time.Millisecond,
 		Progress: func(p Progress) {
 			mu.Lock()
-			last = p
+			seen = append(seen, p)
 			mu.Unlock()
 		},
 	}
@@ -49,10 +50,30 @@ func TestRunWorkers(t *testing.T) {
 	if res.Plan.Workers != 3 || res.Plan.Concurrency != 9 || res.Plan.SourceAddrs != 6 {
 		t.Errorf("plan %+v; want 3 workers, concurrency 9, 6 source addresses (2 each by default)", res.Plan)
 	}
+
+	// The merged progress must show the workers' requests while they run,
+	// never go backwards, and never count more than the run sends.
 	mu.Lock()
 	defer mu.Unlock()
-	if last.Done == 0 && last.Sent == 0 {
-		t.Log("no progress line came before the end (run too fast); not an error")
+	var prev Progress
+	steps := 0 // reports whose Done moved on: workers report at ProgressEvery, not once a second
+	for i, p := range seen {
+		if p.Elapsed < prev.Elapsed || p.Sent < prev.Sent || p.Done < prev.Done || p.Failed < prev.Failed {
+			t.Errorf("progress %d went backwards: %+v after %+v", i, p, prev)
+		}
+		if p.Sent > res.Sent || p.Done > res.Sent || p.Failed > p.Done || p.InFlight < 0 {
+			t.Errorf("progress %d = %+v; impossible for a run of %d requests", i, p, res.Sent)
+		}
+		if p.Done > prev.Done {
+			steps++
+		}
+		prev = p
+	}
+	// With workers reporting once a second, as they did when they were not
+	// told ProgressEvery, Done moves about once per worker (3 times); at
+	// 20ms it moves about 50 times.
+	if steps < 10 {
+		t.Errorf("%d progress reports, the count of requests done moved in %d of them; want at least 10: the workers' progress merged as they run", len(seen), steps)
 	}
 }
 

@@ -10,13 +10,15 @@ import (
 
 // A query's complexity is a sum of readable signals, clamped to [0, 1]:
 // a small base, the query's length, cue families (each counted once,
-// however many of its words appear), a task verb up front ("Analyze…",
-// "Design…", "Prove…"), the number of parts it asks for, the
-// conversation's depth, and discounts for what is plainly simple
-// (greetings, short factual questions, quick lookups and rewrites). The
-// weights are chosen so that one strong family (a proof, a design, a
-// comparison) plus some substance (a task verb, ten words or more) crosses
-// the default 0.5 threshold, and a lone "explain" or "why" does not.
+// however many of its words appear), an ask to write code, a task verb up
+// front with something to work on ("Analyze…", "Design Uber", "Refute
+// determinism"), a short question that needs depth (openQuestion), the
+// number of parts it asks for, the conversation's depth, and discounts
+// for what is plainly simple (greetings, short factual questions, quick
+// lookups and rewrites). The weights are chosen so that one strong family
+// (a proof, a design, a comparison) plus some substance (a task verb, ten
+// words or more) crosses the default 0.5 threshold, and a lone "explain"
+// or "why" does not. They were tuned on testdata/dev.jsonl only.
 const (
 	baseScore      = 0.10
 	lengthFrom     = 6 // words that add nothing
@@ -25,6 +27,11 @@ const (
 	taskVerbScore  = 0.10
 	perExtraPart   = 0.10 // for each part beyond the first
 	maxPartsScore  = 0.30
+	codeAskScore   = 0.25 // as much as the code cue family
+	// openQuestionScore is the weight of a short question that needs
+	// depth (openQuestion): with the base score it reaches the default
+	// threshold on its own.
+	openQuestionScore = 0.40
 )
 
 // cueSpec is one family of words that says something about the work a
@@ -45,6 +52,8 @@ var cues = compileCues([]cueSpec{
 		"what would happen", "what happens if", "how would", "why would", "interpret*", "root cause", "impact of",
 		"effects of", "predict*", "forecast*", "infer*", "think through", "causal*", "ethic*", "should we",
 		"strateg*", "weigh*", "long term", "in the long run",
+		"refut*", "rebut*", "disprov*", "debunk*", "defend", "steelman*", "make the case", "case for", "case against",
+		"counterargument*",
 	}},
 	{"explanation", 0.20, []string{
 		"explain*", "walk me through", "elaborat*", "describe how", "describe why", "how does",
@@ -65,16 +74,12 @@ var cues = compileCues([]cueSpec{
 		"whitepaper", "white paper", "research paper", "literature review", "thesis", "long form", "at length",
 		"nuanc*", "rigorous*", "exhaustive*",
 	}},
-	// Asks to write, fix or change code; naming a language is not one.
+	// Asks to fix or change code; asks to write code are found by
+	// asksForCode, and naming a language is not one.
 	{"code", 0.25, []string{
-		"write a function", "write a program", "write a script", "write code", "write a class", "write a method",
-		"write a parser", "write a hook", "write a query", "write an sql", "write a sql", "sql query that",
 		"implement*", "refactor*", "debug*", "fix this code", "fix my code", "fix the bug", "this code", "my code",
 		"unit test*", "write tests", "code review", "review this code", "stack trace", "segfault", "compile error",
-		"compiler error", "write a go", "write a python", "write a rust", "write a java", "write a javascript",
-		"write a typescript", "write a react", "write a bash", "write a shell", "write a kubernetes",
-		"write a concurrent", "go code", "python code", "java code", "rust code", "c code", "javascript code",
-		"typescript code",
+		"compiler error",
 	}},
 	{"advanced topic", 0.15, []string{
 		"concurren*", "thread safe", "distributed", "lock free", "race condition*", "deadlock*", "memory leak*",
@@ -112,8 +117,7 @@ var (
 	lookupOpeners = set("define", "translate", "convert", "spell", "list", "name", "give me", "tell me",
 		"how do i", "how can i",
 		"rephrase", "reword", "paraphrase", "correct", "fix the grammar", "fix grammar", "capitalize",
-		"format", "summarize", "summarise", "shorten", "recommend", "suggest", "write a haiku",
-		"write a short", "write a tweet", "write a limerick", "write a slogan", "write a tagline")
+		"format", "summarize", "summarise", "shorten", "recommend", "suggest")
 )
 
 var (
@@ -131,7 +135,8 @@ var (
 	// taskVerbs open a query that asks for work rather than a fact.
 	taskVerbs = set("analyze", "analyse", "evaluate", "assess", "critique", "justify", "investigate", "predict",
 		"compare", "contrast", "design", "architect", "propose", "plan", "prove", "derive", "show that", "solve",
-		"implement", "refactor", "debug", "optimize", "optimise", "port", "explain", "describe", "discuss", "review")
+		"implement", "refactor", "debug", "optimize", "optimise", "port", "explain", "describe", "discuss", "review",
+		"refute", "rebut", "disprove", "debunk", "defend", "argue", "steelman", "make the case")
 )
 
 // signal is one contribution to a score, kept for the reason.
@@ -165,7 +170,7 @@ func complexity(query string, history int) score {
 		add("long query", l)
 	}
 	first := firstWords(words)
-	if n >= 4 && first(taskVerbs) { // a bare "compare" has nothing to work on
+	if first(taskVerbs) && hasObject(words) { // a bare "compare" has nothing to work on
 		add("task verb", taskVerbScore)
 	}
 	padded := " " + strings.Join(tokens, " ") + " "
@@ -178,6 +183,15 @@ func complexity(query string, history int) score {
 	}
 	if hasCode(query) {
 		add("code in the query", 0.20)
+		strong++
+	}
+	if asksForCode(words) {
+		add("code", codeAskScore)
+		strong++
+	}
+	open := openQuestion(words)
+	if open {
+		add("open question", openQuestionScore)
 		strong++
 	}
 	if p := parts(query, tokens); p > 1 {
@@ -196,10 +210,10 @@ func complexity(query string, history int) score {
 	case n <= 6 && greetingWords[words[0]] && strong == 0:
 		s.simple = "greeting or small talk"
 		s.value -= greetingDiscount
-	case n <= factualMaxWords && first(factualOpeners):
+	case n <= factualMaxWords && first(factualOpeners) && !open:
 		s.simple = "short factual question"
 		s.value -= factualDiscount
-	case n <= lookupMaxWords && first(lookupOpeners) && strong == 0:
+	case n <= lookupMaxWords && (first(lookupOpeners) || shortWriting(words)) && strong == 0:
 		s.simple = "short lookup or rewrite"
 		s.value -= lookupDiscount
 	case strong == 0 && n <= factualMaxWords:
@@ -257,6 +271,118 @@ func (c cue) matches(words []string, padded string) bool {
 		if strings.Contains(padded, p) {
 			return true
 		}
+	}
+	return false
+}
+
+// hasObject reports whether a query that opens with a task verb names
+// something to work on: a word after the first that is neither a task
+// verb nor a conjunction ("Design Uber", not "Compare and contrast").
+func hasObject(words []string) bool {
+	for _, w := range words[1:] {
+		if !taskVerbs[w] && !joiners[w] && w != "or" {
+			return true
+		}
+	}
+	return false
+}
+
+// Words that make a query an ask to write code (asksForCode).
+var (
+	codeMakers = set("write", "implement", "build", "create", "code", "generate", "make")
+	codeNouns  = set("function", "functions", "program", "script", "class", "method", "parser", "hook", "query", "queries",
+		"operator", "module", "library", "server", "client", "cli", "crawler", "scraper", "regex", "component", "endpoint",
+		"bot", "daemon", "plugin", "snippet", "handler", "middleware", "decorator", "struct", "interface", "code")
+	languages = set("go", "golang", "python", "rust", "java", "javascript", "js", "typescript", "ts", "c", "cpp", "csharp",
+		"kotlin", "swift", "ruby", "php", "scala", "haskell", "elixir", "erlang", "clojure", "lua", "perl", "sql", "bash",
+		"shell", "powershell", "react", "vue", "angular", "svelte", "django", "flask", "rails", "node", "nodejs",
+		"kubernetes", "terraform", "ansible", "docker", "dockerfile", "makefile")
+	codeOwners = set("this", "my", "our", "your", "the")
+)
+
+// asksForCode reports whether words ask for code to be written (a verb
+// of making followed within five words by a kind of code or a
+// programming language: "write a Go program", "create a React hook") or
+// point at code ("this Java code", "our code").
+func asksForCode(words []string) bool {
+	for i, w := range words {
+		if codeMakers[w] {
+			for _, x := range words[i+1 : min(len(words), i+6)] {
+				if codeNouns[x] || languages[x] {
+					return true
+				}
+			}
+		}
+		if w == "code" && i > 0 && (codeOwners[words[i-1]] || (languages[words[i-1]] && i > 1 && codeOwners[words[i-2]])) {
+			return true
+		}
+	}
+	return false
+}
+
+// Short pieces of writing (shortWriting).
+var (
+	writeOpeners = set("write", "compose", "give me", "write me", "come up with")
+	shortForms   = set("haiku", "limerick", "slogan", "slogans", "tagline", "taglines", "tweet", "caption", "headline",
+		"headlines", "joke", "riddle", "toast", "motto", "pun", "rhyme", "couplet", "greeting", "message", "note",
+		"bio", "title", "titles", "name", "names", "short", "quick", "one line", "oneliner")
+)
+
+// shortWriting reports whether words open with an ask for a short piece
+// of writing: "write a haiku about…", "give me a catchy slogan",
+// "write a short thank-you note".
+func shortWriting(words []string) bool {
+	if !firstWords(words)(writeOpeners) {
+		return false
+	}
+	for _, w := range words[1:min(len(words), 5)] {
+		if shortForms[w] {
+			return true
+		}
+	}
+	return false
+}
+
+// Words of short questions that need depth (openQuestion).
+var (
+	// eventVerbs, after "why did" or "why was", ask for the causes of an
+	// event: "why did the Han dynasty collapse".
+	eventVerbs = set("collapse", "fall", "fail", "decline", "rise", "win", "lose", "happen", "start", "begin", "end",
+		"emerge", "survive", "succeed", "spread", "crash", "dissolve", "split", "break")
+	// causalOpeners ask for the causes of a past event.
+	causalOpeners = set("what caused", "what led to", "what were the causes of", "what triggered")
+	// evaluative words in a yes/no question make it a question of
+	// judgement: "is beauty objective", "was the treaty fair".
+	evaluative = set("illusion", "objective", "subjective", "justified", "justifiable", "moral", "immoral", "amoral",
+		"ethical", "unethical", "fair", "unfair", "sustainable", "inevitable", "conscious", "sentient", "meaningful",
+		"meaningless", "deterministic")
+	yesNoOpeners = set("is", "are", "was", "were", "can", "could", "does", "do", "will", "would", "isnt", "arent")
+	// normative words after "should" ask whether something ought to be
+	// allowed: "should recreational drugs be legal".
+	normative = set("legal", "illegal", "legalized", "legalised", "banned", "ban", "allowed", "permitted", "abolished",
+		"abolish", "regulated", "mandatory", "compulsory", "censored")
+)
+
+// openQuestion reports whether words are a question whose good answer
+// weighs several causes or positions, however short: the causes of a
+// historical or social event, a yes/no question of judgement, whether
+// something should be allowed.
+func openQuestion(words []string) bool {
+	if len(words) < 2 {
+		return false
+	}
+	in := func(m map[string]bool, ws []string) bool {
+		return slices.ContainsFunc(ws, func(w string) bool { return m[w] })
+	}
+	switch {
+	case words[0] == "why" && (words[1] == "did" || words[1] == "was" || words[1] == "were"):
+		return in(eventVerbs, words[2:])
+	case firstWords(words)(causalOpeners):
+		return true
+	case yesNoOpeners[words[0]]:
+		return in(evaluative, words[1:]) || strings.Contains(" "+strings.Join(words, " ")+" ", " free will ")
+	case words[0] == "should":
+		return in(normative, words[1:])
 	}
 	return false
 }

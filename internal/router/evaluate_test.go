@@ -1,12 +1,24 @@
 package router
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"os"
 	"strings"
 	"testing"
 )
 
-// evalRouting is the routing configuration testdata/labelled.jsonl is
+// The evaluation sets; testdata/README.md says how they were written.
+const (
+	devFile     = "testdata/dev.jsonl"
+	heldoutFile = "testdata/heldout.jsonl"
+	// heldoutSHA256 freezes the held-out set: it was written before the
+	// router was tuned on the dev set and is never tuned on.
+	// TestHeldOutFrozen fails if the file changes.
+	heldoutSHA256 = "24a23295d0750943843eb184999b8f6fd199e48db634fa94076bce6504c8741a"
+)
+
+// evalRouting is the routing configuration the evaluation sets are
 // labelled for: the default tiers, plus one domain rule to the self-hosted
 // model, one to the complex tier, and one tenant rule.
 func evalRouting() Config {
@@ -21,26 +33,51 @@ func evalRouting() Config {
 	}
 }
 
-func loadLabelled(t testing.TB) []Case {
+func loadCases(t testing.TB, path string) []Case {
 	t.Helper()
-	f, err := os.Open("testdata/labelled.jsonl")
+	f, err := os.Open(path)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer f.Close()
 	cases, err := LoadCases(f)
 	if err != nil {
-		t.Fatalf("LoadCases(testdata/labelled.jsonl) = %v", err)
+		t.Fatalf("LoadCases(%s) = %v", path, err)
 	}
 	return cases
 }
 
-// TestEvaluate reports the router's accuracy on the labelled set; run it
-// with -v to see the confusion matrix and the misses.
+// TestHeldOutFrozen checks the held-out set against its checksum, and
+// that no held-out case is also a dev case.
+func TestHeldOutFrozen(t *testing.T) {
+	raw, err := os.ReadFile(heldoutFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sum := sha256.Sum256(raw); hex.EncodeToString(sum[:]) != heldoutSHA256 {
+		t.Errorf("%s has SHA-256 %x; want %s: the held-out set is frozen (see testdata/README.md)", heldoutFile, sum, heldoutSHA256)
+	}
+	dev := map[string]bool{}
+	for _, c := range loadCases(t, devFile) {
+		dev[caseKey(c)] = true
+	}
+	held := loadCases(t, heldoutFile)
+	if len(held) < 150 {
+		t.Errorf("held-out set has %d cases; want at least 150", len(held))
+	}
+	for _, c := range held {
+		if dev[caseKey(c)] {
+			t.Errorf("held-out case %q is also in the dev set", c.Query)
+		}
+	}
+}
+
+// TestEvaluate reports the router's accuracy on the dev set; run it with -v
+// to see the confusion matrix and the misses.
 func TestEvaluate(t *testing.T) {
-	cases := loadLabelled(t)
+	cases := loadCases(t, devFile)
 	if len(cases) < 300 {
-		t.Fatalf("labelled set has %d cases; want at least 300", len(cases))
+		t.Fatalf("dev set has %d cases; want at least 300", len(cases))
 	}
 	r, err := New(t.Context(), evalRouting(), nil, nil)
 	if err != nil {
@@ -51,16 +88,17 @@ func TestEvaluate(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Log("\n" + rep.String())
-	if rep.Accuracy < 0.90 {
-		t.Errorf("accuracy = %.3f; want at least 0.90", rep.Accuracy)
+	// docs/routing.md reports 503/510 = 0.986; the test allows 0.01 less.
+	if rep.Accuracy < 0.986-0.01 {
+		t.Errorf("dev accuracy = %.3f; docs/routing.md reports 0.986 (the test allows 0.01 less)", rep.Accuracy)
 	}
 }
 
 func TestLabelledSetIsVaried(t *testing.T) {
 	seen := map[string]bool{}
 	cats := map[string]int{}
-	for _, c := range loadLabelled(t) {
-		key := c.Query + "|" + c.Domain + "|" + c.Tenant + "|" + boolStr(c.HiddenStates) + "|" + string(rune('0'+min(c.History, 9)))
+	for _, c := range loadCases(t, devFile) {
+		key := caseKey(c)
 		if seen[key] {
 			t.Errorf("duplicate case %q", c.Query)
 		}
@@ -72,6 +110,11 @@ func TestLabelledSetIsVaried(t *testing.T) {
 			t.Errorf("category %q has no cases", want)
 		}
 	}
+}
+
+// caseKey identifies a case by everything the router sees of it.
+func caseKey(c Case) string {
+	return c.Query + "|" + c.Domain + "|" + c.Tenant + "|" + boolStr(c.HiddenStates) + "|" + string(rune('0'+min(c.History, 9)))
 }
 
 func boolStr(b bool) string {
@@ -96,18 +139,11 @@ func TestReportString(t *testing.T) {
 	}
 }
 
-// TestEvaluateHeldOut reports accuracy on queries written after the rules
-// were frozen, a fairer estimate than the set the rules were developed on.
+// TestEvaluateHeldOut reports accuracy on the held-out set, written before
+// the router was last tuned and never tuned on: the fair estimate. Its
+// misses are not listed.
 func TestEvaluateHeldOut(t *testing.T) {
-	f, err := os.Open("testdata/heldout.jsonl")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	cases, err := LoadCases(f)
-	if err != nil {
-		t.Fatal(err)
-	}
+	cases := loadCases(t, heldoutFile)
 	r, err := New(t.Context(), evalRouting(), nil, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -116,8 +152,10 @@ func TestEvaluateHeldOut(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	rep.Misses = nil // the held-out cases are not listed, so that nobody tunes on them
 	t.Log("\n" + rep.String())
-	if rep.Accuracy < 0.80 {
-		t.Errorf("held-out accuracy = %.3f; want at least 0.80", rep.Accuracy)
+	// docs/routing.md reports 165/187 = 0.882; the test allows 0.01 less.
+	if rep.Accuracy < 0.882-0.01 {
+		t.Errorf("held-out accuracy = %.3f; docs/routing.md reports 0.882 (the test allows 0.01 less)", rep.Accuracy)
 	}
 }

@@ -147,6 +147,14 @@ func TestComplexitySignals(t *testing.T) {
 		{"1. a\n2. b\n3. c", 0, []string{"3-part ask"}, "short query with no complexity cues"},
 		{"```\nx := 1\n```\nwhat is wrong", 0, []string{"code in the query"}, ""},
 		{"Translate this into formal French please", 0, nil, "short lookup or rewrite"},
+		{"Design Uber.", 0, []string{"task verb", "design"}, ""},
+		{"Compare and contrast", 0, []string{"comparison"}, "short query with no complexity cues"[:0]},
+		{"Refute determinism.", 0, []string{"task verb", "reasoning"}, ""},
+		{"Why did the Han dynasty collapse?", 0, []string{"open question"}, ""},
+		{"Is beauty objective?", 0, []string{"open question"}, ""},
+		{"Is Pluto a planet?", 0, nil, "short factual question"},
+		{"Write a Go program that tails a log file", 0, []string{"long query", "code"}, ""},
+		{"Write a haiku about rain", 0, nil, "short lookup or rewrite"},
 	}
 	for _, tt := range tests {
 		sc := complexity(tt.query, tt.history)
@@ -159,6 +167,70 @@ func TestComplexitySignals(t *testing.T) {
 		}
 		if sc.simple != tt.simple {
 			t.Errorf("complexity(%q, %d) simple label = %q; want %q", tt.query, tt.history, sc.simple, tt.simple)
+		}
+	}
+}
+
+func TestOpenQuestion(t *testing.T) {
+	tests := []struct {
+		query string
+		want  bool
+	}{
+		{"Why did the Roman Empire fall?", true},
+		{"why was the league of nations a failure", false},
+		{"Why did the chicken cross the road?", false},
+		{"Why do leaves fall in autumn?", false}, // "why do": a settled mechanism
+		{"What caused the Great Depression?", true},
+		{"What causes hiccups?", false},
+		{"Is free will an illusion?", true},
+		{"do we have free will", true},
+		{"Is it ethical to eat meat?", true},
+		{"Is it safe to eat raw eggs?", false},
+		{"Should cannabis be legal?", true},
+		{"Should I learn Go or Rust?", false},
+		{"why", false},
+	}
+	for _, tt := range tests {
+		if got := openQuestion(strings.Fields(normalise(tt.query))); got != tt.want {
+			t.Errorf("openQuestion(%q) = %v; want %v", tt.query, got, tt.want)
+		}
+	}
+}
+
+func TestAsksForCode(t *testing.T) {
+	tests := []struct {
+		query string
+		want  bool
+	}{
+		{"Write a Kubernetes operator in Go", true},
+		{"write a python script to rename files", true},
+		{"Create a React hook that debounces input", true},
+		{"Fix the race condition in this Java code", true},
+		{"Write a 2000-word essay on the causes of World War I", false},
+		{"What is the area code for Boston?", false},
+		{"Make a shopping list for tacos", false},
+	}
+	for _, tt := range tests {
+		if got := asksForCode(strings.Fields(normalise(tt.query))); got != tt.want {
+			t.Errorf("asksForCode(%q) = %v; want %v", tt.query, got, tt.want)
+		}
+	}
+}
+
+func TestShortWriting(t *testing.T) {
+	tests := []struct {
+		query string
+		want  bool
+	}{
+		{"Write a limerick about a cat", true},
+		{"give me a catchy slogan for a bakery", true},
+		{"Write a short thank-you note to my neighbour", true},
+		{"Write a report on the bakery market", false},
+		{"Tell me a joke", false},
+	}
+	for _, tt := range tests {
+		if got := shortWriting(strings.Fields(normalise(tt.query))); got != tt.want {
+			t.Errorf("shortWriting(%q) = %v; want %v", tt.query, got, tt.want)
 		}
 	}
 }
