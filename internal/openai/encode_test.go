@@ -224,3 +224,64 @@ func TestAnswersCatoBuildsContentNull(t *testing.T) {
 		t.Errorf("chunk of choice 2 = %s; want index 2", b)
 	}
 }
+
+// FuzzAppendRewritten checks that a rewritten document is JSON whose
+// members are the original's, but for those the rewrite replaces or drops.
+func FuzzAppendRewritten(f *testing.F) {
+	for _, s := range []string{
+		`{"id":"a","model":"m","choices":[],"usage":{"x":1},"cato":1}`,
+		`{"choices":[{"index":0,"delta":{"content":null}}]}`,
+		` { "id" : "a" , "id":"b", "\u0069d":"c", "x":"\u00e9\"" } `,
+		`{}`, `[]`, `"s"`, `null`,
+	} {
+		f.Add([]byte(s), false, false)
+	}
+	f.Fuzz(func(t *testing.T, doc []byte, keep, drop bool) {
+		var in map[string]json.RawMessage
+		if json.Unmarshal(doc, &in) != nil || in == nil {
+			return
+		}
+		w := Rewrite{ID: "chatcmpl-<&>", Model: "tier", KeepModel: keep, DropUsage: drop, Cato: []byte(`{"model":"tier"}`)}
+		b, ok := AppendRewritten(nil, doc, &w)
+		if !ok {
+			t.Fatalf("AppendRewritten refused the object %q", doc)
+		}
+		var out map[string]json.RawMessage
+		if err := json.Unmarshal(b, &out); err != nil {
+			t.Fatalf("AppendRewritten(%q) = %q: %v", doc, b, err)
+		}
+		var id, model string
+		if json.Unmarshal(out["id"], &id) != nil || id != w.ID {
+			t.Errorf("id = %s; want %q", out["id"], w.ID)
+		}
+		if _, had := in["model"]; !keep || !had {
+			if json.Unmarshal(out["model"], &model) != nil || model != "tier" {
+				t.Errorf("model = %s; want tier", out["model"])
+			}
+		}
+		if string(out["cato"]) != `{"model":"tier"}` {
+			t.Errorf("cato = %s", out["cato"])
+		}
+		for k, v := range in {
+			switch k {
+			case "id", "model", "cato":
+				continue
+			case "usage":
+				if drop {
+					if _, ok := out[k]; ok {
+						t.Errorf("usage kept: %s", b)
+					}
+					continue
+				}
+			}
+			// A map decode keeps the last of repeated keys; the rewrite
+			// keeps every member, so compare with the same decode.
+			var a, c any
+			_ = json.Unmarshal(v, &a)
+			_ = json.Unmarshal(out[k], &c)
+			if !cmp.Equal(a, c) {
+				t.Errorf("member %q = %s; want %s", k, out[k], v)
+			}
+		}
+	})
+}

@@ -165,8 +165,24 @@ func FuzzDecodeChatRequest(f *testing.F) {
 		if r.Model == "" || len(r.Messages) == 0 {
 			t.Fatalf("decoded a request without model or messages: %+v", r)
 		}
-		if _, err := EncodeRequest(&r.Request, "x", r.Stream); err != nil {
+		b, err := EncodeRequest(&r.Request, "x", r.Stream)
+		if err != nil {
 			t.Fatalf("re-encoding: %v", err)
+		}
+		// What Cato sends upstream is JSON, with every message and every
+		// member the client sent.
+		var sent map[string]json.RawMessage
+		if err := json.Unmarshal(b, &sent); err != nil {
+			t.Fatalf("re-encoded body is not a JSON object (%v): %s", err, b)
+		}
+		var msgs []json.RawMessage
+		if err := json.Unmarshal(sent["messages"], &msgs); err != nil || len(msgs) != len(r.Messages) {
+			t.Fatalf("re-encoded messages = %s; want %d messages", sent["messages"], len(r.Messages))
+		}
+		for k := range r.Extra {
+			if _, ok := sent[k]; !ok {
+				t.Fatalf("member %q was not sent: %s", k, b)
+			}
 		}
 	})
 }

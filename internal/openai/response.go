@@ -45,6 +45,8 @@ type choiceOut struct {
 	Delta        *WireMessage    `json:"delta,omitempty"`
 	FinishReason *string         `json:"finish_reason"`
 	HiddenStates json.RawMessage `json:"hidden_states,omitempty"`
+
+	msg messageOut // what Message points to, allocated with the choice
 }
 
 type messageOut struct {
@@ -57,7 +59,8 @@ type messageOut struct {
 func (c Choice) MarshalJSON() ([]byte, error) {
 	out := choiceOut{Index: c.Index, Delta: c.Delta, FinishReason: c.FinishReason, HiddenStates: c.HiddenStates}
 	if m := c.Message; m != nil {
-		out.Message = &messageOut{Role: m.Role, Content: m.Content, ToolCalls: m.ToolCalls}
+		out.msg = messageOut{Role: m.Role, Content: m.Content, ToolCalls: m.ToolCalls}
+		out.Message = &out.msg
 	}
 	b, err := json.Marshal(&out)
 	if err != nil || len(c.Extra) == 0 {
