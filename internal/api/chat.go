@@ -82,12 +82,25 @@ func (s *Server) chat(w http.ResponseWriter, r *http.Request, body []byte) answe
 		return answered{err: err}
 	}
 	s.setCatoHeaders(w, ans.Model, ans.CacheOutcome, ans.Routing)
-	out := openai.NewChatResponse("chatcmpl-"+requestID(r.Context()), start.Unix(), ans.Model, ans.Response)
-	out.Cato = &openai.Meta{
+	id := "chatcmpl-" + requestID(r.Context())
+	meta := &openai.Meta{
 		Model: ans.Model, Cached: ans.Cached, FallbackUsed: ans.FallbackUsed, SessionID: session,
 		Routing: routingJSON(ans.Routing), LatencyMS: ms(time.Since(start)), CostUSD: ans.CostUSD,
 		HiddenStates: ans.Response.HiddenStates, Degraded: ans.Degraded,
 	}
+	if raw := ans.Response.Raw; raw != nil {
+		// An OpenAI-compatible upstream's answer goes back as it came,
+		// every choice and field included (docs/api.md).
+		if catoJSON, err := json.Marshal(meta); err == nil {
+			rw := openai.Rewrite{ID: id, Model: ans.Model, KeepModel: !orchestrator.IsAuto(req.Model), Cato: catoJSON}
+			if b, ok := openai.AppendRewritten(make([]byte, 0, len(raw)+len(catoJSON)+64), raw, &rw); ok {
+				writeBody(w, http.StatusOK, b)
+				return answered{model: ans.Model, text: ans.Response.Message.Content}
+			}
+		}
+	}
+	out := openai.NewChatResponse(id, start.Unix(), ans.Model, ans.Response)
+	out.Cato = meta
 	writeJSON(w, http.StatusOK, out)
 	return answered{model: ans.Model, text: ans.Response.Message.Content}
 }
@@ -219,6 +232,27 @@ func (s *Server) streamChat(w http.ResponseWriter, r *http.Request, q *orchestra
 		}
 		return rc.Flush() == nil
 	}
+	// An OpenAI-compatible upstream's chunks (Raw) go to the client as
+	// they came, rewritten only as docs/api.md lists: the chunk that
+	// carries Cato's account is held back (the usage chunk when the client
+	// asked for usage, else the last with a finish_reason), and usage the
+	// client did not ask for is dropped.
+	rw := openai.Rewrite{ID: id, Model: sa.Model, KeepModel: !orchestrator.IsAuto(req.Model), DropUsage: !req.IncludeUsage}
+	sendRaw := func(doc, cato []byte) bool {
+		rw.Cato = cato
+		b, ok := openai.AppendRewritten(append(buf[:0], "data: "...), doc, &rw)
+		if !ok {
+			return true // not an object: the adapter decoded it, so never
+		}
+		buf = append(b, '\n', '\n')
+		if _, err := w.Write(buf); err != nil {
+			return false
+		}
+		return rc.Flush() == nil
+	}
+	var held []byte    // the raw chunk held back
+	var rawSeen bool   // the stream's chunks are raw
+	var rawFinish bool // a raw chunk with a finish_reason was seen
 	var finish *llm.Chunk
 	var hidden *llm.HiddenStates
 	for {
@@ -235,6 +269,30 @@ func (s *Server) streamChat(w http.ResponseWriter, r *http.Request, q *orchestra
 				s.opt.Log.WarnContext(ctx, "stream failed after its first chunk", "model", sa.Model, "err", err)
 			}
 			return answered{model: sa.Model, text: sa.Text(), err: err}
+		}
+		if c.Raw != nil {
+			rawSeen = true
+			rawFinish = rawFinish || c.FinishReason != ""
+			hold := false
+			switch {
+			case c.Usage != nil && req.IncludeUsage:
+				hold = true
+			case c.Usage != nil && !openai.HasChoices(c.Raw):
+				continue // usage Cato asked for, not the client
+			case c.FinishReason != "" && !req.IncludeUsage:
+				hold = true
+			}
+			if !hold {
+				if !sendRaw(c.Raw, nil) {
+					return answered{model: sa.Model, text: sa.Text(), err: clientGone(ctx)}
+				}
+				continue
+			}
+			if held != nil && !sendRaw(held, nil) {
+				return answered{model: sa.Model, text: sa.Text(), err: clientGone(ctx)}
+			}
+			held = append(held[:0], c.Raw...)
+			continue
 		}
 		if c.HiddenStates != nil {
 			hidden = c.HiddenStates
@@ -253,9 +311,6 @@ func (s *Server) streamChat(w http.ResponseWriter, r *http.Request, q *orchestra
 			return answered{model: sa.Model, text: sa.Text(), err: clientGone(ctx)}
 		}
 	}
-	if finish == nil {
-		finish = &llm.Chunk{FinishReason: llm.FinishStop}
-	}
 	// Saving the turn before the stream ends lets the client's next turn
 	// find it.
 	_ = sa.Close()
@@ -264,9 +319,24 @@ func (s *Server) streamChat(w http.ResponseWriter, r *http.Request, q *orchestra
 		Routing: routingJSON(sa.Routing), LatencyMS: ms(time.Since(start)), CostUSD: sa.CostUSD(),
 		HiddenStates: hidden, Degraded: sa.Degraded,
 	}
-	last := openai.NewChunk(id, created, sa.Model, finish)
+	if held != nil {
+		catoJSON, err := json.Marshal(meta)
+		if err != nil || !sendRaw(held, catoJSON) {
+			return answered{model: sa.Model, text: sa.Text(), err: clientGone(ctx)}
+		}
+		_, _ = io.WriteString(w, "data: [DONE]\n\n")
+		_ = rc.Flush()
+		return answered{model: sa.Model, text: sa.Text()}
+	}
+	if finish == nil && !(rawSeen && rawFinish && req.IncludeUsage) {
+		finish = &llm.Chunk{FinishReason: llm.FinishStop}
+	}
+	var last *openai.ChatResponse
+	if finish != nil {
+		last = openai.NewChunk(id, created, sa.Model, finish)
+	}
 	if req.IncludeUsage {
-		if !send(last) {
+		if last != nil && !send(last) {
 			return answered{model: sa.Model, text: sa.Text(), err: clientGone(ctx)}
 		}
 		last = openai.NewChunk(id, created, sa.Model, &llm.Chunk{})

@@ -7,7 +7,9 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/cato-gateway/cato/internal/openai"
 	"github.com/cato-gateway/cato/internal/orchestrator"
@@ -104,13 +106,24 @@ func describe(err error) (int, openai.ErrorBody, int) {
 }
 
 // describeProvider maps an upstream failure that survived every fallback.
+// An upstream's own error document reaches the client as sent, with the
+// upstream's status, except a 401 or 403 (the upstream refused Cato's
+// credentials, which the client cannot fix: a 502 of Cato's own).
 func describeProvider(pe *provider.Error) (int, openai.ErrorBody, int) {
+	retry := int((pe.RetryAfter + 999_999_999) / 1_000_000_000)
+	if s := pe.StatusCode; s >= 400 && s != http.StatusUnauthorized && s != http.StatusForbidden && s != http.StatusProxyAuthRequired {
+		if body, ok := openai.UpstreamError(pe.Upstream); ok {
+			if s == http.StatusTooManyRequests && retry == 0 {
+				retry = 1
+			}
+			return s, body, retry
+		}
+	}
 	msg := pe.Error()
 	code := pe.Code
 	if code == "" {
 		code = provider.CodeUpstreamError
 	}
-	retry := int((pe.RetryAfter + 999_999_999) / 1_000_000_000)
 	switch s := pe.StatusCode; {
 	case s == http.StatusTooManyRequests:
 		if retry == 0 {
@@ -119,8 +132,11 @@ func describeProvider(pe *provider.Error) (int, openai.ErrorBody, int) {
 		return s, openai.NewError(openai.TypeRateLimit, string(code), "", msg), retry
 	case s == http.StatusBadRequest, s == http.StatusNotFound, s == http.StatusRequestEntityTooLarge, s == http.StatusUnprocessableEntity:
 		// The model refused the request as sent: the client can fix it.
-		return s, openai.NewError(openai.TypeInvalidRequest, string(code), "", msg), 0
+		return s, openai.NewError(openai.TypeInvalidRequest, string(code), pe.Param, msg), 0
 	case s == http.StatusServiceUnavailable, s == http.StatusGatewayTimeout:
+		if code == provider.CodeBreakerOpen && retry == 0 {
+			retry = 1 // half open with its probes taken: try again soon
+		}
 		return s, openai.NewError(openai.TypeUpstream, string(code), "", msg), retry
 	}
 	// 401/403 from an upstream are Cato's own credentials, not the client's;
@@ -141,8 +157,40 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) i
 	if retry > 0 {
 		w.Header().Set("Retry-After", strconv.Itoa(retry))
 	}
+	setFailureHeaders(w.Header(), err)
 	writeJSON(w, status, body)
 	return status
+}
+
+// setFailureHeaders gives Cato's account of a failed model call in its
+// own headers, leaving the error document to the upstream's words:
+// X-Cato-Model names the model whose error is answered, X-Cato-Tried
+// every model tried, in order.
+func setFailureHeaders(h http.Header, err error) {
+	var pe *provider.Error
+	if !errors.As(err, &pe) {
+		return
+	}
+	h.Set("X-Cato-Model", pe.Model)
+	var tried []string
+	var walk func(error)
+	walk = func(err error) {
+		if pe, ok := err.(*provider.Error); ok && !slices.Contains(tried, pe.Model) {
+			tried = append(tried, pe.Model)
+		}
+		switch u := err.(type) {
+		case interface{ Unwrap() []error }:
+			for _, e := range u.Unwrap() {
+				walk(e)
+			}
+		case interface{ Unwrap() error }:
+			if e := u.Unwrap(); e != nil {
+				walk(e)
+			}
+		}
+	}
+	walk(err)
+	h.Set("X-Cato-Tried", strings.Join(tried, ", "))
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
@@ -151,6 +199,11 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 		status = http.StatusInternalServerError
 		b = []byte(`{"error":{"message":"encoding the answer failed","type":"server_error","param":null,"code":"internal_error"}}`)
 	}
+	writeBody(w, status, b)
+}
+
+// writeBody answers with the JSON document b and a newline.
+func writeBody(w http.ResponseWriter, status int, b []byte) {
 	// One backing array for both values, where Header.Set would allocate
 	// one each; the keys are in canonical form, as Set writes them.
 	hv := [...]string{"application/json", strconv.Itoa(len(b) + 1)}

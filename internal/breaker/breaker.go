@@ -15,6 +15,20 @@ import (
 // the same model but may try another.
 var ErrOpen = errors.New("circuit breaker is open")
 
+// OpenError is the error of Allow when the breaker refuses a call. It
+// wraps ErrOpen.
+type OpenError struct {
+	Model string
+	// RetryIn is how long until the breaker half-opens and lets a probe
+	// through; zero when it is half open already with every probe slot
+	// taken.
+	RetryIn time.Duration
+}
+
+func (e *OpenError) Error() string { return fmt.Sprintf("model %s: %v", e.Model, ErrOpen) }
+
+func (e *OpenError) Unwrap() error { return ErrOpen }
+
 // Defaults of a zero Config.
 const (
 	DefaultFailures       = 5
@@ -154,11 +168,14 @@ func (b *Breaker) Model() string { return b.model }
 // that arrives after the breaker has changed state is not counted.
 func (b *Breaker) Allow() (done func(Outcome), err error) {
 	b.mu.Lock()
-	changed := b.advanceLocked(b.now())
+	now := b.now()
+	changed := b.advanceLocked(now)
 	refused := false
+	var retryIn time.Duration
 	switch b.state {
 	case Open:
 		refused = true
+		retryIn = b.cfg.Cooldown - now.Sub(b.since)
 	case HalfOpen:
 		if b.probes >= b.cfg.HalfOpenProbes {
 			refused = true
@@ -173,7 +190,7 @@ func (b *Breaker) Allow() (done func(Outcome), err error) {
 	}
 	if refused {
 		b.rejected.Add(1)
-		return nil, fmt.Errorf("model %s: %w", b.model, ErrOpen)
+		return nil, &OpenError{Model: b.model, RetryIn: retryIn}
 	}
 	var once atomic.Bool
 	return func(o Outcome) {

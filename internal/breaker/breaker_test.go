@@ -232,6 +232,29 @@ func TestErrOpenNamesModel(t *testing.T) {
 	}
 }
 
+// TestOpenErrorSaysWhenToRetry: a refusal tells how long until the
+// breaker half-opens, for the client's Retry-After.
+func TestOpenErrorSaysWhenToRetry(t *testing.T) {
+	clock := newFakeClock()
+	b := New("m", Config{Failures: 1, Cooldown: 30 * time.Second, HalfOpenProbes: 1}, Options{Now: clock.Now})
+	done, _ := b.Allow()
+	done(Failure)
+	clock.Advance(12 * time.Second)
+	_, err := b.Allow()
+	var oe *OpenError
+	if !errors.As(err, &oe) || !errors.Is(err, ErrOpen) || oe.RetryIn != 18*time.Second {
+		t.Fatalf("Allow() = %#v; want an OpenError wrapping ErrOpen with 18s left", err)
+	}
+	clock.Advance(18 * time.Second)
+	if _, err := b.Allow(); err != nil { // the probe
+		t.Fatal(err)
+	}
+	_, err = b.Allow()
+	if !errors.As(err, &oe) || oe.RetryIn != 0 {
+		t.Errorf("half open with its probe taken: Allow() = %#v; want RetryIn 0", err)
+	}
+}
+
 func TestSnapshot(t *testing.T) {
 	clk := newFakeClock()
 	start := clk.Now()

@@ -1,6 +1,8 @@
 package cache
 
 import (
+	"bytes"
+	"encoding/json"
 	"slices"
 
 	"github.com/cato-gateway/cato/internal/embed"
@@ -26,15 +28,18 @@ type Query struct {
 	// History is set when the request carries earlier turns (an assistant
 	// or tool message, or more than one user message).
 	History bool
+	// AnswerShape is set when the request asks for more than a stored
+	// answer's text can give back: n > 1 choices, logprobs, or audio.
+	AnswerShape bool
 	// SessionMemory is set when the answer depends on session memory or
 	// recalled long-term memory: the orchestrator added session turns,
 	// a summary, facts or episodes to the prompt.
 	SessionMemory bool
 }
 
-// QueryFor returns the Query of req in scope: its text, temperature, and
-// whether it carries tools or history. The caller adds SessionID,
-// Disabled and SessionMemory.
+// QueryFor returns the Query of req in scope: its text, temperature,
+// whether it carries tools or history, and whether it asks for more than
+// text. The caller adds SessionID, Disabled and SessionMemory.
 func QueryFor(req *llm.Request, scope Scope) Query {
 	q := Query{Scope: scope, Text: req.LastUserText(), Temperature: req.Temperature, Tools: len(req.Tools) > 0 || len(req.ToolChoice) > 0}
 	users := 0
@@ -54,7 +59,16 @@ func QueryFor(req *llm.Request, scope Scope) Query {
 	if users > 1 {
 		q.History = true
 	}
+	q.AnswerShape = req.N > 1 || isTrue(req.Extra["logprobs"]) || asksAudio(req.Extra["modalities"])
 	return q
+}
+
+func isTrue(v json.RawMessage) bool { return string(bytes.TrimSpace(v)) == "true" }
+
+// asksAudio reports whether a modalities member asks for audio.
+func asksAudio(v json.RawMessage) bool {
+	var m []string
+	return len(v) > 0 && json.Unmarshal(v, &m) == nil && slices.Contains(m, "audio")
 }
 
 // bypassReason applies the bypass rule of docs/cache.md to q, in the order
@@ -67,6 +81,8 @@ func bypassReason(q *Query, enabled bool, maxTemperature float64) Reason {
 		return ReasonTemperature
 	case q.Tools:
 		return ReasonTools
+	case q.AnswerShape:
+		return ReasonAnswerShape
 	case q.SessionMemory:
 		return ReasonSessionMemory
 	case q.History:

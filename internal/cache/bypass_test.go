@@ -28,6 +28,7 @@ func TestBypassRule(t *testing.T) {
 		{"hot", Query{Text: "What is Python?", Temperature: &hot}, false, ReasonTemperature},
 		{"cool", Query{Text: "What is Python?", Temperature: &cool}, false, ReasonNone},
 		{"tools", Query{Text: "What is Python?", Tools: true}, false, ReasonTools},
+		{"n > 1, logprobs or audio", Query{Text: "What is Python?", AnswerShape: true}, false, ReasonAnswerShape},
 		{"session memory", Query{Text: "What is Python?", SessionMemory: true}, false, ReasonSessionMemory},
 		{"history", Query{Text: "What is Python?", History: true}, false, ReasonHistory},
 		{"my name", Query{Text: "What is my name?"}, false, ReasonPersonal},
@@ -83,6 +84,16 @@ func TestQueryFor(t *testing.T) {
 			Query{Text: "Who made it?", History: true}},
 		{"two user turns", llm.Request{Messages: []llm.Message{{Role: llm.RoleUser, Content: "Hi"}, {Role: llm.RoleUser, Content: "What is Go?"}}},
 			Query{Text: "What is Go?", History: true}},
+		{"n=2", llm.Request{Messages: []llm.Message{{Role: llm.RoleUser, Content: "Hi"}}, N: 2},
+			Query{Text: "Hi", AnswerShape: true}},
+		{"n=1", llm.Request{Messages: []llm.Message{{Role: llm.RoleUser, Content: "Hi"}}, N: 1},
+			Query{Text: "Hi"}},
+		{"logprobs", llm.Request{Messages: []llm.Message{{Role: llm.RoleUser, Content: "Hi"}}, Extra: map[string]json.RawMessage{"logprobs": json.RawMessage(`true`)}},
+			Query{Text: "Hi", AnswerShape: true}},
+		{"logprobs false", llm.Request{Messages: []llm.Message{{Role: llm.RoleUser, Content: "Hi"}}, Extra: map[string]json.RawMessage{"logprobs": json.RawMessage(`false`)}},
+			Query{Text: "Hi"}},
+		{"audio out", llm.Request{Messages: []llm.Message{{Role: llm.RoleUser, Content: "Hi"}}, Extra: map[string]json.RawMessage{"modalities": json.RawMessage(`["text","audio"]`)}},
+			Query{Text: "Hi", AnswerShape: true}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -90,5 +101,66 @@ func TestQueryFor(t *testing.T) {
 				t.Errorf("QueryFor (-want +got):\n%s", diff)
 			}
 		})
+	}
+}
+
+// TestScopeOf: requests that differ in anything that shapes the answer
+// never share a scope; requests that differ only in sampling settings or
+// bookkeeping do.
+func TestScopeOf(t *testing.T) {
+	base := func(extra map[string]string) *llm.Request {
+		r := &llm.Request{Model: "auto", Messages: []llm.Message{{Role: llm.RoleUser, Content: "What is the capital of France?"}}}
+		for k, v := range extra {
+			if r.Extra == nil {
+				r.Extra = map[string]json.RawMessage{}
+			}
+			r.Extra[k] = json.RawMessage(v)
+		}
+		return r
+	}
+	plain := ScopeOf("t", base(nil), "general")
+	if plain == NewScope("t", "auto", "", "general") {
+		t.Errorf("ScopeOf(plain) = %+v; want a scope apart from entries stored before it covered the request", plain)
+	}
+	differ := map[string]*llm.Request{
+		"json_schema":           base(map[string]string{"response_format": `{"type":"json_schema","json_schema":{"name":"a","schema":{"type":"object"}}}`}),
+		"json_object":           base(map[string]string{"response_format": `{"type":"json_object"}`}),
+		"tools":                 base(map[string]string{"tools": `[{"type":"function","function":{"name":"f"}}]`}),
+		"tool_choice":           base(map[string]string{"tool_choice": `"none"`}),
+		"n":                     base(map[string]string{"n": `2`}),
+		"seed":                  base(map[string]string{"seed": `1`}),
+		"logprobs":              base(map[string]string{"logprobs": `true`}),
+		"stop":                  base(map[string]string{"stop": `"."`}),
+		"max_tokens":            base(map[string]string{"max_tokens": `5`}),
+		"max_completion_tokens": base(map[string]string{"max_completion_tokens": `5`}),
+		"reasoning_effort":      base(map[string]string{"reasoning_effort": `"high"`}),
+		"unknown extra":         base(map[string]string{"x_style": `"pirate"`}),
+		"typed token limit":     {Model: "auto", MaxCompletionTokens: 9, Messages: base(nil).Messages},
+		"system prompt":         {Model: "auto", Messages: []llm.Message{{Role: llm.RoleSystem, Content: "Answer in French."}, base(nil).Messages[0]}},
+		"model":                 {Model: "bedrock_haiku", Messages: base(nil).Messages},
+	}
+	seen := map[Scope]string{plain: "plain"}
+	for name, r := range differ {
+		s := ScopeOf("t", r, "general")
+		if other, ok := seen[s]; ok {
+			t.Errorf("%s shares the scope of %s", name, other)
+		}
+		seen[s] = name
+	}
+	same := map[string]*llm.Request{
+		"temperature": base(map[string]string{"temperature": `0.2`}),
+		"top_p":       base(map[string]string{"top_p": `0.9`}),
+		"user":        base(map[string]string{"user": `"u"`, "metadata": `{"a":"b"}`, "store": `true`, "service_tier": `"flex"`}),
+		"n=1":         base(map[string]string{"n": `1`}),
+	}
+	for name, r := range same {
+		if s := ScopeOf("t", r, "general"); s != plain {
+			t.Errorf("%s: scope %+v; want the plain request's", name, s)
+		}
+	}
+	a := ScopeOf("t", base(map[string]string{"response_format": `{"type": "json_object"}`}), "general")
+	b := ScopeOf("t", base(map[string]string{"response_format": `{"type":"json_object"}`}), "general")
+	if a != b {
+		t.Error("the same response_format spelled with other spacing has another scope")
 	}
 }

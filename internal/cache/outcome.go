@@ -39,6 +39,9 @@ const (
 	ReasonTemperature Reason = "temperature"
 	// ReasonTools: the request offers tools or carries tool calls.
 	ReasonTools Reason = "tools"
+	// ReasonAnswerShape: the request asks for more than a stored answer's
+	// text: n > 1 choices, logprobs, or audio.
+	ReasonAnswerShape Reason = "answer_shape"
 	// ReasonSessionMemory: the answer depends on session memory or
 	// recalled long-term memory.
 	ReasonSessionMemory Reason = "session_memory"
@@ -58,4 +61,4 @@ const (
 )
 
 // Reasons lists every bypass reason, in the order the rule checks them.
-var Reasons = []Reason{ReasonDisabled, ReasonTemperature, ReasonTools, ReasonSessionMemory, ReasonHistory, ReasonPersonal, ReasonContext, ReasonTimeSensitive, ReasonError}
+var Reasons = []Reason{ReasonDisabled, ReasonTemperature, ReasonTools, ReasonAnswerShape, ReasonSessionMemory, ReasonHistory, ReasonPersonal, ReasonContext, ReasonTimeSensitive, ReasonError}

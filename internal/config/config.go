@@ -258,7 +258,9 @@ type Breaker struct {
 	// Zero means breaker.DefaultHalfOpenProbes (1).
 	HalfOpenProbes int `yaml:"half_open_probes"`
 	// Statuses lists the upstream statuses that count as failures; empty
-	// means 408, 429 and 5xx. Timeouts and connection errors always count.
+	// means 408 and 5xx except 501 (a 429 is retried or falls back but
+	// does not open the breaker). Timeouts and connection errors always
+	// count.
 	Statuses []int `yaml:"statuses"`
 }
 

@@ -29,6 +29,13 @@ type Message struct {
 	ToolCalls []ToolCall
 	// ToolCallID links a tool turn to the call it answers.
 	ToolCallID string
+	// Raw is the message exactly as the client sent it (a JSON object),
+	// or nil for a message Cato made (a session's earlier turns, a
+	// summary). OpenAI-compatible upstreams receive Raw in place of the
+	// fields above, so that fields Cato does not read reach them
+	// unchanged; whoever changes one of the fields above must set Raw to
+	// nil.
+	Raw json.RawMessage
 }
 
 // ToolCall is a function call requested by the model.
@@ -51,8 +58,15 @@ type Request struct {
 	// Adapters send their own upstream model id, not this name.
 	Model    string
 	Messages []Message
-	// MaxTokens caps the answer's length. Zero means the adapter's default.
-	MaxTokens   int
+	// MaxTokens is the client's max_tokens and MaxCompletionTokens its
+	// max_completion_tokens, each as sent (zero: not sent). OpenAI's
+	// reasoning models accept only the second, so neither is rewritten
+	// into the other; adapters with one limit use TokenLimit.
+	MaxTokens           int
+	MaxCompletionTokens int
+	// N is how many choices the client asked for; zero means one.
+	// Adapters that can give only one refuse N > 1.
+	N           int
 	Temperature *float64
 	TopP        *float64
 	Stop        []string
@@ -64,12 +78,32 @@ type Request struct {
 	HiddenStates bool
 	// IncludeUsage asks a stream to end with a usage chunk.
 	IncludeUsage bool
+	// StreamOptions is the client's stream_options object as sent; nil
+	// when it sent none. OpenAI-compatible upstreams receive it with
+	// include_usage set on streams (Cato counts every stream's usage).
+	StreamOptions json.RawMessage
 	// User is the end user's id, forwarded where the upstream accepts it.
 	User string
-	// Extra holds request fields Cato does not interpret (response_format,
-	// logprobs, seed…). OpenAI-compatible upstreams receive them unchanged;
-	// other adapters ignore them.
+	// Extra holds the members of the client's body that Cato passes on
+	// without owning them, exactly as sent: every member but model,
+	// messages, stream, stream_options, session_id and cato. Some of them
+	// Cato also reads into the fields above (temperature, max_tokens,
+	// tools, n…); an OpenAI-compatible upstream receives Extra's value,
+	// and a field above whose member is in Extra is not written again, so
+	// whoever changes such a field must delete its member from Extra.
+	// Other adapters read the fields above, and what they can map of
+	// Extra (docs/providers.md).
 	Extra map[string]json.RawMessage
+}
+
+// TokenLimit returns the answer's length cap for adapters that have one
+// limit: MaxCompletionTokens when set, else MaxTokens; zero means the
+// adapter's default.
+func (r *Request) TokenLimit() int {
+	if r.MaxCompletionTokens > 0 {
+		return r.MaxCompletionTokens
+	}
+	return r.MaxTokens
 }
 
 // LastUserText returns the content of the last user message, or "".
@@ -140,4 +174,10 @@ type Response struct {
 	// Extra holds choice-level fields Cato does not interpret (logprobs…),
 	// passed back to the client unchanged.
 	Extra map[string]json.RawMessage
+	// Raw is the upstream's answer document exactly as it came, when the
+	// upstream speaks OpenAI's chat completions; nil otherwise. The fields
+	// above are read from its first choice; api answers the client with
+	// Raw itself, every choice and field included, changing only what
+	// docs/api.md lists.
+	Raw []byte
 }

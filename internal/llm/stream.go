@@ -18,8 +18,10 @@ type Stream interface {
 type Chunk struct {
 	ID            string
 	UpstreamModel string
-	Role          string
-	Content       string
+	// Index is the choice the chunk belongs to (requests with N > 1).
+	Index   int
+	Role    string
+	Content string
 	// ToolCalls are partial tool calls; Index tells which call a piece
 	// belongs to.
 	ToolCalls    []ToolCallDelta
@@ -29,6 +31,12 @@ type Chunk struct {
 	HiddenStates *HiddenStates
 	// Extra holds choice-level fields Cato does not interpret (logprobs…).
 	Extra map[string]json.RawMessage
+	// Raw is the upstream's chunk exactly as it came, when the upstream
+	// speaks OpenAI's chat completions; nil otherwise. The fields above
+	// are read from its first choice. Raw is valid until the next call of
+	// Next on the stream that returned it: whoever keeps it longer copies
+	// it.
+	Raw []byte
 }
 
 // ToolCallDelta is a piece of a streamed tool call.

@@ -24,7 +24,9 @@ func AppendChunk(dst []byte, id string, created int64, model string, c *llm.Chun
 	dst = strconv.AppendInt(dst, created, 10)
 	dst = append(dst, `,"model":`...)
 	dst = appendJSONString(dst, model)
-	dst = append(dst, `,"choices":[{"index":0,"delta":{`...)
+	dst = append(dst, `,"choices":[{"index":`...)
+	dst = strconv.AppendInt(dst, int64(c.Index), 10)
+	dst = append(dst, `,"delta":{`...)
 	if c.Role != "" {
 		dst = append(dst, `"role":`...)
 		dst = appendJSONString(dst, c.Role)

@@ -114,3 +114,33 @@ func valueEnd(b []byte, i int) int {
 	}
 	return i
 }
+
+// eachElement calls fn with each element of the JSON array arr, in order,
+// without decoding them; the slices alias arr. arr must be valid JSON, as
+// for eachMember. It reports false when arr is not an array.
+func eachElement(arr []byte, fn func(val []byte)) bool {
+	i := skipSpace(arr, 0)
+	if i >= len(arr) || arr[i] != '[' {
+		return false
+	}
+	i++
+	for {
+		i = skipSpace(arr, i)
+		if i >= len(arr) {
+			return false
+		}
+		switch arr[i] {
+		case ']':
+			return true
+		case ',':
+			i++
+			continue
+		}
+		end := valueEnd(arr, i)
+		if end <= i {
+			return false
+		}
+		fn(arr[i:end])
+		i = end
+	}
+}

@@ -48,20 +48,29 @@ func badField(param, format string, args ...any) error {
 	return &RequestError{Param: param, Message: fmt.Sprintf(format, args...)}
 }
 
-// knownFields are the request fields Cato interprets; every other field is
-// kept in Request.Extra and passed to OpenAI-compatible upstreams unchanged.
-var knownFields = map[string]bool{
+// ownFields are the request members Cato owns: it writes them itself for
+// an upstream (model, messages, stream, stream_options) or keeps them
+// (session_id, cato). Every other member is kept in Request.Extra exactly
+// as sent and reaches OpenAI-compatible upstreams unchanged; readFields
+// are those of them Cato also reads.
+var ownFields = map[string]bool{
 	"model": true, "messages": true, "stream": true, "stream_options": true,
-	"max_tokens": true, "max_completion_tokens": true, "temperature": true,
-	"top_p": true, "stop": true, "tools": true, "tool_choice": true,
-	"user": true, "session_id": true, "cato": true,
+	"session_id": true, "cato": true,
+}
+
+// readFields are the members Cato reads but passes on as sent.
+var readFields = map[string]bool{
+	"max_tokens": true, "max_completion_tokens": true, "n": true, "temperature": true,
+	"top_p": true, "stop": true, "tools": true, "tool_choice": true, "user": true,
 }
 
 // DecodeChatRequest decodes and validates a chat completions request body.
-// Every error it returns is a *RequestError.
+// Every error it returns is a *RequestError. The request may alias body
+// (Extra's values, each message's Raw): body must not change while the
+// request is in use.
 //
 // A body whose top-level keys are each sent once, exactly as spelled in
-// knownFields or unlike any of them, and that decodes without error, takes
+// ownFields and readFields or unlike any of them, and that decodes without error, takes
 // one decode into a struct (decodeChatRequestFast); every other body, and
 // every failure, takes the member-by-member decode below, which alone
 // writes the errors.
@@ -107,16 +116,30 @@ func decodeChatRequestSlow(body []byte) (*ChatRequest, error) {
 		return nil, err
 	}
 	r.IncludeUsage = so.IncludeUsage
+	if v := raw["stream_options"]; !isNull(v) {
+		r.StreamOptions = v
+	}
 	if err := field(raw, "max_tokens", &r.MaxTokens); err != nil {
 		return nil, err
 	}
-	if _, ok := raw["max_completion_tokens"]; ok {
-		if err := field(raw, "max_completion_tokens", &r.MaxTokens); err != nil {
-			return nil, err
-		}
-	}
 	if r.MaxTokens < 0 {
 		return nil, badField("max_tokens", "must not be negative")
+	}
+	if err := field(raw, "max_completion_tokens", &r.MaxCompletionTokens); err != nil {
+		return nil, err
+	}
+	if r.MaxCompletionTokens < 0 {
+		return nil, badField("max_completion_tokens", "must not be negative")
+	}
+	var n *int
+	if err := field(raw, "n", &n); err != nil {
+		return nil, err
+	}
+	if n != nil {
+		if *n < 1 {
+			return nil, badField("n", "must be at least 1")
+		}
+		r.N = *n
 	}
 	if err := field(raw, "temperature", &r.Temperature); err != nil {
 		return nil, err
@@ -159,7 +182,7 @@ func decodeChatRequestSlow(body []byte) (*ChatRequest, error) {
 	}
 	r.HiddenStates = r.Cato.HiddenStates
 	for k, v := range raw {
-		if !knownFields[k] {
+		if !ownFields[k] {
 			if r.Extra == nil {
 				r.Extra = make(map[string]json.RawMessage)
 			}
@@ -244,11 +267,13 @@ func decodeMessages(raw json.RawMessage) ([]llm.Message, error) {
 	if err := json.Unmarshal(raw, &wire); err != nil {
 		return nil, badField("messages", "must be an array of message objects: %s", jsonErrText(err))
 	}
-	return convertMessages(wire)
+	return convertMessages(wire, raw)
 }
 
-// convertMessages checks decoded wire messages and converts them.
-func convertMessages(wire []wireMessage) ([]llm.Message, error) {
+// convertMessages checks decoded wire messages and converts them; raw is
+// the array they were decoded from, whose elements become the messages'
+// Raw.
+func convertMessages(wire []wireMessage, raw []byte) ([]llm.Message, error) {
 	if len(wire) == 0 {
 		return nil, badField("messages", "must contain at least one message")
 	}
@@ -277,7 +302,26 @@ func convertMessages(wire []wireMessage) ([]llm.Message, error) {
 		}
 		out[i] = m
 	}
+	setRaw(out, raw)
 	return out, nil
+}
+
+// setRaw sets the Raw of each message to its element of the JSON array
+// raw, as sent (aliasing raw); when raw does not hold one element per
+// message, no message gets one.
+func setRaw(msgs []llm.Message, raw []byte) {
+	i := 0
+	ok := eachElement(raw, func(v []byte) {
+		if i < len(msgs) {
+			msgs[i].Raw = v[:len(v):len(v)]
+		}
+		i++
+	})
+	if !ok || i != len(msgs) {
+		for j := range msgs {
+			msgs[j].Raw = nil
+		}
+	}
 }
 
 // decodeContent reads a message's content: a string, or an array of parts

@@ -7,7 +7,7 @@ import (
 )
 
 // fastRequest is a chat completions body as one struct: one field per entry
-// of knownFields, typed as decodeChatRequestSlow decodes it.
+// of ownFields and readFields, typed as decodeChatRequestSlow decodes it.
 type fastRequest struct {
 	Model         string        `json:"model"`
 	Messages      []wireMessage `json:"messages"`
@@ -16,7 +16,8 @@ type fastRequest struct {
 		IncludeUsage bool `json:"include_usage"`
 	} `json:"stream_options"`
 	MaxTokens           int             `json:"max_tokens"`
-	MaxCompletionTokens *int            `json:"max_completion_tokens"`
+	MaxCompletionTokens int             `json:"max_completion_tokens"`
+	N                   *int            `json:"n"`
 	Temperature         *float64        `json:"temperature"`
 	TopP                *float64        `json:"top_p"`
 	Stop                json.RawMessage `json:"stop"`
@@ -27,13 +28,22 @@ type fastRequest struct {
 	Cato                json.RawMessage `json:"cato"`
 }
 
-// knownKeys are knownFields in a fixed order, so that a bit per key can
-// record which were seen.
+// knownKeys are ownFields, then readFields, in a fixed order, so that a
+// bit per key can record which were seen.
 var knownKeys = [...]string{
-	"model", "messages", "stream", "stream_options", "max_tokens",
-	"max_completion_tokens", "temperature", "top_p", "stop", "tools",
-	"tool_choice", "user", "session_id", "cato",
+	"model", "messages", "stream", "stream_options", "session_id", "cato",
+	"max_tokens", "max_completion_tokens", "n", "temperature", "top_p", "stop",
+	"tools", "tool_choice", "user",
 }
+
+// firstReadKey is the index in knownKeys of the first of readFields.
+const firstReadKey = 6
+
+// Indexes in knownKeys of the members whose raw value is kept.
+const (
+	messagesKey      = 1
+	streamOptionsKey = 3
+)
 
 // decodeChatRequestFast decodes body with one json.Unmarshal into a
 // fastRequest. It reports false, and the caller must use
@@ -51,7 +61,16 @@ func decodeChatRequestFast(body []byte) (*ChatRequest, bool) {
 	}
 	r := &ChatRequest{}
 	var seen uint32
+	var msgs, streamOpts []byte
 	ok := true
+	// Values are kept as slices of body (the request aliases it), capped
+	// so that no append can write into body.
+	keep := func(key string, val []byte) {
+		if r.Extra == nil {
+			r.Extra = make(map[string]json.RawMessage)
+		}
+		r.Extra[key] = val[:len(val):len(val)]
+	}
 	if !eachMember(body, func(key, val []byte) {
 		if !ok {
 			return
@@ -62,6 +81,14 @@ func decodeChatRequestFast(body []byte) (*ChatRequest, bool) {
 					ok = false
 				}
 				seen |= 1 << i
+				switch {
+				case i == messagesKey:
+					msgs = val
+				case i == streamOptionsKey:
+					streamOpts = val[:len(val):len(val)]
+				case i >= firstReadKey:
+					keep(k, val)
+				}
 				return
 			}
 		}
@@ -81,10 +108,7 @@ func decodeChatRequestFast(body []byte) (*ChatRequest, bool) {
 			ok = false
 			return
 		}
-		if r.Extra == nil {
-			r.Extra = make(map[string]json.RawMessage)
-		}
-		r.Extra[string(key)] = append(json.RawMessage(nil), val...)
+		keep(string(key), val)
 	}) || !ok {
 		return nil, false
 	}
@@ -93,17 +117,23 @@ func decodeChatRequestFast(body []byte) (*ChatRequest, bool) {
 	}
 	r.Model = w.Model
 	var err error
-	if r.Messages, err = convertMessages(w.Messages); err != nil {
+	if r.Messages, err = convertMessages(w.Messages, msgs); err != nil {
 		return nil, false
 	}
 	r.Stream = w.Stream
 	r.IncludeUsage = w.StreamOptions.IncludeUsage
-	r.MaxTokens = w.MaxTokens
-	if w.MaxCompletionTokens != nil {
-		r.MaxTokens = *w.MaxCompletionTokens
+	if !isNull(streamOpts) {
+		r.StreamOptions = streamOpts
 	}
-	if r.MaxTokens < 0 {
+	r.MaxTokens, r.MaxCompletionTokens = w.MaxTokens, w.MaxCompletionTokens
+	if r.MaxTokens < 0 || r.MaxCompletionTokens < 0 {
 		return nil, false
+	}
+	if w.N != nil {
+		if *w.N < 1 {
+			return nil, false
+		}
+		r.N = *w.N
 	}
 	if w.Temperature != nil && (*w.Temperature < 0 || *w.Temperature > 2) {
 		return nil, false

@@ -7,6 +7,7 @@ import (
 
 	"github.com/cato-gateway/cato/internal/llm"
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 )
 
 func TestDecodeChatRequest(t *testing.T) {
@@ -28,9 +29,13 @@ func TestDecodeChatRequest(t *testing.T) {
 				"stop":"END","user":"u1","session_id":"s1","cato":{"domain":"ai","cache":false,"return_hidden_states":true}}`,
 			want: &ChatRequest{
 				Request: llm.Request{
-					Model: "bedrock_haiku", MaxTokens: 9, Temperature: &temp, Stop: []string{"END"}, User: "u1",
-					IncludeUsage: true, HiddenStates: true,
+					Model: "bedrock_haiku", MaxCompletionTokens: 9, Temperature: &temp, Stop: []string{"END"}, User: "u1",
+					IncludeUsage: true, HiddenStates: true, StreamOptions: json.RawMessage(`{"include_usage":true}`),
 					Messages: []llm.Message{{Role: "system", Content: "be brief"}, {Role: "user", Content: "hi", Name: "ann"}},
+					Extra: map[string]json.RawMessage{
+						"max_completion_tokens": json.RawMessage(`9`), "temperature": json.RawMessage(`0.5`),
+						"stop": json.RawMessage(`"END"`), "user": json.RawMessage(`"u1"`),
+					},
 				},
 				Stream: true, SessionID: "s1", Cato: Options{Domain: "ai", Cache: new(false), HiddenStates: true},
 			},
@@ -60,6 +65,10 @@ func TestDecodeChatRequest(t *testing.T) {
 				},
 				Tools:      []llm.Tool{{Name: "get", Parameters: json.RawMessage(`{"type":"object"}`)}},
 				ToolChoice: json.RawMessage(`"auto"`),
+				Extra: map[string]json.RawMessage{
+					"tools":       json.RawMessage(`[{"type":"function","function":{"name":"get","parameters":{"type":"object"}}}]`),
+					"tool_choice": json.RawMessage(`"auto"`),
+				},
 			}},
 		},
 	}
@@ -69,7 +78,8 @@ func TestDecodeChatRequest(t *testing.T) {
 			if err != nil {
 				t.Fatalf("DecodeChatRequest: %v", err)
 			}
-			if diff := cmp.Diff(tt.want, got); diff != "" {
+			// Each message's Raw is checked by TestDecodeKeepsTheRequestAsSent.
+			if diff := cmp.Diff(tt.want, got, cmpopts.IgnoreFields(llm.Message{}, "Raw")); diff != "" {
 				t.Errorf("mismatch (-want +got):\n%s", diff)
 			}
 		})
@@ -155,8 +165,24 @@ func FuzzDecodeChatRequest(f *testing.F) {
 		if r.Model == "" || len(r.Messages) == 0 {
 			t.Fatalf("decoded a request without model or messages: %+v", r)
 		}
-		if _, err := EncodeRequest(&r.Request, "x", r.Stream); err != nil {
+		b, err := EncodeRequest(&r.Request, "x", r.Stream)
+		if err != nil {
 			t.Fatalf("re-encoding: %v", err)
+		}
+		// What Cato sends upstream is JSON, with every message and every
+		// member the client sent.
+		var sent map[string]json.RawMessage
+		if err := json.Unmarshal(b, &sent); err != nil {
+			t.Fatalf("re-encoded body is not a JSON object (%v): %s", err, b)
+		}
+		var msgs []json.RawMessage
+		if err := json.Unmarshal(sent["messages"], &msgs); err != nil || len(msgs) != len(r.Messages) {
+			t.Fatalf("re-encoded messages = %s; want %d messages", sent["messages"], len(r.Messages))
+		}
+		for k := range r.Extra {
+			if _, ok := sent[k]; !ok {
+				t.Fatalf("member %q was not sent: %s", k, b)
+			}
 		}
 	})
 }

@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"maps"
-	"slices"
 
 	"github.com/cato-gateway/cato/internal/llm"
 )
@@ -37,9 +36,33 @@ type Choice struct {
 
 type choiceAlias Choice
 
+// choiceOut is a Choice as written: a message's content is always
+// present, null when there is none (a tool-call answer), as OpenAI
+// writes it; a delta's only when it carries some.
+type choiceOut struct {
+	Index        int             `json:"index"`
+	Message      *messageOut     `json:"message,omitempty"`
+	Delta        *WireMessage    `json:"delta,omitempty"`
+	FinishReason *string         `json:"finish_reason"`
+	HiddenStates json.RawMessage `json:"hidden_states,omitempty"`
+
+	msg messageOut // what Message points to, allocated with the choice
+}
+
+type messageOut struct {
+	Role      string         `json:"role"`
+	Content   *string        `json:"content"`
+	ToolCalls []wireToolCall `json:"tool_calls,omitempty"`
+}
+
 // MarshalJSON writes the choice with its Extra fields inlined.
 func (c Choice) MarshalJSON() ([]byte, error) {
-	b, err := json.Marshal(choiceAlias(c))
+	out := choiceOut{Index: c.Index, Delta: c.Delta, FinishReason: c.FinishReason, HiddenStates: c.HiddenStates}
+	if m := c.Message; m != nil {
+		out.msg = messageOut{Role: m.Role, Content: m.Content, ToolCalls: m.ToolCalls}
+		out.Message = &out.msg
+	}
+	b, err := json.Marshal(&out)
 	if err != nil || len(c.Extra) == 0 {
 		return b, err
 	}
@@ -120,7 +143,8 @@ func UsageOf(u llm.Usage) *Usage {
 	return &Usage{PromptTokens: u.PromptTokens, CompletionTokens: u.CompletionTokens, TotalTokens: u.Total()}
 }
 
-// NewChatResponse builds a non-streamed answer.
+// NewChatResponse builds a non-streamed answer. A tool-call answer
+// without text has content null, as OpenAI sends it.
 func NewChatResponse(id string, created int64, model string, r *llm.Response) *ChatResponse {
 	content := r.Message.Content
 	msg := &WireMessage{Role: llm.RoleAssistant, Content: &content, ToolCalls: wireToolCalls(r.Message.ToolCalls)}
@@ -139,13 +163,16 @@ func NewChatResponse(id string, created int64, model string, r *llm.Response) *C
 }
 
 // NewChunk builds one streamed chunk from c. A chunk that carries only
-// usage has no choices, as OpenAI sends it with include_usage.
+// usage has no choices, as OpenAI sends it with include_usage. The delta
+// has content when the chunk has text, or when it opens the answer (a
+// role) without tool calls: a tool call's first chunk has none, so that
+// clients see no empty text before the call.
 func NewChunk(id string, created int64, model string, c *llm.Chunk) *ChatResponse {
 	out := &ChatResponse{ID: id, Object: "chat.completion.chunk", Created: created, Model: model, Choices: []Choice{}}
 	hasDelta := c.Role != "" || c.Content != "" || len(c.ToolCalls) > 0 || c.FinishReason != "" || len(c.Extra) > 0
 	if hasDelta {
 		d := &WireMessage{Role: c.Role}
-		if c.Content != "" || c.Role != "" {
+		if c.Content != "" || (c.Role != "" && len(c.ToolCalls) == 0) {
 			content := c.Content
 			d.Content = &content
 		}
@@ -157,7 +184,7 @@ func NewChunk(id string, created int64, model string, c *llm.Chunk) *ChatRespons
 			w.Function.Name, w.Function.Arguments = tc.Name, tc.Arguments
 			d.ToolCalls = append(d.ToolCalls, w)
 		}
-		ch := Choice{Delta: d, Extra: c.Extra}
+		ch := Choice{Index: c.Index, Delta: d, Extra: c.Extra}
 		if c.FinishReason != "" {
 			f := c.FinishReason
 			ch.FinishReason = &f
@@ -212,7 +239,7 @@ func (r *ChatResponse) ToChunk() llm.Chunk {
 		return out
 	}
 	c := r.Choices[0]
-	out.Extra = c.Extra
+	out.Index, out.Extra = c.Index, c.Extra
 	if c.FinishReason != nil {
 		out.FinishReason = *c.FinishReason
 	}
@@ -230,114 +257,6 @@ func (r *ChatResponse) ToChunk() llm.Chunk {
 		}
 	}
 	return out
-}
-
-// EncodeRequest writes r as an upstream request body for model (the
-// upstream's model id). Extra fields are passed through unchanged, after
-// the fields Cato writes itself.
-func EncodeRequest(r *llm.Request, model string, stream bool) ([]byte, error) {
-	w := wireRequest{
-		Model: model, MaxTokens: r.MaxTokens, Temperature: r.Temperature, TopP: r.TopP,
-		Stop: r.Stop, ToolChoice: r.ToolChoice, User: r.User, HiddenStates: r.HiddenStates,
-		Messages: make([]wireRequestMessage, len(r.Messages)),
-	}
-	if stream {
-		w.Stream = true
-		w.StreamOptions = &streamOptions{IncludeUsage: true}
-	}
-	for i, m := range r.Messages {
-		wm := wireRequestMessage{Role: m.Role, Name: m.Name, ToolCalls: wireToolCalls(m.ToolCalls), ToolCallID: m.ToolCallID}
-		switch {
-		case m.Parts != nil:
-			wm.Content = m.Parts
-		case m.Content == "" && len(m.ToolCalls) > 0:
-			wm.Content = json.RawMessage("null")
-		default:
-			if b, ok := quotePlain(m.Content); ok {
-				wm.Content = b
-				break
-			}
-			b, err := json.Marshal(m.Content)
-			if err != nil {
-				return nil, err
-			}
-			wm.Content = b
-		}
-		w.Messages[i] = wm
-	}
-	for _, t := range r.Tools {
-		wt := wireTool{Type: "function"}
-		wt.Function.Name, wt.Function.Description, wt.Function.Parameters = t.Name, t.Description, t.Parameters
-		w.Tools = append(w.Tools, wt)
-	}
-	b, err := json.Marshal(&w)
-	if err != nil || len(r.Extra) == 0 {
-		return b, err
-	}
-	return appendExtra(b, r.Extra)
-}
-
-// quotePlain returns s as a JSON string, byte for byte as json.Marshal
-// writes it, when s holds only printable ASCII that json.Marshal writes
-// unescaped (not '"', '\\', '<', '>' or '&'); otherwise it reports false.
-func quotePlain(s string) ([]byte, bool) {
-	for i := 0; i < len(s); i++ {
-		switch c := s[i]; {
-		case c < 0x20 || c > 0x7e, c == '"', c == '\\', c == '<', c == '>', c == '&':
-			return nil, false
-		}
-	}
-	b := make([]byte, 0, len(s)+2)
-	b = append(b, '"')
-	b = append(b, s...)
-	return append(b, '"'), true
-}
-
-// appendExtra adds extra's fields to the JSON object b, in key order,
-// skipping those b already has.
-func appendExtra(b []byte, extra map[string]json.RawMessage) ([]byte, error) {
-	var known map[string]json.RawMessage
-	if err := json.Unmarshal(b, &known); err != nil {
-		return nil, err
-	}
-	keys := make([]string, 0, len(extra))
-	for k := range extra {
-		if _, taken := known[k]; !taken {
-			keys = append(keys, k)
-		}
-	}
-	slices.Sort(keys)
-	b = b[:len(b)-1] // drop the closing brace
-	for _, k := range keys {
-		kb, err := json.Marshal(k)
-		if err != nil {
-			return nil, err
-		}
-		b = append(b, ',')
-		b = append(b, kb...)
-		b = append(b, ':')
-		b = append(b, extra[k]...)
-	}
-	return append(b, '}'), nil
-}
-
-type wireRequest struct {
-	Model         string               `json:"model"`
-	Messages      []wireRequestMessage `json:"messages"`
-	Stream        bool                 `json:"stream,omitempty"`
-	StreamOptions *streamOptions       `json:"stream_options,omitempty"`
-	MaxTokens     int                  `json:"max_tokens,omitempty"`
-	Temperature   *float64             `json:"temperature,omitempty"`
-	TopP          *float64             `json:"top_p,omitempty"`
-	Stop          []string             `json:"stop,omitempty"`
-	Tools         []wireTool           `json:"tools,omitempty"`
-	ToolChoice    json.RawMessage      `json:"tool_choice,omitempty"`
-	User          string               `json:"user,omitempty"`
-	HiddenStates  bool                 `json:"return_hidden_states,omitempty"`
-}
-
-type streamOptions struct {
-	IncludeUsage bool `json:"include_usage"`
 }
 
 type wireRequestMessage struct {

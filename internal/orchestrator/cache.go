@@ -18,8 +18,7 @@ func (o *Orchestrator) lookup(ctx context.Context, q *Query, usedMemory bool) ca
 	if o.opt.Cache == nil {
 		return cache.Result{Outcome: cache.Bypass, Reason: cache.ReasonDisabled}
 	}
-	scope := cache.NewScope(q.Tenant, q.Request.Model, q.Request.SystemText(), q.Domain)
-	cq := cache.QueryFor(q.Request, scope)
+	cq := cache.QueryFor(q.Request, cache.ScopeOf(q.Tenant, q.Request, q.Domain))
 	cq.SessionID = q.SessionID
 	// A shadow request must leave nothing behind, and a cached answer has
 	// no hidden states.

@@ -89,6 +89,8 @@ type fakeCaller struct {
 	fails    map[string]bool
 	breakErr error
 	reqs     []*llm.Request
+	// chunks, when set, replace the streamed answer "ok".
+	chunks []llm.Chunk
 }
 
 var errModelDown = errors.New("model down")
@@ -121,6 +123,9 @@ func (c *fakeCaller) ChatStream(_ context.Context, chain []string, req *llm.Requ
 	}
 	u := fakeUsage
 	chunks := []llm.Chunk{{Role: llm.RoleAssistant, Content: "o"}, {Content: "k"}, {FinishReason: llm.FinishStop, Usage: &u}}
+	if c.chunks != nil {
+		chunks = c.chunks
+	}
 	end := io.EOF
 	if c.breakErr != nil {
 		chunks, end = chunks[:1], c.breakErr

@@ -122,13 +122,15 @@ type Answer struct {
 
 // checkModel refuses a request for a model that is not configured.
 func (o *Orchestrator) checkModel(q *Query) error {
-	if m := q.Request.Model; !isAuto(m) && !o.models[m] {
+	if m := q.Request.Model; !IsAuto(m) && !o.models[m] {
 		return fmt.Errorf("%w: %q", ErrModelNotFound, m)
 	}
 	return nil
 }
 
-func isAuto(model string) bool { return model == "" || model == Auto || model == "cato" }
+// IsAuto reports whether a request's model asks Cato to route: Auto,
+// "cato" or empty.
+func IsAuto(model string) bool { return model == "" || model == Auto || model == "cato" }
 
 // Route returns the routing decision for q without calling a model.
 func (o *Orchestrator) Route(ctx context.Context, q *Query) (router.Decision, error) {
@@ -141,7 +143,7 @@ func (o *Orchestrator) Route(ctx context.Context, q *Query) (router.Decision, er
 // route decides which models answer q, in order: the model the client
 // named with its fallbacks, else the router's choice.
 func (o *Orchestrator) route(ctx context.Context, q *Query) (router.Decision, error) {
-	if model := q.Request.Model; !isAuto(model) {
+	if model := q.Request.Model; !IsAuto(model) {
 		fb := o.opt.Fallbacks[model]
 		if fb == nil {
 			fb = []string{}

@@ -296,3 +296,32 @@ func TestStreamCutShort(t *testing.T) {
 		})
 	}
 }
+
+// TestStreamKeepsTheFirstChoice: a stream of several choices (n > 1) is
+// remembered by its first: its text, finish reason and tool calls.
+func TestStreamKeepsTheFirstChoice(t *testing.T) {
+	u := fakeUsage
+	caller := &fakeCaller{chunks: []llm.Chunk{
+		{Index: 0, Role: llm.RoleAssistant, Content: "He"}, {Index: 1, Role: llm.RoleAssistant, Content: "Ta"},
+		{Index: 1, Content: "ils", ToolCalls: []llm.ToolCallDelta{{ID: "c"}}}, {Index: 0, Content: "ads"},
+		{Index: 1, FinishReason: llm.FinishToolCalls}, {Index: 0, FinishReason: llm.FinishStop}, {Usage: &u},
+	}}
+	mem := &fakeMemory{}
+	o := New(Options{Models: []string{"m", "m2"}, Caller: caller, Router: fixedRouter{}, Sessions: mem})
+	sa, err := o.Stream(context.Background(), &Query{Tenant: "t", SessionID: "s-1", Request: question(Auto)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for {
+		if _, err := sa.Next(); err != nil {
+			break
+		}
+	}
+	sa.Close()
+	if got := sa.Text(); got != "Heads" {
+		t.Errorf("Text() = %q; want the first choice's Heads", got)
+	}
+	if len(mem.records) != 1 || mem.records[0].Answer != "Heads" {
+		t.Errorf("session records = %+v; want the first choice's answer", mem.records)
+	}
+}

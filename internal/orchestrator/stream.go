@@ -72,10 +72,14 @@ func (a *StreamAnswer) Next() (llm.Chunk, error) {
 		}
 		return llm.Chunk{}, err
 	}
-	a.text.WriteString(c.Content)
-	a.tools += len(c.ToolCalls)
-	if c.FinishReason != "" {
-		a.finish = c.FinishReason
+	// The session and the cache keep the first choice (requests with
+	// n > 1 bypass the cache).
+	if c.Index == 0 {
+		a.text.WriteString(c.Content)
+		a.tools += len(c.ToolCalls)
+		if c.FinishReason != "" {
+			a.finish = c.FinishReason
+		}
 	}
 	if c.Usage != nil {
 		a.usage = *c.Usage

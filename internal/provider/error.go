@@ -27,7 +27,15 @@ type Error struct {
 	// model rejected is not. Only retryable errors count against a breaker.
 	Retryable bool
 	// RetryAfter is the upstream's Retry-After hint; zero when absent.
+	// For an open breaker it is the time left until it half-opens.
 	RetryAfter time.Duration
+	// Param names the request field at fault in a request an adapter
+	// refuses itself (Bedrock and "n"); empty otherwise.
+	Param string
+	// Upstream is the error document the upstream answered with, exactly
+	// as sent, when it is OpenAI's {"error": {...}}; nil otherwise. api
+	// passes it to the client unchanged (docs/api.md, Errors).
+	Upstream []byte
 	// Err is the underlying cause.
 	Err error
 }
@@ -87,7 +95,8 @@ func IsRetryable(err error) bool {
 
 // StatusRetryable reports whether an upstream HTTP status says the model is
 // unwell or busy (so a retry, or another model, may succeed): 408, 429 and
-// every 5xx except 501.
+// every 5xx except 501. Of these, 429 does not count against a breaker by
+// default (see GuardConfig.FailureStatuses).
 func StatusRetryable(status int) bool {
 	switch {
 	case status == http.StatusRequestTimeout, status == http.StatusTooManyRequests:

@@ -36,8 +36,10 @@ type GuardConfig struct {
 	// ErrOverloaded. Zero means none wait.
 	MaxQueue int
 	// FailureStatuses lists the upstream statuses that count against the
-	// breaker. Empty means 408, 429 and 5xx except 501. Timeouts and
-	// connection errors always count.
+	// breaker. Empty means 408 and 5xx except 501: a 429 says the model is
+	// busy for this caller, not broken, so it is retried or falls back
+	// without opening the breaker for everyone. Timeouts and connection
+	// errors always count.
 	FailureStatuses []int
 	// OnCallDone, if set, is called after every attempt, on the caller's
 	// goroutine (for a stream, on the goroutine that ends it). It must be
@@ -270,7 +272,11 @@ func (g *Guard) allow() (func(breaker.Outcome), error) {
 	}
 	done, err := g.breaker.Allow()
 	if err != nil {
-		return nil, &Error{Model: g.model, StatusCode: http.StatusServiceUnavailable, Code: CodeBreakerOpen, Err: err}
+		pe := &Error{Model: g.model, StatusCode: http.StatusServiceUnavailable, Code: CodeBreakerOpen, Err: err}
+		if oe := (*breaker.OpenError)(nil); errors.As(err, &oe) {
+			pe.RetryAfter = oe.RetryIn
+		}
+		return nil, pe
 	}
 	return done, nil
 }
@@ -319,6 +325,10 @@ func (g *Guard) classify(parent, actx context.Context, err error) (error, breake
 		if pe.StatusCode == 0 || pe.Code == CodeTimeout || isConnError(err) || g.failureStatus(pe.StatusCode) {
 			return err, breaker.Failure
 		}
+		if pe.StatusCode == http.StatusTooManyRequests {
+			// Busy for this caller: nothing learnt about the model's health.
+			return err, breaker.Ignored
+		}
 		return err, breaker.Success // the model answered; it rejected the request
 	}
 	if isConnError(err) {
@@ -333,7 +343,7 @@ func (g *Guard) failureStatus(status int) bool {
 	if len(g.cfg.FailureStatuses) > 0 {
 		return slices.Contains(g.cfg.FailureStatuses, status)
 	}
-	return StatusRetryable(status)
+	return status != http.StatusTooManyRequests && StatusRetryable(status)
 }
 
 // isConnError reports whether err is a network failure: refused, reset or

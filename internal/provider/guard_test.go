@@ -72,17 +72,23 @@ func TestGuardChat(t *testing.T) {
 			wantStatus: 400, wantCode: "Bad Request", wantCalls: 1, wantElapsed: 0, want: []breaker.Outcome{S},
 		},
 		{
-			name:      "429 waits for Retry-After",
+			name:      "429 waits for Retry-After and is not a breaker failure",
 			cfg:       GuardConfig{MaxAttempts: 2},
 			replies:   fns(fail(upstreamErr(429, 3*time.Second)), answer("ok")),
-			wantCalls: 2, wantElapsed: 3 * time.Second, want: []breaker.Outcome{F, S},
+			wantCalls: 2, wantElapsed: 3 * time.Second, want: []breaker.Outcome{I, S},
+		},
+		{
+			name:       "429 counts when the configured statuses name it",
+			cfg:        GuardConfig{MaxAttempts: 1, FailureStatuses: []int{429, 503}},
+			replies:    fns(fail(upstreamErr(429, 0))),
+			wantStatus: 429, wantCode: "Too Many Requests", wantCalls: 1, wantElapsed: 0, want: []breaker.Outcome{F},
 		},
 		{
 			name:       "Retry-After past the deadline is not waited for",
 			cfg:        GuardConfig{MaxAttempts: 2},
 			deadline:   2 * time.Second,
 			replies:    fns(fail(upstreamErr(429, 5*time.Second)), answer("ok")),
-			wantStatus: 429, wantCode: "Too Many Requests", wantCalls: 1, wantElapsed: 0, want: []breaker.Outcome{F},
+			wantStatus: 429, wantCode: "Too Many Requests", wantCalls: 1, wantElapsed: 0, want: []breaker.Outcome{I},
 		},
 		{
 			name:      "a stalled attempt times out and is retried",

@@ -110,8 +110,8 @@ func (e *Engine) Answer(req *llm.Request) Reply {
 	for i := 0; len(tokens) < e.cfg.AnswerTokens; i++ {
 		tokens = append(tokens, " "+fillerWords[i%len(fillerWords)])
 	}
-	if req.MaxTokens > 0 && len(tokens) > req.MaxTokens {
-		tokens = tokens[:req.MaxTokens]
+	if limit := req.TokenLimit(); limit > 0 && len(tokens) > limit {
+		tokens = tokens[:limit]
 	}
 	prompt := 0
 	for _, m := range req.Messages {

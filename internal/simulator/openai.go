@@ -57,6 +57,12 @@ func (s *Server) chatCompletions(w http.ResponseWriter, r *http.Request) {
 		}
 		resp := &llm.Response{ID: id, Message: llm.Message{Role: llm.RoleAssistant, Content: reply.Text()}, FinishReason: llm.FinishStop, Usage: reply.Usage}
 		out := openai.NewChatResponse(id, created, req.Model, resp)
+		// n > 1: every choice is the same answer.
+		for i := 1; i < req.N; i++ {
+			c := out.Choices[0]
+			c.Index = i
+			out.Choices = append(out.Choices, c)
+		}
 		if req.HiddenStates {
 			hs, _ := json.Marshal(e.HiddenStates(&req.Request).Values)
 			out.Choices[0].HiddenStates = hs
@@ -84,13 +90,16 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request, e *Engine, req *
 		return true
 	}
 	gap := e.TokenGap()
+	choices := max(req.N, 1) // n > 1: every choice is the same answer
 	for i, tok := range reply.Tokens {
-		c := llm.Chunk{Content: tok}
-		if i == 0 {
-			c.Role = llm.RoleAssistant
-		}
-		if !send(&c) {
-			return
+		for n := range choices {
+			c := llm.Chunk{Index: n, Content: tok}
+			if i == 0 {
+				c.Role = llm.RoleAssistant
+			}
+			if !send(&c) {
+				return
+			}
 		}
 		if fault == ResetFault {
 			panic(http.ErrAbortHandler)
@@ -99,8 +108,10 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request, e *Engine, req *
 			return
 		}
 	}
-	if !send(&llm.Chunk{FinishReason: llm.FinishStop}) {
-		return
+	for n := range choices {
+		if !send(&llm.Chunk{Index: n, FinishReason: llm.FinishStop}) {
+			return
+		}
 	}
 	if req.HiddenStates {
 		hs, _ := json.Marshal(e.HiddenStates(&req.Request).Values)

@@ -214,3 +214,23 @@ func TestCancelAbortsCall(t *testing.T) {
 		})
 	}
 }
+
+// TestMoreThanOneChoiceRefused: Bedrock answers with one choice, so n > 1
+// is the client's 400 naming n, never a silent single answer.
+func TestMoreThanOneChoiceRefused(t *testing.T) {
+	for _, api := range []string{APIConverse, APIInvoke} {
+		c := fakeBedrock(t, api, func(w http.ResponseWriter, r *http.Request, call bedrockCall) {
+			t.Errorf("Bedrock was called with %s", call.body)
+		})
+		req := &llm.Request{N: 2, Messages: []llm.Message{{Role: llm.RoleUser, Content: "hi"}}}
+		for _, call := range []func() error{
+			func() error { _, err := c.Chat(context.Background(), req); return err },
+			func() error { _, err := c.ChatStream(context.Background(), req); return err },
+		} {
+			var pe *provider.Error
+			if err := call(); !errors.As(err, &pe) || pe.StatusCode != 400 || pe.Param != "n" || pe.Retryable {
+				t.Errorf("%s: error = %v; want a non-retryable 400 naming n", api, err)
+			}
+		}
+	}
+}

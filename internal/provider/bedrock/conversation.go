@@ -70,8 +70,9 @@ type toolChoice struct {
 }
 
 // badRequestError is a request Bedrock would reject and that Cato cannot
-// fix; the client reports it as a 400.
-type badRequestError struct{ msg string }
+// fix; the client reports it as a 400. param names the field at fault
+// when the error is about one field.
+type badRequestError struct{ msg, param string }
 
 func (e *badRequestError) Error() string { return e.msg }
 
@@ -89,8 +90,14 @@ var emptySchema = json.RawMessage(`{"type":"object","properties":{}}`)
 // user message, a tool result without a matching call, malformed tool
 // arguments or schemas.
 func buildConversation(req *llm.Request) (*conversation, error) {
+	if req.N > 1 {
+		return nil, &badRequestError{param: "n", msg: fmt.Sprintf("n: Bedrock answers with one choice; %d were asked for", req.N)}
+	}
+	if err := checkResponseFormat(req.Extra["response_format"]); err != nil {
+		return nil, err
+	}
 	c := &conversation{
-		maxTokens:   req.MaxTokens,
+		maxTokens:   req.TokenLimit(),
 		temperature: req.Temperature,
 		topP:        req.TopP,
 		stop:        req.Stop,
@@ -169,6 +176,20 @@ func buildConversation(req *llm.Request) (*conversation, error) {
 		return nil, err
 	}
 	return c, nil
+}
+
+// checkResponseFormat refuses a json_schema response format: Bedrock has
+// no way to hold an answer to a schema, and an answer that ignored it
+// would fail the client's parsing. json_object passes (the prompt must ask
+// for JSON, as OpenAI requires too).
+func checkResponseFormat(raw json.RawMessage) error {
+	var f struct {
+		Type string `json:"type"`
+	}
+	if len(raw) == 0 || json.Unmarshal(raw, &f) != nil || f.Type != "json_schema" {
+		return nil
+	}
+	return &badRequestError{param: "response_format", msg: "response_format: Bedrock cannot hold an answer to a json_schema; use tools, or a model that supports structured output"}
 }
 
 func isSpace(r rune) bool { return r == ' ' || r == '\n' || r == '\t' || r == '\r' }

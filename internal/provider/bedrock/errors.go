@@ -45,7 +45,7 @@ func errorClass(code string) (awsenv.Class, bool) {
 func classify(ctx context.Context, model string, err error) error {
 	var bad *badRequestError
 	if errors.As(err, &bad) {
-		return &provider.Error{Model: model, StatusCode: http.StatusBadRequest, Code: provider.CodeInvalidRequest, Err: err}
+		return &provider.Error{Model: model, StatusCode: http.StatusBadRequest, Code: provider.CodeInvalidRequest, Param: bad.param, Err: err}
 	}
 	return awsenv.Classify(ctx, model, err, errorClass)
 }

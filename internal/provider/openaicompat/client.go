@@ -58,18 +58,33 @@ func (c *Client) Chat(ctx context.Context, req *llm.Request) (*llm.Response, err
 		return nil, err
 	}
 	defer closeBody(resp.Body)
-	var wire openai.ChatResponse
-	if err := json.NewDecoder(io.LimitReader(resp.Body, 64<<20)).Decode(&wire); err != nil {
+	body, err := io.ReadAll(io.LimitReader(resp.Body, maxAnswerBytes))
+	if err != nil {
 		return nil, c.transportError(ctx, fmt.Errorf("reading answer: %w", err))
+	}
+	var wire openai.ChatResponse
+	if err := json.Unmarshal(body, &wire); err != nil {
+		return nil, c.badAnswer(fmt.Errorf("decoding answer: %w", err))
 	}
 	out, err := wire.ToResponse()
 	if err != nil {
-		return nil, &provider.Error{Model: c.opt.Name, StatusCode: http.StatusBadGateway, Code: provider.CodeBadUpstreamResponse, Retryable: true, Err: err}
+		return nil, c.badAnswer(err)
 	}
-	if req.HiddenStates && len(wire.Choices) > 0 {
+	if req.HiddenStates {
+		// Cato asked for them: they come back in its cato object, and
+		// the answer is rebuilt without them.
 		out.HiddenStates = decodeHiddenStates(wire.Choices[0].HiddenStates, c.opt.Name)
+	} else {
+		out.Raw = body
 	}
 	return out, nil
+}
+
+// maxAnswerBytes caps an upstream's answer.
+const maxAnswerBytes = 64 << 20
+
+func (c *Client) badAnswer(err error) error {
+	return &provider.Error{Model: c.opt.Name, StatusCode: http.StatusBadGateway, Code: provider.CodeBadUpstreamResponse, Retryable: true, Err: err}
 }
 
 // ChatStream implements provider.Provider.
@@ -144,15 +159,16 @@ func (c *Client) transportError(ctx context.Context, err error) error {
 	return &provider.Error{Model: c.opt.Name, StatusCode: http.StatusBadGateway, Code: provider.CodeUpstreamUnreachable, Retryable: true, Err: err}
 }
 
-// statusError reads an upstream error answer.
+// statusError reads an upstream error answer. An OpenAI error document
+// is kept as sent, for the client.
 func (c *Client) statusError(resp *http.Response, _ error) error {
 	b, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
 	msg := strings.TrimSpace(string(b))
 	code := provider.CodeUpstreamError
-	var e openai.ErrorBody
-	if json.Unmarshal(b, &e) == nil && e.Error.Message != "" {
-		msg = e.Error.Message
-		if e.Error.Code != nil {
+	var doc []byte
+	if e, ok := openai.UpstreamError(b); ok {
+		msg, doc = e.Error.Message, b
+		if e.Error.Code != nil && *e.Error.Code != "" {
 			code = provider.Code(*e.Error.Code)
 		}
 	}
@@ -163,6 +179,7 @@ func (c *Client) statusError(resp *http.Response, _ error) error {
 		Model: c.opt.Name, StatusCode: resp.StatusCode, Code: code,
 		Retryable:  provider.StatusRetryable(resp.StatusCode),
 		RetryAfter: provider.ParseRetryAfter(resp.Header.Get("Retry-After"), time.Now()),
+		Upstream:   doc,
 		Err:        errors.New(msg),
 	}
 }
@@ -200,13 +217,26 @@ func (s *stream) Next() (llm.Chunk, error) {
 			return llm.Chunk{}, &provider.Error{Model: s.c.opt.Name, StatusCode: http.StatusBadGateway, Code: provider.CodeBadUpstreamResponse, Err: fmt.Errorf("decoding chunk: %w", err)}
 		}
 		if isErrorEvent(data) {
-			var e openai.ErrorBody
-			_ = json.Unmarshal(data, &e)
-			return llm.Chunk{}, &provider.Error{Model: s.c.opt.Name, StatusCode: http.StatusBadGateway, Code: provider.CodeUpstreamStreamError, Err: errors.New(e.Error.Message)}
+			pe := &provider.Error{Model: s.c.opt.Name, StatusCode: http.StatusBadGateway, Code: provider.CodeUpstreamStreamError}
+			e, ok := openai.UpstreamError(data)
+			if ok {
+				pe.Upstream = append([]byte(nil), data...)
+				if e.Error.Code != nil && *e.Error.Code != "" {
+					pe.Code = provider.Code(*e.Error.Code)
+				}
+			}
+			pe.Err = errors.New(e.Error.Message)
+			return llm.Chunk{}, pe
 		}
 		ch := wire.ToChunk()
-		if s.hidden && len(wire.Choices) > 0 {
-			ch.HiddenStates = decodeHiddenStates(wire.Choices[0].HiddenStates, s.c.opt.Name)
+		if s.hidden {
+			// Cato asked for them: they come back in its cato object, and
+			// the chunk is rebuilt without them.
+			if len(wire.Choices) > 0 {
+				ch.HiddenStates = decodeHiddenStates(wire.Choices[0].HiddenStates, s.c.opt.Name)
+			}
+		} else {
+			ch.Raw = data
 		}
 		return ch, nil
 	}

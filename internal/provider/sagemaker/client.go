@@ -101,6 +101,9 @@ func (c *Client) targetVariant(hidden bool) *string {
 
 // Chat implements provider.Provider.
 func (c *Client) Chat(ctx context.Context, req *llm.Request) (*llm.Response, error) {
+	if err := c.oneChoice(req); err != nil {
+		return nil, err
+	}
 	body, err := c.payload.encode(req, false, req.HiddenStates)
 	if err != nil {
 		return nil, &provider.Error{Model: c.name, StatusCode: http.StatusBadRequest, Code: provider.CodeInvalidRequest, Err: err}
@@ -133,6 +136,9 @@ func (c *Client) Chat(ctx context.Context, req *llm.Request) (*llm.Response, err
 // *provider.Error. Hidden states ride on the last chunk. Cancelling ctx ends
 // the call and the stream.
 func (c *Client) ChatStream(ctx context.Context, req *llm.Request) (llm.Stream, error) {
+	if err := c.oneChoice(req); err != nil {
+		return nil, err
+	}
 	body, err := c.payload.encode(req, true, req.HiddenStates)
 	if err != nil {
 		return nil, &provider.Error{Model: c.name, StatusCode: http.StatusBadRequest, Code: provider.CodeInvalidRequest, Err: err}
@@ -148,6 +154,16 @@ func (c *Client) ChatStream(ctx context.Context, req *llm.Request) (llm.Stream, 
 		return nil, Classify(ctx, c.name, err)
 	}
 	return newStream(ctx, c, out.GetStream(), req.HiddenStates), nil
+}
+
+// oneChoice refuses a request for more than one choice: every payload
+// is read as one answer.
+func (c *Client) oneChoice(req *llm.Request) error {
+	if req.N <= 1 {
+		return nil
+	}
+	return &provider.Error{Model: c.name, StatusCode: http.StatusBadRequest, Code: provider.CodeInvalidRequest, Param: "n",
+		Err: fmt.Errorf("n: SageMaker endpoints answer with one choice; %d were asked for", req.N)}
 }
 
 // reduce turns raw hidden states into the configured vector. An endpoint

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"strconv"
 	"testing"
 	"time"
 
@@ -230,4 +231,112 @@ func TestCancelAbortsCall(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("Chat did not return after its context was cancelled")
 	}
+}
+
+// TestOneChoiceAndTokenLimit: every payload reads one answer, so n > 1 is
+// the client's 400 naming n; the token limit is max_completion_tokens when
+// the client set it, else max_tokens.
+func TestOneChoiceAndTokenLimit(t *testing.T) {
+	var got []string
+	c := fakeSageMaker(t, Options{Payload: PayloadTGI}, func(w http.ResponseWriter, r *http.Request, call smCall) {
+		var body struct {
+			Parameters struct {
+				MaxNewTokens int `json:"max_new_tokens"`
+			} `json:"parameters"`
+		}
+		_ = json.Unmarshal(call.body, &body)
+		got = append(got, strconv.Itoa(body.Parameters.MaxNewTokens))
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write([]byte(`[{"generated_text":"ok","details":{"finish_reason":"eos_token","generated_tokens":1,"prefill":[]}}]`))
+	})
+	ctx := context.Background()
+	for _, req := range []*llm.Request{
+		{MaxTokens: 7, Messages: testRequest(false).Messages},
+		{MaxTokens: 7, MaxCompletionTokens: 9, Messages: testRequest(false).Messages},
+	} {
+		if _, err := c.Chat(ctx, req); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if want := []string{"7", "9"}; !cmp.Equal(got, want) {
+		t.Errorf("max_new_tokens sent = %v; want %v", got, want)
+	}
+	two := &llm.Request{N: 2, Messages: testRequest(false).Messages}
+	for _, call := range []func() error{
+		func() error { _, err := c.Chat(ctx, two); return err },
+		func() error { _, err := c.ChatStream(ctx, two); return err },
+	} {
+		var pe *provider.Error
+		if err := call(); !errors.As(err, &pe) || pe.StatusCode != 400 || pe.Param != "n" {
+			t.Errorf("n=2: error = %v; want a 400 naming n", err)
+		}
+	}
+	if len(got) != 2 {
+		t.Errorf("the endpoint was called %d times; want 2 (n=2 never reaches it)", len(got))
+	}
+}
+
+// TestResponseFormatAndSeed: the sglang and tgi payloads map the client's
+// response_format to their constrained decoding, and tgi its seed.
+func TestResponseFormatAndSeed(t *testing.T) {
+	req := func(extra string) *llm.Request {
+		r := &llm.Request{Messages: []llm.Message{{Role: llm.RoleUser, Content: "hi"}}}
+		if extra != "" {
+			if err := json.Unmarshal([]byte(extra), &r.Extra); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return r
+	}
+	schema := `{"response_format":{"type":"json_schema","json_schema":{"name":"c","schema":{"type":"object","properties":{"city":{"type":"string"}}}}},"seed":5}`
+	tests := []struct {
+		name    string
+		p       payload
+		extra   string
+		want    string // the body's member holding the constraint, as JSON
+		path    func(map[string]json.RawMessage) json.RawMessage
+		wantErr bool
+	}{
+		{"sglang json_schema", sglang{}, schema, `"{\"type\":\"object\",\"properties\":{\"city\":{\"type\":\"string\"}}}"`,
+			func(b map[string]json.RawMessage) json.RawMessage { return sub(t, b["sampling_params"], "json_schema") }, false},
+		{"sglang json_object", sglang{}, `{"response_format":{"type":"json_object"}}`, `"{\"type\":\"object\"}"`,
+			func(b map[string]json.RawMessage) json.RawMessage { return sub(t, b["sampling_params"], "json_schema") }, false},
+		{"sglang text", sglang{}, `{"response_format":{"type":"text"}}`, ``,
+			func(b map[string]json.RawMessage) json.RawMessage { return sub(t, b["sampling_params"], "json_schema") }, false},
+		{"tgi json_schema", tgi{}, schema, `{"type":"json","value":{"type":"object","properties":{"city":{"type":"string"}}}}`,
+			func(b map[string]json.RawMessage) json.RawMessage { return sub(t, b["parameters"], "grammar") }, false},
+		{"tgi seed", tgi{}, schema, `5`,
+			func(b map[string]json.RawMessage) json.RawMessage { return sub(t, b["parameters"], "seed") }, false},
+		{"unknown format", tgi{}, `{"response_format":{"type":"xml"}}`, ``, nil, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			b, err := tt.p.encode(req(tt.extra), false, false)
+			if tt.wantErr {
+				if err == nil {
+					t.Errorf("encode = %s; want an error", b)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			var body map[string]json.RawMessage
+			if err := json.Unmarshal(b, &body); err != nil {
+				t.Fatal(err)
+			}
+			if got := string(tt.path(body)); got != tt.want {
+				t.Errorf("constraint = %s; want %s (body %s)", got, tt.want, b)
+			}
+		})
+	}
+}
+
+func sub(t *testing.T, obj json.RawMessage, name string) json.RawMessage {
+	t.Helper()
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(obj, &m); err != nil {
+		t.Fatal(err)
+	}
+	return m[name]
 }

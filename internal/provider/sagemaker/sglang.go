@@ -26,6 +26,9 @@ type sglangSampling struct {
 	Temperature  *float64 `json:"temperature,omitempty"`
 	TopP         *float64 `json:"top_p,omitempty"`
 	Stop         []string `json:"stop,omitempty"`
+	// JSONSchema constrains the answer to a schema (response_format),
+	// given as a string as SGLang takes it.
+	JSONSchema string `json:"json_schema,omitempty"`
 }
 
 // sglangAnswer is a /generate answer, and each event of a streamed one.
@@ -74,10 +77,15 @@ func (a *sglangAnswer) usage() llm.Usage {
 }
 
 func (sglang) encode(req *llm.Request, stream, hidden bool) ([]byte, error) {
+	schema, err := responseSchema(req)
+	if err != nil {
+		return nil, err
+	}
 	return json.Marshal(sglangRequest{
 		Text: chatMLPrompt(req.Messages),
 		SamplingParams: sglangSampling{
-			MaxNewTokens: req.MaxTokens, Temperature: req.Temperature, TopP: req.TopP, Stop: req.Stop,
+			MaxNewTokens: req.TokenLimit(), Temperature: req.Temperature, TopP: req.TopP, Stop: req.Stop,
+			JSONSchema: string(schema),
 		},
 		ReturnHiddenStates: hidden,
 		Stream:             stream,

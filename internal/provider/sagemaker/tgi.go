@@ -19,16 +19,24 @@ type tgiRequest struct {
 }
 
 type tgiParameters struct {
-	MaxNewTokens   int      `json:"max_new_tokens,omitempty"`
-	Temperature    *float64 `json:"temperature,omitempty"`
-	TopP           *float64 `json:"top_p,omitempty"`
-	Stop           []string `json:"stop,omitempty"`
-	DoSample       *bool    `json:"do_sample,omitempty"`
-	Details        bool     `json:"details"`
-	ReturnFullText bool     `json:"return_full_text"`
+	MaxNewTokens int      `json:"max_new_tokens,omitempty"`
+	Temperature  *float64 `json:"temperature,omitempty"`
+	TopP         *float64 `json:"top_p,omitempty"`
+	Stop         []string `json:"stop,omitempty"`
+	DoSample     *bool    `json:"do_sample,omitempty"`
+	Seed         *int64   `json:"seed,omitempty"`
+	// Grammar constrains the answer to a JSON Schema (response_format).
+	Grammar        *tgiGrammar `json:"grammar,omitempty"`
+	Details        bool        `json:"details"`
+	ReturnFullText bool        `json:"return_full_text"`
 	// DecoderInputDetails returns the prompt's tokens, which Cato counts
 	// for usage; TGI refuses it on streams.
 	DecoderInputDetails bool `json:"decoder_input_details,omitempty"`
+}
+
+type tgiGrammar struct {
+	Type  string          `json:"type"` // always "json"
+	Value json.RawMessage `json:"value"`
 }
 
 type tgiDetails struct {
@@ -59,7 +67,17 @@ type tgiAnswer struct {
 }
 
 func (tgi) encode(req *llm.Request, stream, _ bool) ([]byte, error) {
-	p := tgiParameters{MaxNewTokens: req.MaxTokens, TopP: req.TopP, Stop: req.Stop, Details: true, DecoderInputDetails: !stream}
+	p := tgiParameters{MaxNewTokens: req.TokenLimit(), TopP: req.TopP, Stop: req.Stop, Details: true, DecoderInputDetails: !stream}
+	schema, err := responseSchema(req)
+	if err != nil {
+		return nil, err
+	}
+	if schema != nil {
+		p.Grammar = &tgiGrammar{Type: "json", Value: schema}
+	}
+	if p.Seed, err = seed(req); err != nil {
+		return nil, err
+	}
 	// TGI refuses a temperature of zero; greedy decoding is do_sample false.
 	if t := req.Temperature; t != nil && *t > 0 {
 		p.Temperature = t

@@ -28,7 +28,11 @@ func New(engine *simulator.Engine) *Client { return &Client{engine: engine} }
 // errReset stands for a connection cut off mid-answer.
 var errReset = errors.New("simulated connection reset")
 
-func (c *Client) begin(ctx context.Context) error {
+func (c *Client) begin(ctx context.Context, req *llm.Request) error {
+	if req.N > 1 {
+		return &provider.Error{Model: c.engine.Name(), StatusCode: 400, Code: provider.CodeInvalidRequest, Param: "n",
+			Err: fmt.Errorf("n: the simulated model answers with one choice; %d were asked for", req.N)}
+	}
 	switch c.engine.Fault() {
 	case simulator.StallFault:
 		<-ctx.Done()
@@ -57,7 +61,7 @@ func (c *Client) id() string { return "sim-" + strconv.FormatUint(c.seq.Add(1), 
 
 // Chat implements provider.Provider.
 func (c *Client) Chat(ctx context.Context, req *llm.Request) (*llm.Response, error) {
-	if err := c.begin(ctx); err != nil {
+	if err := c.begin(ctx, req); err != nil {
 		return nil, err
 	}
 	reply := c.engine.Answer(req)
@@ -74,7 +78,7 @@ func (c *Client) Chat(ctx context.Context, req *llm.Request) (*llm.Response, err
 
 // ChatStream implements provider.Provider.
 func (c *Client) ChatStream(ctx context.Context, req *llm.Request) (llm.Stream, error) {
-	if err := c.begin(ctx); err != nil {
+	if err := c.begin(ctx, req); err != nil {
 		return nil, err
 	}
 	s := &stream{ctx: ctx, c: c, id: c.id(), reply: c.engine.Answer(req), gap: c.engine.TokenGap()}
