@@ -268,6 +268,7 @@ func EncodeRequest(r *llm.Request, model string, stream bool) ([]byte, error) {
 	for _, t := range r.Tools {
 		wt := wireTool{Type: "function"}
 		wt.Function.Name, wt.Function.Description, wt.Function.Parameters = t.Name, t.Description, t.Parameters
+		wt.Function.Strict = t.Strict
 		w.Tools = append(w.Tools, wt)
 	}
 	b, err := json.Marshal(&w)
@@ -354,5 +355,6 @@ type wireTool struct {
 		Name        string          `json:"name"`
 		Description string          `json:"description,omitempty"`
 		Parameters  json.RawMessage `json:"parameters,omitempty"`
+		Strict      *bool           `json:"strict,omitempty"`
 	} `json:"function"`
 }
