@@ -66,7 +66,12 @@ func responsesChatBody(req *openai.ResponsesRequest) []byte {
 	chat := req.ChatRequest(conv)
 	if req.SessionID != "" {
 		sid, _ := json.Marshal(req.SessionID)
-		chat.Extra = map[string]json.RawMessage{"session_id": sid}
+		extra := make(map[string]json.RawMessage, len(chat.Extra)+1)
+		for k, v := range chat.Extra {
+			extra[k] = v
+		}
+		extra["session_id"] = sid
+		chat.Extra = extra
 	}
 	b, err := openai.EncodeRequest(chat, req.Model, false)
 	if err != nil {
