@@ -11,10 +11,15 @@
 #   - pglite-server with pgvector      -> CATO_TEST_PGVECTOR_URL
 # waits until each answers, runs CMD with those variables exported, stops every
 # server it started (on success, failure or Ctrl-C) and exits with CMD's status.
+# It also installs the OpenAI clients of the compatibility suite
+# (scripts/compat/package.json, pinned by its package-lock.json) from npm into
+# CACHE/compat, once per version of that lock file, and exports
+#   - their directory                  -> CATO_TEST_NODE_COMPAT
 #
 # Environment:
 #   CATO_TESTENV_CACHE  where npm packages are installed (default REPO/.testenv)
-#   CATO_TESTENV_SKIP   space-separated servers not to start: redis postgres pgvector
+#   CATO_TESTENV_SKIP   space-separated things not to start or install:
+#                       redis postgres pgvector compat
 #   CATO_TESTENV_KEEP=1 keep the temporary data directories and logs after exit
 set -euo pipefail
 
@@ -91,6 +96,26 @@ install_missing() {
 		npm install --prefix "$cache/npm" --no-audit --no-fund --loglevel=error \
 			"$pglite_socket_pkg" "$pglite_pkg" "$pgvector_pkg" >&2
 	fi
+}
+
+# install_compat installs the compatibility suite's clients into
+# $cache/compat unless the installed lock file is the repository's. Several
+# checkouts may share the cache: the install holds a lock.
+compat_dir=$cache/compat
+install_compat() {
+	local lock="$repo/scripts/compat/package-lock.json"
+	if [ -d "$compat_dir/node_modules" ] && cmp -s "$lock" "$compat_dir/.installed"; then return 0; fi
+	command -v npm >/dev/null 2>&1 || die "npm is missing: install node 20 or set CATO_TESTENV_SKIP=compat"
+	mkdir -p "$compat_dir"
+	(
+		if command -v flock >/dev/null 2>&1; then flock -w 600 9 || die "waited 600s for $compat_dir/.lock"; fi
+		if [ -d "$compat_dir/node_modules" ] && cmp -s "$lock" "$compat_dir/.installed"; then exit 0; fi
+		log "npm ci (the OpenAI clients of scripts/compat) into $compat_dir"
+		rm -f "$compat_dir/.installed"
+		cp "$repo/scripts/compat/package.json" "$lock" "$compat_dir/"
+		npm ci --prefix "$compat_dir" --no-audit --no-fund --loglevel=error >&2
+		cp "$lock" "$compat_dir/.installed"
+	) 9>"$compat_dir/.lock"
 }
 
 # --- ports and waiting -----------------------------------------------------------
@@ -265,6 +290,10 @@ await_pglite() {
 }
 
 install_missing
+if wants compat; then
+	install_compat
+	export CATO_TEST_NODE_COMPAT="$compat_dir"
+fi
 trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
@@ -276,7 +305,7 @@ if wants pgvector; then launch_pglite; fi
 if wants redis; then start_redis; fi
 if wants postgres; then start_postgres; fi
 if wants pgvector; then await_pglite; fi
-log "redis=${CATO_TEST_REDIS_URL:-none} postgres=${CATO_TEST_POSTGRES_URL:-none} pgvector=${CATO_TEST_PGVECTOR_URL:-none}"
+log "redis=${CATO_TEST_REDIS_URL:-none} postgres=${CATO_TEST_POSTGRES_URL:-none} pgvector=${CATO_TEST_PGVECTOR_URL:-none} compat=${CATO_TEST_NODE_COMPAT:-none}"
 
 # CMD runs in the background so that a signal to this script is handled at
 # once: the trap passes it on as SIGTERM (a background command ignores

@@ -86,6 +86,9 @@ func describe(err error) (int, openai.ErrorBody, int) {
 		return http.StatusBadRequest, openai.NewError(openai.TypeInvalidRequest, "invalid_session_id", "session_id", err.Error()), 0
 	case errors.Is(err, rollout.ErrInvalidFlag):
 		return http.StatusBadRequest, openai.NewError(openai.TypeInvalidRequest, "invalid_rollout", "", err.Error()), 0
+	case errors.Is(err, orchestrator.ErrResponseNotFound):
+		// As OpenAI answers it: the request names a response it cannot have.
+		return http.StatusBadRequest, openai.NewError(openai.TypeInvalidRequest, "previous_response_not_found", "previous_response_id", err.Error()), 0
 	case errors.Is(err, orchestrator.ErrSessionNotFound):
 		return http.StatusNotFound, openai.NewError(openai.TypeNotFound, "session_not_found", "", err.Error()), 0
 	case errors.Is(err, orchestrator.ErrStoreUnavailable), errors.Is(err, rollout.ErrStoreUnavailable):

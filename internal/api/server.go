@@ -93,11 +93,12 @@ type route struct {
 
 // routes is Cato's HTTP API, the one table of its paths. Every path is
 // here, with who may call it (auth.go) and, for each method, its handler;
-// /v1/chat/completions and /api/cato/query go through the rollout
-// (rollout.go), which may answer them on the legacy side.
+// /v1/chat/completions, /v1/responses and /api/cato/query go through the
+// rollout (rollout.go), which may answer them on the legacy side.
 func (s *Server) routes() []route {
 	rs := []route{
 		{"/v1/chat/completions", client, map[string]http.HandlerFunc{http.MethodPost: s.chatEndpoint().ServeHTTP}},
+		{"/v1/responses", client, map[string]http.HandlerFunc{http.MethodPost: s.responsesEndpoint().ServeHTTP}},
 		{"/v1/models", client, map[string]http.HandlerFunc{http.MethodGet: s.listModels}},
 		{"/api/cato/query", client, map[string]http.HandlerFunc{http.MethodPost: s.queryEndpoint().ServeHTTP}},
 		{"/api/cato/route", client, map[string]http.HandlerFunc{http.MethodPost: s.route}},

@@ -132,6 +132,7 @@ func newApp(ctx context.Context, cfg *config.Config, environ []string, log *slog
 		Router:    rt,
 		Cache:     semCache,
 		Sessions:  mem,
+		Responses: mem.Responses(),
 		Forget:    func(ctx context.Context, tenant, id string) error { return semCache.DeleteSession(ctx, tenant, id) },
 		Cost:      func(model string, u llm.Usage) float64 { return roundUSD(provider.Price(prices[model]).Cost(u)) },
 		Metrics:   a.metrics,

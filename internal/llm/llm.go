@@ -50,6 +50,9 @@ type Tool struct {
 	Name        string
 	Description string
 	Parameters  json.RawMessage // JSON Schema; nil means no parameters
+	// Strict asks the model to follow Parameters exactly (OpenAI's
+	// strict); nil leaves it to the upstream's default.
+	Strict *bool
 }
 
 // Request is one chat call to one model.

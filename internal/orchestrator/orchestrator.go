@@ -55,6 +55,9 @@ type Options struct {
 	// Sessions is working memory; nil means requests carry no session
 	// state.
 	Sessions workingMemory
+	// Responses keeps stored Responses API answers (previous_response_id);
+	// nil means none are kept.
+	Responses responseStore
 	// Forget deletes what a session left behind beyond its turns (cache
 	// entries); ForgetSession calls it. Nil means nothing.
 	Forget func(ctx context.Context, tenant, sessionID string) error

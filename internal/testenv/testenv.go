@@ -65,3 +65,20 @@ func missing(t testing.TB, why string) {
 	}
 	t.Skip(why)
 }
+
+// NodeCompatEnv names the directory where scripts/testenv.sh installed the
+// OpenAI clients of the compatibility suite (scripts/compat/package.json):
+// it holds their node_modules.
+const NodeCompatEnv = "CATO_TEST_NODE_COMPAT"
+
+// NodeCompat returns the directory of the installed compatibility clients
+// and the path of the node binary that runs them.
+func NodeCompat(t testing.TB) (dir, node string) {
+	t.Helper()
+	dir = lookup(t, NodeCompatEnv, "the OpenAI clients of the compatibility suite")
+	node, err := exec.LookPath("node")
+	if err != nil {
+		missing(t, "node is not installed (the compatibility suite runs the clients with it)")
+	}
+	return dir, node
+}
