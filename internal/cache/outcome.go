@@ -39,11 +39,18 @@ const (
 	ReasonTemperature Reason = "temperature"
 	// ReasonTools: the request offers tools or carries tool calls.
 	ReasonTools Reason = "tools"
+	// ReasonNonText: a message carries a content part other than text
+	// (an image, audio, a file): the question's text does not say what
+	// is asked about, so two such requests cannot be compared.
+	ReasonNonText Reason = "non_text_content"
 	// ReasonSessionMemory: the answer depends on session memory or
 	// recalled long-term memory.
 	ReasonSessionMemory Reason = "session_memory"
 	// ReasonHistory: the request carries earlier turns of a conversation.
 	ReasonHistory Reason = "history"
+	// ReasonTooLarge: the question is longer than Options.MaxEntryBytes;
+	// it is not embedded.
+	ReasonTooLarge Reason = "too_large"
 	// ReasonPersonal: the question is about the asker ("What is my name?").
 	ReasonPersonal Reason = "personal"
 	// ReasonContext: the question refers to the conversation or to
@@ -58,4 +65,4 @@ const (
 )
 
 // Reasons lists every bypass reason, in the order the rule checks them.
-var Reasons = []Reason{ReasonDisabled, ReasonTemperature, ReasonTools, ReasonSessionMemory, ReasonHistory, ReasonPersonal, ReasonContext, ReasonTimeSensitive, ReasonError}
+var Reasons = []Reason{ReasonDisabled, ReasonTemperature, ReasonTools, ReasonNonText, ReasonSessionMemory, ReasonHistory, ReasonTooLarge, ReasonPersonal, ReasonContext, ReasonTimeSensitive, ReasonError}
