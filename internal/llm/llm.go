@@ -25,8 +25,9 @@ type Message struct {
 	Parts   json.RawMessage
 	// NonText is set when Parts holds a part other than text (an image,
 	// audio, a file, or a type Cato does not know): Content then says
-	// less than the message does. The decoder of Parts sets it.
-	NonText bool
+	// less than the message does. The decoder of Parts sets it. (Left out
+	// of JSON dumps when false, as most messages have it.)
+	NonText bool `json:",omitempty"`
 	// Name is the optional participant name.
 	Name string
 	// ToolCalls are the calls an assistant turn asked for.
