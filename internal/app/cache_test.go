@@ -159,3 +159,130 @@ func TestCachePurge(t *testing.T) {
 		t.Errorf("purge with a client key = %d; want 403", resp.StatusCode)
 	}
 }
+
+// TestCacheNeverServesNonTextContent: a request with an image, audio, a
+// file or any other part that is not text is neither served from the cache
+// nor stored in it, in whichever message the part is. The question text
+// alone is the same each time, so a cache that looked at the text only
+// would give the second image the first image's answer.
+func TestCacheNeverServesNonTextContent(t *testing.T) {
+	const question = "Describe the picture in one sentence."
+	textPart := fmt.Sprintf(`{"type": "text", "text": %q}`, question)
+	tests := []struct {
+		name string
+		// messages builds the request's messages around one non-text part.
+		messages func(part string) string
+		parts    [2]string // two different contents of the same kind
+	}{
+		{
+			name:     "an image_url part",
+			messages: userParts(textPart),
+			parts: [2]string{
+				`{"type": "image_url", "image_url": {"url": "data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg=="}}`,
+				`{"type": "image_url", "image_url": {"url": "https://example.com/cat.jpg"}}`,
+			},
+		},
+		{
+			name:     "an input_audio part",
+			messages: userParts(textPart),
+			parts: [2]string{
+				`{"type": "input_audio", "input_audio": {"data": "UklGRiQAAABXQVZF", "format": "wav"}}`,
+				`{"type": "input_audio", "input_audio": {"data": "SUQzBAAAAAAA", "format": "mp3"}}`,
+			},
+		},
+		{
+			name:     "a file part",
+			messages: userParts(textPart),
+			parts: [2]string{
+				`{"type": "file", "file": {"file_id": "file-abc"}}`,
+				`{"type": "file", "file": {"file_id": "file-xyz"}}`,
+			},
+		},
+		{
+			name:     "a part of a type Cato does not know",
+			messages: userParts(textPart),
+			parts:    [2]string{`{"type": "video_url", "video_url": {"url": "https://example.com/a.mp4"}}`, `{"type": "video_url", "video_url": {"url": "https://example.com/b.mp4"}}`},
+		},
+		{
+			name: "an image_url part in the system message",
+			messages: func(part string) string {
+				if part != "" {
+					part = ", " + part
+				}
+				return fmt.Sprintf(`[{"role": "system", "content": [{"type": "text", "text": "Answer in one sentence."}%s]}, {"role": "user", "content": %q}]`, part, question)
+			},
+			parts: [2]string{
+				`{"type": "image_url", "image_url": {"url": "https://example.com/dog.jpg"}}`,
+				`{"type": "image_url", "image_url": {"url": "https://example.com/cat.jpg"}}`,
+			},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			base := gateway(t, simConfig, "TEST_KEY_A=key-a")
+			chat := func(messages string) string {
+				t.Helper()
+				resp, b := post(t, base+"/v1/chat/completions", `{"model": "auto", "messages": `+messages+`}`, "Authorization", "Bearer key-a")
+				if resp.StatusCode != 200 {
+					t.Fatalf("status %d: %s", resp.StatusCode, b)
+				}
+				return resp.Header.Get("X-Cato-Cache")
+			}
+			for i, part := range tt.parts {
+				if got := chat(tt.messages(part)); got != "bypass" {
+					t.Errorf("request %d with %s: X-Cato-Cache %q; want bypass", i+1, tt.name, got)
+				}
+			}
+			// Nothing was stored: the same question without the part is a
+			// miss, not the answer about an image, and is then cached as
+			// usual.
+			for i, want := range []string{"miss", "hit"} {
+				if got := chat(tt.messages("")); got != want {
+					t.Errorf("the question without %s, ask %d: X-Cato-Cache %q; want %s", tt.name, i+1, got, want)
+				}
+			}
+		})
+	}
+}
+
+// userParts returns a messages builder of one user message whose content
+// parts are text and then the part it is given, if any.
+func userParts(text string) func(part string) string {
+	return func(part string) string {
+		if part == "" {
+			return fmt.Sprintf(`[{"role": "user", "content": [%s]}]`, text)
+		}
+		return fmt.Sprintf(`[{"role": "user", "content": [%s, %s]}]`, text, part)
+	}
+}
+
+// TestCacheSkipsLargeQuestions: a question over cache.max_entry_bytes is
+// neither served from the cache nor stored, and is counted as too_large.
+func TestCacheSkipsLargeQuestions(t *testing.T) {
+	base := gateway(t, simConfig+"cache: {max_entry_bytes: 512}\n", "TEST_KEY_A=key-a", "TEST_ADMIN_KEY=admin")
+	ask := func(q string) string {
+		t.Helper()
+		resp, body := post(t, base+"/api/cato/query", fmt.Sprintf(`{"query": %q}`, q), "Authorization", "Bearer key-a")
+		if resp.StatusCode != 200 {
+			t.Fatalf("status %d: %s", resp.StatusCode, body)
+		}
+		return resp.Header.Get("X-Cato-Cache")
+	}
+	long := "What is Python? " + strings.Repeat("Python is a programming language. ", 16) // 560 bytes
+	for i := range 2 {
+		if got := ask(long); got != "bypass" {
+			t.Errorf("a %d-byte question, ask %d: X-Cato-Cache %q; want bypass", len(long), i+1, got)
+		}
+	}
+	if got := ask("What is Python?"); got != "miss" {
+		t.Errorf("a short question: X-Cato-Cache %q; want miss", got)
+	}
+	st := decode[struct {
+		Cache struct {
+			Bypasses map[string]int `json:"bypasses_by_reason"`
+		} `json:"cache"`
+	}](t, adminGet(t, base+"/api/admin/cato/status"))
+	if n := st.Cache.Bypasses["too_large"]; n != 2 {
+		t.Errorf("bypasses_by_reason.too_large = %d; want 2", n)
+	}
+}

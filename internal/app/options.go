@@ -25,6 +25,8 @@ func cacheOptions(c config.Cache) cache.Options {
 		TTL:            c.TTL,
 		MaxEntries:     c.MaxEntries,
 		MaxTemperature: c.MaxTemperature,
+		MaxEntryBytes:  c.MaxEntryBytes,
+		MaxBytes:       c.MaxBytes,
 	}
 }
 

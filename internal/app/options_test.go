@@ -51,7 +51,7 @@ func TestZeroValuesReachThePackages(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if o := cacheOptions(c.Cache); o.Disabled || o.Threshold != 0 || o.TTL != 0 || o.MaxEntries != 0 {
+	if o := cacheOptions(c.Cache); o.Disabled || o.Threshold != 0 || o.TTL != 0 || o.MaxEntries != 0 || o.MaxEntryBytes != 0 || o.MaxBytes != 0 {
 		t.Errorf("cacheOptions = %+v; want an enabled cache with zero tuning", o)
 	}
 	if r := routerConfig(c.Routing); r.Simple != "a" || r.Complex != "" || r.HiddenStates != "" || r.ComplexityThreshold != 0 {
@@ -63,6 +63,9 @@ func TestZeroValuesReachThePackages(t *testing.T) {
 	off := false
 	if o := cacheOptions(config.Cache{Enabled: &off, Threshold: 0.9}); !o.Disabled || o.Threshold != 0.9 {
 		t.Errorf("cacheOptions(enabled: false, threshold: 0.9) = %+v", o)
+	}
+	if o := cacheOptions(config.Cache{MaxEntryBytes: 4096, MaxBytes: 1 << 20}); o.MaxEntryBytes != 4096 || o.MaxBytes != 1<<20 {
+		t.Errorf("cacheOptions(max_entry_bytes: 4096, max_bytes: 1048576) = %+v", o)
 	}
 }
 

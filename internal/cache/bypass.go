@@ -25,6 +25,9 @@ type Query struct {
 	// Tools is set when the request offers tools or carries tool calls or
 	// tool results.
 	Tools bool
+	// NonText is set when a message carries a content part other than
+	// text (llm.Request.HasNonText).
+	NonText bool
 	// History is set when the request carries earlier turns (an assistant
 	// or tool message, or more than one user message).
 	History bool
@@ -38,10 +41,12 @@ type Query struct {
 }
 
 // QueryFor returns the Query of req in scope: its text, temperature,
-// whether it carries tools or history, and whether it asks for more than
-// text. The caller adds SessionID, Disabled and SessionMemory.
+// whether it carries tools, content other than text, or history, and
+// whether it asks for more than text. The caller adds SessionID, Disabled
+// and SessionMemory.
 func QueryFor(req *llm.Request, scope Scope) Query {
 	q := Query{Scope: scope, Text: req.LastUserText(), Temperature: req.Temperature, Tools: len(req.Tools) > 0 || len(req.ToolChoice) > 0}
+	q.NonText = req.HasNonText()
 	users := 0
 	for _, m := range req.Messages {
 		switch m.Role {
@@ -71,22 +76,28 @@ func asksAudio(v json.RawMessage) bool {
 	return len(v) > 0 && json.Unmarshal(v, &m) == nil && slices.Contains(m, "audio")
 }
 
-// bypassReason applies the bypass rule of docs/cache.md to q, in the order
-// of Reasons; it returns ReasonNone when the cache may serve q.
-func bypassReason(q *Query, enabled bool, maxTemperature float64) Reason {
+// bypassReason applies the bypass rule of docs/cache.md to q under o, in
+// the order of Reasons; it returns ReasonNone when the cache may serve q.
+// A zero o.MaxEntryBytes sets no limit (New fills in the default).
+func bypassReason(q *Query, o *Options) Reason {
 	switch {
-	case !enabled || q.Disabled:
+	case o.Disabled || q.Disabled:
 		return ReasonDisabled
-	case maxTemperature > 0 && q.Temperature != nil && *q.Temperature > maxTemperature:
+	case o.MaxTemperature > 0 && q.Temperature != nil && *q.Temperature > o.MaxTemperature:
 		return ReasonTemperature
 	case q.Tools:
 		return ReasonTools
 	case q.AnswerShape:
 		return ReasonAnswerShape
+	case q.NonText:
+		return ReasonNonText
 	case q.SessionMemory:
 		return ReasonSessionMemory
 	case q.History:
 		return ReasonHistory
+	case o.MaxEntryBytes > 0 && len(q.Text) > o.MaxEntryBytes:
+		// Before the text rules, which read every word.
+		return ReasonTooLarge
 	}
 	return textReason(embed.Tokens(q.Text))
 }

@@ -2,6 +2,7 @@ package cache
 
 import (
 	"encoding/json"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -29,8 +30,15 @@ func TestBypassRule(t *testing.T) {
 		{"cool", Query{Text: "What is Python?", Temperature: &cool}, false, ReasonNone},
 		{"tools", Query{Text: "What is Python?", Tools: true}, false, ReasonTools},
 		{"n > 1, logprobs or audio", Query{Text: "What is Python?", AnswerShape: true}, false, ReasonAnswerShape},
+		{"an image", Query{Text: "What is Python?", NonText: true}, false, ReasonNonText},
+		{"an image with tools", Query{Text: "What is Python?", NonText: true, Tools: true}, false, ReasonTools},
+		{"an image in a conversation", Query{Text: "What is Python?", NonText: true, History: true}, false, ReasonNonText},
 		{"session memory", Query{Text: "What is Python?", SessionMemory: true}, false, ReasonSessionMemory},
 		{"history", Query{Text: "What is Python?", History: true}, false, ReasonHistory},
+		{"at the size limit", Query{Text: strings.Repeat("x", 64)}, false, ReasonNone},
+		{"over the size limit", Query{Text: strings.Repeat("What is Python? ", 5)}, false, ReasonTooLarge},
+		{"too large before personal", Query{Text: strings.Repeat("What is my name? ", 5)}, false, ReasonTooLarge},
+		{"history before too large", Query{Text: strings.Repeat("x", 65), History: true}, false, ReasonHistory},
 		{"my name", Query{Text: "What is my name?"}, false, ReasonPersonal},
 		{"our", Query{Text: "When is our next meeting?"}, false, ReasonPersonal},
 		{"who am I", Query{Text: "Who am I?"}, false, ReasonPersonal},
@@ -58,7 +66,7 @@ func TestBypassRule(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			q := tt.q
-			if got := bypassReason(&q, !tt.off, 0.7); got != tt.want {
+			if got := bypassReason(&q, &Options{Disabled: tt.off, MaxTemperature: 0.7, MaxEntryBytes: 64}); got != tt.want {
 				t.Errorf("bypassReason(%+v) = %q; want %q", tt.q, got, tt.want)
 			}
 		})
@@ -94,6 +102,12 @@ func TestQueryFor(t *testing.T) {
 			Query{Text: "Hi"}},
 		{"audio out", llm.Request{Messages: []llm.Message{{Role: llm.RoleUser, Content: "Hi"}}, Extra: map[string]json.RawMessage{"modalities": json.RawMessage(`["text","audio"]`)}},
 			Query{Text: "Hi", AnswerShape: true}},
+		{"text parts", llm.Request{Messages: []llm.Message{{Role: llm.RoleUser, Content: "What is Go?", Parts: json.RawMessage(`[{"type":"text","text":"What is Go?"}]`)}}},
+			Query{Text: "What is Go?"}},
+		{"an image in the question", llm.Request{Messages: []llm.Message{{Role: llm.RoleUser, Content: "What is shown?", Parts: json.RawMessage(`[]`), NonText: true}}},
+			Query{Text: "What is shown?", NonText: true}},
+		{"a file in the system prompt", llm.Request{Messages: []llm.Message{{Role: llm.RoleSystem, Content: "Use the file.", NonText: true}, {Role: llm.RoleUser, Content: "Summarise."}}},
+			Query{Text: "Summarise.", NonText: true}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

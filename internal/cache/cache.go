@@ -33,6 +33,16 @@ const (
 	DefaultMaxEntries = 100_000
 	// DefaultCandidates is how many nearest entries the gate examines.
 	DefaultCandidates = 5
+	// DefaultMaxEntryBytes admits questions and answers of several pages
+	// (about 5,000 English words) and keeps out pasted documents and
+	// logs, which are rarely asked twice and whose gist costs two to
+	// fifteen times their size in memory (budget.go).
+	DefaultMaxEntryBytes = 32 << 10
+	// DefaultMaxBytes is 256 MiB, for a replica in a container of 1 GiB:
+	// about 90,000 entries of a short question and answer (128
+	// dimensions), 60,000 with answers of 1–2 KiB, or 1,700 of the
+	// largest prose allowed (docs/cache.md).
+	DefaultMaxBytes = 256 << 20
 )
 
 // Options tunes a Cache. The zero Options is valid: an enabled cache with
@@ -45,9 +55,21 @@ type Options struct {
 	Threshold float64
 	// TTL is how long an entry is served. Zero means DefaultTTL.
 	TTL time.Duration
-	// MaxEntries caps the entries this replica indexes; the oldest go
-	// first. Zero means DefaultMaxEntries.
+	// MaxEntries caps the entries this replica holds; the oldest are
+	// evicted first, from the indexes and from the store. Zero means
+	// DefaultMaxEntries.
 	MaxEntries int
+	// MaxBytes caps the bytes of the entries this replica holds, as
+	// entryBytes accounts them (strings, vectors, the gate's gist and the
+	// index's share); eviction is the same as for MaxEntries, and an
+	// entry is evicted when either limit is passed. Zero means
+	// DefaultMaxBytes.
+	MaxBytes int64
+	// MaxEntryBytes is the longest question (Query.Text) and the longest
+	// answer, in bytes, the cache takes: a longer question bypasses with
+	// reason "too_large" before it is embedded, and a longer answer is not
+	// stored (Stats.AnswersTooLarge). Zero means DefaultMaxEntryBytes.
+	MaxEntryBytes int
 	// MaxTemperature bypasses requests sampled hotter. Zero means no limit.
 	MaxTemperature float64
 	// Candidates is how many nearest entries the gate may examine. Zero
@@ -76,16 +98,18 @@ type Cache struct {
 	stats counters
 	ready chan struct{} // closed once Run has loaded the store
 
-	mu      sync.RWMutex // guards entries, indexes and age
+	mu      sync.RWMutex // guards entries, indexes, age and bytes
 	entries map[string]*item
 	indexes map[string]*vectorindex.Index // by Scope.Key
 	age     ageHeap                       // oldest CreatedAt on top
+	bytes   int64                         // sum of the entries' size
 }
 
 type item struct {
 	e    Entry
-	gist gist // of e.Query, for the content gate
-	pos  int  // in age
+	gist gist  // of e.Query, for the content gate
+	size int64 // entryBytes
+	pos  int   // in age
 }
 
 // New returns a cache over st that embeds with emb. It is empty until Run
@@ -99,6 +123,12 @@ func New(emb embedder, st Store, opts Options, log *slog.Logger) *Cache {
 	}
 	if opts.MaxEntries == 0 {
 		opts.MaxEntries = DefaultMaxEntries
+	}
+	if opts.MaxBytes <= 0 {
+		opts.MaxBytes = DefaultMaxBytes
+	}
+	if opts.MaxEntryBytes <= 0 {
+		opts.MaxEntryBytes = DefaultMaxEntryBytes
 	}
 	if opts.Candidates == 0 {
 		opts.Candidates = DefaultCandidates
@@ -155,7 +185,7 @@ func (c *Cache) Lookup(ctx context.Context, q Query) (Result, error) {
 }
 
 func (c *Cache) lookup(ctx context.Context, q Query) (Result, int, error) {
-	if reason := bypassReason(&q, !c.opts.Disabled, c.opts.MaxTemperature); reason != ReasonNone {
+	if reason := bypassReason(&q, &c.opts); reason != ReasonNone {
 		return Result{Outcome: Bypass, Reason: reason}, 0, nil
 	}
 	vecs, err := c.emb.Embed(ctx, []string{q.Text})
@@ -202,10 +232,17 @@ func (c *Cache) lookup(ctx context.Context, q Query) (Result, int, error) {
 
 // Put stores ans as the answer to the query of r, when r is a Miss; it
 // does nothing for a Hit or a Bypass, so that a bypassed (personal,
-// contextual…) question is never stored. Call it only for a complete
-// answer: not after an error, a truncated answer or tool calls.
+// contextual…) question is never stored, nor for an answer longer than
+// MaxEntryBytes (counted in Stats.AnswersTooLarge). The entries it evicts
+// to stay within MaxEntries and MaxBytes are deleted from the store. Call
+// it only for a complete answer: not after an error, a truncated answer or
+// tool calls.
 func (c *Cache) Put(ctx context.Context, r Result, ans Answer) (Entry, error) {
 	if r.Outcome != Miss || r.vec == nil || ans.Text == "" {
+		return Entry{}, nil
+	}
+	if len(ans.Text) > c.opts.MaxEntryBytes {
+		c.stats.answersTooLarge.Add(1)
 		return Entry{}, nil
 	}
 	var id [16]byte
@@ -219,7 +256,7 @@ func (c *Cache) Put(ctx context.Context, r Result, ans Answer) (Entry, error) {
 	if err := c.store.Put(ctx, e); err != nil {
 		return Entry{}, fmt.Errorf("storing cache entry: %w", err)
 	}
-	c.apply(Change{Op: OpPut, Entry: e})
+	c.deleteEvicted(ctx, c.apply(Change{Op: OpPut, Entry: e}))
 	return e, nil
 }
 
@@ -257,16 +294,17 @@ func (c *Cache) Purge(ctx context.Context, f Filter) (int, error) {
 // Stats returns a snapshot of the counters.
 func (c *Cache) Stats() Stats {
 	c.mu.RLock()
-	n := len(c.entries)
+	n, bytes := len(c.entries), c.bytes
 	c.mu.RUnlock()
-	return c.stats.snapshot(n)
+	return c.stats.snapshot(n, bytes)
 }
 
 // Ready is closed once Run has loaded the store (warm start).
 func (c *Cache) Ready() <-chan struct{} { return c.ready }
 
 // Run keeps this replica's indexes in sync with the store until ctx is
-// done: it subscribes to the change feed, loads every stored entry, then
+// done: it subscribes to the change feed, loads the stored entries that
+// fit MaxEntries and MaxBytes (deleting the others from the store), then
 // applies changes as they come and drops expired entries every minute. A
 // failed feed is re-subscribed (and the store listed again) after a second.
 // It returns nil when ctx is done. app runs it in its errgroup.
@@ -293,7 +331,7 @@ func (c *Cache) Run(ctx context.Context) error {
 				if !ok {
 					break loop
 				}
-				c.apply(ch)
+				c.deleteEvicted(ctx, c.apply(ch))
 			case <-sweep.C:
 				c.sweep()
 			}
@@ -317,26 +355,31 @@ func (c *Cache) subscribe(ctx context.Context) (feed <-chan Change, unsubscribe 
 	if err != nil {
 		return nil, cancel, fmt.Errorf("watching the cache store: %w", err)
 	}
+	// Entries come in no particular order: those evicted on the way are
+	// deleted once the whole store is read, in batches.
 	n := 0
+	var evicted []string
 	err = c.store.List(ctx, func(e Entry) error {
-		c.apply(Change{Op: OpPut, Entry: e})
+		evicted = append(evicted, c.apply(Change{Op: OpPut, Entry: e})...)
 		n++
 		return nil
 	})
 	if err != nil {
 		return nil, cancel, fmt.Errorf("loading the cache store: %w", err)
 	}
-	c.log.Info("cache: loaded entries from the store", slog.Int("entries", n))
+	c.log.Info("cache: loaded entries from the store", slog.Int("entries", n-len(evicted)), slog.Int("evicted", len(evicted)))
+	c.deleteEvicted(ctx, evicted)
 	return feed, cancel, nil
 }
 
-// apply makes this replica's indexes reflect ch.
-func (c *Cache) apply(ch Change) {
+// apply makes this replica's indexes reflect ch. It returns the IDs of
+// the entries a put evicted, for deleteEvicted.
+func (c *Cache) apply(ch Change) (evicted []string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	switch ch.Op {
 	case OpPut:
-		c.putLocked(ch.Entry)
+		return c.putLocked(ch.Entry)
 	case OpDelete:
 		for _, id := range ch.IDs {
 			c.removeLocked(id)
@@ -348,19 +391,32 @@ func (c *Cache) apply(ch Change) {
 			}
 		}
 	}
+	return nil
 }
 
-// putLocked indexes e, then evicts the oldest entries beyond MaxEntries.
-// c.mu must be held.
-func (c *Cache) putLocked(e Entry) {
+// putLocked indexes e, then evicts the oldest entries while the replica
+// holds more than MaxEntries or MaxBytes. It returns the IDs it evicted,
+// e's own when e may not be held at all (its question or answer is over
+// MaxEntryBytes, or it alone is over MaxBytes: written before the limits
+// were lowered, or by a replica with larger ones). c.mu must be held.
+func (c *Cache) putLocked(e Entry) (evicted []string) {
 	if old, ok := c.entries[e.ID]; ok {
 		if old.e.CreatedAt.Equal(e.CreatedAt) {
-			return // our own write, echoed by the feed
+			return nil // our own write, echoed by the feed
 		}
 		c.removeLocked(e.ID)
 	}
 	if !c.opts.Now().Before(e.ExpiresAt) || len(e.Vector) == 0 {
-		return
+		return nil
+	}
+	if len(e.Query) > c.opts.MaxEntryBytes || len(e.Answer) > c.opts.MaxEntryBytes {
+		c.stats.evicted.Add(1)
+		return []string{e.ID}
+	}
+	it := &item{e: e, gist: gistOf(e.Query)}
+	if it.size = entryBytes(it); it.size > c.opts.MaxBytes {
+		c.stats.evicted.Add(1)
+		return []string{e.ID}
 	}
 	key := e.Scope.Key()
 	ix := c.indexes[key]
@@ -372,14 +428,18 @@ func (c *Cache) putLocked(e Entry) {
 		// Entries embedded by another embedder (its size differs) cannot
 		// be compared; they age out of the store.
 		c.log.Debug("cache: entry not indexed", slog.String("id", e.ID), slog.Any("err", err))
-		return
+		return nil
 	}
-	it := &item{e: e, gist: gistOf(e.Query)}
 	c.entries[e.ID] = it
+	c.bytes += it.size
 	heap.Push(&c.age, it)
-	for len(c.entries) > c.opts.MaxEntries {
-		c.removeLocked(c.age[0].e.ID)
+	for len(c.entries) > c.opts.MaxEntries || c.bytes > c.opts.MaxBytes {
+		id := c.age[0].e.ID
+		c.removeLocked(id)
+		evicted = append(evicted, id)
 	}
+	c.stats.evicted.Add(uint64(len(evicted)))
+	return evicted
 }
 
 // removeLocked forgets entry id. c.mu must be held.
@@ -389,6 +449,7 @@ func (c *Cache) removeLocked(id string) {
 		return
 	}
 	delete(c.entries, id)
+	c.bytes -= it.size
 	heap.Remove(&c.age, it.pos)
 	key := it.e.Scope.Key()
 	if ix := c.indexes[key]; ix != nil {

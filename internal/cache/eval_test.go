@@ -197,7 +197,7 @@ func scorePairs(ctx context.Context, emb embedder, pairs []pair) ([]pairScore, e
 		out[i] = pairScore{
 			sim:      vectorindex.Cosine(v[0], v[1]),
 			agree:    agree(p.A, p.B),
-			bypassed: bypassReason(&qa, true, 0) != ReasonNone || bypassReason(&qb, true, 0) != ReasonNone,
+			bypassed: bypassReason(&qa, &Options{}) != ReasonNone || bypassReason(&qb, &Options{}) != ReasonNone,
 		}
 	}
 	return out, nil

@@ -42,11 +42,18 @@ const (
 	// ReasonAnswerShape: the request asks for more than a stored answer's
 	// text: n > 1 choices, logprobs, or audio.
 	ReasonAnswerShape Reason = "answer_shape"
+	// ReasonNonText: a message carries a content part other than text
+	// (an image, audio, a file): the question's text does not say what
+	// is asked about, so two such requests cannot be compared.
+	ReasonNonText Reason = "non_text_content"
 	// ReasonSessionMemory: the answer depends on session memory or
 	// recalled long-term memory.
 	ReasonSessionMemory Reason = "session_memory"
 	// ReasonHistory: the request carries earlier turns of a conversation.
 	ReasonHistory Reason = "history"
+	// ReasonTooLarge: the question is longer than Options.MaxEntryBytes;
+	// it is not embedded.
+	ReasonTooLarge Reason = "too_large"
 	// ReasonPersonal: the question is about the asker ("What is my name?").
 	ReasonPersonal Reason = "personal"
 	// ReasonContext: the question refers to the conversation or to
@@ -61,4 +68,4 @@ const (
 )
 
 // Reasons lists every bypass reason, in the order the rule checks them.
-var Reasons = []Reason{ReasonDisabled, ReasonTemperature, ReasonTools, ReasonAnswerShape, ReasonSessionMemory, ReasonHistory, ReasonPersonal, ReasonContext, ReasonTimeSensitive, ReasonError}
+var Reasons = []Reason{ReasonDisabled, ReasonTemperature, ReasonTools, ReasonAnswerShape, ReasonNonText, ReasonSessionMemory, ReasonHistory, ReasonTooLarge, ReasonPersonal, ReasonContext, ReasonTimeSensitive, ReasonError}

@@ -32,6 +32,16 @@ type Stats struct {
 	HitRate float64 `json:"hit_rate"`
 	// Entries is how many entries this replica's indexes hold.
 	Entries int `json:"entries"`
+	// Bytes is what those entries account for against
+	// Options.MaxBytes.
+	Bytes int64 `json:"bytes"`
+	// Evictions counts entries evicted to stay within the limits
+	// (Options.MaxEntries, MaxBytes, MaxEntryBytes), and deleted from the
+	// store.
+	Evictions uint64 `json:"evictions"`
+	// AnswersTooLarge counts answers not stored because they were longer
+	// than Options.MaxEntryBytes.
+	AnswersTooLarge uint64 `json:"answers_too_large"`
 	// GateRejections counts candidates refused by the content gate.
 	GateRejections uint64 `json:"gate_rejections"`
 	// HitSimilarity is the histogram of the similarity of served hits.
@@ -62,6 +72,8 @@ var latencyBounds = []float64{25e-6, 50e-6, 100e-6, 250e-6, 500e-6, 1e-3, 2.5e-3
 // contend on a lock to count.
 type counters struct {
 	hits, misses, gate atomic.Uint64
+	evicted            atomic.Uint64
+	answersTooLarge    atomic.Uint64
 	bypass             [16]atomic.Uint64 // by index in Reasons
 	hitSim, latency    histogram
 }
@@ -115,9 +127,10 @@ func (c *counters) record(ev LookupEvent) {
 	c.latency.observe(ev.Duration.Seconds())
 }
 
-func (c *counters) snapshot(entries int) Stats {
+func (c *counters) snapshot(entries int, bytes int64) Stats {
 	s := Stats{
-		Hits: c.hits.Load(), Misses: c.misses.Load(), GateRejections: c.gate.Load(), Entries: entries,
+		Hits: c.hits.Load(), Misses: c.misses.Load(), GateRejections: c.gate.Load(), Entries: entries, Bytes: bytes,
+		Evictions: c.evicted.Load(), AnswersTooLarge: c.answersTooLarge.Load(),
 		BypassesByReason: make(map[Reason]uint64, len(Reasons)),
 		HitSimilarity:    c.hitSim.snapshot(), LookupSeconds: c.latency.snapshot(),
 	}

@@ -325,6 +325,15 @@ type Cache struct {
 	// MaxTemperature bypasses the cache for requests sampled hotter.
 	// Zero means no limit.
 	MaxTemperature float64 `yaml:"max_temperature"`
+	// MaxEntryBytes is the largest question, and the largest answer, the
+	// cache takes: a longer question is neither embedded nor looked up,
+	// a longer answer is not stored. Zero means cache.DefaultMaxEntryBytes
+	// (32 KiB).
+	MaxEntryBytes int `yaml:"max_entry_bytes"`
+	// MaxBytes bounds the bytes of the entries a replica holds, in memory
+	// and in the store; the oldest go first. Zero means
+	// cache.DefaultMaxBytes (256 MiB).
+	MaxBytes int64 `yaml:"max_bytes"`
 }
 
 // Embeddings selects the embedder.

@@ -110,6 +110,8 @@ func TestLoadRefusesWrongKeysAndValues(t *testing.T) {
 		{"percentage out of range", "", []string{"CATO_ROLLOUT__PERCENTAGE=150"}, []string{"rollout.percentage", "150"}},
 		{"rollout override to no side", "", []string{"CATO_ROLLOUT__OVERRIDES={team-a: both}"}, []string{"rollout.overrides.team-a", `"both" is not new or legacy`}},
 		{"bad store", "", []string{"CATO_STORE=mysql://x"}, []string{"store", "embedded://, redis://"}},
+		{"negative cache entry size", "cache: {max_entry_bytes: -1}\n", nil, []string{"cache.max_entry_bytes", "-1 is negative"}},
+		{"negative cache budget", "", []string{"CATO_CACHE__MAX_BYTES=-5"}, []string{"cache.max_bytes", "-5 is negative"}},
 		{"env into a value", "", []string{"CATO_LISTEN__X=1"}, []string{"CATO_LISTEN__X", "holds a value"}},
 		{"openai without base_url", "models: {bedrock_haiku: {provider: openai}, bedrock_sonnet: {provider: simulated}, shadow_self: {provider: simulated}}\n", nil, []string{"models.bedrock_haiku.base_url"}},
 	}
@@ -215,7 +217,7 @@ func TestErrorMessages(t *testing.T) {
 		{"swapped letters at the top", "listne: x\n", nil,
 			"line 1: unknown key listne (did you mean listen?)"},
 		{"no key near it", "cache: {colour: blue}\n", nil,
-			"line 1: cache: unknown key colour (the keys here are enabled, threshold, ttl, max_entries, max_temperature)"},
+			"line 1: cache: unknown key colour (the keys here are enabled, threshold, ttl, max_entries, max_temperature, max_entry_bytes, max_bytes)"},
 		{"duration", "upstream: {timeout: soon}\n", nil,
 			`line 1: upstream.timeout: "soon" is not a duration such as 500ms, 30s or 1m30s (time.Duration)`},
 		{"whole number", "server: {max_body_bytes: lots}\n", nil,

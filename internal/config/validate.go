@@ -141,6 +141,12 @@ func (c *Config) Validate() error {
 	if t := c.Cache.Threshold; t < 0 || t > 1 {
 		bad("cache.threshold", "%v is not in (0, 1]", t)
 	}
+	if n := c.Cache.MaxEntryBytes; n < 0 {
+		bad("cache.max_entry_bytes", "%d is negative", n)
+	}
+	if n := c.Cache.MaxBytes; n < 0 {
+		bad("cache.max_bytes", "%d is negative", n)
+	}
 	if !slices.Contains([]string{"", "local", "openai", "bedrock"}, c.Embeddings.Provider) {
 		bad("embeddings.provider", "%q is not local, openai or bedrock", c.Embeddings.Provider)
 	}

@@ -23,6 +23,11 @@ type Message struct {
 	// upstreams receive it unchanged.
 	Content string
 	Parts   json.RawMessage
+	// NonText is set when Parts holds a part other than text (an image,
+	// audio, a file, or a type Cato does not know): Content then says
+	// less than the message does. The decoder of Parts sets it. (Left out
+	// of JSON dumps when false, as most messages have it.)
+	NonText bool `json:",omitempty"`
 	// Name is the optional participant name.
 	Name string
 	// ToolCalls are the calls an assistant turn asked for.
@@ -117,6 +122,17 @@ func (r *Request) LastUserText() string {
 		}
 	}
 	return ""
+}
+
+// HasNonText reports whether any message carries a content part other
+// than text (Message.NonText).
+func (r *Request) HasNonText() bool {
+	for i := range r.Messages {
+		if r.Messages[i].NonText {
+			return true
+		}
+	}
+	return false
 }
 
 // SystemText returns the system and developer messages joined by newlines.

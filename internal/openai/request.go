@@ -284,11 +284,11 @@ func convertMessages(wire []wireMessage, raw []byte) ([]llm.Message, error) {
 			return nil, badField(param+".role", "%q is not one of system, developer, user, assistant, tool", w.Role)
 		}
 		m := llm.Message{Role: w.Role, Name: w.Name, ToolCallID: w.ToolCallID}
-		text, parts, err := decodeContent(w.Content)
+		text, parts, nonText, err := decodeContent(w.Content)
 		if err != nil {
 			return nil, badField(param+".content", "%v", err)
 		}
-		m.Content, m.Parts = text, parts
+		m.Content, m.Parts, m.NonText = text, parts, nonText
 		for _, tc := range w.ToolCalls {
 			m.ToolCalls = append(m.ToolCalls, llm.ToolCall{ID: tc.ID, Name: tc.Function.Name, Arguments: tc.Function.Arguments})
 		}
@@ -325,41 +325,45 @@ func setRaw(msgs []llm.Message, raw []byte) {
 }
 
 // decodeContent reads a message's content: a string, or an array of parts
-// whose text parts are joined. Parts are returned as sent.
-func decodeContent(raw json.RawMessage) (string, json.RawMessage, error) {
+// whose text parts are joined. Parts are returned as sent; nonText reports
+// a part of another type (image_url, input_audio, file, or one Cato does
+// not know).
+func decodeContent(raw json.RawMessage) (text string, parts json.RawMessage, nonText bool, err error) {
 	if isNull(raw) {
-		return "", nil, nil
+		return "", nil, false, nil
 	}
 	if s, ok := plainString(raw); ok {
-		return s, nil, nil
+		return s, nil, false, nil
 	}
 	var s string
 	if err := json.Unmarshal(raw, &s); err == nil {
-		return s, nil, nil
+		return s, nil, false, nil
 	}
-	var parts []struct {
+	var wire []struct {
 		Type string  `json:"type"`
 		Text *string `json:"text"`
 	}
-	if err := json.Unmarshal(raw, &parts); err != nil {
-		return "", nil, errors.New("must be a string or an array of content parts")
+	if err := json.Unmarshal(raw, &wire); err != nil {
+		return "", nil, false, errors.New("must be a string or an array of content parts")
 	}
 	var b strings.Builder
-	for i, p := range parts {
+	for i, p := range wire {
 		switch p.Type {
 		case "text":
 			if p.Text == nil {
-				return "", nil, fmt.Errorf("part %d: a text part needs text", i)
+				return "", nil, false, fmt.Errorf("part %d: a text part needs text", i)
 			}
 			if b.Len() > 0 {
 				b.WriteByte('\n')
 			}
 			b.WriteString(*p.Text)
 		case "":
-			return "", nil, fmt.Errorf("part %d: type is required", i)
+			return "", nil, false, fmt.Errorf("part %d: type is required", i)
+		default:
+			nonText = true
 		}
 	}
-	return b.String(), raw, nil
+	return b.String(), raw, nonText, nil
 }
 
 // plainString returns the JSON string raw holds when it has no escapes,

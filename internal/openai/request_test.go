@@ -46,7 +46,7 @@ func TestDecodeChatRequest(t *testing.T) {
 			want: &ChatRequest{Request: llm.Request{
 				Model: "m",
 				Messages: []llm.Message{{Role: "user", Content: "a\nb",
-					Parts: json.RawMessage(`[{"type":"text","text":"a"},{"type":"image_url","image_url":{"url":"x"}},{"type":"text","text":"b"}]`)}},
+					Parts: json.RawMessage(`[{"type":"text","text":"a"},{"type":"image_url","image_url":{"url":"x"}},{"type":"text","text":"b"}]`), NonText: true}},
 				Extra: map[string]json.RawMessage{"seed": json.RawMessage(`3`), "response_format": json.RawMessage(`{"type":"json_object"}`)},
 			}},
 		},
@@ -81,6 +81,38 @@ func TestDecodeChatRequest(t *testing.T) {
 			// Each message's Raw is checked by TestDecodeKeepsTheRequestAsSent.
 			if diff := cmp.Diff(tt.want, got, cmpopts.IgnoreFields(llm.Message{}, "Raw")); diff != "" {
 				t.Errorf("mismatch (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+// TestDecodeNonTextParts: the decoder marks a message whose content parts
+// include anything but text, so that the semantic cache can leave the
+// request alone without reading the parts again.
+func TestDecodeNonTextParts(t *testing.T) {
+	tests := []struct {
+		name    string
+		content string
+		want    bool
+	}{
+		{"a string", `"hello"`, false},
+		{"text parts only", `[{"type":"text","text":"a"},{"type":"text","text":"b"}]`, false},
+		{"no parts", `[]`, false},
+		{"image_url", `[{"type":"text","text":"a"},{"type":"image_url","image_url":{"url":"https://x/y.png"}}]`, true},
+		{"input_audio", `[{"type":"input_audio","input_audio":{"data":"AAAA","format":"wav"}}]`, true},
+		{"file", `[{"type":"text","text":"a"},{"type":"file","file":{"file_id":"file-1"}}]`, true},
+		{"a type Cato does not know", `[{"type":"video_url","video_url":{"url":"x"}}]`, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			body := `{"model":"m","messages":[{"role":"system","content":"be brief"},{"role":"user","content":` + tt.content + `}]}`
+			got, err := DecodeChatRequest([]byte(body))
+			if err != nil {
+				t.Fatalf("DecodeChatRequest: %v", err)
+			}
+			if got.Messages[0].NonText || got.Messages[1].NonText != tt.want || got.HasNonText() != tt.want {
+				t.Errorf("NonText = %v, %v; HasNonText() = %v; want false, %v, %v",
+					got.Messages[0].NonText, got.Messages[1].NonText, got.HasNonText(), tt.want, tt.want)
 			}
 		})
 	}

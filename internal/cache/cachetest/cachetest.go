@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"slices"
 	"sort"
 	"testing"
@@ -34,6 +35,7 @@ func Run(t *testing.T, open func(t *testing.T) cache.Store) {
 	t.Run("ListStopsOnError", func(t *testing.T) { testListStopsOnError(t, open(t)) })
 	t.Run("Watch", func(t *testing.T) { testWatch(t, open(t), nil) })
 	t.Run("WatchClosesOnCancel", func(t *testing.T) { testWatchCloses(t, open(t)) })
+	t.Run("WarmStartEvicts", func(t *testing.T) { testWarmStartEvicts(t, open(t)) })
 }
 
 // RunReplicas checks that a change made through one handle reaches a
@@ -259,6 +261,40 @@ func testWatch(t *testing.T, s, writer cache.Store) {
 	}
 	if c := next("Purge"); c.Op != cache.OpPurge || c.Filter != f {
 		t.Errorf("change after Purge = %+v; want OpPurge %+v", c, f)
+	}
+}
+
+// testWarmStartEvicts: a cache whose limits hold fewer entries than the
+// store loads the newest ones and deletes the others from the store, as
+// after a restart with a store that outgrew them. The cache's one eviction
+// mechanism runs on this store's List and Delete.
+func testWarmStartEvicts(t *testing.T, s cache.Store) {
+	start := time.Now().Truncate(time.Millisecond)
+	var want []string
+	for i := range 10 {
+		e := NewEntry(fmt.Sprintf("w%02d", i), "tenant-a", "auto", "")
+		e.CreatedAt = start.Add(time.Duration(i) * time.Second)
+		put(t, s, e)
+		if i >= 7 {
+			want = append(want, e.ID)
+		}
+	}
+	c := cache.New(nil, s, cache.Options{MaxEntries: 3}, slog.New(slog.DiscardHandler))
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- c.Run(ctx) }()
+	defer func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("Run = %v", err)
+		}
+	}()
+	<-c.Ready()
+	if st := c.Stats(); st.Entries != 3 || st.Evictions != 7 {
+		t.Errorf("after the warm start: %d entries, %d evictions; want 3, 7", st.Entries, st.Evictions)
+	}
+	if got := ids(list(t, s)); !slices.Equal(got, want) {
+		t.Errorf("the store holds %v after the warm start; want the newest %v", got, want)
 	}
 }
 
