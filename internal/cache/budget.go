@@ -22,16 +22,18 @@ import (
 // entryOverhead is what an entry holds besides its strings, vectors and
 // gist: the item with its Entry, its slots in the entries map, the age
 // heap, the index's slot list, ID map and HNSW node (32 neighbours on the
-// ground layer).
-const entryOverhead = 1024
+// ground layer), and the allocator's rounding of each of them up to its
+// size class.
+const entryOverhead = 1152
 
 // entryBytes returns what it accounts for against Options.MaxBytes: its
-// strings, its vector twice (the entry's and the index's normalised copy)
-// and its gist.
+// strings, its scope twice (the entry's fields and the key the index is
+// found by), its vector twice (the entry's and the index's normalised
+// copy) and its gist.
 func entryBytes(it *item) int64 {
 	e := &it.e
 	n := entryOverhead + len(e.ID) + len(e.Query) + len(e.Answer) + len(e.Model) + len(e.SessionID) +
-		len(e.Scope.Key()) + 2*4*len(e.Vector)
+		2*len(e.Scope.Key()) + 2*4*len(e.Vector)
 	return int64(n) + it.gist.bytes()
 }
 
