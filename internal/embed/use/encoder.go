@@ -1,0 +1,251 @@
+package use
+
+import (
+	"context"
+	_ "embed"
+	"fmt"
+	"runtime"
+	"slices"
+	"sync"
+	"sync/atomic"
+
+	"github.com/cato-gateway/cato/internal/embed"
+)
+
+// weightsFile is Universal Sentence Encoder lite, mostly int8; see
+// weights/README.md for its provenance, licence and format.
+//
+//go:embed weights/use-lite.bin
+var weightsFile []byte
+
+// Dim is the length of every vector the Encoder returns.
+const Dim = outDim
+
+// Options tunes an Encoder. The zero Options is valid.
+type Options struct {
+	// Concurrency is how many forward passes may run at once; callers past
+	// it queue, and the next pass takes all of them that fit in a batch.
+	// Zero means GOMAXPROCS.
+	Concurrency int
+	// MaxBatchTexts caps the texts of one forward pass. Zero means 64.
+	MaxBatchTexts int
+	// MaxBatchTokens caps the tokens of one forward pass, which bounds its
+	// working memory (about 13 KB per token). A text always fits: it has at
+	// most MaxTokens tokens. Zero means 512.
+	MaxBatchTokens int
+}
+
+// Encoder embeds text with Universal Sentence Encoder lite (512 dims), in
+// process and offline: the model is built into the binary. It implements
+// embed.Embedder and is safe for concurrent use.
+//
+// Concurrent calls are batched: a call that finds a free slot (of
+// Options.Concurrency) runs a forward pass at once on its own goroutine;
+// calls that arrive while every slot is busy queue, and when a pass ends the
+// first queued call takes over the slot and runs the next pass for every
+// queued text that fits. No call waits on a timer, a lone call is never
+// delayed, and there is no background goroutine. Working memory is pooled,
+// so EmbedTo does not allocate in steady state.
+type Encoder struct {
+	m    *model
+	opts Options
+
+	batches  sync.Pool // *batch: a forward pass's working memory
+	requests sync.Pool // *request
+
+	mu      sync.Mutex // guards queue and running
+	queue   []*request // calls waiting for a pass, oldest first
+	running int        // passes running (≤ opts.Concurrency)
+
+	passes atomic.Int64 // forward passes run, for tests and benchmarks
+}
+
+var _ embed.Embedder = (*Encoder)(nil)
+
+// request is one EmbedTo call.
+type request struct {
+	texts []string
+	dst   []float32
+	// wake receives once: when the texts are embedded, or when the call is
+	// to lead the next pass (lead is then set, under Encoder.mu).
+	wake chan struct{}
+	lead bool
+	err  error // set when the pass that held the call failed
+}
+
+// New loads the built-in model (about 7 MB of weights; tens of
+// milliseconds).
+func New(opts Options) (*Encoder, error) {
+	w, err := ParseWeights(weightsFile)
+	if err != nil {
+		return nil, fmt.Errorf("loading built-in sentence encoder: %w", err)
+	}
+	return newEncoder(newModel(w), opts), nil
+}
+
+func newEncoder(m *model, opts Options) *Encoder {
+	if opts.Concurrency <= 0 {
+		opts.Concurrency = runtime.GOMAXPROCS(0)
+	}
+	if opts.MaxBatchTexts <= 0 {
+		opts.MaxBatchTexts = 64
+	}
+	if opts.MaxBatchTokens < MaxTokens {
+		opts.MaxBatchTokens = 512
+	}
+	e := &Encoder{m: m, opts: opts}
+	e.batches.New = func() any { return new(batch) }
+	e.requests.New = func() any { return &request{wake: make(chan struct{}, 1)} }
+	return e
+}
+
+// Dim is 512.
+func (e *Encoder) Dim() int { return Dim }
+
+// Tokenizer returns the model's tokenizer.
+func (e *Encoder) Tokenizer() *Tokenizer { return e.m.tok }
+
+// Embed returns the unit vector of each text. It fails only when ctx ends
+// before the call's pass starts.
+func (e *Encoder) Embed(ctx context.Context, texts []string) ([][]float32, error) {
+	flat := make([]float32, len(texts)*Dim)
+	if err := e.EmbedTo(ctx, flat, texts); err != nil {
+		return nil, err
+	}
+	out := make([][]float32, len(texts))
+	for i := range out {
+		out[i] = flat[i*Dim : (i+1)*Dim : (i+1)*Dim]
+	}
+	return out, nil
+}
+
+// EmbedTo writes the unit vector of texts[i] to dst[i·Dim : (i+1)·Dim];
+// dst must hold len(texts)·Dim values. It returns ctx's error, writing
+// nothing, when ctx ends while the call is still queued; once its pass has
+// started the call completes.
+func (e *Encoder) EmbedTo(ctx context.Context, dst []float32, texts []string) error {
+	if len(dst) < len(texts)*Dim {
+		return fmt.Errorf("embedding %d texts into %d values, want %d", len(texts), len(dst), len(texts)*Dim)
+	}
+	if len(texts) == 0 {
+		return nil
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	r := e.requests.Get().(*request)
+	r.texts, r.dst, r.lead, r.err = texts, dst, false, nil
+	defer func() {
+		r.texts, r.dst = nil, nil
+		e.requests.Put(r)
+	}()
+
+	e.mu.Lock()
+	if e.running < e.opts.Concurrency {
+		e.running++
+		e.mu.Unlock()
+		e.lead(r)
+		return r.err
+	}
+	e.queue = append(e.queue, r)
+	e.mu.Unlock()
+
+	select {
+	case <-r.wake:
+	case <-ctx.Done():
+		e.mu.Lock()
+		if i := slices.Index(e.queue, r); i >= 0 {
+			e.queue = slices.Delete(e.queue, i, i+1)
+			e.mu.Unlock()
+			return ctx.Err()
+		}
+		e.mu.Unlock()
+		<-r.wake // a pass took the call, or it was made leader
+	}
+	if r.lead {
+		e.lead(r)
+	}
+	return r.err
+}
+
+// lead runs passes for first and for the queued calls that fit with it,
+// then hands its slot to the oldest call still queued, or frees it.
+func (e *Encoder) lead(first *request) {
+	b := e.batches.Get().(*batch)
+	group := append(b.group[:0], first)
+	texts := len(first.texts)
+	e.mu.Lock()
+	n := 0
+	for n < len(e.queue) && texts+len(e.queue[n].texts) <= e.opts.MaxBatchTexts {
+		texts += len(e.queue[n].texts)
+		n++
+	}
+	group = append(group, e.queue[:n]...)
+	e.queue = slices.Delete(e.queue, 0, n)
+	e.mu.Unlock()
+	b.group = group
+
+	defer func() {
+		p := recover()
+		if p != nil {
+			for _, r := range group {
+				r.err = fmt.Errorf("sentence encoder: %v", p)
+			}
+		}
+		for _, r := range group[1:] {
+			r.wake <- struct{}{}
+		}
+		clear(b.group)
+		e.batches.Put(b)
+		e.handOff()
+		if p != nil {
+			panic(p)
+		}
+	}()
+	e.run(b, group)
+}
+
+// handOff gives a finished pass's slot to the oldest queued call, which
+// leads the next pass, or frees it when none is queued.
+func (e *Encoder) handOff() {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if len(e.queue) == 0 {
+		e.running--
+		return
+	}
+	next := e.queue[0]
+	e.queue = slices.Delete(e.queue, 0, 1)
+	next.lead = true
+	next.wake <- struct{}{}
+}
+
+// run embeds the texts of group, in as many passes as the batch limits ask.
+func (e *Encoder) run(b *batch, group []*request) {
+	b.reset()
+	for _, r := range group {
+		for i, text := range r.texts {
+			if len(b.spans) == e.opts.MaxBatchTexts || len(b.ids)+MaxTokens > e.opts.MaxBatchTokens {
+				e.flush(b)
+			}
+			b.add(e.m.tok, text)
+			b.dsts = append(b.dsts, r.dst[i*Dim:(i+1)*Dim])
+		}
+	}
+	e.flush(b)
+}
+
+// flush runs the forward pass over b and copies each vector to its
+// destination.
+func (e *Encoder) flush(b *batch) {
+	if len(b.spans) == 0 {
+		return
+	}
+	b.out = grow(b.out, len(b.spans)*Dim)
+	e.m.forward(b, b.out)
+	e.passes.Add(1)
+	for i, d := range b.dsts {
+		copy(d, b.out[i*Dim:(i+1)*Dim])
+	}
+	b.reset()
+}
