@@ -45,17 +45,21 @@ type Options struct {
 // first queued call takes over the slot and runs the next pass for every
 // queued text that fits. No call waits on a timer, a lone call is never
 // delayed, and there is no background goroutine. Working memory is pooled,
-// so EmbedTo does not allocate in steady state.
+// and reused, so EmbedTo does not allocate in steady state.
 type Encoder struct {
 	m    *model
 	opts Options
 
-	batches  sync.Pool // *batch: a forward pass's working memory
-	requests sync.Pool // *request
+	requests sync.Pool // *request, one per call in flight
 
-	mu      sync.Mutex // guards queue and running
+	mu      sync.Mutex // guards queue, running and spare
 	queue   []*request // calls waiting for a pass, oldest first
 	running int        // passes running (≤ opts.Concurrency)
+	// spare holds the working memory of passes not running: one per slot
+	// at most, kept for the Encoder's life. (A sync.Pool would hand it to
+	// the garbage collector, which empties pools every cycle, and a busy
+	// gateway would reallocate megabytes per cycle.)
+	spare []*batch
 
 	passes atomic.Int64 // forward passes run, for tests and benchmarks
 }
@@ -76,7 +80,7 @@ type request struct {
 // New loads the built-in model (about 7 MB of weights; tens of
 // milliseconds).
 func New(opts Options) (*Encoder, error) {
-	w, err := ParseWeights(weightsFile)
+	w, err := parseWeights(weightsFile, false)
 	if err != nil {
 		return nil, fmt.Errorf("loading built-in sentence encoder: %w", err)
 	}
@@ -94,7 +98,6 @@ func newEncoder(m *model, opts Options) *Encoder {
 		opts.MaxBatchTokens = 512
 	}
 	e := &Encoder{m: m, opts: opts}
-	e.batches.New = func() any { return new(batch) }
 	e.requests.New = func() any { return &request{wake: make(chan struct{}, 1)} }
 	return e
 }
@@ -171,10 +174,15 @@ func (e *Encoder) EmbedTo(ctx context.Context, dst []float32, texts []string) er
 // lead runs passes for first and for the queued calls that fit with it,
 // then hands its slot to the oldest call still queued, or frees it.
 func (e *Encoder) lead(first *request) {
-	b := e.batches.Get().(*batch)
+	e.mu.Lock()
+	var b *batch
+	if n := len(e.spare); n > 0 {
+		b, e.spare = e.spare[n-1], e.spare[:n-1]
+	} else {
+		b = new(batch)
+	}
 	group := append(b.group[:0], first)
 	texts := len(first.texts)
-	e.mu.Lock()
 	n := 0
 	for n < len(e.queue) && texts+len(e.queue[n].texts) <= e.opts.MaxBatchTexts {
 		texts += len(e.queue[n].texts)
@@ -196,8 +204,7 @@ func (e *Encoder) lead(first *request) {
 			r.wake <- struct{}{}
 		}
 		clear(b.group)
-		e.batches.Put(b)
-		e.handOff()
+		e.handOff(b)
 		if p != nil {
 			panic(p)
 		}
@@ -205,11 +212,15 @@ func (e *Encoder) lead(first *request) {
 	e.run(b, group)
 }
 
-// handOff gives a finished pass's slot to the oldest queued call, which
-// leads the next pass, or frees it when none is queued.
-func (e *Encoder) handOff() {
+// handOff keeps a finished pass's working memory b (nil if none) for the
+// next pass and gives the pass's slot to the oldest queued call, which leads
+// the next pass, or frees the slot when none is queued.
+func (e *Encoder) handOff(b *batch) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	if b != nil {
+		e.spare = append(e.spare, b)
+	}
 	if len(e.queue) == 0 {
 		e.running--
 		return

@@ -114,7 +114,7 @@ func TestEmbedToErrors(t *testing.T) {
 }
 
 // busy marks every slot of e as taken, as if passes were running, so that
-// calls queue; e.handOff then ends one such pass.
+// calls queue; e.handOff(nil) then ends one such pass.
 func busy(e *Encoder) {
 	e.mu.Lock()
 	e.running = e.opts.Concurrency
@@ -152,7 +152,7 @@ func TestQueuedCallsShareAPass(t *testing.T) {
 		wg.Go(func() { errs[i] = e.EmbedTo(t.Context(), dsts[i], texts[i:i+1]) })
 	}
 	waitQueued(t, e, n)
-	e.handOff() // the pass that held the slot ends
+	e.handOff(nil) // the pass that held the slot ends
 	wg.Wait()
 	if got := e.passes.Load(); got != 1 {
 		t.Errorf("%d queued calls took %d passes; want 1", n, got)
@@ -185,7 +185,7 @@ func TestQueuedCallsRespectBatchLimit(t *testing.T) {
 		})
 	}
 	waitQueued(t, e, 10)
-	e.handOff()
+	e.handOff(nil)
 	wg.Wait()
 	if got := e.passes.Load(); got != 3 {
 		t.Errorf("10 queued texts in batches of 4 took %d passes; want 3", got)
@@ -209,7 +209,7 @@ func TestCancelWhileQueued(t *testing.T) {
 	if len(e.queue) != 0 || slices.ContainsFunc(dst, func(x float32) bool { return x != 0 }) {
 		t.Errorf("after cancelling: %d calls queued, vector written: want 0 and none", len(e.queue))
 	}
-	e.handOff()
+	e.handOff(nil)
 	if e.running != 0 {
 		t.Errorf("%d passes running after the last one ended; want 0", e.running)
 	}

@@ -96,12 +96,8 @@ func packQuantized(q []byte, scales []float32, n, k int) *matrix {
 	return m
 }
 
-// matMul sets the m × w.n matrix c (row stride ldc) to a·w, where a is
-// m × w.k with row stride lda.
-func matMul(c []float32, ldc int, a []float32, lda, m int, w *matrix) {
-	matMulWith(bestKernel, c, ldc, a, lda, m, w)
-}
-
+// matMulWith sets the m × w.n matrix c (row stride ldc) to a·w, where a is
+// m × w.k with row stride lda, with the given kernel.
 func matMulWith(kind kernelKind, c []float32, ldc int, a []float32, lda, m int, w *matrix) {
 	if m == 0 {
 		return
@@ -222,10 +218,11 @@ func kernelGo4I8(a []float32, lda int, b []int8, scales, c []float32, ldc, depth
 	}
 }
 
-// dot returns Σ a[i]·b[i] over len(a) values.
-func dot(a, b []float32) float32 {
+// dot returns Σ a[i]·b[i] over len(a) values, in assembly unless kind is
+// the portable kernel.
+func dot(kind kernelKind, a, b []float32) float32 {
 	b = b[:len(a)]
-	if bestKernel != kernelGo && len(a) >= 8 {
+	if kind != kernelGo && len(a) >= 8 {
 		n := len(a) &^ 7
 		s := dotAVX2(&a[0], &b[0], n)
 		for i := n; i < len(a); i++ {
@@ -252,10 +249,11 @@ func dotGo(a, b []float32) float32 {
 	return (s0 + s1) + (s2 + s3)
 }
 
-// axpy adds alpha·x to y, over len(y) values.
-func axpy(alpha float32, x, y []float32) {
+// axpy adds alpha·x to y, over len(y) values, in assembly unless kind is
+// the portable kernel.
+func axpy(kind kernelKind, alpha float32, x, y []float32) {
 	x = x[:len(y)]
-	if bestKernel != kernelGo && len(y) >= 8 {
+	if kind != kernelGo && len(y) >= 8 {
 		n := len(y) &^ 7
 		axpyAVX2(alpha, &x[0], &y[0], n)
 		for i := n; i < len(y); i++ {

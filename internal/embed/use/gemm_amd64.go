@@ -1,3 +1,5 @@
+//go:build !purego
+
 package use
 
 import "golang.org/x/sys/cpu"

@@ -1,3 +1,5 @@
+//go:build !purego
+
 #include "textflag.h"
 
 // Tile kernels for matMul (see gemm.go). Each computes rows × 16·P columns of

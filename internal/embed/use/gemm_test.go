@@ -90,13 +90,13 @@ func TestDotAndAxpyAgree(t *testing.T) {
 		for i := range a {
 			want += float64(a[i]) * float64(b[i])
 		}
-		for name, got := range map[string]float32{"dot": dot(a, b), "dotGo": dotGo(a, b)} {
+		for name, got := range map[string]float32{"dot": dot(bestKernel, a, b), "dotGo": dotGo(a, b)} {
 			if math.Abs(float64(got)-want) > 1e-5 {
 				t.Errorf("%s over %d values = %g; want %g", name, n, got, want)
 			}
 		}
 		y1, y2 := append([]float32(nil), b...), append([]float32(nil), b...)
-		axpy(0.375, a, y1)
+		axpy(bestKernel, 0.375, a, y1)
 		axpyGo(0.375, a, y2)
 		for i := range y1 {
 			if want := float64(b[i]) + 0.375*float64(a[i]); math.Abs(float64(y1[i])-want) > 1e-6 || math.Abs(float64(y2[i])-want) > 1e-6 {
@@ -127,6 +127,37 @@ func BenchmarkMatMul(b *testing.B) {
 					matMulWith(kind, c, n, a, k, m, w)
 				}
 				b.ReportMetric(float64(m*k*n)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GMAC/s")
+			})
+		}
+	}
+}
+
+// BenchmarkForward runs the forward pass with each kernel this CPU has, over
+// one 16-token question and over 32 of them in one batch.
+func BenchmarkForward(b *testing.B) {
+	base := builtIn(b).m
+	for _, kind := range availableKernels() {
+		for _, n := range []int{1, 32} {
+			b.Run(fmt.Sprintf("%s/%dx16tokens", kind, n), func(b *testing.B) {
+				m := *base
+				m.kernel = kind
+				var bt batch
+				for range n {
+					bt.add(m.tok, question16)
+				}
+				out := make([]float32, n*Dim)
+				m.forward(&bt, out)
+				b.ReportAllocs()
+				cpu0 := processCPU()
+				b.ResetTimer()
+				for range b.N {
+					m.forward(&bt, out)
+				}
+				b.StopTimer()
+				b.ReportMetric(float64(b.N*n)/b.Elapsed().Seconds(), "texts/s")
+				if cpu0 > 0 {
+					b.ReportMetric(float64(processCPU()-cpu0)/float64(b.N*n), "cpu-ns/text")
+				}
 			})
 		}
 	}

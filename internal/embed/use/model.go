@@ -27,11 +27,13 @@ const (
 // sentence, so a batch gives each sentence the vector it would get alone.
 type model struct {
 	tok       *Tokenizer
-	embedding []float32 // embedRows × embedDim
-	timing    []float32 // MaxTokens × embedDim: sin then cos of position × inverse timescale
+	embedding []float32   // embedRows × embedDim, or nil when int8:
+	embedQ    quantTensor // the embedding as int8 rows (2 MB rather than 8)
+	timing    []float32   // MaxTokens × embedDim: sin then cos of position × inverse timescale
 	layers    [2]layer
 	tanh      *matrix
 	tanhBias  []float32
+	kernel    kernelKind // the matrix kernel: bestKernel, or another in tests
 }
 
 type layer struct {
@@ -46,7 +48,7 @@ type layer struct {
 }
 
 // newModel packs w for the forward pass, keeping int8 weight matrices
-// int8. w must not change afterwards.
+// int8 (their float32 data may be nil). w must not change afterwards.
 func newModel(w *Weights) *model {
 	pack := func(name string, v []float32, n, k int) *matrix {
 		if q, ok := w.quant[name]; ok {
@@ -60,6 +62,10 @@ func newModel(w *Weights) *model {
 		timing:    make([]float32, MaxTokens*embedDim),
 		tanh:      pack("tanh", w.Tanh, outDim, modelDim),
 		tanhBias:  w.TanhBias,
+		kernel:    bestKernel,
+	}
+	if q, ok := w.quant["embedding"]; ok {
+		m.embedding, m.embedQ = nil, q
 	}
 	// The graph computes the signal from float32 inverse timescales, in
 	// float32, with sin and cos rounded to float32: so does this table.
@@ -123,6 +129,7 @@ type batch struct {
 	scores []float32 // MaxTokens × MaxTokens: one head's attention weights
 	pooled []float32 // sentences × modelDim
 	sums   [modelDim]float64
+	erow   [embedDim]float32
 }
 
 // reset empties b for a new batch.
@@ -139,9 +146,11 @@ func (b *batch) add(t *Tokenizer, text string) {
 	b.spans = append(b.spans, span{start, len(b.ids) - start})
 }
 
+// grow returns buf with length n, reallocating (to at least twice its
+// capacity, so that a pass's buffers settle after a few batches) if need be.
 func grow(buf []float32, n int) []float32 {
 	if cap(buf) < n {
-		return make([]float32, n)
+		return make([]float32, n, max(n, 2*cap(buf)))
 	}
 	return buf[:n]
 }
@@ -163,7 +172,7 @@ func (m *model) forward(b *batch, out []float32) {
 	for _, sp := range b.spans {
 		for p := range sp.n {
 			t := sp.start + p
-			e := m.embedding[int(b.ids[t])*embedDim:][:embedDim]
+			e := m.embeddingRow(&b.erow, b.ids[t])
 			ts := m.timing[p*embedDim:][:embedDim]
 			xr := x[t*embedDim:][:embedDim]
 			for i := range xr {
@@ -175,10 +184,10 @@ func (m *model) forward(b *batch, out []float32) {
 	// Layer 0: y = (attention·out + out bias) + (x·residual + residual bias).
 	l := &m.layers[0]
 	m.attention(b, x, l)
-	matMul(b.y, modelDim, x, embedDim, T, l.residual)
+	matMulWith(m.kernel, b.y, modelDim, x, embedDim, T, l.residual)
 	addBias(b.y, l.resBias)
 	r := b.h[:T*modelDim]
-	matMul(r, modelDim, b.att, embedDim, T, l.out)
+	matMulWith(m.kernel, r, modelDim, b.att, embedDim, T, l.out)
 	addBiasResidual(b.y, l.outBias, r)
 	m.feedForward(b, l)
 
@@ -186,7 +195,7 @@ func (m *model) forward(b *batch, out []float32) {
 	l = &m.layers[1]
 	m.attention(b, b.y, l)
 	r = b.h[:T*modelDim]
-	matMul(r, modelDim, b.att, modelDim, T, l.out)
+	matMulWith(m.kernel, r, modelDim, b.att, modelDim, T, l.out)
 	addBiasResidual(b.y, l.outBias, r)
 	m.feedForward(b, l)
 
@@ -204,7 +213,7 @@ func (m *model) forward(b *batch, out []float32) {
 			pr[i] = float32(b.sums[i]) / n
 		}
 	}
-	matMul(out, outDim, b.pooled, modelDim, S, m.tanh)
+	matMulWith(m.kernel, out, outDim, b.pooled, modelDim, S, m.tanh)
 	for s := range S {
 		o := out[s*outDim : (s+1)*outDim]
 		var sq float64
@@ -220,6 +229,19 @@ func (m *model) forward(b *batch, out []float32) {
 	}
 }
 
+// embeddingRow returns the embedding of token id, dequantised into buf if
+// the table is int8.
+func (m *model) embeddingRow(buf *[embedDim]float32, id int32) []float32 {
+	if m.embedding != nil {
+		return m.embedding[int(id)*embedDim:][:embedDim]
+	}
+	scale := m.embedQ.scales[id]
+	for i, q := range m.embedQ.q[int(id)*embedDim:][:embedDim] {
+		buf[i] = float32(int8(q)) * scale
+	}
+	return buf[:]
+}
+
 // attention normalises in (tokens × l.in), projects it to queries, keys and
 // values and writes each head's attention output to b.att (tokens × l.in).
 func (m *model) attention(b *batch, in []float32, l *layer) {
@@ -227,7 +249,7 @@ func (m *model) attention(b *batch, in []float32, l *layer) {
 	h := b.h[:T*d]
 	layerNorm(h, in, d, l.attnNormScale, l.attnNormBias)
 	qkv := b.wide[:T*3*d]
-	matMul(qkv, 3*d, h, d, T, l.qkv)
+	matMulWith(m.kernel, qkv, 3*d, h, d, T, l.qkv)
 	addBias(qkv, l.qkvBias)
 	att := b.att[:T*d]
 	clear(att)
@@ -247,12 +269,12 @@ func (m *model) attention(b *batch, in []float32, l *layer) {
 				q := qkv[(sp.start+i)*3*d+off:][:hd]
 				row := scores[i*n : (i+1)*n]
 				for j := range n {
-					row[j] = dot(q, qkv[(sp.start+j)*3*d+d+off:][:hd])
+					row[j] = dot(m.kernel, q, qkv[(sp.start+j)*3*d+d+off:][:hd])
 				}
 				softmax(row)
 				o := att[(sp.start+i)*d+off:][:hd]
 				for j, p := range row {
-					axpy(p, qkv[(sp.start+j)*3*d+2*d+off:][:hd], o)
+					axpy(m.kernel, p, qkv[(sp.start+j)*3*d+2*d+off:][:hd], o)
 				}
 			}
 		}
@@ -266,36 +288,50 @@ func (m *model) feedForward(b *batch, l *layer) {
 	h := b.h[:T*modelDim]
 	layerNorm(h, b.y, modelDim, l.ffnNormScale, l.ffnNormBias)
 	f := b.wide[:T*ffnDim]
-	matMul(f, ffnDim, h, modelDim, T, l.ffn1)
+	matMulWith(m.kernel, f, ffnDim, h, modelDim, T, l.ffn1)
 	for i := 0; i < len(f); i += ffnDim {
 		row := f[i : i+ffnDim]
-		for j, bias := range l.ffn1Bias {
-			row[j] = max(row[j]+bias, 0)
+		for j, bias := range l.ffn1Bias[:len(row)] {
+			v := row[j] + bias
+			if !(v > 0) { // relu; a NaN stays NaN in TF, but none arises here
+				v = 0
+			}
+			row[j] = v
 		}
 	}
-	matMul(h, modelDim, f, ffnDim, T, l.ffn2)
+	matMulWith(m.kernel, h, modelDim, f, ffnDim, T, l.ffn2)
 	addBiasResidual(b.y, l.ffn2Bias, h)
 }
 
-// layerNorm writes the layer norm of each row of in (rows of d values) to
-// out, rounding where the graph's ops round: mean and variance summed in
-// float64 and rounded to float32, out = (scale · rsqrt(var + ε)) · (x − mean) + bias.
+// layerNorm writes the layer norm of each row of in (rows of d values, d a
+// multiple of 4) to out, rounding where the graph's ops round: mean and
+// variance summed in float64 and rounded to float32,
+// out = (scale · rsqrt(var + ε)) · (x − mean) + bias.
 func layerNorm(out, in []float32, d int, scale, bias []float32) {
 	n := float32(d)
+	scale, bias = scale[:d], bias[:d]
 	for i := 0; i < len(out); i += d {
-		x, o := in[i:i+d], out[i:i+d]
-		var sum float64
-		for _, v := range x {
-			sum += float64(v)
+		x, o := in[i:i+d:i+d], out[i:i+d:i+d]
+		// Four float64 partial sums: the float32 result is that of one
+		// running float64 sum, as in TF.js, but for rounding far below it.
+		var s0, s1, s2, s3 float64
+		for j := 0; j < d; j += 4 {
+			s0 += float64(x[j])
+			s1 += float64(x[j+1])
+			s2 += float64(x[j+2])
+			s3 += float64(x[j+3])
 		}
-		mean := float32(sum) / n
-		var sq float64
-		for j, v := range x {
-			c := v - mean
-			o[j] = c
-			sq += float64(c * c)
+		mean := float32((s0+s1)+(s2+s3)) / n
+		s0, s1, s2, s3 = 0, 0, 0, 0
+		for j := 0; j < d; j += 4 {
+			c0, c1, c2, c3 := x[j]-mean, x[j+1]-mean, x[j+2]-mean, x[j+3]-mean
+			o[j], o[j+1], o[j+2], o[j+3] = c0, c1, c2, c3
+			s0 += float64(c0 * c0)
+			s1 += float64(c1 * c1)
+			s2 += float64(c2 * c2)
+			s3 += float64(c3 * c3)
 		}
-		r := float32(1 / math.Sqrt(float64(float32(sq)/n+layerNormEpsilon)))
+		r := float32(1 / math.Sqrt(float64(float32((s0+s1)+(s2+s3))/n+layerNormEpsilon)))
 		for j, c := range o {
 			o[j] = float32(scale[j]*r)*c + bias[j]
 		}

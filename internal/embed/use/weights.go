@@ -252,6 +252,12 @@ func quantize(x, scale float32) float64 {
 // int8 and float16 tensors). The int8 tensors also stay available in their
 // int8 form, which refers to b: b must not change afterwards.
 func ParseWeights(b []byte) (*Weights, error) {
+	return parseWeights(b, true)
+}
+
+// parseWeights is ParseWeights; without dequantise, the float32 data of
+// int8 tensors is left nil (the forward pass reads their int8 form).
+func parseWeights(b []byte, dequantise bool) (*Weights, error) {
 	w := newWeights()
 	w.quant = map[string]quantTensor{}
 	r := reader{b: b}
@@ -272,7 +278,10 @@ func ParseWeights(b []byte) (*Weights, error) {
 		if name != t.Name || rows != t.Rows || cols != t.Cols {
 			return nil, fmt.Errorf("weights file has tensor %s %d×%d where %s %d×%d belongs", name, rows, cols, t.Name, t.Rows, t.Cols)
 		}
-		data := make([]float32, rows*cols)
+		var data []float32
+		if enc != Int8Rows || dequantise {
+			data = make([]float32, rows*cols)
+		}
 		switch enc {
 		case Float32:
 			for i := range data {
@@ -291,8 +300,8 @@ func ParseWeights(b []byte) (*Weights, error) {
 			if r.err != nil {
 				break
 			}
-			for i, v := range q {
-				data[i] = float32(int8(v)) * scales[i/cols]
+			if data != nil {
+				dequantiseRows(data, q, scales)
 			}
 			w.quant[name] = quantTensor{q, scales}
 		default:
@@ -318,6 +327,14 @@ func ParseWeights(b []byte) (*Weights, error) {
 		return nil, fmt.Errorf("weights file: %d bytes after the vocabulary", len(r.b))
 	}
 	return w, nil
+}
+
+// dequantiseRows writes q (int8 rows, one scale each) to dst as float32.
+func dequantiseRows(dst []float32, q []byte, scales []float32) {
+	cols := len(q) / len(scales)
+	for i, v := range q {
+		dst[i] = float32(int8(v)) * scales[i/cols]
+	}
 }
 
 // reader consumes a byte slice, remembering the first short read.
