@@ -10,9 +10,10 @@
 //
 // Weight matrices (and the token embedding table) are quantised to int8 with
 // one scale per row, that is per output channel (per token for the
-// embedding table), except layer 0's output and residual projections, which
-// are stored as float16: they carry the raw embeddings into the residual
-// stream, and int8 there cost the most accuracy (see the package README).
+// embedding table), except the three projections of layer 0's attention
+// block (queries/keys/values, output, residual), which are stored as
+// float16: they read the raw token embeddings, and int8 there cost the most
+// accuracy (see the package README).
 // Biases, layer-norm parameters and the timing signal's timescales stay
 // float32. -float32 writes every tensor as float32 instead:
 // the unquantised model, for the float-path parity test. The output is
@@ -49,7 +50,7 @@ func main() {
 }
 
 // half names the matrices stored as float16 rather than int8.
-var half = map[string]bool{"layer0.residual": true, "layer0.out": true}
+var half = map[string]bool{"layer0.qkv": true, "layer0.out": true, "layer0.residual": true}
 
 func run(in, out string, f32 bool) error {
 	if in == "" || out == "" {
