@@ -31,7 +31,7 @@ type Options struct {
 	MaxBatchTexts int
 	// MaxBatchTokens caps the tokens of one forward pass, which bounds its
 	// working memory (about 13 KB per token). A text always fits: it has at
-	// most MaxTokens tokens. Zero means 512.
+	// most MaxTokens tokens. Zero, or less than MaxTokens, means 512.
 	MaxBatchTokens int
 }
 
@@ -44,8 +44,9 @@ type Options struct {
 // calls that arrive while every slot is busy queue, and when a pass ends the
 // first queued call takes over the slot and runs the next pass for every
 // queued text that fits. No call waits on a timer, a lone call is never
-// delayed, and there is no background goroutine. Working memory is pooled,
-// and reused, so EmbedTo does not allocate in steady state.
+// delayed, and there is no background goroutine. Each slot keeps its
+// working memory and per-call records are pooled, so EmbedTo does not
+// allocate in steady state.
 type Encoder struct {
 	m    *model
 	opts Options
