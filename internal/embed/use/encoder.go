@@ -71,6 +71,7 @@ var _ embed.Embedder = (*Encoder)(nil)
 type request struct {
 	texts []string
 	dst   []float32
+	one   [1]string // texts for EmbedText
 	// wake receives once: when the texts are embedded, or when the call is
 	// to lead the next pass (lead is then set, under Encoder.mu).
 	wake chan struct{}
@@ -138,9 +139,30 @@ func (e *Encoder) EmbedTo(ctx context.Context, dst []float32, texts []string) er
 		return err
 	}
 	r := e.requests.Get().(*request)
-	r.texts, r.dst, r.lead, r.err = texts, dst, false, nil
+	r.texts, r.dst = texts, dst
+	return e.do(ctx, r)
+}
+
+// EmbedText writes the unit vector of text to dst[:Dim]: EmbedTo for one
+// text, without a slice to hold it (which would escape to the heap).
+func (e *Encoder) EmbedText(ctx context.Context, dst []float32, text string) error {
+	if len(dst) < Dim {
+		return fmt.Errorf("embedding a text into %d values, want %d", len(dst), Dim)
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	r := e.requests.Get().(*request)
+	r.one[0] = text
+	r.texts, r.dst = r.one[:], dst
+	return e.do(ctx, r)
+}
+
+// do runs r, a request from e.requests, and returns it to the pool.
+func (e *Encoder) do(ctx context.Context, r *request) error {
+	r.lead, r.err = false, nil
 	defer func() {
-		r.texts, r.dst = nil, nil
+		r.texts, r.dst, r.one[0] = nil, nil, ""
 		e.requests.Put(r)
 	}()
 

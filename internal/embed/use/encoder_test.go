@@ -258,4 +258,22 @@ func TestEmbedToDoesNotAllocate(t *testing.T) {
 			t.Errorf("EmbedTo of %d texts: %v allocations; want 0", n, got)
 		}
 	}
+	if got := testing.AllocsPerRun(20, func() { e.EmbedText(ctx, dst, texts[0]) }); got != 0 {
+		t.Errorf("EmbedText: %v allocations; want 0", got)
+	}
+}
+
+func TestEmbedText(t *testing.T) {
+	e := builtIn(t)
+	want, err := e.Embed(t.Context(), []string{"What is Kafka?"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := make([]float32, Dim)
+	if err := e.EmbedText(t.Context(), got, "What is Kafka?"); err != nil || !slices.Equal(got, want[0]) {
+		t.Errorf("EmbedText = %v, equal to Embed's vector: %v; want nil, true", err, slices.Equal(got, want[0]))
+	}
+	if err := e.EmbedText(t.Context(), got[:Dim-1], "x"); err == nil {
+		t.Error("EmbedText into 511 values succeeded")
+	}
 }
