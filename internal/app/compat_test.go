@@ -50,7 +50,8 @@ retries: {max_attempts: 2, base: 1ms, max: 5ms}
 // openai SDK 6 and 7, LangChain JS and the AI SDK, over chat completions
 // and the Responses API) against a deterministic OpenAI twice, once
 // directly and once through Cato, and compares what each client saw in
-// each scenario: text, tool calls, structured objects, usage, finish
+// each scenario: text, tool calls, structured objects, token limits (the
+// fake refuses max_tokens, as OpenAI's reasoning models do), usage, finish
 // reasons and errors. Cato may add to an answer (its cato object and
 // headers), which the scripts do not look at; everything they look at
 // must be the same.

@@ -21,6 +21,8 @@ import (
 //   - a question about the weather with tools: two parallel get_weather
 //     calls, whose streamed arguments arrive in pieces;
 //   - "trigger a 400" / "trigger a 429": OpenAI's error bodies;
+//   - max_tokens on chat completions: the 400 OpenAI's reasoning models
+//     answer, since they take max_completion_tokens only;
 //   - anything else: a text answer.
 //
 // Every answer reports usage with its details (cached and reasoning
@@ -40,6 +42,9 @@ type fakeAnswer struct {
 	// status and errBody make an error answer.
 	status  int
 	errBody string
+	// maxOutput is the request's max_output_tokens as sent, which a
+	// response echoes; empty for none.
+	maxOutput string
 }
 
 type fakeCall struct{ id, name, args string }
@@ -51,10 +56,14 @@ type fakeRequest struct {
 	wantsJSON   bool
 	forced      string // a function tool_choice names
 	hasTools    bool
+	maxTokens   bool   // a chat request sent max_tokens
+	maxOutput   string // a Responses request's max_output_tokens as sent
 }
 
 func (r fakeRequest) answer() fakeAnswer {
 	switch {
+	case r.maxTokens:
+		return fakeAnswer{status: 400, errBody: `{"error":{"message":"Unsupported parameter: 'max_tokens' is not supported with this model. Use 'max_completion_tokens' instead.","type":"invalid_request_error","param":"max_tokens","code":"unsupported_parameter"}}`}
 	case strings.Contains(r.lastUser, "trigger a 400"):
 		return fakeAnswer{status: 400, errBody: `{"error":{"message":"Invalid value for 'temperature': the fake refuses this prompt.","type":"invalid_request_error","param":"temperature","code":"invalid_value"}}`}
 	case strings.Contains(r.lastUser, "trigger a 429"):
@@ -101,6 +110,7 @@ func (f fakeOpenAI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case "/v1/responses":
 		req := readResponsesRequest(body)
 		ans := req.answer()
+		ans.maxOutput = req.maxOutput
 		if ans.status != 0 {
 			fakeError(w, ans)
 			return
@@ -153,6 +163,7 @@ func readChatRequest(body map[string]json.RawMessage) fakeRequest {
 	_ = json.Unmarshal(body["tool_choice"], &tc)
 	req.forced = tc.Function.Name
 	req.hasTools = len(body["tools"]) > 2
+	_, req.maxTokens = body["max_tokens"]
 	return req
 }
 
@@ -189,6 +200,7 @@ func readResponsesRequest(body map[string]json.RawMessage) fakeRequest {
 	_ = json.Unmarshal(body["tool_choice"], &tc)
 	req.forced = tc.Name
 	req.hasTools = len(body["tools"]) > 2
+	req.maxOutput = string(body["max_output_tokens"])
 	return req
 }
 
@@ -302,7 +314,10 @@ func callItem(i int, c fakeCall, status, args string) string {
 // responseObject is the whole response; status in_progress has no output
 // and no usage.
 func responseObject(ans fakeAnswer, status string) string {
-	output, usage := "[]", "null"
+	output, usage, maxOutput := "[]", "null", ans.maxOutput
+	if maxOutput == "" {
+		maxOutput = "null"
+	}
 	if status != "in_progress" {
 		var items []string
 		if len(ans.calls) == 0 {
@@ -314,10 +329,10 @@ func responseObject(ans fakeAnswer, status string) string {
 		output, usage = "["+strings.Join(items, ",")+"]", responsesUsage
 	}
 	return fmt.Sprintf(`{"id":"resp_fake1","object":"response","created_at":1700000000,"status":%q,"background":false,"error":null,`+
-		`"incomplete_details":null,"instructions":null,"max_output_tokens":null,"model":%q,"output":%s,"parallel_tool_calls":true,`+
+		`"incomplete_details":null,"instructions":null,"max_output_tokens":%s,"model":%q,"output":%s,"parallel_tool_calls":true,`+
 		`"previous_response_id":null,"reasoning":{"effort":null,"summary":null},"service_tier":"default","store":true,"temperature":1.0,`+
 		`"text":{"format":{"type":"text"}},"tool_choice":"auto","tools":[],"top_p":1.0,"truncation":"disabled","usage":%s,"user":null,"metadata":{}}`,
-		status, fakeModel, output, usage)
+		status, maxOutput, fakeModel, output, usage)
 }
 
 // responsesStream writes OpenAI's event sequence: each item opened,

@@ -149,10 +149,18 @@ func (r *Request) SystemText() string {
 	return b.String()
 }
 
-// Usage counts the tokens of one call.
+// Usage counts the tokens of one call. The details are parts of the two
+// counts, zero where the upstream did not report them.
 type Usage struct {
 	PromptTokens     int
 	CompletionTokens int
+	// CachedTokens are the prompt tokens the upstream read from its prompt
+	// cache (OpenAI's prompt_tokens_details.cached_tokens, Bedrock's
+	// cacheReadInputTokens).
+	CachedTokens int
+	// ReasoningTokens are the completion tokens a reasoning model spent
+	// thinking (OpenAI's completion_tokens_details.reasoning_tokens).
+	ReasoningTokens int
 }
 
 // Total returns PromptTokens + CompletionTokens.
@@ -160,7 +168,10 @@ func (u Usage) Total() int { return u.PromptTokens + u.CompletionTokens }
 
 // Add returns the sum of u and v.
 func (u Usage) Add(v Usage) Usage {
-	return Usage{u.PromptTokens + v.PromptTokens, u.CompletionTokens + v.CompletionTokens}
+	return Usage{
+		PromptTokens: u.PromptTokens + v.PromptTokens, CompletionTokens: u.CompletionTokens + v.CompletionTokens,
+		CachedTokens: u.CachedTokens + v.CachedTokens, ReasoningTokens: u.ReasoningTokens + v.ReasoningTokens,
+	}
 }
 
 // HiddenStates is a pooled hidden-state vector of a self-hosted model.

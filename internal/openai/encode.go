@@ -175,6 +175,7 @@ func wireTools(tools []llm.Tool) []wireTool {
 	for i, t := range tools {
 		out[i].Type = "function"
 		out[i].Function.Name, out[i].Function.Description, out[i].Function.Parameters = t.Name, t.Description, t.Parameters
+		out[i].Function.Strict = t.Strict
 	}
 	return out
 }

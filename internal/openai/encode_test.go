@@ -128,11 +128,15 @@ func TestEncodeRequestMessagesCatoAdded(t *testing.T) {
 		t.Errorf("mismatch (-want +got):\n%s", diff)
 	}
 
-	temp := 0.25
+	temp, strict := 0.25, true
 	own := &llm.Request{
 		Messages: []llm.Message{{Role: llm.RoleUser, Content: "hi"}}, MaxTokens: 5, MaxCompletionTokens: 6, N: 2,
 		Temperature: &temp, Stop: []string{"x"}, User: "u", HiddenStates: true,
-		Tools: []llm.Tool{{Name: "f", Parameters: json.RawMessage(`{"type":"object"}`)}}, ToolChoice: json.RawMessage(`"auto"`),
+		Tools: []llm.Tool{
+			{Name: "f", Parameters: json.RawMessage(`{"type":"object"}`)},
+			{Name: "g", Parameters: json.RawMessage(`{"type":"object"}`), Strict: &strict},
+		},
+		ToolChoice: json.RawMessage(`"auto"`),
 	}
 	b, err = EncodeRequest(own, "up", false)
 	if err != nil {
@@ -141,7 +145,8 @@ func TestEncodeRequestMessagesCatoAdded(t *testing.T) {
 	want = map[string]string{
 		"model": `"up"`, "messages": `[{"role":"user","content":"hi"}]`, "max_tokens": `5`, "max_completion_tokens": `6`,
 		"n": `2`, "temperature": `0.25`, "stop": `["x"]`, "user": `"u"`, "return_hidden_states": `true`,
-		"tools": `[{"type":"function","function":{"name":"f","parameters":{"type":"object"}}}]`, "tool_choice": `"auto"`,
+		"tools":       `[{"type":"function","function":{"name":"f","parameters":{"type":"object"}}},{"type":"function","function":{"name":"g","parameters":{"type":"object"},"strict":true}}]`,
+		"tool_choice": `"auto"`,
 	}
 	if diff := cmp.Diff(want, members(t, b)); diff != "" {
 		t.Errorf("request Cato made (-want +got):\n%s", diff)

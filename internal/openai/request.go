@@ -396,6 +396,7 @@ func decodeTools(raw json.RawMessage) ([]llm.Tool, error) {
 			Name        string          `json:"name"`
 			Description string          `json:"description"`
 			Parameters  json.RawMessage `json:"parameters"`
+			Strict      *bool           `json:"strict"`
 		} `json:"function"`
 	}
 	if err := json.Unmarshal(raw, &wire); err != nil {
@@ -409,7 +410,7 @@ func decodeTools(raw json.RawMessage) ([]llm.Tool, error) {
 		if w.Function.Name == "" {
 			return nil, badField(fmt.Sprintf("tools[%d].function.name", i), "is required")
 		}
-		tools[i] = llm.Tool{Name: w.Function.Name, Description: w.Function.Description, Parameters: w.Function.Parameters}
+		tools[i] = llm.Tool{Name: w.Function.Name, Description: w.Function.Description, Parameters: w.Function.Parameters, Strict: w.Function.Strict}
 	}
 	return tools, nil
 }

@@ -116,11 +116,36 @@ type WireMessage struct {
 	ToolCalls []wireToolCall `json:"tool_calls,omitempty"`
 }
 
-// Usage is OpenAI's token usage object.
+// Usage is OpenAI's token usage object. Cato writes the details only
+// when they count something; it reads them from upstreams, which send them
+// always (OpenAI), as null, or not at all.
 type Usage struct {
-	PromptTokens     int `json:"prompt_tokens"`
-	CompletionTokens int `json:"completion_tokens"`
-	TotalTokens      int `json:"total_tokens"`
+	PromptTokens            int                     `json:"prompt_tokens"`
+	CompletionTokens        int                     `json:"completion_tokens"`
+	TotalTokens             int                     `json:"total_tokens"`
+	PromptTokensDetails     PromptTokensDetails     `json:"prompt_tokens_details,omitzero"`
+	CompletionTokensDetails CompletionTokensDetails `json:"completion_tokens_details,omitzero"`
+}
+
+// PromptTokensDetails breaks prompt tokens down; Cato reads cached_tokens.
+type PromptTokensDetails struct {
+	CachedTokens int `json:"cached_tokens"`
+}
+
+// CompletionTokensDetails breaks completion tokens down; Cato reads
+// reasoning_tokens.
+type CompletionTokensDetails struct {
+	ReasoningTokens int `json:"reasoning_tokens"`
+}
+
+// Tokens returns u as llm.Usage; UsageOf converts back. These two and
+// ResponseUsageOf are where Cato converts usage, so that the details
+// travel from any upstream to either API.
+func (u *Usage) Tokens() llm.Usage {
+	return llm.Usage{
+		PromptTokens: u.PromptTokens, CompletionTokens: u.CompletionTokens,
+		CachedTokens: u.PromptTokensDetails.CachedTokens, ReasoningTokens: u.CompletionTokensDetails.ReasoningTokens,
+	}
 }
 
 // Meta is the "cato" object of a response.
@@ -140,7 +165,11 @@ type Meta struct {
 
 // UsageOf converts llm.Usage to the wire form.
 func UsageOf(u llm.Usage) *Usage {
-	return &Usage{PromptTokens: u.PromptTokens, CompletionTokens: u.CompletionTokens, TotalTokens: u.Total()}
+	return &Usage{
+		PromptTokens: u.PromptTokens, CompletionTokens: u.CompletionTokens, TotalTokens: u.Total(),
+		PromptTokensDetails:     PromptTokensDetails{CachedTokens: u.CachedTokens},
+		CompletionTokensDetails: CompletionTokensDetails{ReasoningTokens: u.ReasoningTokens},
+	}
 }
 
 // NewChatResponse builds a non-streamed answer. A tool-call answer
@@ -224,7 +253,7 @@ func (r *ChatResponse) ToResponse() (*llm.Response, error) {
 		out.FinishReason = *c.FinishReason
 	}
 	if r.Usage != nil {
-		out.Usage = llm.Usage{PromptTokens: r.Usage.PromptTokens, CompletionTokens: r.Usage.CompletionTokens}
+		out.Usage = r.Usage.Tokens()
 	}
 	return out, nil
 }
@@ -233,7 +262,8 @@ func (r *ChatResponse) ToResponse() (*llm.Response, error) {
 func (r *ChatResponse) ToChunk() llm.Chunk {
 	out := llm.Chunk{ID: r.ID, UpstreamModel: r.Model}
 	if r.Usage != nil {
-		out.Usage = &llm.Usage{PromptTokens: r.Usage.PromptTokens, CompletionTokens: r.Usage.CompletionTokens}
+		u := r.Usage.Tokens()
+		out.Usage = &u
 	}
 	if len(r.Choices) == 0 {
 		return out

@@ -579,6 +579,7 @@ func appendCall(msgs []llm.Message, c llm.ToolCall) []llm.Message {
 	if n := len(msgs); n > 0 && msgs[n-1].Role == llm.RoleAssistant {
 		last := &msgs[n-1]
 		last.ToolCalls = append(append([]llm.ToolCall(nil), last.ToolCalls...), c)
+		last.Raw = nil // no longer the message as sent
 		return msgs
 	}
 	return append(msgs, llm.Message{Role: llm.RoleAssistant, ToolCalls: []llm.ToolCall{c}})
@@ -586,7 +587,9 @@ func appendCall(msgs []llm.Message, c llm.ToolCall) []llm.Message {
 
 // ChatRequest returns the chat request that answers r, given its
 // conversation (see Conversation): the instructions come first, as a
-// system message.
+// system message. max_output_tokens becomes max_completion_tokens, the
+// limit OpenAI's reasoning models accept (adapters with one limit read it
+// through TokenLimit).
 func (r *ResponsesRequest) ChatRequest(conversation []llm.Message) *llm.Request {
 	msgs := make([]llm.Message, 0, len(conversation)+1)
 	if r.Instructions != "" {
@@ -594,7 +597,7 @@ func (r *ResponsesRequest) ChatRequest(conversation []llm.Message) *llm.Request 
 	}
 	msgs = append(msgs, conversation...)
 	req := &llm.Request{
-		Model: r.Model, Messages: msgs, MaxTokens: r.MaxOutputTokens, Temperature: r.Temperature, TopP: r.TopP,
+		Model: r.Model, Messages: msgs, MaxCompletionTokens: r.MaxOutputTokens, Temperature: r.Temperature, TopP: r.TopP,
 		Tools: r.Tools, ToolChoice: r.ToolChoice, User: r.User, IncludeUsage: r.Stream,
 		HiddenStates: r.Cato.HiddenStates,
 	}

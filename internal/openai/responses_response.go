@@ -298,7 +298,11 @@ func finishStatus(finish string) (string, string) {
 
 // ResponseUsageOf converts llm.Usage to the Responses API's usage.
 func ResponseUsageOf(u llm.Usage) *ResponseUsage {
-	return &ResponseUsage{InputTokens: u.PromptTokens, OutputTokens: u.CompletionTokens, TotalTokens: u.Total()}
+	return &ResponseUsage{
+		InputTokens: u.PromptTokens, OutputTokens: u.CompletionTokens, TotalTokens: u.Total(),
+		InputTokensDetails:  InputTokensDetails{CachedTokens: u.CachedTokens},
+		OutputTokensDetails: OutputTokensDetails{ReasoningTokens: u.ReasoningTokens},
+	}
 }
 
 // OutputText returns the text of r's message items, as the SDKs'
@@ -324,44 +328,42 @@ type StoredResponse struct {
 // storedRecord is the JSON form of a StoredResponse; the conversation is
 // kept as chat completions messages.
 type storedRecord struct {
-	Messages []wireRequestMessage `json:"messages"`
-	Output   []OutputItem         `json:"output"`
+	Messages json.RawMessage `json:"messages"`
+	Output   []OutputItem    `json:"output"`
 }
 
-// Marshal returns the stored form of s.
+// Marshal returns the stored form of s. Its messages are written as
+// EncodeRequest writes them for an upstream.
 func (s *StoredResponse) Marshal() ([]byte, error) {
-	rec := storedRecord{Messages: make([]wireRequestMessage, len(s.Conversation)), Output: s.Output}
-	for i, m := range s.Conversation {
-		wm := wireRequestMessage{Role: m.Role, Name: m.Name, ToolCalls: wireToolCalls(m.ToolCalls), ToolCallID: m.ToolCallID}
-		switch {
-		case m.Parts != nil:
-			wm.Content = m.Parts
-		case m.Content == "" && len(m.ToolCalls) > 0:
-			wm.Content = json.RawMessage("null")
-		default:
-			b, err := json.Marshal(m.Content)
-			if err != nil {
-				return nil, err
-			}
-			wm.Content = b
+	msgs := []byte{'['}
+	for i := range s.Conversation {
+		if i > 0 {
+			msgs = append(msgs, ',')
 		}
-		rec.Messages[i] = wm
+		var err error
+		if msgs, err = appendMessage(msgs, &s.Conversation[i]); err != nil {
+			return nil, err
+		}
 	}
-	return json.Marshal(rec)
+	msgs = append(msgs, ']')
+	return json.Marshal(storedRecord{Messages: msgs, Output: s.Output})
 }
 
-// UnmarshalStoredResponse reads what Marshal wrote.
+// UnmarshalStoredResponse reads what Marshal wrote. The messages are
+// Cato's own, not a client's as sent: they have no Raw, so that whoever
+// continues the conversation may change them (a call joined to the last
+// assistant message).
 func UnmarshalStoredResponse(b []byte) (*StoredResponse, error) {
-	var rec struct {
-		Messages json.RawMessage `json:"messages"`
-		Output   []OutputItem    `json:"output"`
-	}
+	var rec storedRecord
 	if err := json.Unmarshal(b, &rec); err != nil {
 		return nil, fmt.Errorf("reading a stored response: %w", err)
 	}
 	msgs, err := decodeMessages(rec.Messages)
 	if err != nil {
 		return nil, fmt.Errorf("reading a stored response's conversation: %w", err)
+	}
+	for i := range msgs {
+		msgs[i].Raw = nil
 	}
 	return &StoredResponse{Conversation: msgs, Output: rec.Output}, nil
 }

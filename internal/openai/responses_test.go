@@ -367,6 +367,50 @@ func TestStoredResponseContinues(t *testing.T) {
 	}
 }
 
+// TestStoredResponseCallsJoinLastTurn: a stored conversation that ends
+// with an assistant message, continued after a response that only made
+// calls, reaches the upstream with the calls on that message. Stored
+// messages are Cato's own (no Raw), and a message a call joins is no
+// longer the one sent.
+func TestStoredResponseCallsJoinLastTurn(t *testing.T) {
+	conv := []llm.Message{{Role: llm.RoleUser, Content: "Weather in Paris?"}, {Role: llm.RoleAssistant, Content: "Let me check."}}
+	first, err := DecodeResponsesRequest([]byte(`{"model":"m","input":"Weather in Paris?"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := NewResponse(NewResponseID(), 1, "m", first)
+	out.Complete(&llm.Response{
+		Message:      llm.Message{Role: llm.RoleAssistant, ToolCalls: []llm.ToolCall{{ID: "call_a", Name: "get_weather", Arguments: `{"city":"Paris"}`}}},
+		FinishReason: llm.FinishToolCalls,
+	})
+	rec, err := (&StoredResponse{Conversation: conv, Output: out.Output}).Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stored, err := UnmarshalStoredResponse(rec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	next, err := DecodeResponsesRequest([]byte(`{"model":"m","previous_response_id":"` + out.ID + `","input":[{"type":"function_call_output","call_id":"call_a","output":"18C"}]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	msgs, err := next.Conversation(stored.Messages(), referenced)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := EncodeRequest(next.ChatRequest(msgs), "up", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `[{"role":"user","content":"Weather in Paris?"},` +
+		`{"role":"assistant","content":"Let me check.","tool_calls":[{"id":"call_a","type":"function","function":{"name":"get_weather","arguments":"{\"city\":\"Paris\"}"}}]},` +
+		`{"role":"tool","content":"18C","tool_call_id":"call_a"}]`
+	if got := members(t, b)["messages"]; got != want {
+		t.Errorf("messages = %s;\nwant %s", got, want)
+	}
+}
+
 func TestResponseOfItem(t *testing.T) {
 	for id, want := range map[string]string{
 		"msg_0a1b_0": "resp_0a1b", "fc_0a1b_12": "resp_0a1b", "msg_0a1b": "", "rs_0a1b_0": "", "msg__0": "", "fc_x_y": "",

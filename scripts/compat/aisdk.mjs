@@ -35,5 +35,8 @@ for (const [api, m] of [['chat', openai.chat(model)], ['responses', openai(model
 		[`${api}_error_400`]: () => generateText({ model: m, prompt: 'Please trigger a 400.', maxRetries: 0 }),
 	});
 }
+// The fake refuses max_tokens, as OpenAI's reasoning models do; the
+// Responses API's limit is max_output_tokens.
+scenarios.responses_max_tokens = async () => outcome(await generateText({ model: openai(model), prompt: plainQuestion, maxOutputTokens: 64, maxRetries: 0 }));
 scenarios.chat_error_429 = () => generateText({ model: openai.chat(model), prompt: 'Please trigger a 429.', maxRetries: 0 });
 await run(scenarios);

@@ -34,5 +34,8 @@ for (const [api, extra] of [['chat', {}], ['responses', { useResponsesApi: true 
 		[`${api}_error_400`]: () => chat(extra).invoke('Please trigger a 400.'),
 	});
 }
+// The fake refuses max_tokens, as OpenAI's reasoning models do; the
+// Responses API's limit is max_output_tokens.
+scenarios.responses_max_tokens = async () => message(await chat({ useResponsesApi: true, maxTokens: 64 }).invoke(plainQuestion));
 scenarios.chat_error_429 = () => chat().invoke('Please trigger a 429.');
 await run(scenarios);

@@ -75,10 +75,19 @@ await run({
 		});
 		return { parsed: r.choices[0].message.parsed, finish_reason: r.choices[0].finish_reason };
 	},
+	// The fake refuses max_tokens, as OpenAI's reasoning models do.
+	chat_max_completion_tokens: async () => {
+		const r = await client.chat.completions.create({ model, messages: [{ role: 'user', content: plainQuestion }], max_completion_tokens: 64 });
+		return { choices: r.choices.map(choice) };
+	},
 	chat_error_400: () => client.chat.completions.create({ model, messages: [{ role: 'user', content: 'Please trigger a 400.' }] }),
 	responses_create: async () => {
 		const r = await client.responses.create({ model, input: plainQuestion, instructions: 'Be brief.' });
 		return { output_text: r.output_text, status: r.status, usage: r.usage, object: r.object, output: r.output.map((o) => ({ type: o.type, role: o.role, content: o.content })) };
+	},
+	responses_max_output_tokens: async () => {
+		const r = await client.responses.create({ model, input: plainQuestion, max_output_tokens: 64 });
+		return { output_text: r.output_text, status: r.status, max_output_tokens: r.max_output_tokens };
 	},
 	responses_tools: async () => {
 		const r = await client.responses.create({ model, input: weatherQuestion, tools: [responsesWeatherTool] });

@@ -169,7 +169,8 @@ func fromConverse(modelID string, out *bedrockruntime.ConverseOutput) (*llm.Resp
 }
 
 // tokenUsage reads Bedrock's token counts; prompt tokens include those read
-// from or written to the prompt cache.
+// from or written to the prompt cache, and those read are its cached
+// tokens, as OpenAI counts them.
 func tokenUsage(u *types.TokenUsage) llm.Usage {
 	if u == nil {
 		return llm.Usage{}
@@ -178,6 +179,7 @@ func tokenUsage(u *types.TokenUsage) llm.Usage {
 	return llm.Usage{
 		PromptTokens:     n(u.InputTokens) + n(u.CacheReadInputTokens) + n(u.CacheWriteInputTokens),
 		CompletionTokens: n(u.OutputTokens),
+		CachedTokens:     n(u.CacheReadInputTokens),
 	}
 }
 

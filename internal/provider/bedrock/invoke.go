@@ -74,6 +74,7 @@ func (u messagesUsage) usage() llm.Usage {
 	return llm.Usage{
 		PromptTokens:     u.InputTokens + u.CacheCreationInputTokens + u.CacheReadInputTokens,
 		CompletionTokens: u.OutputTokens,
+		CachedTokens:     u.CacheReadInputTokens,
 	}
 }
 

@@ -38,7 +38,7 @@ type messagesEvent struct {
 // is ready to use.
 type messagesState struct {
 	id, model string
-	input     int
+	input     llm.Usage   // the prompt's counts, from message_start
 	tools     map[int]int // content block index → tool call index
 	stopped   bool
 }
@@ -54,7 +54,7 @@ func (s *messagesState) chunk(raw []byte) (c llm.Chunk, ok bool, err error) {
 	case "message_start":
 		if ev.Message != nil {
 			s.id, s.model = ev.Message.ID, ev.Message.Model
-			s.input = ev.Message.Usage.usage().PromptTokens
+			s.input = ev.Message.Usage.usage()
 		}
 		c = s.base()
 		c.Role = llm.RoleAssistant
@@ -96,7 +96,7 @@ func (s *messagesState) chunk(raw []byte) (c llm.Chunk, ok bool, err error) {
 		c = s.base()
 		c.FinishReason = finishReason(ev.Delta.StopReason)
 		if ev.Usage != nil {
-			u := llm.Usage{PromptTokens: s.input, CompletionTokens: ev.Usage.OutputTokens}
+			u := llm.Usage{PromptTokens: s.input.PromptTokens, CompletionTokens: ev.Usage.OutputTokens, CachedTokens: s.input.CachedTokens}
 			c.Usage = &u
 		}
 		return c, true, nil
