@@ -55,8 +55,12 @@ type Options struct {
 	// Sessions is working memory; nil means requests carry no session
 	// state.
 	Sessions workingMemory
+	// Memory is long-term memory; nil means none: nothing is recalled or
+	// recorded.
+	Memory longTermMemory
 	// Forget deletes what a session left behind beyond its turns (cache
-	// entries); ForgetSession calls it. Nil means nothing.
+	// entries, long-term memories); ForgetSession calls it. Nil means
+	// nothing.
 	Forget func(ctx context.Context, tenant, sessionID string) error
 	// Cost prices a call's usage for a model in US dollars; nil means free.
 	Cost    func(model string, u llm.Usage) float64
