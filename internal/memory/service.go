@@ -108,6 +108,9 @@ func New(opt Options) (*Memory, error) {
 	b := make([]byte, 4)
 	_, _ = rand.Read(b)
 	m := &Memory{opt: opt, consumer: fmt.Sprintf("%s-%d-%s", host, os.Getpid(), hex.EncodeToString(b))}
+	if me, ok := opt.Extractor.(*ModelExtractor); ok && me.OnRetry == nil {
+		me.OnRetry = func() { m.stats.extractions.add("model/retried", 1) }
+	}
 	m.rec = newRecorder(opt.Queue, opt.Buffer, &m.stats, opt.Log)
 	m.queueStats.Store(&QueueStats{})
 	return m, nil

@@ -45,7 +45,8 @@ func (l *labelled) snapshot() map[string]int64 {
 // Status describes long-term memory for /status and /metrics. Counts are
 // since start.
 type Status struct {
-	// Queue is the durable queue as last read (every two seconds).
+	// Queue is the durable queue as last read (every two seconds, and by
+	// RefreshQueueStats).
 	Queue QueueStatus `json:"queue"`
 	// EpisodeSearch is how episodes are searched: hnsw (in process),
 	// pgvector_hnsw or exact_scan.
