@@ -430,5 +430,3 @@ func TestMemoryDisabledForTenant(t *testing.T) {
 	a.remember("u", "", "", "My name is Eve.", "")
 	a.waitFacts("user=u", func(fs []factJSON) bool { return len(fs) == 1 })
 }
-
-
