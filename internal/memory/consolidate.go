@@ -227,14 +227,17 @@ func (m *Memory) plan(ctx context.Context, st State, in *Interaction, ep *Episod
 		merged := false
 		for _, i := range m.candidates(work, &n) {
 			e := &work[i]
+			judge := m.opt.Judge.Name()
 			v, err := m.opt.Judge.Judge(ctx, e, &n)
 			if err != nil {
 				// The NLI model is unreachable: judge by rule rather than
 				// keep contradicting facts side by side.
-				m.stats.judgements.add(m.opt.Judge.Name()+"/error", 1)
-				v, _ = (&RuleJudge{Embedder: m.opt.Embedder}).Judge(ctx, e, &n)
+				m.stats.judgements.add(judge+"/error", 1)
+				rules := &RuleJudge{Embedder: m.opt.Embedder}
+				judge = rules.Name()
+				v, _ = rules.Judge(ctx, e, &n)
 			}
-			m.stats.judgements.add(m.opt.Judge.Name()+"/"+v.String(), 1)
+			m.stats.judgements.add(judge+"/"+v.String(), 1)
 			switch v {
 			case Entailed:
 				mergeInto(e, &n, now)

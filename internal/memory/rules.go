@@ -357,9 +357,13 @@ func properName(s string, max int, joiners map[string]bool) string {
 			if len(parts) == 0 && notNames[word] {
 				return ""
 			}
+			abbrev := w == word+"." && abbreviations[strings.ToLower(word)]
+			if abbrev {
+				word = w // "St. Louis"
+			}
 			parts = append(parts, word)
 			pending = 0
-			if len(parts)-countJoiners(parts, joiners) >= max || word != w {
+			if len(parts)-countJoiners(parts, joiners) >= max || (word != w && !abbrev) {
 				break // the punctuation after it ends the name
 			}
 			continue
