@@ -131,7 +131,7 @@ func (m *Memory) consolidate(ctx context.Context, d Delivery) string {
 		}
 	}
 	for range maxReplans {
-		st, err := m.opt.Store.Load(ctx, in.Key())
+		st, err := m.opt.Store.Load(ctx, in.Key(), CurrentFacts)
 		if err != nil {
 			log.Warn("loading memory failed; the interaction will be retried", slog.Any("err", err))
 			return "retry"
@@ -219,6 +219,7 @@ func (m *Memory) newFact(in *Interaction, i int, c Candidate) Fact {
 // and returns the change to apply and a tally of what happened to them.
 func (m *Memory) plan(ctx context.Context, st State, in *Interaction, ep *Episode, facts []Fact) (Change, map[string]int64) {
 	now := m.opt.Now()
+	ep.FactIDs = nil
 	work := slices.Clone(st.Facts) // facts as they will be, new ones appended
 	touched := map[string]bool{}
 	tally := map[string]int64{}
@@ -241,6 +242,7 @@ func (m *Memory) plan(ctx context.Context, st State, in *Interaction, ep *Episod
 			switch v {
 			case Entailed:
 				mergeInto(e, &n, now)
+				ep.FactIDs = append(ep.FactIDs, e.ID)
 				touched[e.ID] = true
 				merged = true
 				tally["merged"]++
@@ -259,6 +261,7 @@ func (m *Memory) plan(ctx context.Context, st State, in *Interaction, ep *Episod
 			}
 		}
 		if !merged {
+			ep.FactIDs = append(ep.FactIDs, n.ID)
 			work = append(work, n)
 			touched[n.ID] = true
 			tally["new"]++
@@ -310,13 +313,21 @@ func (m *Memory) candidates(work []Fact, n *Fact) []int {
 	return out
 }
 
-// mergeInto adds n's sources to e, raises e's confidence as independent
-// evidence would (1 - (1-a)(1-b)), and moves e's times forward.
+// maxSources bounds the sources a fact keeps, the latest, so that a fact
+// said a thousand times costs no more to read than one said a few times.
+const maxSources = 32
+
+// mergeInto adds n's sources to e (keeping the latest maxSources), raises
+// e's confidence as independent evidence would (1 - (1-a)(1-b)), and
+// moves e's times forward.
 func mergeInto(e, n *Fact, now time.Time) {
 	for _, s := range n.Sources {
 		if !slices.ContainsFunc(e.Sources, func(x Source) bool { return x.Interaction == s.Interaction }) {
 			e.Sources = append(e.Sources, s)
 		}
+	}
+	if len(e.Sources) > maxSources {
+		e.Sources = slices.Clone(e.Sources[len(e.Sources)-maxSources:])
 	}
 	e.Confidence = 1 - (1-e.Confidence)*(1-n.Confidence)
 	if n.StatedAt.After(e.StatedAt) {

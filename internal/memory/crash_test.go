@@ -95,7 +95,7 @@ func crashAndRestart(t *testing.T, first memory.Backend, restart func() memory.B
 	if st.Consolidations["duplicate"] < 10 || st.Consolidations["ok"] != n-10 {
 		t.Errorf("after the restart: %v; want at least 10 duplicates (consolidated, never acknowledged) and %d ok", st.Consolidations, n-10)
 	}
-	state, err := b.Load(ctx, k)
+	state, err := b.Load(ctx, k, memory.AllFacts)
 	if err != nil {
 		t.Fatal(err)
 	}

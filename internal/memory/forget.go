@@ -54,7 +54,7 @@ func (m *Memory) ForgetSession(ctx context.Context, tenant, sessionID string) er
 
 func (m *Memory) forgetSessionOf(ctx context.Context, k Key, sessionID string, episodes []string) error {
 	for range maxReplans {
-		st, err := m.opt.Store.Load(ctx, k)
+		st, err := m.opt.Store.Load(ctx, k, AllFacts)
 		if err != nil {
 			return err
 		}

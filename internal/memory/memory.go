@@ -2,10 +2,12 @@ package memory
 
 import (
 	"crypto/rand"
+	"encoding/base64"
 	"encoding/binary"
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"math"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -147,6 +149,11 @@ type Episode struct {
 	Query     string    `json:"query"`
 	Response  string    `json:"response,omitempty"`
 	At        time.Time `json:"at"`
+	// FactIDs are the facts the interaction stated, as consolidation left
+	// them (a fact merged into an earlier one is that one). An episode
+	// whose facts are all superseded is not recalled: it would bring back
+	// what was replaced.
+	FactIDs []string `json:"facts,omitempty"`
 	// Vector embeds the query and response; nil when the embedder could
 	// not be reached, and the episode is then never found by search.
 	Vector []float32 `json:"-"`
@@ -201,7 +208,7 @@ type Fact struct {
 	SupersededAt time.Time `json:"superseded_at,omitzero"`
 	// Vector embeds Statement(), for recall and for the judge; nil when
 	// the embedder could not be reached.
-	Vector []float32 `json:"vector,omitempty"`
+	Vector Vector `json:"vector,omitempty"`
 }
 
 // Current reports whether the fact is served: not superseded.
@@ -218,7 +225,45 @@ func (f *Fact) SessionID() string {
 	return f.Sources[0].SessionID
 }
 
-// State is a user's facts, superseded ones included, as of Version.
+// Vector is an embedding. Its JSON is the base64 of its little-endian
+// float32s, a fifth of the size of a JSON array of numbers and many times
+// faster to read.
+type Vector []float32
+
+// MarshalJSON encodes v as a base64 string.
+func (v Vector) MarshalJSON() ([]byte, error) {
+	b := make([]byte, 4*len(v))
+	for i, x := range v {
+		binary.LittleEndian.PutUint32(b[4*i:], math.Float32bits(x))
+	}
+	out := make([]byte, 0, base64.StdEncoding.EncodedLen(len(b))+2)
+	out = append(out, '"')
+	out = base64.StdEncoding.AppendEncode(out, b)
+	return append(out, '"'), nil
+}
+
+// UnmarshalJSON decodes a base64 string, or null.
+func (v *Vector) UnmarshalJSON(data []byte) error {
+	if string(data) == "null" {
+		*v = nil
+		return nil
+	}
+	if len(data) < 2 || data[0] != '"' || data[len(data)-1] != '"' {
+		return errors.New("vector: want a base64 string")
+	}
+	b, err := base64.StdEncoding.AppendDecode(nil, data[1:len(data)-1])
+	if err != nil || len(b)%4 != 0 {
+		return fmt.Errorf("vector: not base64 of float32s: %v", err)
+	}
+	out := make(Vector, len(b)/4)
+	for i := range out {
+		out[i] = math.Float32frombits(binary.LittleEndian.Uint32(b[4*i:]))
+	}
+	*v = out
+	return nil
+}
+
+// State is a user's facts, as Store.Load selected them, as of Version.
 type State struct {
 	// Version counts the changes applied to the user's memory; Apply
 	// refuses a change planned on another version.

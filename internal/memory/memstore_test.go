@@ -62,7 +62,7 @@ func (s *memStore) userLocked(k memory.Key) *memUser {
 	return u
 }
 
-func (s *memStore) Load(ctx context.Context, k memory.Key) (memory.State, error) {
+func (s *memStore) Load(ctx context.Context, k memory.Key, which memory.Which) (memory.State, error) {
 	if err := k.Validate(); err != nil {
 		return memory.State{}, err
 	}
@@ -71,6 +71,9 @@ func (s *memStore) Load(ctx context.Context, k memory.Key) (memory.State, error)
 	u := s.userLocked(k)
 	st := memory.State{Version: u.version}
 	for _, f := range u.facts {
+		if which == memory.CurrentFacts && !f.Current() {
+			continue
+		}
 		f.Sources = slices.Clone(f.Sources)
 		st.Facts = append(st.Facts, f)
 	}

@@ -83,7 +83,7 @@ func (m *Memory) Recall(ctx context.Context, k Key, query, sessionID string) (r 
 	if !m.On(k.Tenant) || strings.TrimSpace(query) == "" {
 		return Recalled{}, nil
 	}
-	st, err := m.opt.Store.Load(ctx, k)
+	st, err := m.opt.Store.Load(ctx, k, CurrentFacts)
 	if err != nil {
 		return Recalled{}, fmt.Errorf("loading memory: %w", err)
 	}
@@ -102,20 +102,10 @@ func (m *Memory) Recall(ctx context.Context, k Key, query, sessionID string) (r 
 		score float32
 	}
 	var facts []scored
-	stale := map[string]bool{} // sources of superseded facts
-	fresh := map[string]bool{} // sources of current facts
+	current := make(map[string]bool, len(st.Facts))
 	for i := range st.Facts {
 		f := &st.Facts[i]
-		for _, s := range f.Sources {
-			if f.Current() {
-				fresh[s.Interaction] = true
-			} else {
-				stale[s.Interaction] = true
-			}
-		}
-		if !f.Current() {
-			continue
-		}
+		current[f.ID] = true
 		if sc := q.factScore(qv, f); sc >= factThreshold {
 			facts = append(facts, scored{f, sc})
 		}
@@ -131,7 +121,7 @@ func (m *Memory) Recall(ctx context.Context, k Key, query, sessionID string) (r 
 	}
 	var eps []EpisodeHit
 	for _, h := range hits {
-		if h.Score < episodeThreshold || (sessionID != "" && h.SessionID == sessionID) || (stale[h.ID] && !fresh[h.ID]) {
+		if h.Score < episodeThreshold || (sessionID != "" && h.SessionID == sessionID) || superseded(h.FactIDs, current) {
 			continue
 		}
 		eps = append(eps, h)
@@ -265,4 +255,15 @@ func (q queryInfo) asksAbout(p string) bool {
 		return q.mentions(predicateWords(noun)) || (slices.ContainsFunc(favouriteCues, q.has) && q.self)
 	}
 	return q.mentions(predicateWords(p))
+}
+
+// superseded reports whether an episode stated facts and none of them is
+// current any more.
+func superseded(factIDs []string, current map[string]bool) bool {
+	for _, id := range factIDs {
+		if current[id] {
+			return false
+		}
+	}
+	return len(factIDs) > 0
 }

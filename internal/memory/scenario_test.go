@@ -158,15 +158,15 @@ func runMemory(t testing.TB, m *memory.Memory, q memory.Queue) (drain func(), st
 	done := make(chan error, 1)
 	go func() { done <- m.Run(ctx) }()
 	drain = func() {
-		deadline := time.Now().Add(10 * time.Second)
+		deadline := time.Now().Add(2 * time.Minute)
 		for time.Now().Before(deadline) {
 			st, err := q.Stats(context.Background())
 			if err == nil && st.Depth == 0 {
 				return
 			}
-			time.Sleep(2 * time.Millisecond)
+			time.Sleep(5 * time.Millisecond)
 		}
-		t.Fatal("the memory queue did not drain in 10s")
+		t.Fatal("the memory queue did not drain in 2 minutes")
 	}
 	stop = func() {
 		cancel()

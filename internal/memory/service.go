@@ -196,7 +196,11 @@ func (m *Memory) Facts(ctx context.Context, k Key, f FactFilter) ([]Fact, error)
 	if !m.On(k.Tenant) {
 		return nil, ErrDisabled
 	}
-	st, err := m.opt.Store.Load(ctx, k)
+	which := CurrentFacts
+	if f.History {
+		which = AllFacts
+	}
+	st, err := m.opt.Store.Load(ctx, k, which)
 	if err != nil {
 		return nil, err
 	}

@@ -10,10 +10,12 @@ import (
 // safe for concurrent use, also by replicas sharing the backend, and pass
 // the memorytest suite.
 type Store interface {
-	// Load returns every fact of k, superseded ones included, and the
-	// version of k's memory. A user with no memory has version 0 and no
-	// facts.
-	Load(ctx context.Context, k Key) (State, error)
+	// Load returns the facts of k that which selects, and the version of
+	// k's memory. A user with no memory has version 0 and no facts.
+	// Current facts are few (one per thing the user said that still
+	// holds); superseded ones accumulate, so that only the API's history
+	// and forgetting read them.
+	Load(ctx context.Context, k Key, which Which) (State, error)
 	// Apply writes c atomically, or nothing: it returns ErrDuplicate or
 	// ErrForgotten for an interaction that must not be consolidated (these
 	// two are checked first), and ErrConflict when k's version is no
@@ -39,6 +41,16 @@ type Store interface {
 	// "hnsw" (the in-process index), "pgvector_hnsw", or "exact_scan".
 	EpisodeSearch() string
 }
+
+// Which selects the facts Store.Load returns.
+type Which int
+
+const (
+	// CurrentFacts are the facts not superseded.
+	CurrentFacts Which = iota
+	// AllFacts adds the superseded facts.
+	AllFacts
+)
 
 // Queue is the durable queue of interactions waiting for consolidation.
 // Delivery is at least once: an interaction claimed and not acknowledged

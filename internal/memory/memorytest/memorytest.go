@@ -94,7 +94,7 @@ func interaction(k memory.Key, id, session string, at time.Time) *memory.Interac
 
 func episodeOf(i *memory.Interaction, v []float32) *memory.Episode {
 	return &memory.Episode{ID: i.ID, Tenant: i.Tenant, User: i.User, SessionID: i.SessionID, Domain: i.Domain,
-		Query: i.Query, Response: i.Response, At: i.At, Vector: v}
+		Query: i.Query, Response: i.Response, At: i.At, FactIDs: []string{i.ID + "-0"}, Vector: v}
 }
 
 func fact(k memory.Key, id, pred, obj string, src *memory.Interaction) memory.Fact {
@@ -112,9 +112,15 @@ func consolidate(t *testing.T, b memory.Backend, i *memory.Interaction, v int64,
 	}
 }
 
+// load returns all of k's facts, superseded ones included.
 func load(t *testing.T, b memory.Backend, k memory.Key) memory.State {
 	t.Helper()
-	st, err := b.Load(context.Background(), k)
+	return loadWhich(t, b, k, memory.AllFacts)
+}
+
+func loadWhich(t *testing.T, b memory.Backend, k memory.Key, which memory.Which) memory.State {
+	t.Helper()
+	st, err := b.Load(context.Background(), k, which)
 	if err != nil {
 		t.Fatalf("Load(%v) = %v", k, err)
 	}
@@ -169,7 +175,24 @@ func testApplyAndLoad(t *testing.T, open OpenFunc) {
 		t.Errorf("version after three changes = %d; want 3", st.Version)
 	}
 	if diff := cmp.Diff([]memory.Fact{f1, f2}, st.Facts, timeEq); diff != "" {
-		t.Errorf("facts (-want +got):\n%s", diff)
+		t.Errorf("all facts (-want +got):\n%s", diff)
+	}
+	cur := loadWhich(t, b, k, memory.CurrentFacts)
+	if diff := cmp.Diff([]memory.Fact{f2}, cur.Facts, timeEq); diff != "" || cur.Version != 3 {
+		t.Errorf("current facts at version %d (-want +got):\n%s", cur.Version, diff)
+	}
+
+	// A superseded fact current again (its superseder forgotten), and the
+	// superseder deleted.
+	f1.SupersededBy, f1.SupersededAt = "", time.Time{}
+	if err := b.Apply(context.Background(), memory.Change{Key: k, Version: 3, Put: []memory.Fact{f1}, Delete: []string{"f2"}}); err != nil {
+		t.Fatal(err)
+	}
+	if cur := loadWhich(t, b, k, memory.CurrentFacts); len(cur.Facts) != 1 || cur.Facts[0].ID != "f1" {
+		t.Errorf("current facts after restoring f1: %+v; want f1", cur.Facts)
+	}
+	if all := load(t, b, k); len(all.Facts) != 1 {
+		t.Errorf("all facts after deleting f2: %+v; want f1 alone", all.Facts)
 	}
 }
 
@@ -355,7 +378,7 @@ func testIsolation(t *testing.T, open OpenFunc) {
 		}
 	}
 	for _, bad := range []memory.Key{{Tenant: "", User: "u"}, {Tenant: "t\x00x", User: "u"}, {Tenant: "t", User: "u\x00"}} {
-		if _, err := b.Load(ctx, bad); !errors.Is(err, memory.ErrInvalidKey) {
+		if _, err := b.Load(ctx, bad, memory.CurrentFacts); !errors.Is(err, memory.ErrInvalidKey) {
 			t.Errorf("Load(%q) = %v; want ErrInvalidKey", bad, err)
 		}
 	}

@@ -3,7 +3,6 @@ package embedded
 import (
 	"context"
 	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"net/url"
@@ -87,7 +86,7 @@ type DB struct {
 	memory memoryShared
 	// epoch names this opening of the file: queue leases taken under
 	// another epoch were taken by a process that is gone.
-	epoch string
+	epoch [8]byte
 }
 
 // Open opens (creating if needed) the store in o.Dir. Only one process may
@@ -130,8 +129,8 @@ func (db *DB) Close() error {
 	return db.bolt.Close()
 }
 
-func newEpoch() string {
-	b := make([]byte, 8)
-	_, _ = rand.Read(b)
-	return hex.EncodeToString(b)
+func newEpoch() [8]byte {
+	var b [8]byte
+	_, _ = rand.Read(b[:])
+	return b
 }

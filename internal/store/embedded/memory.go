@@ -24,7 +24,8 @@ import (
 //
 //	memory_queue       8-byte sequence → queueRecord (JSON)
 //	memory_users       U → userRecord (JSON): version, forgotten at
-//	memory_facts       U NUL factID → memory.Fact (JSON)
+//	memory_facts       U NUL factID → memory.Fact (JSON): current facts
+//	memory_history     U NUL factID → memory.Fact (JSON): superseded ones
 //	memory_episodes    U NUL episodeID → memory.Episode (JSON)
 //	memory_vectors     U NUL episodeID → float32s (cachecodec)
 //	memory_sessions    tenant NUL S NUL user NUL episodeID → nil
@@ -33,13 +34,14 @@ var (
 	memQueueBucket     = []byte("memory_queue")
 	memUsersBucket     = []byte("memory_users")
 	memFactsBucket     = []byte("memory_facts")
+	memHistoryBucket   = []byte("memory_history")
 	memEpisodesBucket  = []byte("memory_episodes")
 	memVectorsBucket   = []byte("memory_vectors")
 	memSessionsBucket  = []byte("memory_sessions")
 	memForgottenBucket = []byte("memory_forgotten")
 )
 
-var memBuckets = [][]byte{memQueueBucket, memUsersBucket, memFactsBucket, memEpisodesBucket, memVectorsBucket, memSessionsBucket, memForgottenBucket}
+var memBuckets = [][]byte{memQueueBucket, memUsersBucket, memFactsBucket, memHistoryBucket, memEpisodesBucket, memVectorsBucket, memSessionsBucket, memForgottenBucket}
 
 // MemoryStore is the embedded memory.Store and memory.Queue: one bbolt
 // file, for one gateway process. Episode vectors are kept in the file and
@@ -238,7 +240,7 @@ func putTime(t time.Time) []byte {
 }
 
 // Load returns k's facts and version.
-func (s *MemoryStore) Load(ctx context.Context, k memory.Key) (memory.State, error) {
+func (s *MemoryStore) Load(ctx context.Context, k memory.Key, which memory.Which) (memory.State, error) {
 	if err := k.Validate(); err != nil {
 		return memory.State{}, err
 	}
@@ -252,14 +254,20 @@ func (s *MemoryStore) Load(ctx context.Context, k memory.Key) (memory.State, err
 			return err
 		}
 		st.Version = u.Version
-		c := tx.Bucket(memFactsBucket).Cursor()
+		buckets := [][]byte{memFactsBucket}
+		if which == memory.AllFacts {
+			buckets = append(buckets, memHistoryBucket)
+		}
 		p := userPrefix(k)
-		for key, v := c.Seek(p); key != nil && bytes.HasPrefix(key, p); key, v = c.Next() {
-			var f memory.Fact
-			if err := json.Unmarshal(v, &f); err != nil {
-				return fmt.Errorf("decoding fact: %w", err)
+		for _, name := range buckets {
+			c := tx.Bucket(name).Cursor()
+			for key, v := c.Seek(p); key != nil && bytes.HasPrefix(key, p); key, v = c.Next() {
+				var f memory.Fact
+				if err := json.Unmarshal(v, &f); err != nil {
+					return fmt.Errorf("decoding fact: %w", err)
+				}
+				st.Facts = append(st.Facts, f)
 			}
-			st.Facts = append(st.Facts, f)
 		}
 		return nil
 	})
@@ -304,18 +312,29 @@ func (s *MemoryStore) Apply(ctx context.Context, c memory.Change) error {
 				return err
 			}
 		}
-		facts := tx.Bucket(memFactsBucket)
+		facts, hist := tx.Bucket(memFactsBucket), tx.Bucket(memHistoryBucket)
 		for i := range c.Put {
 			b, err := json.Marshal(&c.Put[i])
 			if err != nil {
 				return err
 			}
-			if err := facts.Put(userItemKey(c.Key, c.Put[i].ID), b); err != nil {
+			key := userItemKey(c.Key, c.Put[i].ID)
+			in, out := facts, hist
+			if !c.Put[i].Current() {
+				in, out = hist, facts
+			}
+			if err := out.Delete(key); err != nil {
+				return err
+			}
+			if err := in.Put(key, b); err != nil {
 				return err
 			}
 		}
 		for _, id := range c.Delete {
 			if err := facts.Delete(userItemKey(c.Key, id)); err != nil {
+				return err
+			}
+			if err := hist.Delete(userItemKey(c.Key, id)); err != nil {
 				return err
 			}
 		}
@@ -472,8 +491,10 @@ func (s *MemoryStore) ForgetUser(ctx context.Context, k memory.Key, at time.Time
 				return err
 			}
 		}
-		if err := deletePrefix(tx.Bucket(memFactsBucket), p); err != nil {
-			return err
+		for _, b := range [][]byte{memFactsBucket, memHistoryBucket} {
+			if err := deletePrefix(tx.Bucket(b), p); err != nil {
+				return err
+			}
 		}
 		u, err := getUser(tx, k)
 		if err != nil {
@@ -524,17 +545,64 @@ func (s *MemoryStore) ForgetSession(ctx context.Context, tenant, sessionID strin
 // EpisodeSearch names the in-process HNSW index.
 func (s *MemoryStore) EpisodeSearch() string { return "hnsw" }
 
-// queueRecord is one queued interaction.
+// queueRecord is one queued interaction. It is stored as a fixed header
+// (big-endian: enqueued, leased and visible Unix nanoseconds, attempts,
+// the epoch of the lease) and the interaction's JSON, so that Stats and
+// Claim read the header of records without decoding interactions.
 type queueRecord struct {
-	Item     memory.Interaction `json:"item"`
-	Enqueued time.Time          `json:"enqueued"`
+	Enqueued time.Time
 	// Leased is when it was last claimed, zero if never, by a process
 	// that had the file open in Epoch; it is invisible until Visible,
 	// unless that process is gone.
-	Leased   time.Time `json:"leased,omitzero"`
-	Epoch    string    `json:"epoch,omitempty"`
-	Visible  time.Time `json:"visible,omitzero"`
-	Attempts int       `json:"attempts,omitempty"`
+	Leased   time.Time
+	Visible  time.Time
+	Attempts uint32
+	Epoch    [8]byte
+	// item is the interaction's JSON.
+	item []byte
+}
+
+const queueHeader = 8 + 8 + 8 + 4 + 8
+
+func nanos(t time.Time) uint64 {
+	if t.IsZero() {
+		return 0
+	}
+	return uint64(t.UnixNano())
+}
+
+func fromNanos(n uint64) time.Time {
+	if n == 0 {
+		return time.Time{}
+	}
+	return time.Unix(0, int64(n))
+}
+
+func (r *queueRecord) encode() []byte {
+	b := make([]byte, queueHeader, queueHeader+len(r.item))
+	binary.BigEndian.PutUint64(b[0:], nanos(r.Enqueued))
+	binary.BigEndian.PutUint64(b[8:], nanos(r.Leased))
+	binary.BigEndian.PutUint64(b[16:], nanos(r.Visible))
+	binary.BigEndian.PutUint32(b[24:], r.Attempts)
+	copy(b[28:], r.Epoch[:])
+	return append(b, r.item...)
+}
+
+// decodeQueueRecord reads a record; r.item shares v (valid only in the
+// transaction).
+func decodeQueueRecord(v []byte) (queueRecord, error) {
+	if len(v) < queueHeader {
+		return queueRecord{}, errors.New("queue record too short")
+	}
+	r := queueRecord{
+		Enqueued: fromNanos(binary.BigEndian.Uint64(v[0:])),
+		Leased:   fromNanos(binary.BigEndian.Uint64(v[8:])),
+		Visible:  fromNanos(binary.BigEndian.Uint64(v[16:])),
+		Attempts: binary.BigEndian.Uint32(v[24:]),
+		item:     v[queueHeader:],
+	}
+	copy(r.Epoch[:], v[28:36])
+	return r, nil
 }
 
 func (s *MemoryStore) claimable(r *queueRecord, now time.Time) bool {
@@ -557,11 +625,12 @@ func (s *MemoryStore) Enqueue(ctx context.Context, items []memory.Interaction) e
 			if err != nil {
 				return err
 			}
-			v, err := json.Marshal(queueRecord{Item: items[i], Enqueued: now})
+			item, err := json.Marshal(&items[i])
 			if err != nil {
 				return err
 			}
-			if err := b.Put(binary.BigEndian.AppendUint64(nil, seq), v); err != nil {
+			rec := queueRecord{Enqueued: now, item: item}
+			if err := b.Put(binary.BigEndian.AppendUint64(nil, seq), rec.encode()); err != nil {
 				return err
 			}
 		}
@@ -618,22 +687,31 @@ func (s *MemoryStore) claimOnce(ctx context.Context, max int) ([]memory.Delivery
 		}
 		var ups []upd
 		c := b.Cursor()
+		var bad [][]byte
 		for k, v := c.First(); k != nil && len(out) < max; k, v = c.Next() {
-			var r queueRecord
-			if err := json.Unmarshal(v, &r); err != nil {
-				return fmt.Errorf("decoding queue record: %w", err)
+			r, err := decodeQueueRecord(v)
+			if err != nil {
+				bad = append(bad, bytes.Clone(k))
+				continue
 			}
 			if !s.claimable(&r, now) {
 				continue
 			}
+			d := memory.Delivery{Receipt: hex.EncodeToString(k)}
+			if err := json.Unmarshal(r.item, &d.Interaction); err != nil {
+				bad = append(bad, bytes.Clone(k)) // unreadable: nothing to consolidate
+				continue
+			}
 			r.Leased, r.Visible, r.Epoch = now, now.Add(s.opts.Lease), s.db.epoch
 			r.Attempts++
-			nv, err := json.Marshal(r)
-			if err != nil {
+			d.Attempt = int(r.Attempts)
+			ups = append(ups, upd{bytes.Clone(k), r.encode()})
+			out = append(out, d)
+		}
+		for _, k := range bad {
+			if err := b.Delete(k); err != nil {
 				return err
 			}
-			ups = append(ups, upd{bytes.Clone(k), nv})
-			out = append(out, memory.Delivery{Interaction: r.Item, Attempt: r.Attempts, Receipt: hex.EncodeToString(k)})
 		}
 		for _, u := range ups {
 			if err := b.Put(u.k, u.v); err != nil {
@@ -684,9 +762,9 @@ func (s *MemoryStore) Stats(ctx context.Context) (memory.QueueStats, error) {
 	var st memory.QueueStats
 	err := s.db.bolt.View(func(tx *bolt.Tx) error {
 		return tx.Bucket(memQueueBucket).ForEach(func(_, v []byte) error {
-			var r queueRecord
-			if err := json.Unmarshal(v, &r); err != nil {
-				return err
+			r, err := decodeQueueRecord(v)
+			if err != nil {
+				return nil // Claim deletes it
 			}
 			st.Depth++
 			if !s.claimable(&r, now) {

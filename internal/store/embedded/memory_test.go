@@ -62,7 +62,7 @@ func TestMemoryReopen(t *testing.T) {
 	if err != nil || len(hits) != 1 || hits[0].ID != "i1" {
 		t.Errorf("after reopening, SearchEpisodes = %+v, %v; want i1", hits, err)
 	}
-	if st, err := s.Load(ctx, k); err != nil || len(st.Facts) != 1 || st.Version != 1 {
+	if st, err := s.Load(ctx, k, memory.CurrentFacts); err != nil || len(st.Facts) != 1 || st.Version != 1 {
 		t.Errorf("after reopening, Load = %+v, %v", st, err)
 	}
 	ds, err := s.Claim(ctx, "c2", 5, 0)

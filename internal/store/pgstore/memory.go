@@ -86,7 +86,7 @@ func (s *MemoryStore) EpisodeSearch() string {
 }
 
 // Load returns k's facts and version.
-func (s *MemoryStore) Load(ctx context.Context, k memory.Key) (memory.State, error) {
+func (s *MemoryStore) Load(ctx context.Context, k memory.Key, which memory.Which) (memory.State, error) {
 	if err := k.Validate(); err != nil {
 		return memory.State{}, err
 	}
@@ -96,7 +96,8 @@ func (s *MemoryStore) Load(ctx context.Context, k memory.Key) (memory.State, err
 		if err != nil && !errors.Is(err, pgx.ErrNoRows) {
 			return err
 		}
-		rows, err := tx.Query(ctx, "SELECT fact FROM cato_memory_facts WHERE tenant = $1 AND user_id = $2", k.Tenant, k.User)
+		rows, err := tx.Query(ctx, "SELECT fact FROM cato_memory_facts WHERE tenant = $1 AND user_id = $2 AND (NOT superseded OR $3)",
+			k.Tenant, k.User, which == memory.AllFacts)
 		if err != nil {
 			return err
 		}
@@ -185,14 +186,19 @@ func (s *MemoryStore) Apply(ctx context.Context, c memory.Change) error {
 			if len(e.Vector) > 0 {
 				vec = cachecodec.EncodeVector(e.Vector)
 			}
+			facts := ""
+			if len(e.FactIDs) > 0 {
+				js, _ := json.Marshal(e.FactIDs)
+				facts = string(js)
+			}
 			if s.db.vector && len(e.Vector) > 0 {
-				b.Queue(`INSERT INTO cato_memory_episodes (tenant, user_id, id, session_id, domain, query, response, at, vector, embedding)
-					VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10::vector)`,
-					k.Tenant, k.User, e.ID, e.SessionID, e.Domain, e.Query, e.Response, e.At, vec, vectorText(e.Vector))
+				b.Queue(`INSERT INTO cato_memory_episodes (tenant, user_id, id, session_id, domain, query, response, at, facts, vector, embedding)
+					VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11::vector)`,
+					k.Tenant, k.User, e.ID, e.SessionID, e.Domain, e.Query, e.Response, e.At, facts, vec, vectorText(e.Vector))
 			} else {
-				b.Queue(`INSERT INTO cato_memory_episodes (tenant, user_id, id, session_id, domain, query, response, at, vector)
-					VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
-					k.Tenant, k.User, e.ID, e.SessionID, e.Domain, e.Query, e.Response, e.At, vec)
+				b.Queue(`INSERT INTO cato_memory_episodes (tenant, user_id, id, session_id, domain, query, response, at, facts, vector)
+					VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+					k.Tenant, k.User, e.ID, e.SessionID, e.Domain, e.Query, e.Response, e.At, facts, vec)
 			}
 		}
 		for i := range c.Put {
@@ -200,8 +206,9 @@ func (s *MemoryStore) Apply(ctx context.Context, c memory.Change) error {
 			if err != nil {
 				return err
 			}
-			b.Queue(`INSERT INTO cato_memory_facts (tenant, user_id, id, fact) VALUES ($1, $2, $3, $4)
-				ON CONFLICT (tenant, user_id, id) DO UPDATE SET fact = EXCLUDED.fact`, k.Tenant, k.User, c.Put[i].ID, string(js))
+			b.Queue(`INSERT INTO cato_memory_facts (tenant, user_id, id, superseded, fact) VALUES ($1, $2, $3, $4, $5)
+				ON CONFLICT (tenant, user_id, id) DO UPDATE SET superseded = EXCLUDED.superseded, fact = EXCLUDED.fact`,
+				k.Tenant, k.User, c.Put[i].ID, !c.Put[i].Current(), string(js))
 		}
 		if len(c.Delete) > 0 {
 			b.Queue("DELETE FROM cato_memory_facts WHERE tenant = $1 AND user_id = $2 AND id = ANY($3)", k.Tenant, k.User, c.Delete)
@@ -242,12 +249,20 @@ func (s *MemoryStore) ensureIndex(ctx context.Context, dim int) error {
 	return nil
 }
 
-const episodeColumns = "id, session_id, domain, query, response, at"
+const episodeColumns = "id, session_id, domain, query, response, at, facts"
 
 func scanEpisode(k memory.Key, r pgx.Row, extra ...any) (memory.Episode, error) {
 	e := memory.Episode{Tenant: k.Tenant, User: k.User}
-	err := r.Scan(append([]any{&e.ID, &e.SessionID, &e.Domain, &e.Query, &e.Response, &e.At}, extra...)...)
-	return e, err
+	var facts string
+	if err := r.Scan(append([]any{&e.ID, &e.SessionID, &e.Domain, &e.Query, &e.Response, &e.At, &facts}, extra...)...); err != nil {
+		return e, err
+	}
+	if facts != "" {
+		if err := json.Unmarshal([]byte(facts), &e.FactIDs); err != nil {
+			return e, fmt.Errorf("episode %s: facts: %w", e.ID, err)
+		}
+	}
+	return e, nil
 }
 
 // SearchEpisodes searches with pgvector, or scans k's vectors in process.

@@ -23,7 +23,8 @@ import (
 // in one slot (Redis Cluster shards by tenant):
 //
 //	{cato:mem:T}:u:U:meta    hash: version, forgotten (Unix µs)
-//	{cato:mem:T}:u:U:facts   hash: fact ID → JSON
+//	{cato:mem:T}:u:U:facts   hash: fact ID → JSON, current facts
+//	{cato:mem:T}:u:U:hist    hash: fact ID → JSON, superseded facts
 //	{cato:mem:T}:u:U:eps     hash: episode ID → JSON (no vector)
 //	{cato:mem:T}:u:U:vecs    hash: episode ID → float32s (cachecodec)
 //	{cato:mem:T}:s:S         set of "U NUL episode ID": the session's episodes
@@ -39,12 +40,12 @@ import (
 const memGroup = "cato-memory"
 
 // applyScript applies a memory.Change. KEYS: meta, facts, eps, vecs,
-// forgotten, the interaction's session set. ARGV: version, interaction ID
-// (or ""), its time (µs), its session, episode ID (or ""), episode JSON,
-// episode vector (or ""), session member, then a count and that many
-// (ID, JSON) pairs to put, a count and fact IDs to delete, a count and
-// episode IDs to delete. Returns 0, or 1 duplicate, 2 forgotten, 3
-// conflict.
+// forgotten, the interaction's session set, hist. ARGV: version,
+// interaction ID (or ""), its time (µs), its session, episode ID (or ""),
+// episode JSON, episode vector (or ""), session member, then a count and
+// that many (ID, JSON, "c" current or "h" superseded) triples to put, a
+// count and fact IDs to delete, a count and episode IDs to delete.
+// Returns 0, or 1 duplicate, 2 forgotten, 3 conflict.
 var applyScript = redis.NewScript(`
 local iid = ARGV[2]
 if iid ~= '' then
@@ -67,11 +68,16 @@ end
 local i = 9
 local n = tonumber(ARGV[i]); i = i + 1
 for j = 1, n do
-  redis.call('HSET', KEYS[2], ARGV[i], ARGV[i + 1]); i = i + 2
+  if ARGV[i + 2] == 'c' then
+    redis.call('HDEL', KEYS[7], ARGV[i]); redis.call('HSET', KEYS[2], ARGV[i], ARGV[i + 1])
+  else
+    redis.call('HDEL', KEYS[2], ARGV[i]); redis.call('HSET', KEYS[7], ARGV[i], ARGV[i + 1])
+  end
+  i = i + 3
 end
 n = tonumber(ARGV[i]); i = i + 1
 for j = 1, n do
-  redis.call('HDEL', KEYS[2], ARGV[i]); i = i + 1
+  redis.call('HDEL', KEYS[2], ARGV[i]); redis.call('HDEL', KEYS[7], ARGV[i]); i = i + 1
 end
 n = tonumber(ARGV[i]); i = i + 1
 for j = 1, n do
@@ -82,9 +88,9 @@ return 0
 `)
 
 // forgetUserScript deletes a user's memory. KEYS: meta, facts, eps,
-// vecs. ARGV: forgotten at (µs).
+// vecs, hist. ARGV: forgotten at (µs).
 var forgetUserScript = redis.NewScript(`
-redis.call('DEL', KEYS[2], KEYS[3], KEYS[4])
+redis.call('DEL', KEYS[2], KEYS[3], KEYS[4], KEYS[5])
 local f = tonumber(redis.call('HGET', KEYS[1], 'forgotten') or '0')
 if tonumber(ARGV[1]) > f then redis.call('HSET', KEYS[1], 'forgotten', ARGV[1]) end
 redis.call('HINCRBY', KEYS[1], 'version', 1)
@@ -126,11 +132,11 @@ func (s *MemoryStore) tenantKey(tenant string) string {
 	return s.c.prefix + "mem:{" + url.QueryEscape(tenant) + "}:"
 }
 
-type userKeys struct{ meta, facts, eps, vecs string }
+type userKeys struct{ meta, facts, hist, eps, vecs string }
 
 func (s *MemoryStore) userKeys(k memory.Key) userKeys {
 	p := s.tenantKey(k.Tenant) + "u:" + url.QueryEscape(k.User) + ":"
-	return userKeys{meta: p + "meta", facts: p + "facts", eps: p + "eps", vecs: p + "vecs"}
+	return userKeys{meta: p + "meta", facts: p + "facts", hist: p + "hist", eps: p + "eps", vecs: p + "vecs"}
 }
 
 func (s *MemoryStore) sessionKey(tenant, session string) string {
@@ -145,16 +151,19 @@ func micros(t time.Time) string { return strconv.FormatInt(t.UnixMicro(), 10) }
 func (s *MemoryStore) EpisodeSearch() string { return "exact_scan" }
 
 // Load reads k's version and facts in one transaction.
-func (s *MemoryStore) Load(ctx context.Context, k memory.Key) (memory.State, error) {
+func (s *MemoryStore) Load(ctx context.Context, k memory.Key, which memory.Which) (memory.State, error) {
 	if err := k.Validate(); err != nil {
 		return memory.State{}, err
 	}
 	keys := s.userKeys(k)
 	var ver *redis.StringCmd
-	var vals *redis.StringSliceCmd
+	var vals, hist *redis.StringSliceCmd
 	_, err := s.c.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
 		ver = p.HGet(ctx, keys.meta, "version")
 		vals = p.HVals(ctx, keys.facts)
+		if which == memory.AllFacts {
+			hist = p.HVals(ctx, keys.hist)
+		}
 		return nil
 	})
 	if err != nil && !errors.Is(err, redis.Nil) {
@@ -164,7 +173,11 @@ func (s *MemoryStore) Load(ctx context.Context, k memory.Key) (memory.State, err
 	if v, err := ver.Int64(); err == nil {
 		st.Version = v
 	}
-	for _, raw := range vals.Val() {
+	raws := vals.Val()
+	if hist != nil {
+		raws = append(raws, hist.Val()...)
+	}
+	for _, raw := range raws {
 		var f memory.Fact
 		if err := json.Unmarshal([]byte(raw), &f); err != nil {
 			return memory.State{}, fmt.Errorf("decoding fact: %w", err)
@@ -215,7 +228,11 @@ func (s *MemoryStore) Apply(ctx context.Context, c memory.Change) error {
 		if err != nil {
 			return err
 		}
-		args = append(args, c.Put[i].ID, js)
+		state := "c"
+		if !c.Put[i].Current() {
+			state = "h"
+		}
+		args = append(args, c.Put[i].ID, js, state)
 	}
 	args = append(args, len(c.Delete))
 	for _, id := range c.Delete {
@@ -226,7 +243,7 @@ func (s *MemoryStore) Apply(ctx context.Context, c memory.Change) error {
 		args = append(args, id)
 	}
 	res, err := applyScript.Run(ctx, s.c.rdb, []string{keys.meta, keys.facts, keys.eps, keys.vecs,
-		s.forgottenKey(c.Key.Tenant), s.sessionKey(c.Key.Tenant, session)}, args...).Int()
+		s.forgottenKey(c.Key.Tenant), s.sessionKey(c.Key.Tenant, session), keys.hist}, args...).Int()
 	if err != nil {
 		return fmt.Errorf("applying memory change: %w", err)
 	}
@@ -352,7 +369,7 @@ func (s *MemoryStore) ForgetUser(ctx context.Context, k memory.Key, at time.Time
 		return err
 	}
 	keys := s.userKeys(k)
-	if err := forgetUserScript.Run(ctx, s.c.rdb, []string{keys.meta, keys.facts, keys.eps, keys.vecs}, micros(at)).Err(); err != nil {
+	if err := forgetUserScript.Run(ctx, s.c.rdb, []string{keys.meta, keys.facts, keys.eps, keys.vecs, keys.hist}, micros(at)).Err(); err != nil {
 		return fmt.Errorf("forgetting user: %w", err)
 	}
 	return nil

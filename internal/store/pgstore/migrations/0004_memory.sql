@@ -1,5 +1,6 @@
 -- Long-term memory (internal/memory): per tenant and user, a version that
--- orders changes (and records when the user was forgotten), facts as JSON,
+-- orders changes (and records when the user was forgotten), facts as JSON
+-- (superseded ones flagged: the request path reads only current ones),
 -- episodes with their vectors as little-endian float32s in bytea (searched
 -- in process where the server has no pgvector), the sessions forgotten,
 -- and the consolidation queue, claimed with FOR UPDATE SKIP LOCKED.
@@ -12,10 +13,11 @@ CREATE TABLE cato_memory_users (
 );
 
 CREATE TABLE cato_memory_facts (
-    tenant  text NOT NULL,
-    user_id text NOT NULL,
-    id      text NOT NULL,
-    fact    text NOT NULL,
+    tenant     text    NOT NULL,
+    user_id    text    NOT NULL,
+    id         text    NOT NULL,
+    superseded boolean NOT NULL DEFAULT false,
+    fact       text    NOT NULL,
     PRIMARY KEY (tenant, user_id, id)
 );
 
@@ -28,6 +30,7 @@ CREATE TABLE cato_memory_episodes (
     query      text        NOT NULL,
     response   text        NOT NULL DEFAULT '',
     at         timestamptz NOT NULL,
+    facts      text        NOT NULL DEFAULT '',
     vector     bytea,
     PRIMARY KEY (tenant, user_id, id)
 );
