@@ -158,11 +158,28 @@ func memoryBackends(t *testing.T) map[string]func(t *testing.T) string {
 	}
 }
 
+// pgliteURL is the pgvector server's URL for a whole gateway: pglite runs
+// every connection in one session, so the gateway gets two, one of which
+// the cache's change feed holds: its transactions never interleave.
+func pgliteURL(t *testing.T) string {
+	u, err := url.Parse(testenv.PgvectorURL(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := u.Query()
+	q.Set("pool_max_conns", "2")
+	u.RawQuery = q.Encode()
+	return u.String()
+}
+
 // TestRunbookMemory is the runbook's week-11 check through the HTTP API:
 // store the machine-learning interaction, let consolidation run, and the
-// facts of domain ai are not empty.
+// facts of domain ai are not empty. With pgvector, episodes are searched
+// by its HNSW index.
 func TestRunbookMemory(t *testing.T) {
-	for name, storeURL := range memoryBackends(t) {
+	backends := memoryBackends(t)
+	backends["pgvector"] = pgliteURL
+	for name, storeURL := range backends {
 		t.Run(name, func(t *testing.T) {
 			base, _ := serve(t, memConfig, storeURL(t), memEnv...)
 			a := client{t, base, "key-a"}
@@ -181,7 +198,8 @@ func TestRunbookMemory(t *testing.T) {
 				t.Errorf("episodes: %d %s", code, b)
 			}
 			st := string(adminGet(t, base+"/api/admin/cato/status"))
-			for _, want := range []string{`"memory":{"enabled":true`, `"episode_search":`, `"extractor":"rules"`, `"judge":"rules"`, `"consolidations":{"ok":1}`} {
+			search := map[string]string{"embedded": "hnsw", "postgres": "exact_scan", "pgvector": "pgvector_hnsw"}[name]
+			for _, want := range []string{`"memory":{"enabled":true`, `"episode_search":"` + search + `"`, `"extractor":"rules"`, `"judge":"rules"`, `"consolidations":{"ok":1}`} {
 				if !strings.Contains(st, want) {
 					t.Errorf("/status lacks %s: %s", want, st)
 				}
