@@ -448,3 +448,18 @@ func TestMemoryDisabledForTenant(t *testing.T) {
 	a.remember("u", "", "", "My name is Eve.", "")
 	a.waitFacts("user=u", func(fs []factJSON) bool { return len(fs) == 1 })
 }
+
+// TestMemoryRecordsLegacyTurns checks that turns the legacy side answers
+// (dual-write) reach long-term memory.
+func TestMemoryRecordsLegacyTurns(t *testing.T) {
+	cfg := strings.Replace(memConfig, "  shadow_self: {provider: simulated}\n",
+		"  shadow_self: {provider: simulated}\n  legacy: {provider: simulated}\n", 1) + "rollout: {percentage: 0, legacy: legacy}\n"
+	base, _ := serve(t, cfg, "embedded://"+t.TempDir(), memEnv...)
+	resp, b := post(t, base+"/v1/chat/completions", `{"model": "auto", "user": "u-legacy", "messages": [{"role": "user", "content": "My name is Lea."}]}`,
+		"Authorization", "Bearer key-a")
+	if resp.StatusCode != 200 || resp.Header.Get("X-Cato-Side") != "legacy" {
+		t.Fatalf("chat: %d on side %q: %s", resp.StatusCode, resp.Header.Get("X-Cato-Side"), b)
+	}
+	a := client{t, base, "key-a"}
+	a.waitFacts("user=u-legacy", func(fs []factJSON) bool { return len(fs) == 1 && fs[0].Object == "Lea" })
+}
