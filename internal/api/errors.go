@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/cato-gateway/cato/internal/memory"
 	"github.com/cato-gateway/cato/internal/openai"
 	"github.com/cato-gateway/cato/internal/orchestrator"
 	"github.com/cato-gateway/cato/internal/provider"
@@ -82,6 +83,10 @@ func describe(err error) (int, openai.ErrorBody, int) {
 			"", "the request body is larger than the limit of "+strconv.FormatInt(mbe.Limit, 10)+" bytes"), 0
 	case errors.As(err, &re):
 		return http.StatusBadRequest, openai.NewError(openai.TypeInvalidRequest, "invalid_request", re.Param, re.Error()), 0
+	case errors.Is(err, memory.ErrInvalidKey), errors.Is(err, memory.ErrInvalidInteraction):
+		return http.StatusBadRequest, openai.NewError(openai.TypeInvalidRequest, "invalid_memory_request", "", err.Error()), 0
+	case errors.Is(err, memory.ErrDisabled):
+		return http.StatusForbidden, openai.NewError(openai.TypePermission, "memory_disabled", "", "long-term memory is disabled for this tenant"), 0
 	case errors.Is(err, orchestrator.ErrInvalidSession):
 		return http.StatusBadRequest, openai.NewError(openai.TypeInvalidRequest, "invalid_session_id", "session_id", err.Error()), 0
 	case errors.Is(err, rollout.ErrInvalidFlag):

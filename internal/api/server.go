@@ -42,6 +42,9 @@ type Options struct {
 	// Status adds sections to /status (breakers, cache, rollout…); each
 	// function returns the section's JSON value.
 	Status map[string]func() any
+	// Memory is long-term memory, behind /api/cato/memory/; nil leaves
+	// those paths out.
+	Memory longTermMemory
 }
 
 // Server is Cato's HTTP handler. Create it with New; it is safe for
@@ -107,6 +110,14 @@ func (s *Server) routes() []route {
 		{"/api/admin/cato/status", admin, map[string]http.HandlerFunc{http.MethodGet: s.status}},
 		{"/api/admin/cato/cache/purge", admin, map[string]http.HandlerFunc{http.MethodPost: s.purgeCache}},
 		{"/metrics", public, map[string]http.HandlerFunc{http.MethodGet: s.opt.Metrics.Handler().ServeHTTP}},
+	}
+	if s.opt.Memory != nil {
+		rs = append(rs,
+			route{"/api/cato/memory/interactions", client, map[string]http.HandlerFunc{http.MethodPost: s.postInteraction}},
+			route{"/api/cato/memory/facts", client, map[string]http.HandlerFunc{http.MethodGet: s.getFacts}},
+			route{"/api/cato/memory/episodes", client, map[string]http.HandlerFunc{http.MethodGet: s.getEpisodes}},
+			route{"/api/cato/memory/users/{user}", client, map[string]http.HandlerFunc{http.MethodDelete: s.deleteMemoryUser}},
+		)
 	}
 	if ro := s.opt.Rollout; ro != nil && ro.Admin != nil {
 		rs = append(rs, route{"/api/admin/cato/rollout", admin, map[string]http.HandlerFunc{http.MethodGet: s.getRollout, http.MethodPut: s.putRollout}})

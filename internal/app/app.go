@@ -23,9 +23,11 @@ import (
 	"github.com/cato-gateway/cato/internal/provider/sagemaker"
 	"github.com/cato-gateway/cato/internal/provider/simulated"
 	"github.com/cato-gateway/cato/internal/router"
+	"github.com/cato-gateway/cato/internal/session"
 	"github.com/cato-gateway/cato/internal/simulator"
 	"github.com/cato-gateway/cato/internal/store"
 	"github.com/cato-gateway/cato/internal/version"
+	"github.com/prometheus/client_golang/prometheus"
 	"golang.org/x/sync/errgroup"
 )
 
@@ -45,6 +47,8 @@ type App struct {
 	// now is the clock of the rollout's window and guard; nil means
 	// time.Now.
 	now func() time.Time
+	// recallSeconds times long-term memory's recall.
+	recallSeconds prometheus.Histogram
 }
 
 // New builds the gateway described by cfg. environ is the process
@@ -65,9 +69,6 @@ func newApp(ctx context.Context, cfg *config.Config, environ []string, log *slog
 		}
 	}()
 
-	if cfg.Memory.Enabled {
-		log.Warn("memory.enabled is set, but this build has no long-term memory yet: the memory keys change nothing")
-	}
 	auth, err := buildAuth(cfg, env, log)
 	if err != nil {
 		return nil, err
@@ -115,11 +116,19 @@ func newApp(ctx context.Context, cfg *config.Config, environ []string, log *slog
 	if g, ok := guards[cfg.Session.SummaryModel]; ok {
 		summary = g
 	}
-	mem, err := a.newMemory(cfg, backend, summary)
+	tok, err := session.NewTokenizer()
+	if err != nil {
+		return nil, fmt.Errorf("session tokenizer: %w", err)
+	}
+	mem, err := a.newMemory(cfg, backend, summary, tok)
 	if err != nil {
 		return nil, err
 	}
-	mig, err := a.newMigration(ctx, cfg, backend.Flags(), env, sortedKeys(models), dualWriter(mem, cfg.Rollout.Legacy, log))
+	ltm, err := a.newLongTermMemory(ctx, cfg, backend, emb, guards, tok.Count)
+	if err != nil {
+		return nil, err
+	}
+	mig, err := a.newMigration(ctx, cfg, backend.Flags(), env, sortedKeys(models), dualWriter(mem, ltm, cfg.Rollout.Legacy, log))
 	if err != nil {
 		return nil, err
 	}
@@ -133,13 +142,17 @@ func newApp(ctx context.Context, cfg *config.Config, environ []string, log *slog
 		Cache:     semCache,
 		Sessions:  mem,
 		Responses: mem.Responses(),
-		Forget:    func(ctx context.Context, tenant, id string) error { return semCache.DeleteSession(ctx, tenant, id) },
-		Cost:      func(model string, u llm.Usage) float64 { return roundUSD(provider.Price(prices[model]).Cost(u)) },
-		Metrics:   a.metrics,
-		Log:       log,
+		Memory:    ltm,
+		Forget: func(ctx context.Context, tenant, id string) error {
+			return errors.Join(semCache.DeleteSession(ctx, tenant, id), ltm.ForgetSession(ctx, tenant, id))
+		},
+		Cost:    func(model string, u llm.Usage) float64 { return roundUSD(provider.Price(prices[model]).Cost(u)) },
+		Metrics: a.metrics,
+		Log:     log,
 	})
 	a.api = api.New(api.Options{
 		Orchestrator: orch,
+		Memory:       ltm,
 		Metrics:      a.metrics,
 		Log:          log,
 		Auth:         auth,
@@ -152,6 +165,7 @@ func newApp(ctx context.Context, cfg *config.Config, environ []string, log *slog
 			"breakers": func() any { return breakerStatus(guards) },
 			"rollout":  func() any { return mig.report.Status() },
 			"cache":    func() any { return semCache.Stats() },
+			"memory":   func() any { return memoryStatus(cfg, ltm) },
 			"store": func() any {
 				return map[string]any{"kind": backend.Kind(), "sessions_healthy": mem.Healthy()}
 			},

@@ -13,6 +13,7 @@ import (
 
 	"github.com/cato-gateway/cato/internal/api"
 	"github.com/cato-gateway/cato/internal/config"
+	"github.com/cato-gateway/cato/internal/memory"
 	"github.com/cato-gateway/cato/internal/provider/awsenv"
 	"github.com/cato-gateway/cato/internal/rollout"
 	"github.com/cato-gateway/cato/internal/rollout/appconfig"
@@ -134,9 +135,16 @@ func legacyOptions(m config.Model, env map[string]string) rollout.LegacyOptions 
 }
 
 // dualWriter returns the hook that saves turns the legacy side answered to
-// working memory, so that users moved to the new side keep their context.
-func dualWriter(mem *session.Memory, legacyModel string, log *slog.Logger) func(context.Context, rollout.Exchange) {
+// working memory (by session) and long-term memory (by user), so that
+// users moved to the new side keep their context and what they said.
+func dualWriter(mem *session.Memory, ltm *memory.Memory, legacyModel string, log *slog.Logger) func(context.Context, rollout.Exchange) {
 	return rollout.DualWrite(legacyModel, func(ctx context.Context, t rollout.Turn) error {
+		if t.User != "" {
+			ltm.Record(memory.Interaction{Tenant: t.Tenant, User: t.User, SessionID: t.Session, Query: t.Question, Response: t.Answer, Model: t.Model, Source: "legacy"})
+		}
+		if t.Session == "" {
+			return nil
+		}
 		return mem.Record(ctx, session.Key{Tenant: t.Tenant, ID: t.Session}, session.Exchange{Question: t.Question, Answer: t.Answer, Model: t.Model})
 	}, log)
 }

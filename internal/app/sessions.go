@@ -2,7 +2,6 @@ package app
 
 import (
 	"errors"
-	"fmt"
 
 	"github.com/cato-gateway/cato/internal/config"
 	"github.com/cato-gateway/cato/internal/provider"
@@ -12,11 +11,7 @@ import (
 
 // newMemory builds working memory over the backend's session store, with
 // the summary model folding old turns.
-func (a *App) newMemory(cfg *config.Config, backend *store.Backend, summary provider.Provider) (*session.Memory, error) {
-	tok, err := session.NewTokenizer()
-	if err != nil {
-		return nil, fmt.Errorf("session tokenizer: %w", err)
-	}
+func (a *App) newMemory(cfg *config.Config, backend *store.Backend, summary provider.Provider, tok *session.Tokenizer) (*session.Memory, error) {
 	opts := session.MemoryOptions{
 		ContextTokens: cfg.Session.ContextTokens,
 		Tokenizer:     tok,

@@ -353,24 +353,38 @@ type Embeddings struct {
 	Endpoint string `yaml:"endpoint"`
 }
 
-// Memory configures long-term memory (episodes, facts, consolidation).
-// The keys are accepted and checked so that configurations written for it
-// load, but this build does not run the long-term memory pipeline yet:
-// setting them changes nothing (cato serve logs a warning when Enabled is
-// set).
+// Memory configures long-term memory (episodes, facts, consolidation;
+// docs/memory.md).
 type Memory struct {
-	// Enabled turns long-term memory on. Default false, since this build
-	// has none.
-	Enabled bool `yaml:"enabled"`
+	// Enabled turns long-term memory on for every tenant that Tenants does
+	// not turn off. Nil (unset) means true.
+	Enabled *bool `yaml:"enabled"`
+	// Tenants turns memory on (true) or off (false) for single tenants,
+	// whatever Enabled says. Default none.
+	Tenants map[string]bool `yaml:"tenants"`
 	// ExtractModel is the cheap model that extracts facts. Default: the
 	// simple routing model.
 	ExtractModel string `yaml:"extract_model"`
-	// NLIModel checks new facts against old ones; empty uses the
-	// rule-based checker.
+	// Extractor is "model" (ask ExtractModel for facts in a JSON schema),
+	// "rules" (the built-in rule extractor) or "auto" (default): rules when
+	// ExtractModel is simulated, the model otherwise.
+	Extractor string `yaml:"extractor"`
+	// NLIModel names a model of provider nli that judges new facts against
+	// old ones; empty (default) uses the rule judge.
 	NLIModel string `yaml:"nli_model"`
-	// RecallK is how many episodes and facts are recalled into a prompt.
-	// Default 3.
+	// RecallK is how many facts and how many episodes are recalled into a
+	// prompt at most. Zero means memory's default, 3.
 	RecallK int `yaml:"recall_k"`
+	// ContextTokens is the token budget of what recall adds to a prompt.
+	// Zero means memory's default, 400.
+	ContextTokens int `yaml:"context_tokens"`
+	// Workers is how many consolidation workers each replica runs. Zero
+	// means memory's default, 2.
+	Workers int `yaml:"workers"`
+	// Lease is how long a claimed interaction stays with its worker before
+	// another may take it over (a worker that died). Zero means memory's
+	// default, 1m.
+	Lease time.Duration `yaml:"lease"`
 }
 
 // Rollout configures the migration from the legacy upstream.

@@ -113,6 +113,8 @@ func TestLoadRefusesWrongKeysAndValues(t *testing.T) {
 		{"negative cache entry size", "cache: {max_entry_bytes: -1}\n", nil, []string{"cache.max_entry_bytes", "-1 is negative"}},
 		{"negative cache budget", "", []string{"CATO_CACHE__MAX_BYTES=-5"}, []string{"cache.max_bytes", "-5 is negative"}},
 		{"env into a value", "", []string{"CATO_LISTEN__X=1"}, []string{"CATO_LISTEN__X", "holds a value"}},
+		{"judge that is no NLI model", "", []string{"CATO_MEMORY__NLI_MODEL=bedrock_haiku"}, []string{"memory.nli_model", "provider nli"}},
+		{"unknown extractor", "", []string{"CATO_MEMORY__EXTRACTOR=llm"}, []string{"memory.extractor", `"llm" is not auto, rules or model`}},
 		{"openai without base_url", "models: {bedrock_haiku: {provider: openai}, bedrock_sonnet: {provider: simulated}, shadow_self: {provider: simulated}}\n", nil, []string{"models.bedrock_haiku.base_url"}},
 	}
 	for _, tt := range tests {
@@ -186,8 +188,11 @@ routing: {simple: a, complex: b}
 	if len(c.Models) != 2 || len(c.Routing.Fallbacks) != 0 {
 		t.Errorf("models %v, fallbacks %v; want the file's two models and no fallbacks", c.Models, c.Routing.Fallbacks)
 	}
-	if c.Memory.Enabled {
-		t.Error("memory.enabled = true; want false by default while long-term memory does nothing")
+	if c.Memory.Enabled == nil || !*c.Memory.Enabled {
+		t.Error("memory.enabled unset is false; want long-term memory on by default")
+	}
+	if c.Memory.Extractor != "auto" {
+		t.Errorf("memory.extractor = %q; want auto by default", c.Memory.Extractor)
 	}
 }
 

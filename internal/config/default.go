@@ -134,7 +134,10 @@ func (c *Config) applyDefaults() {
 	defStr(&c.Session.SummaryModel, r.Simple)
 
 	defStr(&c.Memory.ExtractModel, r.Simple)
-	defInt(&c.Memory.RecallK, 3)
+	defStr(&c.Memory.Extractor, "auto")
+	if c.Memory.Enabled == nil {
+		c.Memory.Enabled = &t
+	}
 
 	// The rollout package gives these zero values no meaning of its own
 	// yet, so config fills them.

@@ -152,6 +152,15 @@ func (c *Config) Validate() error {
 	}
 	model("memory.extract_model", c.Memory.ExtractModel)
 	model("memory.nli_model", c.Memory.NLIModel)
+	if m, ok := c.Models[c.Memory.NLIModel]; ok && m.Provider != ProviderNLI {
+		bad("memory.nli_model", "model %q has provider %s; the judge must be a model of provider nli (or leave nli_model empty for the rule judge)", c.Memory.NLIModel, m.Provider)
+	}
+	if !slices.Contains([]string{"auto", "rules", "model"}, c.Memory.Extractor) {
+		bad("memory.extractor", "%q is not auto, rules or model", c.Memory.Extractor)
+	}
+	if c.Memory.RecallK < 0 || c.Memory.ContextTokens < 0 || c.Memory.Workers < 0 || c.Memory.Lease < 0 {
+		bad("memory", "recall_k, context_tokens, workers and lease cannot be negative")
+	}
 	if p := *c.Rollout.Percentage; p < 0 || p > 100 {
 		bad("rollout.percentage", "%d is not between 0 and 100", p)
 	}

@@ -76,6 +76,7 @@ var classes = map[string]class{
 	"internal/orchestrator": domain,
 	"internal/provider":     domain,
 	"internal/simulator":    domain,
+	"internal/memory":       domain,
 
 	"internal/provider/awsenv":       adapter,
 	"internal/provider/bedrock":      adapter,
@@ -99,6 +100,7 @@ var classes = map[string]class{
 	"internal/testenv":             testSup,
 	"internal/cache/cachetest":     testSup,
 	"internal/session/sessiontest": testSup,
+	"internal/memory/memorytest":   testSup,
 	"internal/rollout/rollouttest": testSup,
 	"internal/provider/awstest":    testSup,
 	"internal/loadtest":            tool,

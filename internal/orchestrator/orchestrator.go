@@ -58,8 +58,12 @@ type Options struct {
 	// Responses keeps stored Responses API answers (previous_response_id);
 	// nil means none are kept.
 	Responses responseStore
+	// Memory is long-term memory; nil means none: nothing is recalled or
+	// recorded.
+	Memory longTermMemory
 	// Forget deletes what a session left behind beyond its turns (cache
-	// entries); ForgetSession calls it. Nil means nothing.
+	// entries, long-term memories); ForgetSession calls it. Nil means
+	// nothing.
 	Forget func(ctx context.Context, tenant, sessionID string) error
 	// Cost prices a call's usage for a model in US dollars; nil means free.
 	Cost    func(model string, u llm.Usage) float64

@@ -20,10 +20,10 @@ import (
 //  3. finish: count the call's usage and cost, store a complete answer in
 //     the cache, and remember the exchange in the session.
 //
-// Long-term memory plugs into the two ends: its recall belongs in
-// assemble (what it adds to the prompt sets prompt.usedMemory, so the cache
-// stays out of the way), and the enqueue of the exchange for consolidation
-// belongs in remember, beside the session's turn.
+// Long-term memory plugs into the two ends: its recall is in assemble
+// (what it adds to the prompt sets prompt.usedMemory, so the cache stays
+// out of the way), and the enqueue of the exchange for consolidation is in
+// remember, beside the session's turn (memory.go).
 
 // turn is one query on its way through the pipeline: what prepare decided,
 // for the answer step and for finish. finish adds to degraded.
@@ -44,8 +44,9 @@ func (t *turn) cached() bool { return t.cache.Outcome == cache.Hit }
 type prompt struct {
 	req *llm.Request
 	// usedMemory reports that memory went into req (the session's turns or
-	// summary): the answer depends on it, so the cache neither serves nor
-	// stores it (docs/cache.md, session_memory).
+	// summary, recalled facts or episodes): the answer depends on it, so
+	// the cache neither serves nor stores it (docs/cache.md,
+	// session_memory).
 	usedMemory bool
 }
 
@@ -89,7 +90,8 @@ func (o *Orchestrator) prepare(ctx context.Context, q *Query) (turn, error) {
 }
 
 // assemble builds the prompt: q.Request with the session's context added
-// (see docs/sessions.md for the rule), or q.Request itself.
+// (see docs/sessions.md for the rule) and what long-term memory recalls
+// (docs/memory.md), or q.Request itself.
 func (o *Orchestrator) assemble(ctx context.Context, q *Query) (prompt, []string, error) {
 	p := prompt{req: q.Request}
 	msgs, degraded, err := o.sessionContext(ctx, q)
@@ -99,6 +101,13 @@ func (o *Orchestrator) assemble(ctx context.Context, q *Query) (prompt, []string
 	if msgs != nil {
 		req := *q.Request
 		req.Messages = msgs
+		p.req, p.usedMemory = &req, true
+	}
+	note, recallDegraded := o.recall(ctx, q)
+	degraded = append(degraded, recallDegraded...)
+	if note != "" {
+		req := *p.req
+		req.Messages = withNote(p.req.Messages, note)
 		p.req, p.usedMemory = &req, true
 	}
 	return p, degraded, nil
@@ -133,8 +142,9 @@ func (o *Orchestrator) finish(ctx context.Context, t *turn, r reply) float64 {
 	return cost
 }
 
-// remember saves a complete exchange: the session's turn. A failure only
-// degrades the answer.
+// remember saves a complete exchange: the session's turn, and the
+// interaction for long-term memory. A failure only degrades the answer.
 func (o *Orchestrator) remember(ctx context.Context, t *turn, r reply) {
 	t.degraded = append(t.degraded, o.record(ctx, t.q, r.text, r.model)...)
+	o.enqueue(t, r)
 }

@@ -7,10 +7,11 @@ import (
 	"github.com/cato-gateway/cato/internal/openai"
 )
 
-// Turn is one question the legacy side answered in a session, as
-// dual-write records it in Cato's working memory.
+// Turn is one question the legacy side answered for a session or a user,
+// as dual-write records it in Cato's working memory (by session) and
+// long-term memory (by user).
 type Turn struct {
-	Tenant, Session string
+	Tenant, Session, User string
 	// Question is the request's last user message.
 	Question string
 	// Answer is the legacy side's answer text.
@@ -23,21 +24,22 @@ type Turn struct {
 // legacy side answered in a session into a Turn and hands it to record
 // (app passes working memory's Record), so that users moved to the new
 // side keep their context. model names the legacy side in the turn.
-// Exchanges without a session, or whose request Cato itself would refuse,
-// are skipped; a failed record is logged to log (nil: not logged).
+// Exchanges with neither a session nor a user, or whose request Cato
+// itself would refuse, are skipped; a failed record is logged to log (nil:
+// not logged).
 func DualWrite(model string, record func(context.Context, Turn) error, log *slog.Logger) func(context.Context, Exchange) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
 	return func(ctx context.Context, ex Exchange) {
-		if ex.Session == "" {
+		if ex.Session == "" && ex.User == "" {
 			return
 		}
 		req, err := openai.DecodeChatRequest(ex.Request)
 		if err != nil {
 			return // the legacy side accepted what Cato would refuse; nothing to record
 		}
-		t := Turn{Tenant: ex.Tenant, Session: ex.Session, Question: req.LastUserText(), Answer: ex.ResponseText, Model: model}
+		t := Turn{Tenant: ex.Tenant, Session: ex.Session, User: ex.User, Question: req.LastUserText(), Answer: ex.ResponseText, Model: model}
 		if err := record(ctx, t); err != nil {
 			log.Warn("dual-write of a legacy turn failed", slog.String("session_id", ex.Session), slog.Any("err", err))
 		}

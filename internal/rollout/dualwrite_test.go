@@ -17,7 +17,9 @@ func TestDualWrite(t *testing.T) {
 	}{
 		{"recorded", Exchange{Tenant: "team-a", Session: "s-1", Request: []byte(chat), ResponseText: "4"},
 			[]Turn{{Tenant: "team-a", Session: "s-1", Question: "What is 2+2?", Answer: "4", Model: "legacy"}}},
-		{"no session", Exchange{Tenant: "team-a", Request: []byte(chat), ResponseText: "4"}, nil},
+		{"user without a session", Exchange{Tenant: "team-a", User: "u-1", Request: []byte(chat), ResponseText: "4"},
+			[]Turn{{Tenant: "team-a", User: "u-1", Question: "What is 2+2?", Answer: "4", Model: "legacy"}}},
+		{"neither session nor user", Exchange{Tenant: "team-a", Request: []byte(chat), ResponseText: "4"}, nil},
 		{"request Cato refuses", Exchange{Tenant: "team-a", Session: "s-1", Request: []byte(`{"messages":[]}`), ResponseText: "4"}, nil},
 	}
 	for _, tt := range tests {

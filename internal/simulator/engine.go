@@ -103,7 +103,9 @@ func (r Reply) Text() string { return strings.Join(r.Tokens, "") }
 
 // Answer returns the deterministic answer to req: the same messages give
 // the same answer. It answers small arithmetic, remembers a name the user
-// gave earlier in the conversation, and otherwise says what it was asked.
+// gave earlier in the conversation or that long-term memory recalled into
+// a system message ("The user's name is …", and then says so), and
+// otherwise says what it was asked.
 func (e *Engine) Answer(req *llm.Request) Reply {
 	text := e.answerText(req)
 	tokens := splitTokens(text)
@@ -124,11 +126,27 @@ var (
 	arithRe  = regexp.MustCompile(`(-?\d+(?:\.\d+)?)\s*([-+*/x×])\s*(-?\d+(?:\.\d+)?)`)
 	nameRe   = regexp.MustCompile(`(?i)\bmy name is ([A-Z][\p{L}'-]*)`)
 	askNameR = regexp.MustCompile(`(?i)\bwhat(?:'s| is) my name\b`)
+	// recalledNameRe finds the name in the note long-term memory adds.
+	recalledNameRe = regexp.MustCompile(`\bThe user's name is (\p{Lu}[\p{L}'-]*)`)
 )
 
 func (e *Engine) answerText(req *llm.Request) string {
 	q := strings.TrimSpace(req.LastUserText())
 	if askNameR.MatchString(q) {
+		for i := len(req.Messages) - 1; i >= 0; i-- {
+			if req.Messages[i].Role == llm.RoleSystem {
+				continue
+			}
+			if m := nameRe.FindStringSubmatch(req.Messages[i].Content); m != nil {
+				return fmt.Sprintf("Your name is %s. (simulated answer from %s)", m[1], e.name)
+			}
+		}
+		for _, msg := range req.Messages {
+			if m := recalledNameRe.FindStringSubmatch(msg.Content); m != nil && msg.Role == llm.RoleSystem {
+				return fmt.Sprintf("Your name is %s, as I remember from an earlier conversation. (simulated answer from %s)", m[1], e.name)
+			}
+		}
+		// A session's summary, also a system message, may hold the name.
 		for i := len(req.Messages) - 1; i >= 0; i-- {
 			if m := nameRe.FindStringSubmatch(req.Messages[i].Content); m != nil {
 				return fmt.Sprintf("Your name is %s. (simulated answer from %s)", m[1], e.name)

@@ -18,6 +18,7 @@ func TestAnswer(t *testing.T) {
 		{"addition", []llm.Message{user("What is 2+2?")}, "4 "},
 		{"multiplication", []llm.Message{user("what is 6 * 7")}, "42 "},
 		{"name remembered", []llm.Message{user("My name is Alice"), {Role: "assistant", Content: "Hi"}, user("What is my name?")}, "Your name is Alice."},
+		{"name recalled from long-term memory", []llm.Message{{Role: "system", Content: "What you remember about this user:\n- The user's name is Alice."}, user("What is my name?")}, "Your name is Alice, as I remember from an earlier conversation."},
 		{"name unknown", []llm.Message{user("What is my name?")}, "I do not know your name"},
 		{"other", []llm.Message{user("Explain tides")}, "This is a simulated answer from bedrock_haiku"},
 	}

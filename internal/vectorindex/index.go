@@ -118,6 +118,12 @@ func (ix *Index) Close() {
 	ix.wg.Wait()
 }
 
+// Wait blocks until the graph build in progress, if any, has ended: for
+// benchmarks and tests that measure the graph rather than the scan that
+// stands in while it is built. It must not run concurrently with Add or
+// Delete.
+func (ix *Index) Wait() { ix.wg.Wait() }
+
 // Len returns the number of vectors in the index.
 func (ix *Index) Len() int {
 	ix.mu.RLock()

@@ -2,6 +2,7 @@ package embedded
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"net/url"
@@ -80,6 +81,12 @@ type DB struct {
 	// cacheFeed is the change feed of every CacheStore on this DB, so that
 	// two stores built on it see each other's writes.
 	cacheFeed cacheFeed
+	// memory is the state every MemoryStore on this DB shares: the episode
+	// indexes and the queue's wake-ups (memory.go).
+	memory memoryShared
+	// epoch names this opening of the file: queue leases taken under
+	// another epoch were taken by a process that is gone.
+	epoch [8]byte
 }
 
 // Open opens (creating if needed) the store in o.Dir. Only one process may
@@ -99,7 +106,7 @@ func Open(o Options) (*DB, error) {
 		}
 		return nil, fmt.Errorf("opening %s: %w", path, err)
 	}
-	return &DB{bolt: b, dir: o.Dir}, nil
+	return &DB{bolt: b, dir: o.Dir, epoch: newEpoch()}, nil
 }
 
 // Bolt returns the underlying database, for stores of this package.
@@ -117,4 +124,13 @@ func (db *DB) Ping(ctx context.Context) error {
 }
 
 // Close closes the database; stores built on it fail afterwards.
-func (db *DB) Close() error { return db.bolt.Close() }
+func (db *DB) Close() error {
+	db.memory.close()
+	return db.bolt.Close()
+}
+
+func newEpoch() [8]byte {
+	var b [8]byte
+	_, _ = rand.Read(b[:])
+	return b
+}
