@@ -9,6 +9,7 @@ import (
 	"github.com/cato-gateway/cato/internal/config"
 	"github.com/cato-gateway/cato/internal/embed"
 	"github.com/cato-gateway/cato/internal/embed/titan"
+	"github.com/cato-gateway/cato/internal/embed/use"
 	"github.com/cato-gateway/cato/internal/router"
 	"github.com/cato-gateway/cato/internal/simulator"
 )
@@ -64,7 +65,9 @@ func simulatorOptions(s config.Simulate) simulator.Options {
 }
 
 // newEmbedder builds the embedder the embeddings section names: "local"
-// (or unset) gives the offline *embed.Local; "openai" and "bedrock" give
+// (or unset) gives the offline *embed.Local; "use" the offline sentence
+// encoder wrapped in embed.Cached (4096 recent texts), since a forward
+// pass costs about a millisecond; "openai" and "bedrock" give
 // their client wrapped in embed.Cached (4096 recent texts), since each
 // call costs a round trip. env holds the variable named by api_key_env; hc
 // is the shared upstream client.
@@ -72,6 +75,12 @@ func newEmbedder(ctx context.Context, c config.Embeddings, hc *http.Client, env 
 	switch c.Provider {
 	case "", "local":
 		return embed.NewLocal(embed.LocalOptions{})
+	case "use":
+		enc, err := use.New(use.Options{})
+		if err != nil {
+			return nil, err
+		}
+		return embed.NewCached(enc, 0), nil
 	case "openai":
 		var key string
 		if c.APIKeyEnv != "" {
@@ -89,5 +98,5 @@ func newEmbedder(ctx context.Context, c config.Embeddings, hc *http.Client, env 
 		}
 		return embed.NewCached(t, 0), nil
 	}
-	return nil, fmt.Errorf("embeddings.provider %q is not local, openai or bedrock", c.Provider)
+	return nil, fmt.Errorf("embeddings.provider %q is not local, use, openai or bedrock", c.Provider)
 }

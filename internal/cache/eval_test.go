@@ -18,6 +18,7 @@ import (
 	"text/tabwriter"
 
 	"github.com/cato-gateway/cato/internal/embed"
+	"github.com/cato-gateway/cato/internal/embed/use"
 	"github.com/cato-gateway/cato/internal/vectorindex"
 )
 
@@ -250,8 +251,13 @@ func evalEmbedders(t testing.TB) []evalEmbedder {
 	if err != nil {
 		t.Fatal(err)
 	}
+	enc, err := use.New(use.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
 	return []evalEmbedder{
 		{"local (default)", local, 0},
+		{"use (sentence encoder)", enc, 0.5},
 		{"local, common component kept", localCC, 0.8},
 		{"hashing (baseline)", embed.NewHashing(0), 0.5},
 	}

@@ -339,7 +339,8 @@ type Cache struct {
 // Embeddings selects the embedder.
 type Embeddings struct {
 	// Provider is "local" (offline word vectors built into the binary;
-	// empty means local), "openai" (an OpenAI-compatible /v1/embeddings) or
+	// empty means local), "use" (the offline sentence encoder built into
+	// the binary, Universal Sentence Encoder lite), "openai" (an OpenAI-compatible /v1/embeddings) or
 	// "bedrock" (Titan Text Embeddings v2).
 	Provider string `yaml:"provider"`
 	// Model is the upstream embedding model id.
