@@ -54,6 +54,7 @@ func (g *gist) bytes() int64 {
 			n += max(len(w), 16)
 		}
 	}
+	n += max(cap(g.form), 16)
 	n += gistMapEntry * len(g.role)
 	return int64(n)
 }

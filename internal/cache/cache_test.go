@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/cato-gateway/cato/internal/embed"
+	"github.com/cato-gateway/cato/internal/embed/use"
 	"github.com/cato-gateway/cato/internal/llm"
 	"github.com/cato-gateway/cato/internal/vectorindex"
 )
@@ -23,6 +24,16 @@ func newLocal(t testing.TB) *embed.Local {
 		t.Fatal(err)
 	}
 	return l
+}
+
+// newEncoder returns the built-in sentence encoder, the default embedder.
+func newEncoder(t testing.TB) *use.Encoder {
+	t.Helper()
+	enc, err := use.New(use.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return enc
 }
 
 // newRunning returns a cache over st, running until the test ends.
