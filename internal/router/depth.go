@@ -1,6 +1,9 @@
 package router
 
-import "strings"
+import (
+	"slices"
+	"strings"
+)
 
 // The depth route sends to Config.Complex the short questions that the
 // complexity score calls simple but that need depth: why a civilisation
@@ -70,17 +73,7 @@ var depthExamples = []string{
 // is/are/was/were (what's), define.
 func asksForFact(query string) bool {
 	w := strings.Fields(normalise(query))
-	at := func(i int, words ...string) bool {
-		if i >= len(w) {
-			return false
-		}
-		for _, x := range words {
-			if w[i] == x {
-				return true
-			}
-		}
-		return false
-	}
+	at := func(i int, words ...string) bool { return i < len(w) && slices.Contains(words, w[i]) }
 	switch {
 	case at(0, "when", "where", "who", "whom", "whose", "whats", "define", "name", "list"):
 		return true
