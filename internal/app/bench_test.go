@@ -2,10 +2,12 @@ package app
 
 import (
 	"bytes"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 
 	"github.com/cato-gateway/cato/internal/config"
@@ -90,4 +92,57 @@ func gatewayB(b *testing.B, cfgYAML string) string {
 	srv := httptest.NewServer(a.Handler())
 	b.Cleanup(func() { srv.Close(); a.close() })
 	return srv.URL
+}
+
+// BenchmarkProxyCache measures one non-streamed chat completion through
+// Cato with the cache on, per embedder: "miss" asks a new question each
+// time (embedded, searched, gated, answered upstream and stored), "repeat"
+// the same question (served from the exact-repeat hash without
+// embedding); cache_off is the baseline. miss minus cache_off is what
+// the cache costs a request it cannot serve, the embedding included.
+func BenchmarkProxyCache(b *testing.B) {
+	sim := httptest.NewServer(simulator.NewServer(simulator.Options{}, nil, slog.New(slog.DiscardHandler)))
+	defer sim.Close()
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
+	post := func(b *testing.B, url, question string) {
+		body := fmt.Sprintf(`{"model":"bedrock_haiku","messages":[{"role":"user","content":%q}]}`, question)
+		resp, err := client.Post(url, "application/json", strings.NewReader(body))
+		if err != nil {
+			b.Fatal(err)
+		}
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 {
+			b.Fatalf("status %d", resp.StatusCode)
+		}
+	}
+	b.Run("cache_off", func(b *testing.B) {
+		url := gatewayB(b, upstreamConfig(sim.URL)+"cache: {enabled: false}\n") + "/v1/chat/completions"
+		b.ReportAllocs()
+		i := 0
+		for b.Loop() {
+			post(b, url, fmt.Sprintf("What is the population of town number %d in the survey?", i))
+			i++
+		}
+	})
+	for _, provider := range []string{"use", "local"} {
+		cfg := upstreamConfig(sim.URL) + "embeddings: {provider: " + provider + "}\n"
+		b.Run("miss/"+provider, func(b *testing.B) {
+			url := gatewayB(b, cfg) + "/v1/chat/completions"
+			b.ReportAllocs()
+			i := 0
+			for b.Loop() {
+				post(b, url, fmt.Sprintf("What is the population of town number %d in the survey?", i))
+				i++
+			}
+		})
+		b.Run("repeat/"+provider, func(b *testing.B) {
+			url := gatewayB(b, cfg) + "/v1/chat/completions"
+			post(b, url, "What is the capital of France?")
+			b.ReportAllocs()
+			for b.Loop() {
+				post(b, url, "What is the capital of France?")
+			}
+		})
+	}
 }

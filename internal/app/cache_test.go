@@ -1,11 +1,15 @@
 package app
 
 import (
+	"context"
 	"fmt"
+	"log/slog"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/cato-gateway/cato/internal/config"
 	"github.com/cato-gateway/cato/internal/testenv"
 )
 
@@ -284,5 +288,49 @@ func TestCacheSkipsLargeQuestions(t *testing.T) {
 	}](t, adminGet(t, base+"/api/admin/cato/status"))
 	if n := st.Cache.Bypasses["too_large"]; n != 2 {
 		t.Errorf("bypasses_by_reason.too_large = %d; want 2", n)
+	}
+}
+
+// TestDefaultConfigCachesParaphrases runs the configuration `make run`
+// uses (no file, no environment) through the HTTP API: with the default
+// embedder, a politely reworded question is served from the cache, a
+// question about a related thing is not.
+func TestDefaultConfigCachesParaphrases(t *testing.T) {
+	cfg, err := config.Load("", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Embeddings.Provider != "" || cfg.Cache.Threshold != 0 {
+		t.Fatalf("default config sets embeddings.provider %q, cache.threshold %v; want both unset", cfg.Embeddings.Provider, cfg.Cache.Threshold)
+	}
+	cfg.Store = "embedded://" + t.TempDir()
+	a, err := New(context.Background(), cfg, nil, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(a.Handler())
+	t.Cleanup(func() {
+		srv.Close()
+		a.close()
+	})
+	ask := func(q string) (queryAnswer, string) {
+		t.Helper()
+		resp, b := post(t, srv.URL+"/api/cato/query", fmt.Sprintf(`{"query": %q}`, q))
+		if resp.StatusCode != 200 {
+			t.Fatalf("%q: status %d: %s", q, resp.StatusCode, b)
+		}
+		return decode[queryAnswer](t, b), resp.Header.Get("X-Cato-Cache")
+	}
+	first, h := ask("What is Kafka?")
+	if first.Cached || h != "miss" {
+		t.Fatalf("first question: cached %v, X-Cato-Cache %q; want a miss", first.Cached, h)
+	}
+	polite, h := ask("Can you tell me what Kafka is?")
+	if !polite.Cached || h != "hit" || polite.Response != first.Response {
+		t.Errorf("polite rewording: cached %v, X-Cato-Cache %q; want a hit with the first answer", polite.Cached, h)
+	}
+	other, h := ask("What is RabbitMQ?")
+	if other.Cached || h != "miss" {
+		t.Errorf("related question: cached %v, X-Cato-Cache %q; want a miss", other.Cached, h)
 	}
 }

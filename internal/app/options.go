@@ -9,6 +9,7 @@ import (
 	"github.com/cato-gateway/cato/internal/config"
 	"github.com/cato-gateway/cato/internal/embed"
 	"github.com/cato-gateway/cato/internal/embed/titan"
+	"github.com/cato-gateway/cato/internal/embed/use"
 	"github.com/cato-gateway/cato/internal/router"
 	"github.com/cato-gateway/cato/internal/simulator"
 )
@@ -63,15 +64,23 @@ func simulatorOptions(s config.Simulate) simulator.Options {
 	}
 }
 
-// newEmbedder builds the embedder the embeddings section names: "local"
-// (or unset) gives the offline *embed.Local; "openai" and "bedrock" give
+// newEmbedder builds the embedder the embeddings section names: "use" (or
+// unset) gives the offline sentence encoder wrapped in embed.Cached (4096
+// recent texts), since a forward pass costs about a millisecond; "local"
+// (or "glove") the offline GloVe *embed.Local; "openai" and "bedrock" give
 // their client wrapped in embed.Cached (4096 recent texts), since each
 // call costs a round trip. env holds the variable named by api_key_env; hc
 // is the shared upstream client.
 func newEmbedder(ctx context.Context, c config.Embeddings, hc *http.Client, env map[string]string) (embed.Embedder, error) {
 	switch c.Provider {
-	case "", "local":
+	case "local", "glove":
 		return embed.NewLocal(embed.LocalOptions{})
+	case "", "use":
+		enc, err := use.New(use.Options{})
+		if err != nil {
+			return nil, err
+		}
+		return embed.NewCached(enc, 0), nil
 	case "openai":
 		var key string
 		if c.APIKeyEnv != "" {
@@ -89,5 +98,5 @@ func newEmbedder(ctx context.Context, c config.Embeddings, hc *http.Client, env 
 		}
 		return embed.NewCached(t, 0), nil
 	}
-	return nil, fmt.Errorf("embeddings.provider %q is not local, openai or bedrock", c.Provider)
+	return nil, fmt.Errorf("embeddings.provider %q is not use, local (glove), openai or bedrock", c.Provider)
 }

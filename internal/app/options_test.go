@@ -22,7 +22,9 @@ func TestNewEmbedder(t *testing.T) {
 		want    string // %T of the result
 		wantErr bool
 	}{
-		{"default is local", config.Embeddings{}, "*embed.Local", false},
+		{"default is the sentence encoder", config.Embeddings{}, "*embed.Cached", false},
+		{"use", config.Embeddings{Provider: "use"}, "*embed.Cached", false},
+		{"glove", config.Embeddings{Provider: "glove"}, "*embed.Local", false},
 		{"local", config.Embeddings{Provider: "local"}, "*embed.Local", false},
 		{"openai", config.Embeddings{Provider: "openai", BaseURL: "http://127.0.0.1:1/v1", Model: "m", APIKeyEnv: "EMBED_KEY"}, "*embed.Cached", false},
 		{"openai without model", config.Embeddings{Provider: "openai", BaseURL: "http://127.0.0.1:1/v1"}, "", true},

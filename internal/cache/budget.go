@@ -20,11 +20,11 @@ import (
 // ones, prose and worst-case word lists.
 
 // entryOverhead is what an entry holds besides its strings, vectors and
-// gist: the item with its Entry, its slots in the entries map, the age
-// heap, the index's slot list, ID map and HNSW node (32 neighbours on the
+// gist: the item with its Entry, its slots in the entries map, the exact
+// question map, the age heap, the index's slot list, ID map and HNSW node (32 neighbours on the
 // ground layer), and the allocator's rounding of each of them up to its
 // size class.
-const entryOverhead = 1152
+const entryOverhead = 1216
 
 // entryBytes returns what it accounts for against Options.MaxBytes: its
 // strings, its scope twice (the entry's fields and the key the index is
@@ -54,6 +54,7 @@ func (g *gist) bytes() int64 {
 			n += max(len(w), 16)
 		}
 	}
+	n += max(cap(g.form), 16)
 	n += gistMapEntry * len(g.role)
 	return int64(n)
 }

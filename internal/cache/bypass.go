@@ -106,13 +106,21 @@ func bypassReason(q *Query, o *Options) Reason {
 // the asker, about the conversation, or about the present moment.
 func textReason(toks []string) Reason {
 	has := func(i int, words ...string) bool { return i >= 0 && i < len(toks) && slices.Contains(words, toks[i]) }
+	// "How do I undo my last commit?": a how-to question asks for steps
+	// that do not depend on whose commit it is.
+	howTo := has(0, "how") && has(1, "do", "can", "should", "would") && has(2, "i")
 	for i, t := range toks {
 		switch {
-		case firstPersonOwn[t]:
+		case firstPersonOwn[t] && !howTo:
 			return ReasonPersonal
 		// "I" or "we" as the asker's own state or past: "who am I",
 		// "what did I say", "I'm 40", "I live in Oslo", "do I have…".
 		case t == "i" || t == "we":
+			// "I'm curious", "I was wondering", "I'd like to know",
+			// "I'd be grateful": a wrapper around the question.
+			if has(i+1, "wonder", "wondered", "'d", "would") || (has(i+1, "am", "'m", "was") && has(i+2, "curious", "wondering", "interested")) {
+				continue
+			}
 			if has(i-1, "am", "are", "was", "were", "did", "have", "had") ||
 				has(i+1, "am", "'m", "are", "'re", "was", "were", "have", "'ve", "had", "'d", "said", "told", "asked",
 					"mentioned", "wrote", "live", "work", "called", "named", "born", "feel", "got", "bought", "ate", "took", "own") ||
@@ -129,6 +137,9 @@ func textReason(toks []string) Reason {
 		switch {
 		case conversational[t]:
 			return ReasonContext
+		// "Can you tell me…", "Would you say…": a request, not a
+		// reference to what was said.
+		case t == "you" && has(i-1, "can", "could", "would", "will") && has(i+1, "tell", "say", "explain", "give", "show"):
 		case t == "you" && has(i+1, "said", "say", "told", "tell", "mentioned", "wrote", "just", "meant", "think", "remember", "gave", "suggested", "recommended"):
 			return ReasonContext
 		case (t == "your" || t == "the" || t == "that") && has(i+1, "answer", "response", "reply", "explanation", "example", "code", "output"):

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/cato-gateway/cato/internal/embed"
+	"github.com/cato-gateway/cato/internal/embed/use"
 	"github.com/cato-gateway/cato/internal/llm"
 	"github.com/cato-gateway/cato/internal/vectorindex"
 )
@@ -23,6 +24,16 @@ func newLocal(t testing.TB) *embed.Local {
 		t.Fatal(err)
 	}
 	return l
+}
+
+// newEncoder returns the built-in sentence encoder, the default embedder.
+func newEncoder(t testing.TB) *use.Encoder {
+	t.Helper()
+	enc, err := use.New(use.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return enc
 }
 
 // newRunning returns a cache over st, running until the test ends.
@@ -366,4 +377,40 @@ func TestRunEndsFailedSubscriptions(t *testing.T) {
 			t.Errorf("Run = %v", err)
 		}
 	})
+}
+
+// TestExactRepeatNotEmbedded checks that a question asked again word for
+// word in the same scope is served from the exact map without embedding,
+// that another scope or an expired entry does not take that path, and that
+// a deleted entry leaves it.
+func TestExactRepeatNotEmbedded(t *testing.T) {
+	now := time.Now()
+	emb := &countingEmbedder{embedder: newLocal(t)}
+	c := New(emb, NewMemoryStore(nil), Options{TTL: time.Hour, Now: func() time.Time { return now }}, nil)
+	q := Query{Scope: scopeA, Text: "What is Kafka?"}
+	ask(t, c, q, "A log.")
+	if n := emb.texts.Load(); n != 1 {
+		t.Fatalf("%d texts embedded for the first ask; want 1", n)
+	}
+	r := lookup(t, c, q)
+	if r.Outcome != Hit || r.Similarity != 1 || r.Entry.Answer != "A log." {
+		t.Errorf("exact repeat = %v (similarity %v); want a hit with similarity 1", r.Outcome, r.Similarity)
+	}
+	if n := emb.texts.Load(); n != 1 {
+		t.Errorf("%d texts embedded after an exact repeat; want 1", n)
+	}
+	if r := lookup(t, c, Query{Scope: NewScope("tenant-b", "auto", "", "general"), Text: q.Text}); r.Outcome != Miss {
+		t.Errorf("same text in another scope = %v; want miss", r.Outcome)
+	}
+	now = now.Add(2 * time.Hour)
+	if r := lookup(t, c, q); r.Outcome != Miss {
+		t.Errorf("exact repeat after the TTL = %v; want miss", r.Outcome)
+	}
+	c.sweep()
+	c.mu.RLock()
+	n := len(c.exact)
+	c.mu.RUnlock()
+	if n != 0 {
+		t.Errorf("exact map holds %d entries after the sweep; want 0", n)
+	}
 }

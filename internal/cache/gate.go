@@ -4,6 +4,8 @@ import (
 	"maps"
 	"slices"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/cato-gateway/cato/internal/embed"
 )
@@ -23,7 +25,17 @@ import (
 //     in one does so in the other (Celsius to Fahrenheit is not Fahrenheit
 //     to Celsius), and
 //   - no two shared words swap sides of a third ("does Microsoft own
-//     GitHub" is not "does GitHub own Microsoft").
+//     GitHub" is not "does GitHub own Microsoft"),
+//   - numbers come in the same order (20 divided by 4 is not 4 divided by
+//     20),
+//   - the wh-word has the same role: the object with do-support ("who did
+//     Caesar betray", "what does a snake eat") is not the subject ("who
+//     betrayed Caesar", "what eats a snake"), and
+//   - a shared word keeps its article and case where they change what it
+//     names: "a kernel" is not "the kernel"; a capitalised name is not a
+//     common noun with an article ("What is Ruby?" / "What is a ruby?",
+//     "What is a Ruby?", "the Enlightenment" / "enlightenment"). A text without any capital
+//     letter says nothing about case.
 //
 // So "What is Python?" agrees with "What is Python programming?" and not
 // with "What is Java?". The gate favours precision: a paraphrase with other
@@ -35,17 +47,41 @@ type gist struct {
 	framing []string          // canonical generic words, sorted
 	numbers []string          // numbers and symbols, sorted
 	asks    []string          // wh- and how-quantity asks, sorted
+	form    []uint8           // per content word: formA, formThe, formCapital
 	neg     int               // negations
+	whRole  uint8             // whSubject, whObject or 0 (unknown)
+	cased   bool              // the text has a capital letter
 	role    map[string]string // content word → the relation marker before it
 }
+
+// Flags of gist.form.
+const (
+	formA       = 1 << iota // "a" or "an" right before the word
+	formThe                 // "the" right before the word
+	formCapital             // capitalised, not as a sentence's first word
+	formAcronym             // in capitals throughout
+)
+
+// Values of gist.whRole.
+const (
+	whSubject = 1 + iota
+	whObject
+)
 
 // agree reports whether questions a and b ask the same thing (see above).
 func agree(a, b string) bool { return agreeGists(gistOf(a), gistOf(b)) }
 
 func gistOf(text string) gist {
 	toks := embed.Tokens(text)
-	g := gist{role: map[string]string{}}
+	for i, t := range toks {
+		if v, ok := shorthand[t]; ok {
+			toks[i] = v
+		}
+	}
+	caps := capitalised(text)
+	g := gist{role: map[string]string{}, cased: strings.IndexFunc(text, unicode.IsUpper) >= 0, whRole: whRoleOf(toks)}
 	marker := ""
+	skip := -1
 	for i, t := range toks {
 		switch {
 		case negation[t]:
@@ -75,8 +111,25 @@ func gistOf(text string) gist {
 		case functionWord[t] || whWord[t] || t == "'s":
 			continue
 		}
+		next := ""
+		if i+1 < len(toks) {
+			next = toks[i+1]
+		}
+		if (t == "good" && greeting[next]) || ((t == "full" || t == "long") && (next == "form" || next == "name")) ||
+			(t == "walk" && (next == "me" || next == "through")) {
+			skip = i + 1 // "good morning": a greeting; "the full form of", "walk me through": a frame
+			continue
+		}
+		if i == skip {
+			continue
+		}
 		c := canonical(t)
-		if frameStem[c] {
+		if caps[t]&acronym != 0 {
+			c = t // HTTPS is not a plural of HTTP
+		}
+		if frameStem[c] || (rating[c] && (next == "to" || genericStem[canonical(next)])) {
+			// "the best way to", "a good method": a how-to frame; "the
+			// best laptop" is another question than "a laptop".
 			continue
 		}
 		if genericStem[c] {
@@ -86,12 +139,29 @@ func gistOf(text string) gist {
 		if _, seen := g.role[c]; !seen {
 			g.content = append(g.content, c)
 			g.role[c] = marker
+			var f uint8
+			// An article counts for the head of its phrase: "a git
+			// branch" puts none on "git".
+			if i > 0 && (next == "" || functionWord[next] || whWord[next] || relation[next]) {
+				switch toks[i-1] {
+				case "a", "an":
+					f |= formA
+				case "the":
+					f |= formThe
+				}
+			}
+			if caps[t]&acronym != 0 {
+				f |= formAcronym
+			}
+			if caps[t]&capital != 0 {
+				f |= formCapital
+			}
+			g.form = append(g.form, f)
 		}
 		marker = ""
 	}
 	slices.Sort(g.framing)
 	g.framing = slices.Compact(g.framing)
-	slices.Sort(g.numbers)
 	slices.Sort(g.asks)
 	g.asks = slices.Compact(g.asks)
 	return g
@@ -99,6 +169,12 @@ func gistOf(text string) gist {
 
 func agreeGists(a, b gist) bool {
 	if a.neg != b.neg || !slices.Equal(a.numbers, b.numbers) || !slices.Equal(a.asks, b.asks) {
+		return false
+	}
+	if a.whRole != 0 && b.whRole != 0 && a.whRole != b.whRole {
+		return false
+	}
+	if !sameForms(a, b) {
 		return false
 	}
 	if len(a.content) == 0 || len(b.content) == 0 {
@@ -116,7 +192,7 @@ func agreeGists(a, b gist) bool {
 		b.role = maps.Clone(b.role) // gists may be shared: never write to them
 	}
 	for _, x := range onlyA {
-		j := slices.IndexFunc(onlyB, func(y string) bool { return synonyms(x, y) })
+		j := slices.IndexFunc(onlyB, func(y string) bool { return synonyms(x, y) || typo(x, y) })
 		if j < 0 {
 			return false
 		}
@@ -128,6 +204,138 @@ func agreeGists(a, b gist) bool {
 	}
 	return !pivotSwap(a.content, b.content, onlyA)
 }
+
+// sameForms reports whether the words both questions share keep their
+// article and case where these change what the word names (see above).
+func sameForms(a, b gist) bool {
+	for i, x := range a.content {
+		j := slices.Index(b.content, x)
+		if j < 0 {
+			continue
+		}
+		fa, fb := a.form[i], b.form[j]
+		if (fa&formA != 0 && fb&formThe != 0) || (fa&formThe != 0 && fb&formA != 0) {
+			return false
+		}
+		if !a.cased || !b.cased {
+			continue
+		}
+		// "a Ruby" (a gem) against "Ruby" (a name, bare): an acronym
+		// is written in capitals whatever it names.
+		if (fa&formA != 0 && fb&(formA|formThe|formAcronym) == 0 && fb&formCapital != 0) ||
+			(fb&formA != 0 && fa&(formA|formThe|formAcronym) == 0 && fa&formCapital != 0) {
+			return false
+		}
+		if (fa^fb)&formCapital == 0 {
+			continue
+		}
+		capForm, lowForm := fa, fb
+		if fb&formCapital != 0 {
+			capForm, lowForm = fb, fa
+		}
+		if lowForm&(formA|formThe) != 0 || capForm&formThe != 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// Flags of capitalised.
+const (
+	capital = 1 << iota // a capital first letter, not a sentence's first word
+	acronym             // two letters or more, all capitals
+)
+
+// capitalised returns the lower-case forms of the words of text written
+// with a capital first letter (other than a sentence's first word) or in
+// capitals throughout.
+func capitalised(text string) map[string]uint8 {
+	var m map[string]uint8
+	start := true // at a sentence's start
+	for i := 0; i < len(text); {
+		r, size := utf8.DecodeRuneInString(text[i:])
+		if !unicode.IsLetter(r) && !unicode.IsDigit(r) {
+			if r == '.' || r == '!' || r == '?' || r == ':' || r == '"' || r == '“' {
+				start = true
+			}
+			i += size
+			continue
+		}
+		j, upper, letters := i, 0, 0
+		for j < len(text) {
+			r2, s2 := utf8.DecodeRuneInString(text[j:])
+			if !unicode.IsLetter(r2) && !unicode.IsDigit(r2) {
+				break
+			}
+			if unicode.IsLetter(r2) {
+				letters++
+				if unicode.IsUpper(r2) {
+					upper++
+				}
+			}
+			j += s2
+		}
+		var f uint8
+		if !start && unicode.IsUpper(r) {
+			f |= capital
+		}
+		if letters >= 2 && upper == letters {
+			f |= acronym
+		}
+		if f != 0 {
+			if m == nil {
+				m = map[string]uint8{}
+			}
+			w := strings.ToLower(text[i:j])
+			m[w] |= f
+		}
+		start = false
+		i = j
+	}
+	return m
+}
+
+// whRoleOf tells whether a question's wh-word (who, whom, what, which,
+// possibly with one noun: "what languages") is the object of its verb,
+// with do-support ("who did Caesar betray"), or its subject, followed at
+// once by a verb ("who betrayed Caesar"); 0 when neither shows.
+func whRoleOf(toks []string) uint8 {
+	for i, t := range toks {
+		if t != "who" && t != "whom" && t != "what" && t != "which" {
+			continue
+		}
+		j := i + 1
+		if j >= len(toks) {
+			return 0
+		}
+		if (t == "what" || t == "which") && j+1 < len(toks) && !functionWord[toks[j]] && !whWord[toks[j]] && doAux[toks[j+1]] {
+			j++ // "what languages does Google use"
+		}
+		switch next := toks[j]; {
+		case doAux[next]:
+			return whObject
+		case !functionWord[next] && !whWord[next] && !negation[next] && !relation[next] && !isNumber(next) && t != "whom":
+			if t == "what" || t == "which" {
+				// "what eats", not "what time", "which country": a noun
+				// after the wh-word names what is asked about.
+				if !strings.HasSuffix(next, "s") && !strings.HasSuffix(next, "ed") {
+					return 0
+				}
+			}
+			return whSubject
+		}
+		return 0
+	}
+	return 0
+}
+
+var doAux = set("do", "does", "did")
+
+// rating words frame a how-to question before "way", "method" or "to"
+// and narrow the question before any other noun.
+var rating = stems("best", "good", "better", "right", "ideal", "recommended")
+
+var greeting = set("morning", "afternoon", "evening", "day")
 
 // sameRoles reports whether, for each relation marker both questions use,
 // the shared words it governs are the same: "convert C to F" and "convert
@@ -232,6 +440,38 @@ func canonical(w string) string {
 	return w
 }
 
+// typo reports whether canonical words a and b are one misspelling of the
+// other: the same first letter, at least four letters, and one slip apart:
+// a letter added or dropped, two neighbours swapped, or a vowel written for
+// another. The first letter and the vowel rule keep apart real words such
+// as affect/effect, sprain/strain; numbers never get here.
+func typo(a, b string) bool {
+	if len(a) < 4 || len(b) < 4 || a[0] != b[0] || a == b {
+		return false
+	}
+	if len(a) < len(b) {
+		a, b = b, a
+	}
+	i := 0 // the first difference
+	for i < len(b) && a[i] == b[i] {
+		i++
+	}
+	switch {
+	case len(a) == len(b)+1:
+		return a[i+1:] == b[i:]
+	case len(a) != len(b):
+		return false
+	case i+1 < len(a) && a[i] == b[i+1] && a[i+1] == b[i] && a[i+2:] == b[i+2:]:
+		return true
+	}
+	return vowel(a[i]) && vowel(b[i]) && a[i+1:] == b[i+1:]
+}
+
+func vowel(c byte) bool { return strings.IndexByte("aeiouy", c) >= 0 }
+
+// shorthand maps chat spellings of function words onto them.
+var shorthand = map[string]string{"u": "you", "ur": "your", "r": "are", "whats": "what", "wht": "what", "waht": "what", "wat": "what", "hw": "how"}
+
 // synonyms reports whether two canonical words share a synonym group.
 func synonyms(a, b string) bool {
 	ga, gb := synonymGroup[a], synonymGroup[b]
@@ -298,7 +538,11 @@ var frameStem = stems("explain", "explanation", "describe", "description", "tell
 	"brief", "briefly", "simple", "simply", "short", "summary", "summarize", "summarise", "overview",
 	"know", "understand", "want", "wondering", "wonder", "curious", "question", "help", "give", "show", "learn",
 	"refer", "refers", "exist", "exists", "actual", "possible", "able", "get", "need", "needed", "needs", "properly", "proper",
-	"best", "good", "easy", "easiest", "simplest", "happen", "happened", "occur", "occurred")
+	"easy", "easiest", "simplest", "happen", "happened", "occur", "occurred",
+	// asking for an expansion: "what does DNS stand for", "DNS is short for what", "the acronym NATO"
+	"stand", "stands", "abbreviation", "abbreviate", "acronym", "expand", "expansion", "initialism",
+	// requests and thanks around a question
+	"ask", "clarify", "advice", "advise", "tip", "idea", "grateful", "appreciate", "appreciated", "wondered", "through", "intuitively")
 
 // genericStem holds the canonical forms of words that name the kind of
 // thing asked about without changing which ("Python programming", "the

@@ -314,8 +314,8 @@ type Cache struct {
 	Enabled *bool `yaml:"enabled"`
 	// Threshold is the cosine similarity a cache candidate needs before the
 	// content agreement gate examines it. Zero means cache.DefaultThreshold
-	// (0.75, chosen for the local embedder; docs/cache.md); provider
-	// embedders may want another value.
+	// (0.5, chosen on the dev pair set for the built-in embedders;
+	// docs/cache.md); provider embedders may want another value.
 	Threshold float64 `yaml:"threshold"`
 	// TTL is how long an entry lives. Zero means cache.DefaultTTL (24h).
 	TTL time.Duration `yaml:"ttl"`
@@ -338,8 +338,9 @@ type Cache struct {
 
 // Embeddings selects the embedder.
 type Embeddings struct {
-	// Provider is "local" (offline word vectors built into the binary;
-	// empty means local), "openai" (an OpenAI-compatible /v1/embeddings) or
+	// Provider is "use" (the offline sentence encoder built into the
+	// binary, Universal Sentence Encoder lite; empty means use), "local"
+	// or "glove" (offline GloVe word vectors built into the binary), "openai" (an OpenAI-compatible /v1/embeddings) or
 	// "bedrock" (Titan Text Embeddings v2).
 	Provider string `yaml:"provider"`
 	// Model is the upstream embedding model id.

@@ -147,8 +147,8 @@ func (c *Config) Validate() error {
 	if n := c.Cache.MaxBytes; n < 0 {
 		bad("cache.max_bytes", "%d is negative", n)
 	}
-	if !slices.Contains([]string{"", "local", "openai", "bedrock"}, c.Embeddings.Provider) {
-		bad("embeddings.provider", "%q is not local, openai or bedrock", c.Embeddings.Provider)
+	if !slices.Contains([]string{"", "use", "local", "glove", "openai", "bedrock"}, c.Embeddings.Provider) {
+		bad("embeddings.provider", "%q is not use, local (glove), openai or bedrock", c.Embeddings.Provider)
 	}
 	model("memory.extract_model", c.Memory.ExtractModel)
 	model("memory.nli_model", c.Memory.NLIModel)

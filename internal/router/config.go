@@ -34,6 +34,10 @@ type Config struct {
 	Fallbacks map[string][]string
 	// Exemplars are routes defined by example queries.
 	Exemplars []Exemplar
+	// NoDepthRoute turns off the built-in depth route (depth.go), which
+	// sends short questions that need depth to Complex. False (the
+	// default) keeps it whenever the router has an embedder.
+	NoDepthRoute bool
 }
 
 // Exemplar is a route defined by example queries, matched by embedding

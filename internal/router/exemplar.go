@@ -45,10 +45,10 @@ func embedExemplars(ctx context.Context, emb embedder, exemplars []Exemplar) ([]
 	return routes, nil
 }
 
-// matchExemplar returns the model of the route most similar to query, if
-// it clears that route's threshold.
-func (r *Router) matchExemplar(ctx context.Context, query string) (model, reason string, ok bool) {
-	if r.emb == nil || len(r.exemplars) == 0 || query == "" {
+// match returns the model of the route of routes most similar to query,
+// if it clears that route's threshold.
+func (r *Router) match(ctx context.Context, routes []exemplarRoute, query string) (model, reason string, ok bool) {
+	if r.emb == nil || len(routes) == 0 || query == "" {
 		return "", "", false
 	}
 	vecs, err := r.emb.Embed(ctx, []string{query})
@@ -58,7 +58,7 @@ func (r *Router) matchExemplar(ctx context.Context, query string) (model, reason
 	}
 	q := unit(vecs[0])
 	best, bestSim := -1, 0.0
-	for i, route := range r.exemplars {
+	for i, route := range routes {
 		for _, v := range route.vectors {
 			if sim := dot(q, v); sim >= route.threshold && sim > bestSim {
 				best, bestSim = i, sim
@@ -68,7 +68,7 @@ func (r *Router) matchExemplar(ctx context.Context, query string) (model, reason
 	if best < 0 {
 		return "", "", false
 	}
-	route := r.exemplars[best]
+	route := routes[best]
 	return route.model, fmt.Sprintf("exemplar route %s (similarity %.2f)", route.name, bestSim), true
 }
 

@@ -29,7 +29,11 @@ type embedder interface {
 //  4. an exemplar route whose examples are similar enough to the query
 //     (Config.Exemplars; skipped without an embedder);
 //  5. the complexity score against Config.ComplexityThreshold:
-//     Config.Simple below it, Config.Complex at or above it.
+//     Config.Simple below it, Config.Complex at or above it; a query scored
+//     simple that is similar enough to a built-in depth example (depth.go:
+//     "Why did the Soviet Union collapse?", "Design Uber.") goes to
+//     Config.Complex, unless Config.NoDepthRoute is set or there is no
+//     embedder.
 //
 // The complexity score is computed for every decision, so that it can be
 // seen whichever rule chose. The fallback chain is Config.Fallbacks of the
@@ -38,6 +42,7 @@ type Router struct {
 	cfg       Config
 	emb       embedder // nil: exemplars are skipped
 	exemplars []exemplarRoute
+	depth     []exemplarRoute // the built-in depth route; nil when off
 	log       *slog.Logger
 }
 
@@ -56,12 +61,22 @@ func New(ctx context.Context, cfg Config, emb embedder, log *slog.Logger) (*Rout
 	}
 	cfg.Complex = cmpOr(cfg.Complex, cfg.Simple)
 	r := &Router{cfg: cfg, log: log}
-	if emb != nil && len(cfg.Exemplars) > 0 {
-		ex, err := embedExemplars(ctx, emb, cfg.Exemplars)
+	// One call embeds the configured routes' examples and the depth
+	// route's, which comes last.
+	routes := slices.Clip(cfg.Exemplars)
+	depth := emb != nil && !cfg.NoDepthRoute && cfg.Complex != cfg.Simple
+	if depth {
+		routes = append(routes, Exemplar{Name: depthRoute, Model: cfg.Complex, Examples: depthExamples, Threshold: DefaultDepthThreshold})
+	}
+	if emb != nil && len(routes) > 0 {
+		ex, err := embedExemplars(ctx, emb, routes)
 		if err != nil {
 			return nil, err
 		}
 		r.emb, r.exemplars = emb, ex
+		if depth {
+			r.exemplars, r.depth = ex[:len(ex)-1], ex[len(ex)-1:]
+		}
 	}
 	return r, nil
 }
@@ -81,11 +96,16 @@ func (r *Router) Decide(ctx context.Context, in Input) (Decision, error) {
 	case r.cfg.Domains[d.Domain] != "":
 		d.Primary, d.Rule, d.Reason = r.cfg.Domains[d.Domain], RuleDomain, "domain rule: "+d.Domain
 	default:
-		if m, reason, ok := r.matchExemplar(ctx, in.Query); ok {
+		if m, reason, ok := r.match(ctx, r.exemplars, in.Query); ok {
 			d.Primary, d.Rule, d.Reason = m, RuleExemplar, reason
 			break
 		}
 		d.Primary, d.Rule, d.Reason = r.byComplexity(sc, d.Complexity)
+		if d.Rule == RuleSimple && !asksForFact(in.Query) {
+			if m, reason, ok := r.match(ctx, r.depth, in.Query); ok {
+				d.Primary, d.Rule, d.Reason = m, RuleExemplar, reason
+			}
+		}
 	}
 	d.Fallbacks = r.fallbacks(d.Primary)
 	return d, nil
