@@ -124,7 +124,7 @@ func (s *Server) shadowChat(ctx context.Context, tenant string, body []byte) rol
 // shadowAnswer is what a shadow call on the new side answered.
 func shadowAnswer(a *orchestrator.Answer, err error, start time.Time) rollout.Answer {
 	if err != nil {
-		status, _, _ := describe(err)
+		status, _, _ := describe(err, "")
 		return rollout.Answer{Status: status, Err: err, Latency: time.Since(start)}
 	}
 	return rollout.Answer{Text: a.Response.Message.Content, Status: http.StatusOK, Latency: time.Since(start)}
@@ -262,7 +262,7 @@ func (s *Server) streamChat(w http.ResponseWriter, r *http.Request, q *orchestra
 		}
 		if err != nil {
 			if ctx.Err() == nil {
-				_, body, _ := describe(err)
+				_, body, _ := describe(err, requestID(ctx))
 				b, _ := json.Marshal(body)
 				_ = openai.WriteEvent(w, b)
 				_ = rc.Flush()

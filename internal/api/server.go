@@ -162,7 +162,7 @@ func (s *Server) serve(w *response, r *http.Request) {
 			}
 			s.opt.Log.ErrorContext(r.Context(), "panic serving request", "path", r.URL.Path, "panic", v)
 			if w.status == 0 {
-				status, body, _ := describe(errors.New("panic"))
+				status, body, _ := describe(errors.New("panic"), requestID(r.Context()))
 				writeJSON(w, status, body)
 			}
 		}

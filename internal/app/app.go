@@ -22,6 +22,7 @@ import (
 	"github.com/cato-gateway/cato/internal/provider/openaicompat"
 	"github.com/cato-gateway/cato/internal/provider/sagemaker"
 	"github.com/cato-gateway/cato/internal/provider/simulated"
+	"github.com/cato-gateway/cato/internal/redact"
 	"github.com/cato-gateway/cato/internal/router"
 	"github.com/cato-gateway/cato/internal/simulator"
 	"github.com/cato-gateway/cato/internal/store"
@@ -254,7 +255,7 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 		srv.Protocols.SetUnencryptedHTTP2(true)
 		srv.HTTP2 = &http.HTTP2Config{MaxConcurrentStreams: s.MaxConcurrentStreams}
 	}
-	a.log.Info("cato serving", "listen", ln.Addr().String(), "version", version.String(), "store", a.cfg.Store, "h2c", *s.HTTP2)
+	a.log.Info("cato serving", "listen", ln.Addr().String(), "version", version.String(), "store", redact.URL(a.cfg.Store), "h2c", *s.HTTP2)
 	bg, stopBG := context.WithCancel(ctx)
 	bgDone := make(chan error, 1)
 	go func() { bgDone <- a.runBackground(bg) }()

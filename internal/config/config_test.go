@@ -137,6 +137,17 @@ func TestLoadRefusesWrongKeysAndValues(t *testing.T) {
 	}
 }
 
+// TestValidateStoreURLHidesPasswords: a store URL that is refused is not
+// echoed in the error, which reaches the log.
+func TestValidateStoreURLHidesPasswords(t *testing.T) {
+	for _, raw := range []string{"postgres://u:s3cret{@h/db", "redis://:s3cret@h:port/0", "mysql://u:s3cret@h/db", "u:s3cret@h"} {
+		err := ValidateStoreURL(raw)
+		if err == nil || strings.Contains(err.Error(), "s3cret") {
+			t.Errorf("ValidateStoreURL(%q) = %v; want an error without the password", raw, err)
+		}
+	}
+}
+
 func FuzzValidateStoreURL(f *testing.F) {
 	for _, s := range []string{"embedded://.cato", "embedded:///var/lib/cato", "redis://127.0.0.1:6379/0", "postgres://u:p@h/db?sslmode=disable", "embedded://", "::", "redis://%zz"} {
 		f.Add(s)

@@ -64,6 +64,7 @@ var classes = map[string]class{
 	"internal/vectorindex": leaf,
 	"internal/metrics":     leaf,
 	"internal/requestid":   leaf,
+	"internal/redact":      leaf,
 	"internal/version":     leaf,
 	"internal/window":      leaf,
 

@@ -15,6 +15,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/cato-gateway/cato/internal/redact"
 )
 
 // ErrAborted is returned (in Answer.Err) by Legacy.Proxy when the upstream
@@ -228,7 +230,7 @@ func (l *Legacy) errorHandler(_ http.ResponseWriter, r *http.Request, err error)
 		return // the client is gone
 	}
 	st.status, st.err = http.StatusBadGateway, fmt.Errorf("%w: %w", ErrLegacyUnavailable, err)
-	l.opts.Log.Warn("legacy upstream failed", slog.String("url", r.URL.Redacted()), slog.Any("err", err))
+	l.opts.Log.Warn("legacy upstream failed", slog.String("url", redact.URL(r.URL.String())), slog.Any("err", err))
 }
 
 // Proxy sends r, with body as its body, to the legacy server and writes the
