@@ -152,6 +152,11 @@ func (a *App) registerRolloutMetrics(m *migration) {
 			Name: "cato_rollout_auto_rollbacks_total", Help: "Automatic rollbacks to 0%.",
 		}, func() float64 { return float64(m.guard.Stats().Trips) }))
 	}
+	if leg := m.api.Legacy; leg != nil {
+		reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "cato_rollout_dual_write_dropped_total", Help: "Legacy turns not saved to working memory because dual-write was at its limit of calls in flight.",
+		}, func() float64 { return float64(leg.ExchangesDropped()) }))
+	}
 	if sh := m.api.Shadow; sh != nil {
 		for outcome, get := range map[string]func(rollout.ShadowStats) uint64{
 			"sent":           func(s rollout.ShadowStats) uint64 { return s.Sent },
