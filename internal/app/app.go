@@ -15,6 +15,7 @@ import (
 	"github.com/cato-gateway/cato/internal/breaker"
 	"github.com/cato-gateway/cato/internal/config"
 	"github.com/cato-gateway/cato/internal/llm"
+	"github.com/cato-gateway/cato/internal/lograte"
 	"github.com/cato-gateway/cato/internal/metrics"
 	"github.com/cato-gateway/cato/internal/orchestrator"
 	"github.com/cato-gateway/cato/internal/provider"
@@ -32,8 +33,10 @@ import (
 
 // App is one running Cato gateway.
 type App struct {
-	cfg      *config.Config
-	log      *slog.Logger
+	cfg *config.Config
+	log *slog.Logger
+	// reqLog is log for the request path, repeated warnings rate-limited.
+	reqLog   *slog.Logger
 	metrics  *metrics.Metrics
 	api      *api.Server
 	upstream *http.Client
@@ -66,6 +69,11 @@ func newApp(ctx context.Context, cfg *config.Config, environ []string, log *slog
 		}
 	}()
 
+	// reqLog logs what happens on the request path, where one sick
+	// dependency warns on every request: one line per message per 10s,
+	// with the count of the others.
+	reqLog := slog.New(lograte.New(log.Handler(), lograte.Options{}))
+	a.reqLog = reqLog
 	if cfg.Memory.Enabled {
 		log.Warn("memory.enabled is set, but this build has no long-term memory yet: the memory keys change nothing")
 	}
@@ -107,7 +115,7 @@ func newApp(ctx context.Context, cfg *config.Config, environ []string, log *slog
 	if err != nil {
 		return nil, fmt.Errorf("embeddings: %w", err)
 	}
-	rt, err := router.New(ctx, routerConfig(cfg.Routing), emb, log)
+	rt, err := router.New(ctx, routerConfig(cfg.Routing), emb, reqLog)
 	if err != nil {
 		return nil, fmt.Errorf("routing: %w", err)
 	}
@@ -120,7 +128,7 @@ func newApp(ctx context.Context, cfg *config.Config, environ []string, log *slog
 	if err != nil {
 		return nil, err
 	}
-	mig, err := a.newMigration(ctx, cfg, backend.Flags(), env, sortedKeys(models), dualWriter(mem, cfg.Rollout.Legacy, log))
+	mig, err := a.newMigration(ctx, cfg, backend.Flags(), env, sortedKeys(models), dualWriter(mem, cfg.Rollout.Legacy, reqLog))
 	if err != nil {
 		return nil, err
 	}
@@ -128,7 +136,7 @@ func newApp(ctx context.Context, cfg *config.Config, environ []string, log *slog
 	a.migration = mig
 	orch := orchestrator.New(orchestrator.Options{
 		Models:    sortedKeys(models),
-		Caller:    provider.NewFallback(provider.Lookup(guards), cfg.Retries.Budget, log),
+		Caller:    provider.NewFallback(provider.Lookup(guards), cfg.Retries.Budget, reqLog),
 		Fallbacks: cfg.Routing.Fallbacks,
 		Router:    rt,
 		Cache:     semCache,
@@ -137,12 +145,12 @@ func newApp(ctx context.Context, cfg *config.Config, environ []string, log *slog
 		Forget:    func(ctx context.Context, tenant, id string) error { return semCache.DeleteSession(ctx, tenant, id) },
 		Cost:      func(model string, u llm.Usage) float64 { return roundUSD(provider.Price(prices[model]).Cost(u)) },
 		Metrics:   a.metrics,
-		Log:       log,
+		Log:       reqLog,
 	})
 	a.api = api.New(api.Options{
 		Orchestrator: orch,
 		Metrics:      a.metrics,
-		Log:          log,
+		Log:          reqLog,
 		Auth:         auth,
 		MaxBodyBytes: cfg.Server.MaxBodyBytes,
 		Models:       sortedKeys(models),

@@ -78,7 +78,7 @@ func (a *App) newMigration(ctx context.Context, cfg *config.Config, store rollou
 			lo.BaseURL = base
 		}
 		lo.Transport = a.upstream.Transport
-		lo.Log = a.log
+		lo.Log = a.reqLog
 		lo.RewriteModels = slices.Concat([]string{"auto", "cato"}, chatModels)
 		if *rc.DualWrite {
 			lo.OnExchange = dualWrite

@@ -65,6 +65,7 @@ var classes = map[string]class{
 	"internal/metrics":     leaf,
 	"internal/requestid":   leaf,
 	"internal/redact":      leaf,
+	"internal/lograte":     leaf,
 	"internal/version":     leaf,
 	"internal/window":      leaf,
 
