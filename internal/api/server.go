@@ -41,6 +41,11 @@ type Options struct {
 	// Rollout splits traffic between the new side and the legacy upstream;
 	// nil serves everything on the new side.
 	Rollout *Rollout
+	// PayloadTenants lists the tenants whose requests and answers are
+	// logged, at info level under the message "payload" (config
+	// log.payloads). Nil logs no payload: by default the log carries no
+	// prompt, answer, key or hidden state.
+	PayloadTenants map[string]bool
 	// Status adds sections to /status (breakers, cache, rollout…); each
 	// function returns the section's JSON value.
 	Status map[string]func() any

@@ -148,15 +148,16 @@ func newApp(ctx context.Context, cfg *config.Config, environ []string, log *slog
 		Log:       reqLog,
 	})
 	a.api = api.New(api.Options{
-		Orchestrator: orch,
-		Metrics:      a.metrics,
-		Log:          reqLog,
-		Auth:         auth,
-		MaxBodyBytes: cfg.Server.MaxBodyBytes,
-		Models:       sortedKeys(models),
-		Version:      version.String(),
-		Rollout:      mig.api,
-		Checks:       map[string]func(context.Context) error{"store": backend.Ping},
+		Orchestrator:   orch,
+		Metrics:        a.metrics,
+		Log:            reqLog,
+		Auth:           auth,
+		MaxBodyBytes:   cfg.Server.MaxBodyBytes,
+		Models:         sortedKeys(models),
+		Version:        version.String(),
+		Rollout:        mig.api,
+		PayloadTenants: payloadTenants(cfg.Log.Payloads),
+		Checks:         map[string]func(context.Context) error{"store": backend.Ping},
 		Status: map[string]func() any{
 			"breakers": func() any { return breakerStatus(guards) },
 			"rollout":  func() any { return mig.report.Status() },
@@ -317,6 +318,18 @@ func (a *App) close() {
 		}
 	}
 	a.closers = nil
+}
+
+// payloadTenants is the set of log.payloads; nil when empty.
+func payloadTenants(tenants []string) map[string]bool {
+	if len(tenants) == 0 {
+		return nil
+	}
+	m := make(map[string]bool, len(tenants))
+	for _, t := range tenants {
+		m[t] = true
+	}
+	return m
 }
 
 func envMap(environ []string) map[string]string {

@@ -173,3 +173,55 @@ func (r *recorder) Write(b []byte) (int, error) {
 	return r.body.Write(b)
 }
 func (r *recorder) Flush() {}
+
+// TestPayloadLogging: the log carries a tenant's prompts and answers only
+// when log.payloads names the tenant, at any level.
+func TestPayloadLogging(t *testing.T) {
+	const prompt = "my secret prompt about zebras"
+	for _, tt := range []struct {
+		name     string
+		payloads string
+		want     bool
+	}{
+		{"off by default", "", false},
+		{"another tenant", "log: {payloads: [team-b]}\n", false},
+		{"this tenant", "log: {payloads: [team-a]}\n", true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg, err := config.Parse([]byte(simConfig + tt.payloads))
+			if err != nil {
+				t.Fatal(err)
+			}
+			cfg.Store = "embedded://" + t.TempDir()
+			var logs syncBuffer
+			log := slog.New(requestid.Handler{Handler: slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug})})
+			a, err := New(context.Background(), cfg, []string{"TEST_KEY_A=key-a", "TEST_ADMIN_KEY=admin"}, log)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer a.close()
+			for _, body := range []string{
+				`{"model":"auto","session_id":"s-1","messages":[{"role":"user","content":"` + prompt + `"}]}`,
+				`{"model":"auto","session_id":"s-1","stream":true,"messages":[{"role":"user","content":"` + prompt + `"}]}`,
+			} {
+				req, _ := http.NewRequest(http.MethodPost, "/v1/chat/completions", strings.NewReader(body))
+				req.Header.Set("Authorization", "Bearer key-a")
+				rec := newRecorder()
+				a.Handler().ServeHTTP(rec, req)
+				if rec.Code != 200 {
+					t.Fatalf("status %d: %s", rec.Code, rec.body.String())
+				}
+			}
+			out := logs.String()
+			if got := strings.Contains(out, "zebras"); got != tt.want {
+				t.Errorf("log holds the prompt: %v; want %v\n%s", got, tt.want, out)
+			}
+			if tt.want && (strings.Count(out, "msg=payload") != 2 || !strings.Contains(out, "simulated answer")) {
+				t.Errorf("log lacks two payload lines with the answers:\n%s", out)
+			}
+			if strings.Contains(out, "key-a") {
+				t.Errorf("log holds the client key:\n%s", out)
+			}
+		})
+	}
+}
