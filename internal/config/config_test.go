@@ -240,7 +240,7 @@ func TestErrorMessages(t *testing.T) {
 		{"list expected", "routing:\n  exemplars:\n    - {name: x, model: a, examples: hello}\n", nil,
 			`line 3: routing.exemplars[0].examples: is the value "hello"; want a list such as [a, b]`},
 		{"section expected", "log: verbose\n", nil,
-			`line 1: log: is the value "verbose"; want a section of keys (format, level)`},
+			`line 1: log: is the value "verbose"; want a section of keys (format, level, payloads)`},
 		{"env key misspelt", "", []string{"CATO_ROLLOUT__PERCENTGE=10"},
 			"CATO_ROLLOUT__PERCENTGE: rollout: unknown key percentge (did you mean percentage?)"},
 		{"env key under a model", two, []string{"CATO_MODELS__A__PROVDER=simulated"},
