@@ -3,9 +3,12 @@ package api
 import (
 	"bufio"
 	"encoding/json"
+	"errors"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"strings"
 	"testing"
 
@@ -101,5 +104,30 @@ func TestPanicRecovery(t *testing.T) {
 			b, err := io.ReadAll(resp.Body)
 			tt.check(t, resp, string(b), err)
 		})
+	}
+}
+
+type failingBody struct{ err error }
+
+func (b failingBody) Read([]byte) (int, error) { return 0, b.err }
+
+// TestUnreadableBodyHidesAddresses: a body that fails to arrive is a 400
+// whose message says what happened, not the connection's addresses.
+func TestUnreadableBodyHidesAddresses(t *testing.T) {
+	s := New(Options{})
+	for _, cause := range []error{
+		errors.New("read tcp 10.0.0.1:8080->10.0.0.2:5555: read: connection reset by peer"),
+		&net.OpError{Op: "read", Net: "tcp", Addr: &net.TCPAddr{IP: net.IPv4(10, 0, 0, 1), Port: 8080}, Err: os.ErrDeadlineExceeded},
+	} {
+		req := httptest.NewRequest(http.MethodPost, "/v1/chat/completions", failingBody{cause})
+		rec := httptest.NewRecorder()
+		s.ServeHTTP(rec, req)
+		var doc openai.ErrorBody
+		if err := json.Unmarshal(rec.Body.Bytes(), &doc); err != nil || rec.Code != 400 || doc.Error.Code == nil || *doc.Error.Code != codeUnreadableBody {
+			t.Errorf("%v: %d %s; want 400 unreadable_body", cause, rec.Code, rec.Body.String())
+		}
+		if strings.Contains(rec.Body.String(), "10.0.0") {
+			t.Errorf("%v: body %s names an address", cause, rec.Body.String())
+		}
 	}
 }
