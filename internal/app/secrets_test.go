@@ -225,3 +225,39 @@ func TestPayloadLogging(t *testing.T) {
 		})
 	}
 }
+
+// TestRequestPathWarningsRateLimited: an upstream that refuses every
+// request warns once per message per interval, not once per request.
+func TestRequestPathWarningsRateLimited(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dead := ln.Addr().String()
+	ln.Close()
+	cfg, err := config.Parse([]byte(upstreamConfig("http://" + dead)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Store = "embedded://" + t.TempDir()
+	var logs syncBuffer
+	a, err := New(context.Background(), cfg, nil, slog.New(slog.NewTextHandler(&logs, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.close()
+	for range 10 {
+		req, _ := http.NewRequest(http.MethodPost, "/v1/chat/completions", strings.NewReader(`{"model":"bedrock_sonnet","messages":[{"role":"user","content":"hi"}]}`))
+		rec := newRecorder()
+		a.Handler().ServeHTTP(rec, req)
+		if rec.Code < 500 { // 502, then 503 once the breakers open
+			t.Fatalf("status %d; want a 5xx", rec.Code)
+		}
+	}
+	out := logs.String()
+	for _, msg := range []string{`msg="falling back"`, `msg="request failed"`} {
+		if n := strings.Count(out, msg); n != 1 {
+			t.Errorf("%s logged %d times for 10 failed requests; want once per interval\n%s", msg, n, out)
+		}
+	}
+}
