@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"log/slog"
 	"net/http"
 	"sort"
 	"time"
@@ -23,11 +24,14 @@ func (s *Server) health(w http.ResponseWriter, r *http.Request) {
 	defer cancel()
 	for name, check := range s.opt.Checks {
 		if err := check(ctx); err != nil {
-			failing[name] = err.Error()
+			// Health answers anyone: it names the component, and the
+			// cause (addresses, driver errors) goes to the log.
+			failing[name] = "unavailable"
+			s.opt.Log.WarnContext(r.Context(), "health check failed", slog.String("check", name), slog.Any("err", err))
 		}
 	}
 	if len(failing) > 0 {
-		writeJSON(w, http.StatusServiceUnavailable, map[string]any{"status": "unavailable", "failing": failing})
+		writeJSON(w, http.StatusServiceUnavailable, map[string]any{"status": "unavailable", "failing": failing, "request_id": requestID(r.Context())})
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})

@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"log/slog"
+	"net"
 	"net/http"
 	"strconv"
 	"strings"
@@ -27,7 +29,17 @@ func (s *Server) readBody(w http.ResponseWriter, r *http.Request) ([]byte, error
 		if errors.As(err, &mbe) {
 			return nil, err
 		}
-		return nil, fail(codeUnreadableBody, "reading the request body: "+err.Error())
+		// The cause names the connection's addresses: it goes to the log.
+		s.opt.Log.InfoContext(r.Context(), "request body unreadable", slog.Any("err", err))
+		msg := "the request body could not be read"
+		var ne net.Error
+		switch {
+		case errors.Is(err, io.ErrUnexpectedEOF):
+			msg = "the request body ended before its announced length"
+		case errors.As(err, &ne) && ne.Timeout():
+			msg = "reading the request body took too long"
+		}
+		return nil, fail(codeUnreadableBody, msg)
 	}
 	return b, nil
 }
@@ -124,7 +136,7 @@ func (s *Server) shadowChat(ctx context.Context, tenant string, body []byte) rol
 // shadowAnswer is what a shadow call on the new side answered.
 func shadowAnswer(a *orchestrator.Answer, err error, start time.Time) rollout.Answer {
 	if err != nil {
-		status, _, _ := describe(err)
+		status, _, _ := describe(err, "")
 		return rollout.Answer{Status: status, Err: err, Latency: time.Since(start)}
 	}
 	return rollout.Answer{Text: a.Response.Message.Content, Status: http.StatusOK, Latency: time.Since(start)}
@@ -262,7 +274,7 @@ func (s *Server) streamChat(w http.ResponseWriter, r *http.Request, q *orchestra
 		}
 		if err != nil {
 			if ctx.Err() == nil {
-				_, body, _ := describe(err)
+				_, body, _ := describe(err, requestID(ctx))
 				b, _ := json.Marshal(body)
 				_ = openai.WriteEvent(w, b)
 				_ = rc.Flush()

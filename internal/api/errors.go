@@ -69,7 +69,15 @@ func failureKind(code string) (int, string) {
 // error becomes a status: handlers return or pass errors, and writeError
 // (or a stream's error event) answers with what describe says. A failure
 // of the request as sent is always a 4xx.
-func describe(err error) (int, openai.ErrorBody, int) {
+//
+// The message of a failure of Cato's own or of what it depends on (a
+// store, the legacy side, an upstream that did not answer, a deadline)
+// names the failing component and the request id reqID, never the Go
+// error under it: that error holds addresses, URLs and driver messages,
+// and goes to the log under the same request id (writeError logs it).
+// An upstream's own OpenAI error document is passed through as it came
+// (describeProvider), and a request the client can fix keeps the reason.
+func describe(err error, reqID string) (int, openai.ErrorBody, int) {
 	var f *failure
 	var re *openai.RequestError
 	var pe *provider.Error
@@ -97,27 +105,57 @@ func describe(err error) (int, openai.ErrorBody, int) {
 	case errors.Is(err, orchestrator.ErrSessionNotFound):
 		return http.StatusNotFound, openai.NewError(openai.TypeNotFound, "session_not_found", "", err.Error()), 0
 	case errors.Is(err, orchestrator.ErrStoreUnavailable), errors.Is(err, rollout.ErrStoreUnavailable):
-		return http.StatusServiceUnavailable, openai.NewError(openai.TypeServer, "store_unavailable", "", err.Error()), 1
+		what := "the state store"
+		if errors.Is(err, rollout.ErrStoreUnavailable) {
+			what = "the rollout flag store"
+		}
+		return http.StatusServiceUnavailable, openai.NewError(openai.TypeServer, "store_unavailable", "", hidden(what+" is unavailable", reqID)), 1
 	case errors.Is(err, orchestrator.ErrModelNotFound):
 		return http.StatusNotFound, openai.NewError(openai.TypeInvalidRequest, "model_not_found", "model", err.Error()), 0
 	case errors.Is(err, context.Canceled):
 		return StatusClientClosed, openai.NewError(openai.TypeInvalidRequest, "client_closed", "", "the client closed the request"), 0
 	case errors.Is(err, rollout.ErrLegacyUnavailable):
-		// The cause names the legacy server's address: it stays in the log.
-		return http.StatusBadGateway, openai.NewError(openai.TypeUpstream, "legacy_unavailable", "", rollout.ErrLegacyUnavailable.Error()), 0
+		return http.StatusBadGateway, openai.NewError(openai.TypeUpstream, "legacy_unavailable", "", hidden(rollout.ErrLegacyUnavailable.Error(), reqID)), 0
 	case errors.As(err, &pe):
-		return describeProvider(pe)
+		return describeProvider(pe, reqID)
 	case errors.Is(err, context.DeadlineExceeded):
-		return http.StatusGatewayTimeout, openai.NewError(openai.TypeServer, "timeout", "", "the request ran out of time: "+err.Error()), 0
+		return http.StatusGatewayTimeout, openai.NewError(openai.TypeServer, "timeout", "", hidden("the request ran out of time", reqID)), 0
 	}
-	return http.StatusInternalServerError, openai.NewError(openai.TypeServer, "internal_error", "", "internal error"), 0
+	return http.StatusInternalServerError, openai.NewError(openai.TypeServer, "internal_error", "", hidden("internal error", reqID)), 0
+}
+
+// hidden is the message of a failure whose cause stays in the log: what
+// failed, and the request id to find the cause under.
+func hidden(what, reqID string) string {
+	if reqID == "" {
+		return what + "; the cause is in Cato's log"
+	}
+	return what + " (request id " + reqID + "); the cause is in Cato's log under that id"
+}
+
+// providerWhat says, in words, what went wrong for a provider code whose
+// cause stays in the log.
+var providerWhat = map[provider.Code]string{
+	provider.CodeUpstreamUnreachable: "the upstream could not be reached",
+	provider.CodeConnectionError:     "the connection to the upstream failed",
+	provider.CodeConnectionReset:     "the upstream reset the connection",
+	provider.CodeTimeout:             "the upstream did not answer in time",
+	provider.CodeDeadlineExceeded:    "the request's time ran out before a model answered",
+	provider.CodeThrottled:           "the upstream is rate-limiting calls",
+	provider.CodeBreakerOpen:         "the model's circuit breaker is open",
+	provider.CodeModelOverloaded:     "the model is at its concurrency limit",
+	provider.CodeAccessDenied:        "the upstream refused Cato's credentials",
+	provider.CodeBadResponse:         "the upstream's answer could not be read",
+	provider.CodeBadUpstreamResponse: "the upstream's answer could not be read",
+	provider.CodeBadUpstreamURL:      "the configured upstream URL is unusable",
+	provider.CodeIncompleteStream:    "the upstream's stream ended early",
 }
 
 // describeProvider maps an upstream failure that survived every fallback.
 // An upstream's own error document reaches the client as sent, with the
 // upstream's status, except a 401 or 403 (the upstream refused Cato's
 // credentials, which the client cannot fix: a 502 of Cato's own).
-func describeProvider(pe *provider.Error) (int, openai.ErrorBody, int) {
+func describeProvider(pe *provider.Error, reqID string) (int, openai.ErrorBody, int) {
 	retry := int((pe.RetryAfter + 999_999_999) / 1_000_000_000)
 	if s := pe.StatusCode; s >= 400 && s != http.StatusUnauthorized && s != http.StatusForbidden && s != http.StatusProxyAuthRequired {
 		if body, ok := openai.UpstreamError(pe.Upstream); ok {
@@ -127,11 +165,15 @@ func describeProvider(pe *provider.Error) (int, openai.ErrorBody, int) {
 			return s, body, retry
 		}
 	}
-	msg := pe.Error()
 	code := pe.Code
 	if code == "" {
 		code = provider.CodeUpstreamError
 	}
+	what, ok := providerWhat[code]
+	if !ok {
+		what = "the upstream failed (" + string(code) + ")"
+	}
+	msg := hidden("model "+pe.Model+": "+what, reqID)
 	switch s := pe.StatusCode; {
 	case s == http.StatusTooManyRequests:
 		if retry == 0 {
@@ -139,8 +181,9 @@ func describeProvider(pe *provider.Error) (int, openai.ErrorBody, int) {
 		}
 		return s, openai.NewError(openai.TypeRateLimit, string(code), "", msg), retry
 	case s == http.StatusBadRequest, s == http.StatusNotFound, s == http.StatusRequestEntityTooLarge, s == http.StatusUnprocessableEntity:
-		// The model refused the request as sent: the client can fix it.
-		return s, openai.NewError(openai.TypeInvalidRequest, string(code), pe.Param, msg), 0
+		// The model refused the request as sent: the client can fix it,
+		// and needs the reason.
+		return s, openai.NewError(openai.TypeInvalidRequest, string(code), pe.Param, pe.Error()), 0
 	case s == http.StatusServiceUnavailable, s == http.StatusGatewayTimeout:
 		if code == provider.CodeBreakerOpen && retry == 0 {
 			retry = 1 // half open with its probes taken: try again soon
@@ -155,7 +198,7 @@ func describeProvider(pe *provider.Error) (int, openai.ErrorBody, int) {
 // writeError answers with err in OpenAI's error shape, as describe maps
 // it, and logs a 5xx. A client that went away gets nothing.
 func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) int {
-	status, body, retry := describe(err)
+	status, body, retry := describe(err, requestID(r.Context()))
 	if status == StatusClientClosed {
 		return status
 	}

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -83,9 +84,9 @@ func TestDescribe(t *testing.T) {
 		// Cato's own state.
 		{"session store down", fmt.Errorf("%w: redis down", orchestrator.ErrStoreUnavailable), want{503, openai.TypeServer, "store_unavailable", "", "", 1}},
 		{"rollout store down", fmt.Errorf("%w: redis down", rollout.ErrStoreUnavailable), want{503, openai.TypeServer, "store_unavailable", "", "", 1}},
-		{"legacy down", fmt.Errorf("%w: dial tcp 10.0.0.1:4000: refused", rollout.ErrLegacyUnavailable), want{502, openai.TypeUpstream, "legacy_unavailable", "", "the legacy upstream did not answer", 0}},
+		{"legacy down", fmt.Errorf("%w: dial tcp 10.0.0.1:4000: refused", rollout.ErrLegacyUnavailable), want{502, openai.TypeUpstream, "legacy_unavailable", "", "the legacy upstream did not answer (request id req-1); the cause is in Cato's log under that id", 0}},
 		{"out of time", fmt.Errorf("answering: %w", context.DeadlineExceeded), want{504, openai.TypeServer, "timeout", "", "", 0}},
-		{"anything else", errors.New("bug"), want{500, openai.TypeServer, "internal_error", "", "internal error", 0}},
+		{"anything else", errors.New("bug"), want{500, openai.TypeServer, "internal_error", "", "internal error (request id req-1); the cause is in Cato's log under that id", 0}},
 		// A model call that failed after every fallback.
 		{"throttled", pe(429, provider.CodeThrottled, 0), want{429, openai.TypeRateLimit, "throttled", "", "", 1}},
 		{"throttled with a hint", pe(429, provider.CodeThrottled, 2500*time.Millisecond), want{429, openai.TypeRateLimit, "throttled", "", "", 3}},
@@ -104,7 +105,7 @@ func TestDescribe(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			status, body, retry := describe(tt.err)
+			status, body, retry := describe(tt.err, "req-1")
 			e := body.Error
 			got := want{status: status, typ: e.Type, retry: retry, msg: e.Message}
 			if e.Code != nil {
@@ -121,6 +122,18 @@ func TestDescribe(t *testing.T) {
 			}
 			if e.Message == "" {
 				t.Errorf("describe(%v) has no message", tt.err)
+			}
+			// A failure of Cato's or of what it depends on names the
+			// request id and hides the Go error under it.
+			if status/100 == 5 || status == http.StatusTooManyRequests {
+				if !strings.Contains(e.Message, "req-1") {
+					t.Errorf("describe(%v) message %q lacks the request id", tt.err, e.Message)
+				}
+				for _, cause := range []string{"upstream said no", "redis down", "dial tcp", "10.0.0.1", "bug"} {
+					if strings.Contains(e.Message, cause) {
+						t.Errorf("describe(%v) message %q holds the cause %q", tt.err, e.Message, cause)
+					}
+				}
 			}
 			if status/100 == 5 && errors.As(tt.err, new(*openai.RequestError)) {
 				t.Errorf("describe(%v) = %d: a request the client got wrong is never a 5xx", tt.err, status)
@@ -150,7 +163,7 @@ func TestWriteErrorShape(t *testing.T) {
 		if !slices.Equal(keys, []string{"code", "message", "param", "type"}) {
 			t.Errorf("writeError(%v) body keys = %v; want code, message, param, type", err, keys)
 		}
-		_, _, retry := describe(err)
+		_, _, retry := describe(err, "")
 		if got := rec.Header().Get("Retry-After"); (retry > 0) != (got != "") {
 			t.Errorf("writeError(%v) Retry-After = %q; describe says %d", err, got, retry)
 		}

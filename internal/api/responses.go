@@ -238,7 +238,7 @@ func (s *Server) streamResponse(w http.ResponseWriter, r *http.Request, q *orche
 		}
 		if err != nil {
 			if ctx.Err() == nil {
-				_, body, _ := describe(err)
+				_, body, _ := describe(err, requestID(ctx))
 				_ = rs.Fail(body.Error, meta(nil))
 				_ = flusher.Flush()
 				s.opt.Log.WarnContext(ctx, "stream failed after its first chunk", "model", sa.Model, "err", err)

@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"net"
 	"net/http"
 	"strconv"
@@ -77,15 +78,24 @@ func (e *twoSided[T]) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	rw := responseOf(w)
 	model := "-"
-	if req, chat, err := e.read(rw, r); err != nil {
+	req, chat, err := e.read(rw, r)
+	var text string
+	if err != nil {
 		e.s.writeError(rw, r, err)
 	} else if side, id := e.s.side(r, chat); side == rollout.SideLegacy {
 		model = "legacy"
-		e.serveLegacy(rw, r, req, chat, id)
-	} else if m := e.serveNew(rw, r, req, chat, start); m != "" {
-		model = m
+		text = e.serveLegacy(rw, r, req, chat, id)
+	} else {
+		var m string
+		if m, text = e.serveNew(rw, r, req, chat, start); m != "" {
+			model = m
+		}
 	}
 	e.s.opt.Metrics.ObserveRequest(e.route, model, codeText(rw.status), time.Since(start))
+	if tenant := tenantOf(r.Context()); err == nil && e.s.opt.PayloadTenants[tenant] {
+		e.s.opt.Log.InfoContext(r.Context(), "payload", slog.String("tenant", tenant), slog.String("route", e.route),
+			slog.String("model", model), slog.Int("status", rw.status), slog.String("request", string(chat)), slog.String("answer", text))
+	}
 }
 
 // side decides which side serves a request whose chat completions body is
@@ -102,8 +112,9 @@ func (s *Server) side(r *http.Request, chat []byte) (rollout.Side, rollout.Ident
 	return ro.Decider.Decide(id, r.Header.Get(rollout.HeaderSide)).Side, id
 }
 
-// serveLegacy answers on the legacy side; id says who asked.
-func (e *twoSided[T]) serveLegacy(w *response, r *http.Request, req T, chat []byte, id rollout.Identity) {
+// serveLegacy answers on the legacy side and returns the answer's text;
+// id says who asked.
+func (e *twoSided[T]) serveLegacy(w *response, r *http.Request, req T, chat []byte, id rollout.Identity) string {
 	ro := e.s.opt.Rollout
 	e.s.opt.Metrics.RolloutRequests.WithLabelValues("legacy").Inc()
 	var ans rollout.Answer
@@ -128,16 +139,18 @@ func (e *twoSided[T]) serveLegacy(w *response, r *http.Request, req T, chat []by
 	if errors.Is(ans.Err, rollout.ErrAborted) {
 		w.abort()
 	}
+	return ans.Text
 }
 
-// serveNew answers on the new side and returns the model that answered.
-func (e *twoSided[T]) serveNew(w *response, r *http.Request, req T, chat []byte, start time.Time) string {
+// serveNew answers on the new side and returns the model that answered
+// and the answer's text.
+func (e *twoSided[T]) serveNew(w *response, r *http.Request, req T, chat []byte, start time.Time) (string, string) {
 	w.Header().Set(rollout.HeaderSide, rollout.SideNew.String())
 	e.s.opt.Metrics.RolloutRequests.WithLabelValues("new").Inc()
 	res := e.answer(w, r, req)
 	ro := e.s.opt.Rollout
 	if ro == nil {
-		return res.model
+		return res.model, res.text
 	}
 	ans := rollout.Answer{Text: res.text, Status: w.status, Err: res.err, Latency: time.Since(start)}
 	if ro.Stats != nil {
@@ -148,7 +161,7 @@ func (e *twoSided[T]) serveNew(w *response, r *http.Request, req T, chat []byte,
 			return ro.Legacy.Call(ctx, legacyChatPath, chat)
 		})
 	}
-	return res.model
+	return res.model, res.text
 }
 
 // getRollout serves GET /api/admin/cato/rollout[?limit=N]: the flag and

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"io"
 	"log/slog"
@@ -16,6 +17,7 @@ import (
 	"time"
 
 	"github.com/cato-gateway/cato/internal/metrics"
+	"github.com/cato-gateway/cato/internal/openai"
 	"github.com/cato-gateway/cato/internal/orchestrator"
 	"github.com/cato-gateway/cato/internal/requestid"
 )
@@ -39,6 +41,11 @@ type Options struct {
 	// Rollout splits traffic between the new side and the legacy upstream;
 	// nil serves everything on the new side.
 	Rollout *Rollout
+	// PayloadTenants lists the tenants whose requests and answers are
+	// logged, at info level under the message "payload" (config
+	// log.payloads). Nil logs no payload: by default the log carries no
+	// prompt, answer, key or hidden state.
+	PayloadTenants map[string]bool
 	// Status adds sections to /status (breakers, cache, rollout…); each
 	// function returns the section's JSON value.
 	Status map[string]func() any
@@ -172,9 +179,21 @@ func (s *Server) serve(w *response, r *http.Request) {
 				return
 			}
 			s.opt.Log.ErrorContext(r.Context(), "panic serving request", "path", r.URL.Path, "panic", v)
-			if w.status == 0 {
-				status, body, _ := describe(errors.New("panic"))
+			status, body, _ := describe(errors.New("panic"), requestID(r.Context()))
+			switch {
+			case w.status == 0:
 				writeJSON(w, status, body)
+			case strings.HasPrefix(w.Header().Get("Content-Type"), "text/event-stream"):
+				// The stream has begun: a JSON document would be read as
+				// garbage, so it ends with an error event, as a failed
+				// upstream ends it.
+				if b, err := json.Marshal(body); err == nil {
+					_ = openai.WriteEvent(w, b)
+					_ = http.NewResponseController(w).Flush()
+				}
+			default:
+				// Another answer broke off: the client must see it broken.
+				w.aborted = true
 			}
 		}
 	}()

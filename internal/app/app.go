@@ -15,6 +15,7 @@ import (
 	"github.com/cato-gateway/cato/internal/breaker"
 	"github.com/cato-gateway/cato/internal/config"
 	"github.com/cato-gateway/cato/internal/llm"
+	"github.com/cato-gateway/cato/internal/lograte"
 	"github.com/cato-gateway/cato/internal/metrics"
 	"github.com/cato-gateway/cato/internal/orchestrator"
 	"github.com/cato-gateway/cato/internal/provider"
@@ -22,6 +23,7 @@ import (
 	"github.com/cato-gateway/cato/internal/provider/openaicompat"
 	"github.com/cato-gateway/cato/internal/provider/sagemaker"
 	"github.com/cato-gateway/cato/internal/provider/simulated"
+	"github.com/cato-gateway/cato/internal/redact"
 	"github.com/cato-gateway/cato/internal/router"
 	"github.com/cato-gateway/cato/internal/session"
 	"github.com/cato-gateway/cato/internal/simulator"
@@ -33,8 +35,10 @@ import (
 
 // App is one running Cato gateway.
 type App struct {
-	cfg      *config.Config
-	log      *slog.Logger
+	cfg *config.Config
+	log *slog.Logger
+	// reqLog is log for the request path, repeated warnings rate-limited.
+	reqLog   *slog.Logger
 	metrics  *metrics.Metrics
 	api      *api.Server
 	upstream *http.Client
@@ -69,6 +73,11 @@ func newApp(ctx context.Context, cfg *config.Config, environ []string, log *slog
 		}
 	}()
 
+	// reqLog logs what happens on the request path, where one sick
+	// dependency warns on every request: one line per message per 10s,
+	// with the count of the others.
+	reqLog := slog.New(lograte.New(log.Handler(), lograte.Options{}))
+	a.reqLog = reqLog
 	auth, err := buildAuth(cfg, env, log)
 	if err != nil {
 		return nil, err
@@ -107,7 +116,7 @@ func newApp(ctx context.Context, cfg *config.Config, environ []string, log *slog
 	if err != nil {
 		return nil, fmt.Errorf("embeddings: %w", err)
 	}
-	rt, err := router.New(ctx, routerConfig(cfg.Routing), emb, log)
+	rt, err := router.New(ctx, routerConfig(cfg.Routing), emb, reqLog)
 	if err != nil {
 		return nil, fmt.Errorf("routing: %w", err)
 	}
@@ -128,7 +137,7 @@ func newApp(ctx context.Context, cfg *config.Config, environ []string, log *slog
 	if err != nil {
 		return nil, err
 	}
-	mig, err := a.newMigration(ctx, cfg, backend.Flags(), env, sortedKeys(models), dualWriter(mem, ltm, cfg.Rollout.Legacy, log))
+	mig, err := a.newMigration(ctx, cfg, backend.Flags(), env, sortedKeys(models), dualWriter(mem, ltm, cfg.Rollout.Legacy, reqLog))
 	if err != nil {
 		return nil, err
 	}
@@ -136,7 +145,7 @@ func newApp(ctx context.Context, cfg *config.Config, environ []string, log *slog
 	a.migration = mig
 	orch := orchestrator.New(orchestrator.Options{
 		Models:    sortedKeys(models),
-		Caller:    provider.NewFallback(provider.Lookup(guards), cfg.Retries.Budget, log),
+		Caller:    provider.NewFallback(provider.Lookup(guards), cfg.Retries.Budget, reqLog),
 		Fallbacks: cfg.Routing.Fallbacks,
 		Router:    rt,
 		Cache:     semCache,
@@ -148,19 +157,20 @@ func newApp(ctx context.Context, cfg *config.Config, environ []string, log *slog
 		},
 		Cost:    func(model string, u llm.Usage) float64 { return roundUSD(provider.Price(prices[model]).Cost(u)) },
 		Metrics: a.metrics,
-		Log:     log,
+		Log:     reqLog,
 	})
 	a.api = api.New(api.Options{
-		Orchestrator: orch,
-		Memory:       ltm,
-		Metrics:      a.metrics,
-		Log:          log,
-		Auth:         auth,
-		MaxBodyBytes: cfg.Server.MaxBodyBytes,
-		Models:       sortedKeys(models),
-		Version:      version.String(),
-		Rollout:      mig.api,
-		Checks:       map[string]func(context.Context) error{"store": backend.Ping},
+		Orchestrator:   orch,
+		Memory:         ltm,
+		Metrics:        a.metrics,
+		Log:            reqLog,
+		Auth:           auth,
+		MaxBodyBytes:   cfg.Server.MaxBodyBytes,
+		Models:         sortedKeys(models),
+		Version:        version.String(),
+		Rollout:        mig.api,
+		PayloadTenants: payloadTenants(cfg.Log.Payloads),
+		Checks:         map[string]func(context.Context) error{"store": backend.Ping},
 		Status: map[string]func() any{
 			"breakers": func() any { return breakerStatus(guards) },
 			"rollout":  func() any { return mig.report.Status() },
@@ -268,7 +278,7 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 		srv.Protocols.SetUnencryptedHTTP2(true)
 		srv.HTTP2 = &http.HTTP2Config{MaxConcurrentStreams: s.MaxConcurrentStreams}
 	}
-	a.log.Info("cato serving", "listen", ln.Addr().String(), "version", version.String(), "store", a.cfg.Store, "h2c", *s.HTTP2)
+	a.log.Info("cato serving", "listen", ln.Addr().String(), "version", version.String(), "store", redact.URL(a.cfg.Store), "h2c", *s.HTTP2)
 	bg, stopBG := context.WithCancel(ctx)
 	bgDone := make(chan error, 1)
 	go func() { bgDone <- a.runBackground(bg) }()
@@ -322,6 +332,18 @@ func (a *App) close() {
 		}
 	}
 	a.closers = nil
+}
+
+// payloadTenants is the set of log.payloads; nil when empty.
+func payloadTenants(tenants []string) map[string]bool {
+	if len(tenants) == 0 {
+		return nil
+	}
+	m := make(map[string]bool, len(tenants))
+	for _, t := range tenants {
+		m[t] = true
+	}
+	return m
 }
 
 func envMap(environ []string) map[string]string {

@@ -79,7 +79,7 @@ func (a *App) newMigration(ctx context.Context, cfg *config.Config, store rollou
 			lo.BaseURL = base
 		}
 		lo.Transport = a.upstream.Transport
-		lo.Log = a.log
+		lo.Log = a.reqLog
 		lo.RewriteModels = slices.Concat([]string{"auto", "cato"}, chatModels)
 		if *rc.DualWrite {
 			lo.OnExchange = dualWrite
@@ -159,6 +159,11 @@ func (a *App) registerRolloutMetrics(m *migration) {
 		reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
 			Name: "cato_rollout_auto_rollbacks_total", Help: "Automatic rollbacks to 0%.",
 		}, func() float64 { return float64(m.guard.Stats().Trips) }))
+	}
+	if leg := m.api.Legacy; leg != nil {
+		reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "cato_rollout_dual_write_dropped_total", Help: "Legacy turns not saved to working memory because dual-write was at its limit of calls in flight.",
+		}, func() float64 { return float64(leg.ExchangesDropped()) }))
 	}
 	if sh := m.api.Shadow; sh != nil {
 		for outcome, get := range map[string]func(rollout.ShadowStats) uint64{

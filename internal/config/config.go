@@ -49,6 +49,11 @@ type Log struct {
 	Format string `yaml:"format"`
 	// Level is debug, info (default), warn or error.
 	Level string `yaml:"level"`
+	// Payloads lists the tenants whose requests and answers are logged
+	// (info level, message "payload"), for debugging one tenant's
+	// traffic. Empty (the default) logs no prompt, answer, key or hidden
+	// state.
+	Payloads []string `yaml:"payloads"`
 }
 
 // Server tunes the client-facing HTTP server.

@@ -139,6 +139,17 @@ func TestLoadRefusesWrongKeysAndValues(t *testing.T) {
 	}
 }
 
+// TestValidateStoreURLHidesPasswords: a store URL that is refused is not
+// echoed in the error, which reaches the log.
+func TestValidateStoreURLHidesPasswords(t *testing.T) {
+	for _, raw := range []string{"postgres://u:s3cret{@h/db", "redis://:s3cret@h:port/0", "mysql://u:s3cret@h/db", "u:s3cret@h"} {
+		err := ValidateStoreURL(raw)
+		if err == nil || strings.Contains(err.Error(), "s3cret") {
+			t.Errorf("ValidateStoreURL(%q) = %v; want an error without the password", raw, err)
+		}
+	}
+}
+
 func FuzzValidateStoreURL(f *testing.F) {
 	for _, s := range []string{"embedded://.cato", "embedded:///var/lib/cato", "redis://127.0.0.1:6379/0", "postgres://u:p@h/db?sslmode=disable", "embedded://", "::", "redis://%zz"} {
 		f.Add(s)
@@ -234,7 +245,7 @@ func TestErrorMessages(t *testing.T) {
 		{"list expected", "routing:\n  exemplars:\n    - {name: x, model: a, examples: hello}\n", nil,
 			`line 3: routing.exemplars[0].examples: is the value "hello"; want a list such as [a, b]`},
 		{"section expected", "log: verbose\n", nil,
-			`line 1: log: is the value "verbose"; want a section of keys (format, level)`},
+			`line 1: log: is the value "verbose"; want a section of keys (format, level, payloads)`},
 		{"env key misspelt", "", []string{"CATO_ROLLOUT__PERCENTGE=10"},
 			"CATO_ROLLOUT__PERCENTGE: rollout: unknown key percentge (did you mean percentage?)"},
 		{"env key under a model", two, []string{"CATO_MODELS__A__PROVDER=simulated"},

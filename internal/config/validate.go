@@ -193,12 +193,21 @@ func ValidateStoreURL(raw string) error {
 		return nil
 	case strings.HasPrefix(raw, "redis://"), strings.HasPrefix(raw, "rediss://"),
 		strings.HasPrefix(raw, "postgres://"), strings.HasPrefix(raw, "postgresql://"):
+		// The URL is not echoed: it may hold a password.
 		if _, err := url.Parse(raw); err != nil {
-			return err
+			var ue *url.Error
+			if errors.As(err, &ue) {
+				err = ue.Err
+			}
+			return fmt.Errorf("not a valid URL: %w", err)
 		}
 		return nil
 	}
-	return fmt.Errorf("%q: the scheme must be embedded://, redis://, rediss:// or postgres://", raw)
+	scheme, _, _ := strings.Cut(raw, "://")
+	if len(scheme) > 20 || strings.ContainsAny(scheme, "@:/") {
+		scheme = "?"
+	}
+	return fmt.Errorf("scheme %q: the scheme must be embedded://, redis://, rediss:// or postgres://", scheme)
 }
 
 func sortedKeys[V any](m map[string]V) []string { return slices.Sorted(maps.Keys(m)) }

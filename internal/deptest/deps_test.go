@@ -64,6 +64,8 @@ var classes = map[string]class{
 	"internal/vectorindex": leaf,
 	"internal/metrics":     leaf,
 	"internal/requestid":   leaf,
+	"internal/redact":      leaf,
+	"internal/lograte":     leaf,
 	"internal/version":     leaf,
 	"internal/window":      leaf,
 

@@ -14,7 +14,10 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
+
+	"github.com/cato-gateway/cato/internal/redact"
 )
 
 // ErrAborted is returned (in Answer.Err) by Legacy.Proxy when the upstream
@@ -69,7 +72,12 @@ type LegacyOptions struct {
 	// CaptureMaxBytes caps the response body kept for OnExchange and the
 	// shadow comparison; the client always gets all of it. Zero means 1 MiB.
 	CaptureMaxBytes int
-	Log             *slog.Logger
+	// MaxExchanges caps the OnExchange calls in flight. An exchange that
+	// finds them all busy (the store is slow or down) is dropped and
+	// counted (ExchangesDropped), so that a sick store cannot pile up a
+	// goroutine per legacy request. Zero means 64.
+	MaxExchanges int
+	Log          *slog.Logger
 }
 
 // Legacy proxies requests that fall on the legacy side, unchanged but for
@@ -90,6 +98,9 @@ type Legacy struct {
 	mu     sync.Mutex // guards closed and wg.Add against Close's wg.Wait
 	closed bool
 	wg     sync.WaitGroup
+	// slots holds a token per OnExchange call in flight.
+	slots   chan struct{}
+	dropped atomic.Uint64
 }
 
 // NewLegacy returns a Legacy proxy.
@@ -111,7 +122,10 @@ func NewLegacy(opts LegacyOptions) (*Legacy, error) {
 	if opts.Log == nil {
 		opts.Log = slog.New(slog.DiscardHandler)
 	}
-	l := &Legacy{opts: opts, base: base, hc: &http.Client{Transport: opts.Transport}}
+	if opts.MaxExchanges <= 0 {
+		opts.MaxExchanges = 64
+	}
+	l := &Legacy{opts: opts, base: base, hc: &http.Client{Transport: opts.Transport}, slots: make(chan struct{}, opts.MaxExchanges)}
 	l.proxy = &httputil.ReverseProxy{
 		Rewrite:        l.rewrite,
 		Transport:      opts.Transport,
@@ -228,7 +242,7 @@ func (l *Legacy) errorHandler(_ http.ResponseWriter, r *http.Request, err error)
 		return // the client is gone
 	}
 	st.status, st.err = http.StatusBadGateway, fmt.Errorf("%w: %w", ErrLegacyUnavailable, err)
-	l.opts.Log.Warn("legacy upstream failed", slog.String("url", r.URL.Redacted()), slog.Any("err", err))
+	l.opts.Log.Warn("legacy upstream failed", slog.String("url", redact.URL(r.URL.String())), slog.Any("err", err))
 }
 
 // Proxy sends r, with body as its body, to the legacy server and writes the
@@ -275,14 +289,29 @@ func (l *Legacy) Proxy(w http.ResponseWriter, r *http.Request, id Identity, body
 	return ans
 }
 
+// exchange calls OnExchange in a goroutine when a slot is free, and
+// drops ex when none is.
 func (l *Legacy) exchange(ctx context.Context, ex Exchange) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.closed {
 		return
 	}
-	l.wg.Go(func() { l.opts.OnExchange(context.WithoutCancel(ctx), ex) })
+	select {
+	case l.slots <- struct{}{}:
+	default:
+		l.dropped.Add(1)
+		return
+	}
+	l.wg.Go(func() {
+		defer func() { <-l.slots }()
+		l.opts.OnExchange(context.WithoutCancel(ctx), ex)
+	})
 }
+
+// ExchangesDropped returns how many exchanges were not handed to
+// OnExchange because MaxExchanges calls were in flight.
+func (l *Legacy) ExchangesDropped() uint64 { return l.dropped.Load() }
 
 // Close waits for OnExchange calls in flight and stops starting new ones.
 // It returns nil.

@@ -12,6 +12,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -379,5 +380,47 @@ func TestShadowLeavesPrimaryAlone(t *testing.T) {
 	}
 	if sh.Mirror(SideLegacy, Answer{}, func(context.Context) Answer { t.Error("shadow ran after Close"); return Answer{} }) {
 		t.Error("Mirror after Close reported true")
+	}
+}
+
+// TestLegacyDualWriteBounded: with OnExchange stuck (a hung store), at
+// most MaxExchanges calls are in flight; further exchanges are dropped
+// and counted, and clients still get their answers.
+func TestLegacyDualWriteBounded(t *testing.T) {
+	up, got := legacyUpstream(t)
+	release := make(chan struct{})
+	var inFlight, most atomic.Int32
+	leg, err := NewLegacy(LegacyOptions{
+		BaseURL: up.URL + "/v1", MaxExchanges: 2,
+		OnExchange: func(ctx context.Context, ex Exchange) {
+			n := inFlight.Add(1)
+			for m := most.Load(); n > m && !most.CompareAndSwap(m, n); m = most.Load() {
+			}
+			<-release
+			inFlight.Add(-1)
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	fr, answers := front(t, leg)
+	const requests = 7
+	for range requests {
+		resp, _ := post(t, fr.URL, `{"model":"auto","session_id":"s-1","messages":[{"role":"user","content":"2+2?"}]}`)
+		if resp.StatusCode != 200 {
+			t.Fatalf("status %d; want 200 whatever dual-write does", resp.StatusCode)
+		}
+		<-got
+		<-answers
+	}
+	if d := leg.ExchangesDropped(); d != requests-2 {
+		t.Errorf("ExchangesDropped = %d; want %d", d, requests-2)
+	}
+	close(release)
+	if err := leg.Close(); err != nil {
+		t.Errorf("Close: %v", err)
+	}
+	if m := most.Load(); m != 2 {
+		t.Errorf("most OnExchange calls in flight = %d; want 2", m)
 	}
 }

@@ -4,8 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 )
 
 // DefaultTTL is how long an idle session is kept when StoreOptions.TTL is zero.
@@ -22,7 +23,7 @@ var (
 	// changed after the session was loaded (another replica folded first).
 	ErrConflict = errors.New("session changed since it was loaded")
 	// ErrInvalidKey is returned when a tenant or session id is empty where
-	// required, too long, or holds a control character.
+	// required, too long, or holds a character that is not printable.
 	ErrInvalidKey = errors.New("invalid session key")
 )
 
@@ -40,8 +41,11 @@ type Key struct {
 func (k Key) String() string { return k.Tenant + "/" + k.ID }
 
 // Validate returns an error wrapping ErrInvalidKey unless ID is non-empty,
-// both parts are at most MaxKeyLen bytes of valid UTF-8, and neither holds a
-// control character.
+// both parts are at most MaxKeyLen bytes of valid UTF-8, and both are
+// printable: letters, marks, numbers, punctuation, symbols and the ASCII
+// space (unicode.IsPrint). C0 and C1 controls (U+0085 among them), DEL,
+// format characters such as bidirectional overrides, and spaces other than
+// U+0020 are refused, so that an id cannot forge log lines or hide itself.
 func (k Key) Validate() error {
 	if k.ID == "" {
 		return fmt.Errorf("%w: empty session id", ErrInvalidKey)
@@ -51,7 +55,7 @@ func (k Key) Validate() error {
 			return fmt.Errorf("%w: %s longer than %d bytes", ErrInvalidKey, p.name, MaxKeyLen)
 		}
 		if !validText(p.v) {
-			return fmt.Errorf("%w: %s holds a control character or invalid UTF-8", ErrInvalidKey, p.name)
+			return fmt.Errorf("%w: %s holds a character that is not printable, or invalid UTF-8", ErrInvalidKey, p.name)
 		}
 	}
 	return nil
@@ -59,11 +63,12 @@ func (k Key) Validate() error {
 
 func validText(s string) bool {
 	for _, r := range s {
-		if r < 0x20 || r == 0x7f || r == 0xfffd {
+		// U+FFFD is what range yields for invalid UTF-8.
+		if !unicode.IsPrint(r) || r == utf8.RuneError {
 			return false
 		}
 	}
-	return !strings.ContainsRune(s, 0)
+	return true
 }
 
 // Turn is one message of a session.

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"strings"
 
+	"github.com/cato-gateway/cato/internal/redact"
 	"github.com/cato-gateway/cato/internal/session"
 	"github.com/cato-gateway/cato/internal/store/embedded"
 	"github.com/cato-gateway/cato/internal/store/pgstore"
@@ -38,7 +39,7 @@ type Location struct {
 func ParseURL(raw string) (Location, error) {
 	scheme, _, ok := strings.Cut(raw, "://")
 	if !ok {
-		return Location{}, fmt.Errorf("store URL %q: want embedded://PATH, redis://HOST:PORT/DB or postgres://HOST/DB", redact(raw))
+		return Location{}, fmt.Errorf("store URL %q: want embedded://PATH, redis://HOST:PORT/DB or postgres://HOST/DB", redact.URL(raw))
 	}
 	var (
 		loc Location
@@ -55,33 +56,12 @@ func ParseURL(raw string) (Location, error) {
 		loc.Kind = Postgres
 		loc.Postgres, err = pgstore.ParseURL(raw)
 	default:
-		return Location{}, fmt.Errorf("store URL %q: unknown scheme %q (want embedded, redis, rediss, postgres or postgresql)", redact(raw), scheme)
+		return Location{}, fmt.Errorf("store URL %q: unknown scheme %q (want embedded, redis, rediss, postgres or postgresql)", redact.URL(raw), scheme)
 	}
 	if err != nil {
-		return Location{}, fmt.Errorf("store URL %q: %w", redact(raw), err)
+		return Location{}, fmt.Errorf("store URL %q: %w", redact.URL(raw), err)
 	}
 	return loc, nil
-}
-
-// redact hides a password in a URL for error messages.
-func redact(raw string) string {
-	scheme, rest, ok := strings.Cut(raw, "://")
-	if !ok {
-		return raw
-	}
-	end := strings.IndexAny(rest, "/?#")
-	if end < 0 {
-		end = len(rest)
-	}
-	at := strings.LastIndex(rest[:end], "@")
-	if at < 0 {
-		return raw
-	}
-	user, _, hasPass := strings.Cut(rest[:at], ":")
-	if !hasPass {
-		return raw
-	}
-	return scheme + "://" + user + ":xxxxx" + rest[at:]
 }
 
 // Backend is an open store backend. Exactly one of its handles is set,
