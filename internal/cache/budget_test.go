@@ -295,20 +295,34 @@ func TestEntryBytesBoundHeap(t *testing.T) {
 			if tt.exactBelowFive {
 				opts.Index.ExactBelow = 5
 			}
-			c := New(nil, NewMemoryStore(nil), opts, slog.New(slog.DiscardHandler))
-			defer c.closeIndexes()
-			var before, after runtime.MemStats
-			runtime.GC()
-			runtime.ReadMemStats(&before)
-			for _, e := range es {
-				c.apply(Change{Op: OpPut, Entry: e})
+			// measure fills a new cache with es and returns what the heap
+			// grew by and what the cache accounted for. Anything else that
+			// allocates meanwhile (a test before this one winding down)
+			// can only add to the growth, so the least of three runs is
+			// the one to judge.
+			measure := func() (grown, accounted int64, n int) {
+				c := New(nil, NewMemoryStore(nil), opts, slog.New(slog.DiscardHandler))
+				defer c.closeIndexes()
+				var before, after runtime.MemStats
+				runtime.GC()
+				runtime.ReadMemStats(&before)
+				for _, e := range es {
+					c.apply(Change{Op: OpPut, Entry: e})
+				}
+				runtime.GC()
+				runtime.ReadMemStats(&after)
+				grown = int64(after.HeapAlloc) - int64(before.HeapAlloc) + int64(held)
+				c.mu.RLock()
+				accounted, n = c.bytes, len(c.entries)
+				c.mu.RUnlock()
+				runtime.KeepAlive(c)
+				return grown, accounted, n
 			}
-			runtime.GC()
-			runtime.ReadMemStats(&after)
-			grown := int64(after.HeapAlloc) - int64(before.HeapAlloc) + int64(held)
-			c.mu.RLock()
-			accounted, n := c.bytes, len(c.entries)
-			c.mu.RUnlock()
+			grown, accounted, n := measure()
+			for range 2 {
+				g, _, _ := measure()
+				grown = min(grown, g)
+			}
 			runtime.KeepAlive(es)
 			if n != tt.n {
 				t.Fatalf("%d entries indexed; want %d", n, tt.n)
