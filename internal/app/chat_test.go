@@ -212,7 +212,8 @@ func TestUpstreamErrorsAreMapped(t *testing.T) {
 		wantRetry  string
 		wantCalls  int32 // calls that reached the upstream: two attempts per model of the chain
 	}{
-		{"rate limited", 429, map[string]string{"Retry-After": "1"}, `{"error":{"message":"slow down","type":"rate_limit_error","code":"rate_limit"}}`, 429, "1", 4},
+		// Retry-After: 1 is longer than retries.max (5ms): one attempt per model, no wait.
+		{"rate limited", 429, map[string]string{"Retry-After": "1"}, `{"error":{"message":"slow down","type":"rate_limit_error","code":"rate_limit"}}`, 429, "1", 2},
 		{"bad request from model", 400, nil, `{"error":{"message":"bad temperature","type":"invalid_request_error"}}`, 400, "", 1},
 		{"server error", 500, nil, `oops`, 502, "", 4},
 		{"unavailable", 503, nil, ``, 503, "", 4},

@@ -23,7 +23,7 @@ func newUpstreamClient(u config.Upstream) *http.Client {
 		DialContext:           (&net.Dialer{Timeout: u.DialTimeout, KeepAlive: 30 * time.Second}).DialContext,
 		MaxIdleConns:          0, // no global cap; the per-host cap applies
 		MaxIdleConnsPerHost:   u.MaxIdleConnsPerHost,
-		MaxConnsPerHost:       u.MaxConnsPerHost,
+		MaxConnsPerHost:       maxConnsPerHost(u.MaxConnsPerHost, openFileLimit()),
 		IdleConnTimeout:       90 * time.Second,
 		TLSHandshakeTimeout:   10 * time.Second,
 		ExpectContinueTimeout: time.Second,
@@ -41,6 +41,28 @@ func newUpstreamClient(u config.Upstream) *http.Client {
 	return &http.Client{Transport: tr}
 }
 
+// minConnsPerHost is the least per-host cap derived from the open-file
+// limit, so that a small limit still lets calls through in parallel.
+const minConnsPerHost = 64
+
+// maxConnsPerHost returns the transport's per-host connection cap for
+// upstream.max_conns_per_host: the configured cap when positive, none
+// when negative, and when zero a quarter of the open-file limit (at least
+// minConnsPerHost): each call in flight holds a client's descriptor and an
+// upstream one, so a cap under half the limit leaves room for the clients,
+// the store and the listeners, and calls beyond it wait in the transport's
+// queue, within their own time, instead of failing to dial with EMFILE.
+// nofile zero means unknown: no cap.
+func maxConnsPerHost(configured int, nofile uint64) int {
+	switch {
+	case configured > 0:
+		return configured
+	case configured < 0 || nofile == 0:
+		return 0
+	}
+	return int(max(nofile/4, minConnsPerHost))
+}
+
 // guardConfig returns the guard and breaker settings of model: its timeout
 // (else upstream.timeout), its concurrency limit and queue, the retries,
 // and its entry under breakers (else the "default" entry), whose statuses
@@ -55,13 +77,18 @@ func guardConfig(cfg *config.Config, model string) (provider.GuardConfig, breake
 	if !ok {
 		b = cfg.Breakers["default"]
 	}
+	idle := cfg.Upstream.StreamIdleTimeout
+	if idle < 0 {
+		idle = 0
+	}
 	gc := provider.GuardConfig{
-		Timeout:         timeout,
-		MaxAttempts:     cfg.Retries.MaxAttempts,
-		Backoff:         backoff.Policy{Base: cfg.Retries.Base, Max: cfg.Retries.Max},
-		MaxConcurrency:  m.MaxConcurrency,
-		MaxQueue:        m.MaxQueue,
-		FailureStatuses: b.Statuses,
+		Timeout:           timeout,
+		StreamIdleTimeout: idle,
+		MaxAttempts:       cfg.Retries.MaxAttempts,
+		Backoff:           backoff.Policy{Base: cfg.Retries.Base, Max: cfg.Retries.Max},
+		MaxConcurrency:    m.MaxConcurrency,
+		MaxQueue:          m.MaxQueue,
+		FailureStatuses:   b.Statuses,
 	}
 	bc := breaker.Config{
 		Failures:       b.Failures,

@@ -23,7 +23,7 @@ func TestGuardConfig(t *testing.T) {
 	cfg.Breakers["bedrock_sonnet"] = config.Breaker{Failures: 3, FailureRate: 0.5, MinRequests: 10, Window: time.Minute, Cooldown: 10 * time.Second, HalfOpenProbes: 2, Statuses: []int{503}}
 
 	got, gotB := guardConfig(cfg, "bedrock_sonnet")
-	want := provider.GuardConfig{Timeout: 20 * time.Second, MaxAttempts: 2, MaxConcurrency: 64, MaxQueue: 128, FailureStatuses: []int{503}}
+	want := provider.GuardConfig{Timeout: 20 * time.Second, StreamIdleTimeout: 30 * time.Second, MaxAttempts: 2, MaxConcurrency: 64, MaxQueue: 128, FailureStatuses: []int{503}}
 	// want.Backoff stays zero: retries.base and retries.max are left to package backoff's defaults.
 	if diff := cmp.Diff(want, got, cmp.Comparer(func(a, b func(provider.CallDone)) bool { return a == nil && b == nil })); diff != "" {
 		t.Errorf("guardConfig(sonnet) guard mismatch (-want +got):\n%s", diff)
@@ -32,8 +32,8 @@ func TestGuardConfig(t *testing.T) {
 		t.Errorf("guardConfig(sonnet) breaker mismatch (-want +got):\n%s", diff)
 	}
 	got, gotB = guardConfig(cfg, "bedrock_haiku")
-	if got.Timeout != 60*time.Second || got.MaxConcurrency != 0 || got.FailureStatuses != nil {
-		t.Errorf("guardConfig(haiku) = %+v; want upstream.timeout 60s, no limit, default statuses", got)
+	if got.Timeout != 30*time.Second || got.MaxConcurrency != 0 || got.FailureStatuses != nil {
+		t.Errorf("guardConfig(haiku) = %+v; want upstream.timeout 30s, no limit, default statuses", got)
 	}
 	// Zero: breakers.default leaves every tuning to package breaker's defaults.
 	if diff := cmp.Diff(breaker.Config{}, gotB); diff != "" {

@@ -63,6 +63,16 @@ func (p Policy) Ceiling(n int) time.Duration {
 	return min(d, maxDelay)
 }
 
+// MaxDelay returns Max, or DefaultMax when Max is zero: the longest wait
+// Delay returns, and the longest Retry-After hint a caller should honour
+// before it gives up on the same upstream.
+func (p Policy) MaxDelay() time.Duration {
+	if p.Max <= 0 {
+		return DefaultMax
+	}
+	return p.Max
+}
+
 // After returns how long to wait before retry n when the upstream sent a
 // Retry-After hint: the hint itself when it is positive (the upstream said
 // not to come back sooner, so no jitter shortens it, and Max does not cap

@@ -32,21 +32,31 @@ func (e *OpenError) Unwrap() error { return ErrOpen }
 // Defaults of a zero Config.
 const (
 	DefaultFailures       = 5
+	DefaultFailureRate    = 0.5
 	DefaultMinRequests    = 20
 	DefaultWindow         = 60 * time.Second
 	DefaultCooldown       = 30 * time.Second
 	DefaultHalfOpenProbes = 1
 )
 
-// Config tunes a Breaker. The zero Config is valid: it opens after 5
-// consecutive failures, stays open 30s and then lets 1 probe through.
+// Config tunes a Breaker. The zero Config is valid: it opens when half of
+// the calls of the last 60s failed, once there were at least 20 of them, or
+// at lower volume after 5 consecutive failures; it stays open 30s and then
+// lets 1 probe through.
+//
+// The consecutive rule applies only while the window holds fewer than
+// MinRequests calls (or when the rate rule is disabled): at volume a few
+// failures in a row are a small share and say little, while at low volume
+// the rate has too small a sample to decide.
 type Config struct {
-	// Failures is how many consecutive failures open the breaker. Zero
-	// means DefaultFailures; negative disables this rule.
+	// Failures is how many consecutive failures open the breaker while the
+	// window holds fewer than MinRequests calls. Zero means
+	// DefaultFailures; negative disables this rule.
 	Failures int
 	// FailureRate opens the breaker when the share of failed calls within
 	// Window reaches it, once at least MinRequests calls were counted there.
-	// Zero disables this rule.
+	// Zero means DefaultFailureRate; negative disables this rule (and then
+	// the consecutive rule applies at any volume).
 	FailureRate float64
 	// MinRequests is the sample FailureRate needs. Zero means
 	// DefaultMinRequests.
@@ -65,6 +75,9 @@ type Config struct {
 func (c Config) withDefaults() Config {
 	if c.Failures == 0 {
 		c.Failures = DefaultFailures
+	}
+	if c.FailureRate == 0 {
+		c.FailureRate = DefaultFailureRate
 	}
 	if c.MinRequests <= 0 {
 		c.MinRequests = DefaultMinRequests
@@ -260,7 +273,7 @@ func (b *Breaker) recordClosedLocked(now time.Time, o Outcome) bool {
 		c := b.win.At(now)
 		c.total++
 		c.failed++
-		if b.cfg.Failures > 0 && b.consecutive >= b.cfg.Failures {
+		if b.cfg.Failures > 0 && b.consecutive >= b.cfg.Failures && b.lowVolumeLocked(now) {
 			b.transitionLocked(Open, now, fmt.Sprintf("%d consecutive failures", b.consecutive))
 			return true
 		}
@@ -277,6 +290,17 @@ func (b *Breaker) recordClosedLocked(now time.Time, o Outcome) bool {
 		}
 	}
 	return false
+}
+
+// lowVolumeLocked reports whether the consecutive rule applies: the rate
+// rule is disabled, or its window holds fewer than MinRequests calls.
+// b.mu must be held.
+func (b *Breaker) lowVolumeLocked(now time.Time) bool {
+	if b.cfg.FailureRate <= 0 {
+		return true
+	}
+	total, _ := b.sumLocked(now)
+	return total < b.cfg.MinRequests
 }
 
 // windowBuckets is how many slices the failure-rate window is cut into: the

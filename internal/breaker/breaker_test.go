@@ -159,8 +159,23 @@ func TestStateMachine(t *testing.T) {
 		},
 		{
 			name:  "disabled consecutive rule never opens on its own",
-			cfg:   Config{Failures: -1},
+			cfg:   Config{Failures: -1, FailureRate: -1},
 			steps: script(calls(50, Failure), wantState(Closed)),
+		},
+		{
+			name:  "at volume a few consecutive failures do not open it",
+			cfg:   Config{},
+			steps: script(calls(30, Success), calls(6, Failure), wantState(Closed), call(Success), calls(10, Failure), wantState(Closed)),
+		},
+		{
+			name:  "by default a failure rate of one half opens it at volume",
+			cfg:   Config{},
+			steps: script(calls(20, Success), calls(19, Failure), wantState(Closed), call(Failure), wantState(Open)),
+		},
+		{
+			name:  "a disabled rate leaves the consecutive rule at any volume",
+			cfg:   Config{FailureRate: -1},
+			steps: script(calls(30, Success), calls(4, Failure), wantState(Closed), call(Failure), wantState(Open)),
 		},
 	}
 	for _, tt := range tests {

@@ -93,13 +93,22 @@ type Server struct {
 
 // Upstream tunes the shared HTTP client that reaches model endpoints.
 type Upstream struct {
-	// Timeout bounds one attempt of one call, unless the model sets its own.
-	// Default 60s.
+	// Timeout bounds one attempt of one call, unless the model sets its own:
+	// the whole answer, or for a stream the wait for its first chunk.
+	// Default 30s. With retries.max_attempts it must leave every
+	// fallback its share of retries.budget (Validate checks).
 	Timeout time.Duration `yaml:"timeout"`
+	// StreamIdleTimeout bounds the wait for each chunk of a started
+	// stream; a stream silent this long ends with an error event. Default
+	// 30s; negative disables.
+	StreamIdleTimeout time.Duration `yaml:"stream_idle_timeout"`
 	// DialTimeout bounds opening a connection. Default 5s.
 	DialTimeout time.Duration `yaml:"dial_timeout"`
-	// MaxConnsPerHost caps connections to one upstream host; zero means no
-	// cap. Default 0.
+	// MaxConnsPerHost caps connections to one upstream host; calls beyond
+	// it wait for a free connection, within their own time. Zero means a
+	// cap derived from the open-file limit (a quarter of it, at least
+	// 64), so that Cato queues calls rather than run out of file
+	// descriptors; negative means no cap. Default 0.
 	MaxConnsPerHost int `yaml:"max_conns_per_host"`
 	// MaxIdleConnsPerHost is how many idle connections to one host are kept
 	// for reuse. Default 1024.
@@ -244,11 +253,14 @@ type Exemplar struct {
 // Breaker configures one circuit breaker. Zero values take the defaults
 // of package breaker.
 type Breaker struct {
-	// Failures is how many consecutive failures open the breaker. Zero
-	// means breaker.DefaultFailures (5); negative disables this rule.
+	// Failures is how many consecutive failures open the breaker while
+	// the window holds fewer than MinRequests calls (at volume the rate
+	// decides). Zero means breaker.DefaultFailures (5); negative disables
+	// this rule.
 	Failures int `yaml:"failures"`
 	// FailureRate opens the breaker when the share of failed calls within
-	// Window reaches it (with at least MinRequests calls). Zero disables.
+	// Window reaches it (with at least MinRequests calls). Zero means
+	// breaker.DefaultFailureRate (0.5); negative disables this rule.
 	FailureRate float64 `yaml:"failure_rate"`
 	// MinRequests is the sample FailureRate needs. Zero means
 	// breaker.DefaultMinRequests (20).
@@ -276,10 +288,12 @@ type Retries struct {
 	MaxAttempts int `yaml:"max_attempts"`
 	// Base is the first backoff. Zero means backoff.DefaultBase (100ms).
 	Base time.Duration `yaml:"base"`
-	// Max caps one backoff. Zero means backoff.DefaultMax (2s).
+	// Max caps one backoff, and is the longest upstream Retry-After Cato
+	// waits for before retrying the same model; a longer one falls back
+	// at once. Zero means backoff.DefaultMax (2s).
 	Max time.Duration `yaml:"max"`
-	// Budget bounds a whole request, retries and fallbacks included.
-	// Default 120s.
+	// Budget bounds a whole request, retries and fallbacks included; for
+	// a stream, until its first chunk. Default 120s.
 	Budget time.Duration `yaml:"budget"`
 }
 

@@ -92,7 +92,8 @@ func (c *Config) applyDefaults() {
 	defInt(&s.GCPercent, 400)
 
 	u := &c.Upstream
-	def(&u.Timeout, 60*time.Second)
+	def(&u.Timeout, 30*time.Second)
+	def(&u.StreamIdleTimeout, 30*time.Second)
 	def(&u.DialTimeout, 5*time.Second)
 	defInt(&u.MaxIdleConnsPerHost, 1024)
 	defStr(&u.HTTP2, "auto")

@@ -125,12 +125,16 @@ func (c *Config) Validate() error {
 			model("breakers."+name, name)
 		}
 		b := c.Breakers[name]
-		if b.FailureRate < 0 || b.FailureRate > 1 {
-			bad("breakers."+name+".failure_rate", "%v is not between 0 and 1", b.FailureRate)
+		if b.FailureRate > 1 {
+			bad("breakers."+name+".failure_rate", "%v is above 1; give a share such as 0.5, or a negative value to disable the rule", b.FailureRate)
 		}
 	}
 	if c.Retries.MaxAttempts < 1 {
 		bad("retries.max_attempts", "must be at least 1")
+	} else {
+		for _, err := range c.fallbackBudget() {
+			errs = append(errs, err)
+		}
 	}
 	for i, k := range c.Auth.Keys {
 		if k.KeyEnv == "" || k.Tenant == "" {

@@ -48,33 +48,35 @@ type Code string
 
 // Reasons Cato gives for a failed model call.
 const (
-	CodeUpstreamError       Code = "upstream_error"          // the upstream answered an error status
-	CodeUpstreamUnreachable Code = "upstream_unreachable"    // no connection to the upstream
-	CodeConnectionError     Code = "connection_error"        // the connection failed during the call
-	CodeConnectionReset     Code = "connection_reset"        // the upstream reset the connection
-	CodeTimeout             Code = "timeout"                 // the attempt ran out of time
-	CodeDeadlineExceeded    Code = "deadline_exceeded"       // the request's budget ran out across fallbacks
-	CodeCanceled            Code = "canceled"                // the caller went away
-	CodeThrottled           Code = "throttled"               // the upstream rate-limited the call
-	CodeQuotaExceeded       Code = "quota_exceeded"          // the account's quota is spent; retrying does not help
-	CodeModelNotReady       Code = "model_not_ready"         // the model is loading or scaling
-	CodeModelNotFound       Code = "model_not_found"         // no such model, upstream or in Cato's configuration
-	CodeModelOverloaded     Code = "model_overloaded"        // Cato's own concurrency limit for the model is reached
-	CodeBreakerOpen         Code = "breaker_open"            // the model's breaker refuses calls
-	CodeUnavailable         Code = "unavailable"             // the service says it is unavailable
-	CodeInternalError       Code = "internal_error"          // the service failed internally
-	CodeInternalDependency  Code = "internal_dependency"     // a dependency of the service failed
-	CodeModelError          Code = "model_error"             // the model's container failed the call
-	CodeModelStreamError    Code = "model_stream_error"      // the model failed while streaming
-	CodeInternalStream      Code = "internal_stream_failure" // the service failed while streaming
-	CodeIncompleteStream    Code = "incomplete_stream"       // the stream ended without its final event
-	CodeUpstreamStreamError Code = "upstream_stream_error"   // the upstream sent an error event in a stream
-	CodeBadResponse         Code = "bad_response"            // the answer could not be read
-	CodeBadUpstreamResponse Code = "bad_upstream_response"   // an OpenAI-compatible answer could not be read
-	CodeBadUpstreamURL      Code = "bad_upstream_url"        // the configured upstream URL is unusable
-	CodeInvalidRequest      Code = "invalid_request"         // the model refused the request as sent
-	CodeAccessDenied        Code = "access_denied"           // the upstream refused Cato's credentials
-	CodeSimulatedError      Code = "simulated_error"         // a failure the simulated model was told to inject
+	CodeUpstreamError       Code = "upstream_error"           // the upstream answered an error status
+	CodeUpstreamUnreachable Code = "upstream_unreachable"     // no connection to the upstream
+	CodeConnectionError     Code = "connection_error"         // the connection failed during the call
+	CodeConnectionReset     Code = "connection_reset"         // the upstream reset the connection
+	CodeTimeout             Code = "timeout"                  // the attempt ran out of time
+	CodeDeadlineExceeded    Code = "deadline_exceeded"        // the request's budget ran out across fallbacks
+	CodeCanceled            Code = "canceled"                 // the caller went away
+	CodeThrottled           Code = "throttled"                // the upstream rate-limited the call
+	CodeQuotaExceeded       Code = "quota_exceeded"           // the account's quota is spent; retrying does not help
+	CodeModelNotReady       Code = "model_not_ready"          // the model is loading or scaling
+	CodeModelNotFound       Code = "model_not_found"          // no such model, upstream or in Cato's configuration
+	CodeModelOverloaded     Code = "model_overloaded"         // Cato's own concurrency limit for the model is reached
+	CodeBreakerOpen         Code = "breaker_open"             // the model's breaker refuses calls
+	CodeUnavailable         Code = "unavailable"              // the service says it is unavailable
+	CodeInternalError       Code = "internal_error"           // the service failed internally
+	CodeInternalDependency  Code = "internal_dependency"      // a dependency of the service failed
+	CodeModelError          Code = "model_error"              // the model's container failed the call
+	CodeModelStreamError    Code = "model_stream_error"       // the model failed while streaming
+	CodeInternalStream      Code = "internal_stream_failure"  // the service failed while streaming
+	CodeIncompleteStream    Code = "incomplete_stream"        // the stream ended without its final event
+	CodeUpstreamStreamError Code = "upstream_stream_error"    // the upstream sent an error event in a stream
+	CodeBadResponse         Code = "bad_response"             // the answer could not be read
+	CodeBadUpstreamResponse Code = "bad_upstream_response"    // an OpenAI-compatible answer could not be read
+	CodeBadUpstreamURL      Code = "bad_upstream_url"         // the configured upstream URL is unusable
+	CodeInvalidRequest      Code = "invalid_request"          // the model refused the request as sent
+	CodeAccessDenied        Code = "access_denied"            // the upstream refused Cato's credentials
+	CodeSimulatedError      Code = "simulated_error"          // a failure the simulated model was told to inject
+	CodeStreamIdle          Code = "stream_idle_timeout"      // a started stream sent no chunk within the idle timeout
+	CodeLocalExhausted      Code = "local_resource_exhausted" // Cato itself ran out of file descriptors, ports, memory or pooled connections
 )
 
 func (e *Error) Error() string {

@@ -27,8 +27,8 @@ type Fallback struct {
 
 // NewFallback returns a Fallback over the providers lookup finds, usually
 // Guards (see Lookup). budget bounds each whole call, retries and
-// fallbacks included, and for a stream its whole length; zero means no
-// budget beyond the caller's context.
+// fallbacks included, and for a stream the wait for its first chunk; zero
+// means no budget beyond the caller's context.
 func NewFallback(lookup func(model string) (Provider, bool), budget time.Duration, log *slog.Logger) *Fallback {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -93,8 +93,18 @@ func (f *Fallback) Chat(ctx context.Context, chain []string, req *llm.Request) (
 // ChatStream is Chat for streams. A model is passed over only before its
 // stream yields the first chunk: ChatStream reads that chunk before it
 // returns, and a failure after it is the caller's, returned by Next.
+//
+// The budget bounds the wait for the first chunk only: once a stream has
+// started it is bounded by each Guard's idle timeout between chunks and by
+// the caller's context (the server's write timeout), so a long but healthy
+// answer is not cut.
 func (f *Fallback) ChatStream(ctx context.Context, chain []string, req *llm.Request) (StreamAnswer, error) {
-	ctx, cancel := f.withBudget(ctx)
+	ctx, cancelCause := context.WithCancelCause(ctx)
+	cancel := func() { cancelCause(nil) }
+	var budget *time.Timer
+	if f.budget > 0 {
+		budget = time.AfterFunc(f.budget, func() { cancelCause(errBudget) })
+	}
 	var a StreamAnswer
 	err := f.walk(ctx, chain, &a.Failures, func(model string, p Provider) error {
 		s, err := p.ChatStream(ctx, addressed(req, model))
@@ -105,12 +115,19 @@ func (f *Fallback) ChatStream(ctx context.Context, chain []string, req *llm.Requ
 		if err != nil {
 			return err
 		}
+		if budget != nil && !budget.Stop() {
+			s.Close() // the budget ran out as the chunk came: the stream is cancelled
+			return context.Cause(ctx)
+		}
 		ps := &peekedStream{}
 		ps.init(s, first, eof, cancelOnEnd(cancel))
 		a.Stream, a.Model, a.FallbackUsed = ps, model, model != chain[0]
 		return nil
 	})
 	if err != nil {
+		if budget != nil {
+			budget.Stop()
+		}
 		cancel()
 	}
 	return a, err

@@ -22,13 +22,22 @@ import (
 // statuses.
 type GuardConfig struct {
 	// Timeout bounds one attempt: the whole call for Chat, the wait for the
-	// first chunk for ChatStream (after it, a stream is bounded by the
-	// caller's context only, so long answers are not cut). Zero means no
-	// per-attempt timeout.
+	// first chunk for ChatStream (after it, a stream is bounded by
+	// StreamIdleTimeout and the caller's context only, so long answers are
+	// not cut). Zero means no per-attempt timeout.
 	Timeout time.Duration
+	// StreamIdleTimeout bounds the wait for each chunk of a stream after
+	// the first: a model that stops sending for this long fails the stream
+	// with a 504 stream_idle_timeout, which counts against its breaker.
+	// Only the time spent waiting in Next counts, not the time the caller
+	// takes between chunks. Zero means no idle timeout.
+	StreamIdleTimeout time.Duration
 	// MaxAttempts is the number of attempts, the first included. Zero means 1.
 	MaxAttempts int
-	// Backoff spaces the attempts; a Retry-After hint replaces it.
+	// Backoff spaces the attempts. A Retry-After hint replaces it when the
+	// hint is at most the policy's Max; a longer hint ends the retries at
+	// once, so that the request falls back to another model rather than
+	// sleep.
 	Backoff backoff.Policy
 	// MaxConcurrency caps the calls in flight; zero means no cap.
 	MaxConcurrency int
@@ -70,6 +79,10 @@ type CallDone struct {
 // errAttemptTimeout is the cancel cause of an attempt that ran out of time.
 var errAttemptTimeout = errors.New("attempt timed out")
 
+// errStreamIdle is the cancel cause of a stream that sent no chunk within
+// the idle timeout.
+var errStreamIdle = errors.New("stream idle")
+
 // Guard is a Provider that protects one model. Each call passes, from the
 // outside in, through:
 //
@@ -77,8 +90,9 @@ var errAttemptTimeout = errors.New("attempt timed out")
 //     backoff included, until a stream is closed; a full queue fails at
 //     once with ErrOverloaded (503 model_overloaded, not retryable);
 //  2. retries with jittered backoff for retryable errors, waiting for the
-//     upstream's Retry-After when it gave one, and never past the
-//     context's deadline;
+//     upstream's Retry-After when it gave one and it is at most the
+//     backoff's Max (a longer one ends the retries, so the caller falls
+//     back at once), and never past the context's deadline;
 //  3. the model's breaker: an open breaker fails the attempt with an error
 //     wrapping breaker.ErrOpen and ends the retries;
 //  4. the per-attempt timeout: an attempt that runs out of time fails with
@@ -90,8 +104,9 @@ var errAttemptTimeout = errors.New("attempt timed out")
 // that counts against the breaker and is returned by Next, never retried.
 // Only failures that say the model is unwell count against the breaker
 // (timeouts, connection errors, FailureStatuses); a request the model
-// rejected counts as a success, and a caller that went away is not
-// counted. Guard is safe for concurrent use.
+// rejected counts as a success, and a failure of Cato's own making (see
+// IsLocal: a caller that went away, no file descriptors, a full connection
+// pool) is not counted. Guard is safe for concurrent use.
 type Guard struct {
 	model   string
 	next    Provider
@@ -155,9 +170,10 @@ func (g *Guard) Chat(ctx context.Context, req *llm.Request) (*llm.Response, erro
 	var resp *llm.Response
 	err = g.retry(ctx, func(attempt int, done func(breaker.Outcome)) error {
 		actx, cancel := g.attemptContext(ctx)
+		var pt poolTrace
 		start := time.Now()
-		r, err := g.next.Chat(actx, req)
-		err, outcome := g.classify(ctx, actx, err)
+		r, err := g.next.Chat(pt.with(actx), req)
+		err, outcome := g.classify(ctx, actx, err, &pt)
 		cancel()
 		done(outcome)
 		cd := CallDone{Model: g.model, Attempt: attempt, Duration: time.Since(start), Outcome: outcome, Err: err}
@@ -199,8 +215,9 @@ func (g *Guard) openStream(ctx context.Context, req *llm.Request, n int, done fu
 	if g.cfg.Timeout > 0 {
 		timer = time.AfterFunc(g.cfg.Timeout, func() { cancel(errAttemptTimeout) })
 	}
+	var pt poolTrace
 	start := time.Now()
-	s, err := g.next.ChatStream(actx, req)
+	s, err := g.next.ChatStream(pt.with(actx), req)
 	var first llm.Chunk
 	var eof bool
 	if err == nil {
@@ -213,13 +230,18 @@ func (g *Guard) openStream(ctx context.Context, req *llm.Request, n int, done fu
 		err = context.Cause(actx)
 	}
 	if err != nil {
-		err, outcome := g.classify(ctx, actx, err)
+		err, outcome := g.classify(ctx, actx, err, &pt)
 		cancel(nil)
 		done(outcome)
 		g.report(CallDone{Model: g.model, Attempt: n, Stream: true, Duration: time.Since(start), Outcome: outcome, Err: err})
 		return nil, err
 	}
-	a := &attempt{g: g, ctx: ctx, cancel: cancel, done: done, release: release, n: n, start: start, firstAt: time.Since(start)}
+	a := &attempt{g: g, ctx: ctx, actx: actx, cancel: cancel, done: done, release: release, n: n, start: start, firstAt: time.Since(start)}
+	if g.cfg.StreamIdleTimeout > 0 && !eof {
+		t := time.AfterFunc(time.Hour, func() { cancel(errStreamIdle) })
+		t.Stop() // armed by each Next
+		s = &idleStream{s: s, idle: g.cfg.StreamIdleTimeout, ctx: actx, model: g.model, timer: t}
+	}
 	a.stream.init(s, first, eof, a) // an empty answer is still an answer
 	return &a.stream, nil
 }
@@ -249,6 +271,12 @@ func (g *Guard) retry(ctx context.Context, attempt func(n int, done func(breaker
 		var hint time.Duration
 		if pe := (*Error)(nil); errors.As(err, &pe) {
 			hint = pe.RetryAfter
+		}
+		if hint > g.cfg.Backoff.MaxDelay() {
+			// Waiting that long would starve the fallbacks: give up on
+			// this model now and let the caller try the next.
+			g.log.DebugContext(ctx, "not retrying: Retry-After exceeds the backoff's max", slog.Duration("retry_after", hint), slog.Any("err", err))
+			return err
 		}
 		wait := g.cfg.Backoff.After(n, hint, nil)
 		if deadline, ok := ctx.Deadline(); ok && time.Until(deadline) <= wait {
@@ -307,7 +335,9 @@ func (g *Guard) report(cd CallDone) {
 
 // classify turns an attempt's error into the error the caller sees and the
 // breaker's Outcome. parent is the caller's context, actx the attempt's.
-func (g *Guard) classify(parent, actx context.Context, err error) (error, breaker.Outcome) {
+// pt, when not nil, tells whether an attempt that timed out was still
+// waiting for a connection of Cato's own pool.
+func (g *Guard) classify(parent, actx context.Context, err error, pt *poolTrace) (error, breaker.Outcome) {
 	if err == nil {
 		return nil, breaker.Success
 	}
@@ -316,7 +346,14 @@ func (g *Guard) classify(parent, actx context.Context, err error) (error, breake
 		// about the model.
 		return err, breaker.Ignored
 	}
-	if errors.Is(context.Cause(actx), errAttemptTimeout) || errors.Is(err, context.DeadlineExceeded) {
+	timedOut := errors.Is(context.Cause(actx), errAttemptTimeout) || errors.Is(err, context.DeadlineExceeded)
+	if timedOut && pt != nil && pt.waitedForPool() {
+		return localError(g.model, fmt.Errorf("%w: %w", errPoolWait, err)), breaker.Ignored
+	}
+	if !timedOut && IsLocal(err) {
+		return localError(g.model, err), breaker.Ignored
+	}
+	if timedOut {
 		return &Error{Model: g.model, StatusCode: http.StatusGatewayTimeout, Code: CodeTimeout, Retryable: true,
 			Err: fmt.Errorf("no answer within the attempt's time: %w", err)}, breaker.Failure
 	}
@@ -361,6 +398,7 @@ type attempt struct {
 	stream  peekedStream
 	g       *Guard
 	ctx     context.Context // the caller's
+	actx    context.Context // the attempt's
 	cancel  context.CancelCauseFunc
 	done    func(breaker.Outcome)
 	release func()
@@ -373,7 +411,7 @@ func (a *attempt) streamEnded(usage llm.Usage, err error) {
 	o := breaker.Success // at the end, or closed early while the model was answering
 	switch {
 	case err == nil:
-	case a.ctx.Err() != nil:
+	case a.ctx.Err() != nil || IsLocal(err):
 		o = breaker.Ignored
 	default:
 		// After the first chunk nothing is retried, but a model that
@@ -387,4 +425,31 @@ func (a *attempt) streamEnded(usage llm.Usage, err error) {
 		Model: a.g.model, Attempt: a.n, Stream: true, Duration: time.Since(a.start),
 		FirstChunk: a.firstAt, Usage: usage, Outcome: o, Err: err,
 	})
+}
+
+// idleStream fails a stream whose model sends no chunk within idle: a timer
+// armed while Next waits cancels the attempt's context, which ends the
+// adapter's read.
+type idleStream struct {
+	s     llm.Stream
+	idle  time.Duration
+	ctx   context.Context // the attempt's
+	model string
+	timer *time.Timer // cancels ctx with errStreamIdle when it fires
+}
+
+func (s *idleStream) Next() (llm.Chunk, error) {
+	s.timer.Reset(s.idle)
+	c, err := s.s.Next()
+	s.timer.Stop()
+	if err != nil && err != io.EOF && errors.Is(context.Cause(s.ctx), errStreamIdle) {
+		err = &Error{Model: s.model, StatusCode: http.StatusGatewayTimeout, Code: CodeStreamIdle,
+			Err: fmt.Errorf("no chunk within %v: %w", s.idle, err)}
+	}
+	return c, err
+}
+
+func (s *idleStream) Close() error {
+	s.timer.Stop()
+	return s.s.Close()
 }

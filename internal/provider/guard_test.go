@@ -11,6 +11,7 @@ import (
 	"testing/synctest"
 	"time"
 
+	"github.com/cato-gateway/cato/internal/backoff"
 	"github.com/cato-gateway/cato/internal/breaker"
 	"github.com/cato-gateway/cato/internal/llm"
 	"github.com/google/go-cmp/cmp"
@@ -72,10 +73,22 @@ func TestGuardChat(t *testing.T) {
 			wantStatus: 400, wantCode: "Bad Request", wantCalls: 1, wantElapsed: 0, want: []breaker.Outcome{S},
 		},
 		{
-			name:      "429 waits for Retry-After and is not a breaker failure",
-			cfg:       GuardConfig{MaxAttempts: 2},
+			name:      "429 waits for a Retry-After up to the backoff's max and is not a breaker failure",
+			cfg:       GuardConfig{MaxAttempts: 2, Backoff: backoff.Policy{Max: 5 * time.Second}},
 			replies:   fns(fail(upstreamErr(429, 3*time.Second)), answer("ok")),
 			wantCalls: 2, wantElapsed: 3 * time.Second, want: []breaker.Outcome{I, S},
+		},
+		{
+			name:      "429 with Retry-After: 1 within the default max is retried",
+			cfg:       GuardConfig{MaxAttempts: 2},
+			replies:   fns(fail(upstreamErr(429, time.Second)), answer("ok")),
+			wantCalls: 2, wantElapsed: time.Second, want: []breaker.Outcome{I, S},
+		},
+		{
+			name:       "429 with a Retry-After past the backoff's max is not waited for",
+			cfg:        GuardConfig{MaxAttempts: 3},
+			replies:    fns(fail(upstreamErr(429, 100*time.Second)), answer("ok")),
+			wantStatus: 429, wantCode: "Too Many Requests", wantCalls: 1, wantElapsed: 0, want: []breaker.Outcome{I},
 		},
 		{
 			name:       "429 counts when the configured statuses name it",
@@ -232,7 +245,7 @@ func TestGuardClientCancel(t *testing.T) {
 
 func TestGuardCancelDuringBackoff(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		g := NewGuard("m", chatSeq(fail(upstreamErr(429, 10*time.Second))), nil, GuardConfig{MaxAttempts: 2}, nil)
+		g := NewGuard("m", chatSeq(fail(upstreamErr(429, 10*time.Second))), nil, GuardConfig{MaxAttempts: 2, Backoff: backoff.Policy{Max: time.Minute}}, nil)
 		ctx, cancel := context.WithCancel(t.Context())
 		time.AfterFunc(time.Second, cancel)
 		_, err := g.Chat(ctx, req)

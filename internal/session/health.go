@@ -40,7 +40,7 @@ var _ Store = (*guarded)(nil)
 // and Observe.
 func newGuarded(store Store, o MemoryOptions) *guarded {
 	g := &guarded{store: store, timeout: o.Timeout, log: o.Log, observe: o.Observe}
-	g.breaker = breaker.New("session_store", breaker.Config{Failures: 1, Cooldown: o.RetryAfter, HalfOpenProbes: 1},
+	g.breaker = breaker.New("session_store", breaker.Config{Failures: 1, FailureRate: -1, Cooldown: o.RetryAfter, HalfOpenProbes: 1},
 		breaker.Options{Now: o.Now, OnStateChange: g.changed})
 	return g
 }
