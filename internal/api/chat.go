@@ -197,6 +197,25 @@ func routingJSON(d router.Decision) json.RawMessage {
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 
+// startStream asks the orchestrator for q's stream and, when it has one,
+// sends the headers of a server-sent event answer. An error before the
+// stream is answered as any error and returned; the caller closes the
+// stream it gets.
+func (s *Server) startStream(w http.ResponseWriter, r *http.Request, q *orchestrator.Query) (*orchestrator.StreamAnswer, error) {
+	sa, err := s.opt.Orchestrator.Stream(r.Context(), q)
+	if err != nil {
+		s.writeError(w, r, err)
+		return nil, err
+	}
+	s.setCatoHeaders(w, sa.Model, sa.CacheOutcome, sa.Routing)
+	h := w.Header()
+	h.Set("Content-Type", "text/event-stream")
+	h.Set("Cache-Control", "no-cache")
+	h.Set("X-Accel-Buffering", "no")
+	w.WriteHeader(http.StatusOK)
+	return sa, nil
+}
+
 // streamChat answers with server-sent events and reports the model that
 // answered, the text it streamed and the error that ended the stream.
 // Errors before the first byte get a normal error answer; later ones an
@@ -204,18 +223,11 @@ func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 func (s *Server) streamChat(w http.ResponseWriter, r *http.Request, q *orchestrator.Query, req *openai.ChatRequest) answered {
 	start := time.Now()
 	ctx := r.Context()
-	sa, err := s.opt.Orchestrator.Stream(ctx, q)
+	sa, err := s.startStream(w, r, q)
 	if err != nil {
-		s.writeError(w, r, err)
 		return answered{err: err}
 	}
 	defer sa.Close()
-	s.setCatoHeaders(w, sa.Model, sa.CacheOutcome, sa.Routing)
-	h := w.Header()
-	h.Set("Content-Type", "text/event-stream")
-	h.Set("Cache-Control", "no-cache")
-	h.Set("X-Accel-Buffering", "no")
-	w.WriteHeader(http.StatusOK)
 	rc := http.NewResponseController(w)
 
 	id := "chatcmpl-" + requestID(ctx)

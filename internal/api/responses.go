@@ -202,18 +202,11 @@ func (s *Server) storeResponse(ctx context.Context, rc *responseCall, out *opena
 // response.failed events, since the status is already sent.
 func (s *Server) streamResponse(w http.ResponseWriter, r *http.Request, q *orchestrator.Query, rc *responseCall) answered {
 	ctx := r.Context()
-	sa, err := s.opt.Orchestrator.Stream(ctx, q)
+	sa, err := s.startStream(w, r, q)
 	if err != nil {
-		s.writeError(w, r, err)
 		return answered{err: err}
 	}
 	defer sa.Close()
-	s.setCatoHeaders(w, sa.Model, sa.CacheOutcome, sa.Routing)
-	h := w.Header()
-	h.Set("Content-Type", "text/event-stream")
-	h.Set("Cache-Control", "no-cache")
-	h.Set("X-Accel-Buffering", "no")
-	w.WriteHeader(http.StatusOK)
 	flusher := http.NewResponseController(w)
 	flushed := func(err error) bool { return err == nil && flusher.Flush() == nil }
 	gone := func() answered { return answered{model: sa.Model, text: sa.Text(), err: clientGone(ctx)} }
