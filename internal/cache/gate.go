@@ -529,7 +529,7 @@ var functionWord = set("a", "an", "the", "is", "are", "was", "were", "be", "been
 	"can", "could", "would", "should", "will", "shall", "may", "might", "must",
 	"there", "here", "it", "its", "this", "that", "these", "those", "there's",
 	"very", "just", "really", "actually", "basically", "exactly", "precisely", "generally", "typically", "usually",
-	"please", "kindly", "hi", "hello", "hey", "thanks", "thank", "ok", "okay",
+	"please", "kindly", "hi", "hello", "hey", "thanks", "thank", "ok", "okay", "pls", "plz", "thx", "lol", "sorry", "much",
 	"some", "any", "such", "like", "kind", "type", "lot", "lots", "bit", "using", "via", "per", "between", "from", "called", "named", "known")
 
 // frameStem holds the canonical forms of words that frame a question
@@ -542,7 +542,8 @@ var frameStem = stems("explain", "explanation", "describe", "description", "tell
 	// asking for an expansion: "what does DNS stand for", "DNS is short for what", "the acronym NATO"
 	"stand", "stands", "abbreviation", "abbreviate", "acronym", "expand", "expansion", "initialism",
 	// requests and thanks around a question
-	"ask", "clarify", "advice", "advise", "tip", "idea", "grateful", "appreciate", "appreciated", "wondered", "through", "intuitively")
+	"ask", "clarify", "advice", "advise", "tip", "idea", "grateful", "appreciate", "appreciated", "wondered", "through", "intuitively",
+	"bother", "guidance", "rundown", "advance")
 
 // genericStem holds the canonical forms of words that name the kind of
 // thing asked about without changing which ("Python programming", "the
@@ -587,7 +588,7 @@ var synonymGroup = groups(
 	"car automobile vehicle",
 	"film movie",
 	"start begin commence",
-	"stop halt cease",
+	"stop halt cease quit",
 	"end finish",
 	"use utilize employ",
 	"help assist aid",
@@ -599,7 +600,7 @@ var synonymGroup = groups(
 	"shop store",
 	"doctor physician",
 	"lawyer attorney",
-	"cheap inexpensive affordable",
+	"cheap inexpensive affordable budget",
 	"expensive costly pricey",
 	"happy glad",
 	"sad unhappy",
@@ -641,6 +642,16 @@ var synonymGroup = groups(
 	"teach educate",
 	"eat consume",
 	"speak talk",
+	"thaw defrost",
+	"end terminate",
+	"kill terminate",
+	"fridge refrigerator",
+	"indoors inside",
+	"flu influenza",
+	"stock share",
+	"rid remove eliminate",
+	"find discover",
+	"clean wash",
 )
 
 func stems(words ...string) map[string]bool {
