@@ -18,7 +18,8 @@ import (
 //
 //   - they have the same numbers and symbols (2+2 is not 2+3, C++ is not C#),
 //   - the same count of negations (not, never, without, n't…),
-//   - the same who/when/where/why and how-many/how-much/how-long asks,
+//   - the same who/when/where/why and how-many/how-much/how-long asks
+//     ("in what year" asks when),
 //   - every remaining content word of one is in the other, up to plural,
 //     tense, British spelling and a small synonym lexicon (buy/purchase),
 //   - a word that follows "to", "from", "into", "than", "vs" or "against"
@@ -90,6 +91,13 @@ func gistOf(text string) gist {
 		case isNumber(t) || symbol[t] || numberWord[t]:
 			g.numbers = append(g.numbers, t)
 			continue
+		case (t == "what" || t == "which") && i+1 < len(toks) && toks[i+1] == "year":
+			// "in what year" asks when.
+			g.asks = append(g.asks, "when")
+			skip, marker = i+1, ""
+			continue
+		case t == "one" && i > 0 && (toks[i-1] == "which" || toks[i-1] == "what"):
+			continue // "which one": not a number
 		case t == "how" && i+1 < len(toks) && howQuantity[toks[i+1]]:
 			g.asks = append(g.asks, "how "+toks[i+1])
 			continue
@@ -561,7 +569,7 @@ var variant = map[string]string{
 	"children": "child", "kids": "child", "kid": "child", "men": "man", "women": "woman", "people's": "person", "mice": "mouse", "feet": "foot", "teeth": "tooth",
 	"made": "make", "makes": "make", "making": "make", "built": "build", "wrote": "write", "written": "write", "ran": "run",
 	"bought": "buy", "thought": "think", "taught": "teach", "caught": "catch", "found": "find", "began": "begin", "begun": "begin",
-	"ate": "eat", "eaten": "eat", "went": "go", "gone": "go", "took": "take", "taken": "take", "gave": "give", "given": "give",
+	"came": "come", "ate": "eat", "eaten": "eat", "went": "go", "gone": "go", "took": "take", "taken": "take", "gave": "give", "given": "give",
 	"knew": "know", "known": "know", "grew": "grow", "grown": "grow", "drew": "draw", "drawn": "draw", "chose": "choose", "chosen": "choose",
 	"flew": "fly", "flown": "fly", "sold": "sell", "sent": "send", "spent": "spend", "lost": "lose", "won": "win", "held": "hold",
 	"invented": "invent", "discovered": "discover", "founded": "found", "died": "die", "dies": "die", "dying": "die",

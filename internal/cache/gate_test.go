@@ -58,6 +58,8 @@ func TestAgree(t *testing.T) {
 		{"How do I stop a Windows update?", "How do I start a Windows update?", false},
 		{"What is the best cheap laptop?", "What is the best budget laptop?", true},
 		{"What is the best cheap laptop?", "What is the best expensive laptop?", false},
+		{"When was Google founded?", "In what year was Google founded?", true},
+		{"When was Google founded?", "In what month was Google founded?", false},
 		{"", "", true},
 	}
 	for _, tt := range tests {
