@@ -18,7 +18,8 @@ import (
 //
 //   - they have the same numbers and symbols (2+2 is not 2+3, C++ is not C#),
 //   - the same count of negations (not, never, without, n't…),
-//   - the same who/when/where/why and how-many/how-much/how-long asks,
+//   - the same who/when/where/why and how-many/how-much/how-long asks
+//     ("in what year" asks when),
 //   - every remaining content word of one is in the other, up to plural,
 //     tense, British spelling and a small synonym lexicon (buy/purchase),
 //   - a word that follows "to", "from", "into", "than", "vs" or "against"
@@ -90,6 +91,13 @@ func gistOf(text string) gist {
 		case isNumber(t) || symbol[t] || numberWord[t]:
 			g.numbers = append(g.numbers, t)
 			continue
+		case (t == "what" || t == "which") && i+1 < len(toks) && toks[i+1] == "year":
+			// "in what year" asks when.
+			g.asks = append(g.asks, "when")
+			skip, marker = i+1, ""
+			continue
+		case t == "one" && i > 0 && (toks[i-1] == "which" || toks[i-1] == "what"):
+			continue // "which one": not a number
 		case t == "how" && i+1 < len(toks) && howQuantity[toks[i+1]]:
 			g.asks = append(g.asks, "how "+toks[i+1])
 			continue
@@ -529,7 +537,7 @@ var functionWord = set("a", "an", "the", "is", "are", "was", "were", "be", "been
 	"can", "could", "would", "should", "will", "shall", "may", "might", "must",
 	"there", "here", "it", "its", "this", "that", "these", "those", "there's",
 	"very", "just", "really", "actually", "basically", "exactly", "precisely", "generally", "typically", "usually",
-	"please", "kindly", "hi", "hello", "hey", "thanks", "thank", "ok", "okay",
+	"please", "kindly", "hi", "hello", "hey", "thanks", "thank", "ok", "okay", "pls", "plz", "thx", "lol", "sorry", "much",
 	"some", "any", "such", "like", "kind", "type", "lot", "lots", "bit", "using", "via", "per", "between", "from", "called", "named", "known")
 
 // frameStem holds the canonical forms of words that frame a question
@@ -542,7 +550,8 @@ var frameStem = stems("explain", "explanation", "describe", "description", "tell
 	// asking for an expansion: "what does DNS stand for", "DNS is short for what", "the acronym NATO"
 	"stand", "stands", "abbreviation", "abbreviate", "acronym", "expand", "expansion", "initialism",
 	// requests and thanks around a question
-	"ask", "clarify", "advice", "advise", "tip", "idea", "grateful", "appreciate", "appreciated", "wondered", "through", "intuitively")
+	"ask", "clarify", "advice", "advise", "tip", "idea", "grateful", "appreciate", "appreciated", "wondered", "through", "intuitively",
+	"bother", "guidance", "rundown", "advance")
 
 // genericStem holds the canonical forms of words that name the kind of
 // thing asked about without changing which ("Python programming", "the
@@ -560,7 +569,7 @@ var variant = map[string]string{
 	"children": "child", "kids": "child", "kid": "child", "men": "man", "women": "woman", "people's": "person", "mice": "mouse", "feet": "foot", "teeth": "tooth",
 	"made": "make", "makes": "make", "making": "make", "built": "build", "wrote": "write", "written": "write", "ran": "run",
 	"bought": "buy", "thought": "think", "taught": "teach", "caught": "catch", "found": "find", "began": "begin", "begun": "begin",
-	"ate": "eat", "eaten": "eat", "went": "go", "gone": "go", "took": "take", "taken": "take", "gave": "give", "given": "give",
+	"came": "come", "ate": "eat", "eaten": "eat", "went": "go", "gone": "go", "took": "take", "taken": "take", "gave": "give", "given": "give",
 	"knew": "know", "known": "know", "grew": "grow", "grown": "grow", "drew": "draw", "drawn": "draw", "chose": "choose", "chosen": "choose",
 	"flew": "fly", "flown": "fly", "sold": "sell", "sent": "send", "spent": "spend", "lost": "lose", "won": "win", "held": "hold",
 	"invented": "invent", "discovered": "discover", "founded": "found", "died": "die", "dies": "die", "dying": "die",
@@ -587,7 +596,7 @@ var synonymGroup = groups(
 	"car automobile vehicle",
 	"film movie",
 	"start begin commence",
-	"stop halt cease",
+	"stop halt cease quit",
 	"end finish",
 	"use utilize employ",
 	"help assist aid",
@@ -599,7 +608,7 @@ var synonymGroup = groups(
 	"shop store",
 	"doctor physician",
 	"lawyer attorney",
-	"cheap inexpensive affordable",
+	"cheap inexpensive affordable budget",
 	"expensive costly pricey",
 	"happy glad",
 	"sad unhappy",
@@ -641,6 +650,16 @@ var synonymGroup = groups(
 	"teach educate",
 	"eat consume",
 	"speak talk",
+	"thaw defrost",
+	"end terminate",
+	"kill terminate",
+	"fridge refrigerator",
+	"indoors inside",
+	"flu influenza",
+	"stock share",
+	"rid remove eliminate",
+	"find discover",
+	"clean wash",
 )
 
 func stems(words ...string) map[string]bool {

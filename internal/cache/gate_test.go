@@ -50,6 +50,16 @@ func TestAgree(t *testing.T) {
 		{"What is an algorithm?", "what is an algoritm", true},
 		{"What is a sprain?", "What is a strain?", false},
 		{"What is the difference between affect and effect?", "What is the difference between affect and affect?", false},
+		{"What is an annuity?", "Thanks in advance, what is an annuity?", true},
+		{"What is the tallest mountain in Africa?", "Sorry to bother you, but what's the tallest mountain in Africa?", true},
+		{"What does the fox say?", "what does the fox say lol", true},
+		{"How do I quit smoking?", "How do I stop smoking?", true},
+		{"How do I get rid of ants?", "How do I eliminate ants?", true},
+		{"How do I stop a Windows update?", "How do I start a Windows update?", false},
+		{"What is the best cheap laptop?", "What is the best budget laptop?", true},
+		{"What is the best cheap laptop?", "What is the best expensive laptop?", false},
+		{"When was Google founded?", "In what year was Google founded?", true},
+		{"When was Google founded?", "In what month was Google founded?", false},
 		{"", "", true},
 	}
 	for _, tt := range tests {
