@@ -198,3 +198,24 @@ func TestDeriveOverload(t *testing.T) {
 		})
 	}
 }
+
+// TestPacedBodyOverH2C: the body's read deadline is set per HTTP/2 stream
+// too, so a body sent at once over h2c is served.
+func TestPacedBodyOverH2C(t *testing.T) {
+	_, base := serveOverload(t, "{body_read_grace: 1s, body_min_rate: 1000}", 0)
+	tr := &http.Transport{Protocols: new(http.Protocols)}
+	tr.Protocols.SetUnencryptedHTTP2(true)
+	defer tr.CloseIdleConnections()
+	c := &http.Client{Transport: tr, Timeout: 10 * time.Second}
+	for range 3 {
+		resp, err := c.Post(base+"/v1/chat/completions", "application/json", strings.NewReader(simpleChat))
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK || resp.ProtoMajor != 2 {
+			t.Fatalf("over h2c: %s %d %s; want HTTP/2 200", resp.Proto, resp.StatusCode, b)
+		}
+	}
+}
