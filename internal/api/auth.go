@@ -106,6 +106,11 @@ func (s *Server) guard(a access, h http.HandlerFunc) http.Handler {
 	switch a {
 	case client:
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			done, ok := s.admit(w, r)
+			if !ok {
+				return
+			}
+			defer done()
 			t, err := s.opt.Auth.tenant(r)
 			if err != nil {
 				s.writeError(w, r, err)

@@ -19,11 +19,20 @@ import (
 	"github.com/cato-gateway/cato/internal/router"
 )
 
-// readBody reads the request body within the size limit. The body is read
-// as JSON whatever its Content-Type, as OpenAI's API does, so that a plain
-// `curl -d` works.
+// readBody reads the request body within the size limit, the body budget
+// and the pace Options.Overload sets. The body is read as JSON whatever
+// its Content-Type, as OpenAI's API does, so that a plain `curl -d` works.
 func (s *Server) readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
-	b, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.opt.MaxBodyBytes))
+	if err := s.reserveBody(w, r); err != nil {
+		return nil, err
+	}
+	var body io.Reader = r.Body
+	if o := s.opt.Overload; o.BodyMinRate > 0 {
+		p := &pacedBody{r: r.Body, rc: http.NewResponseController(w), start: time.Now(), grace: o.BodyGrace, rate: o.BodyMinRate, size: r.ContentLength}
+		defer p.done()
+		body = p
+	}
+	b, err := io.ReadAll(http.MaxBytesReader(w, io.NopCloser(body), s.opt.MaxBodyBytes))
 	if err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
@@ -31,15 +40,18 @@ func (s *Server) readBody(w http.ResponseWriter, r *http.Request) ([]byte, error
 		}
 		// The cause names the connection's addresses: it goes to the log.
 		s.opt.Log.InfoContext(r.Context(), "request body unreadable", slog.Any("err", err))
-		msg := "the request body could not be read"
 		var ne net.Error
 		switch {
 		case errors.Is(err, io.ErrUnexpectedEOF):
-			msg = "the request body ended before its announced length"
+			return nil, fail(codeUnreadableBody, "the request body ended before its announced length")
 		case errors.As(err, &ne) && ne.Timeout():
-			msg = "reading the request body took too long"
+			// The connection's read deadline has passed: it cannot carry
+			// another request.
+			s.opt.Metrics.Shed.WithLabelValues("slow_body").Inc()
+			w.Header().Set("Connection", "close")
+			return nil, fail(codeSlowBody, "the request body arrived too slowly")
 		}
-		return nil, fail(codeUnreadableBody, msg)
+		return nil, fail(codeUnreadableBody, "the request body could not be read")
 	}
 	return b, nil
 }

@@ -60,6 +60,10 @@ func failureKind(code string) (int, string) {
 		return http.StatusMethodNotAllowed, openai.TypeInvalidRequest
 	case codeUnreadableBody, codeInvalidLimit:
 		return http.StatusBadRequest, openai.TypeInvalidRequest
+	case codeSlowBody:
+		return http.StatusRequestTimeout, openai.TypeInvalidRequest
+	case codeOverloaded:
+		return http.StatusServiceUnavailable, openai.TypeServer
 	}
 	return http.StatusInternalServerError, openai.TypeServer
 }
@@ -85,7 +89,11 @@ func describe(err error, reqID string) (int, openai.ErrorBody, int) {
 	switch {
 	case errors.As(err, &f):
 		status, typ := failureKind(f.code)
-		return status, openai.NewError(typ, f.code, "", f.msg), 0
+		retry := 0
+		if f.code == codeOverloaded {
+			retry = 1
+		}
+		return status, openai.NewError(typ, f.code, "", f.msg), retry
 	case errors.As(err, &mbe):
 		return http.StatusRequestEntityTooLarge, openai.NewError(openai.TypeInvalidRequest, "request_too_large",
 			"", "the request body is larger than the limit of "+strconv.FormatInt(mbe.Limit, 10)+" bytes"), 0

@@ -112,19 +112,25 @@ type failingBody struct{ err error }
 func (b failingBody) Read([]byte) (int, error) { return 0, b.err }
 
 // TestUnreadableBodyHidesAddresses: a body that fails to arrive is a 400
-// whose message says what happened, not the connection's addresses.
+// (408 when its read deadline passed) whose message says what happened,
+// not the connection's addresses.
 func TestUnreadableBodyHidesAddresses(t *testing.T) {
 	s := New(Options{})
-	for _, cause := range []error{
-		errors.New("read tcp 10.0.0.1:8080->10.0.0.2:5555: read: connection reset by peer"),
-		&net.OpError{Op: "read", Net: "tcp", Addr: &net.TCPAddr{IP: net.IPv4(10, 0, 0, 1), Port: 8080}, Err: os.ErrDeadlineExceeded},
+	for _, tt := range []struct {
+		cause  error
+		status int
+		code   string
+	}{
+		{errors.New("read tcp 10.0.0.1:8080->10.0.0.2:5555: read: connection reset by peer"), 400, codeUnreadableBody},
+		{&net.OpError{Op: "read", Net: "tcp", Addr: &net.TCPAddr{IP: net.IPv4(10, 0, 0, 1), Port: 8080}, Err: os.ErrDeadlineExceeded}, 408, codeSlowBody},
 	} {
+		cause := tt.cause
 		req := httptest.NewRequest(http.MethodPost, "/v1/chat/completions", failingBody{cause})
 		rec := httptest.NewRecorder()
 		s.ServeHTTP(rec, req)
 		var doc openai.ErrorBody
-		if err := json.Unmarshal(rec.Body.Bytes(), &doc); err != nil || rec.Code != 400 || doc.Error.Code == nil || *doc.Error.Code != codeUnreadableBody {
-			t.Errorf("%v: %d %s; want 400 unreadable_body", cause, rec.Code, rec.Body.String())
+		if err := json.Unmarshal(rec.Body.Bytes(), &doc); err != nil || rec.Code != tt.status || doc.Error.Code == nil || *doc.Error.Code != tt.code {
+			t.Errorf("%v: %d %s; want %d %s", cause, rec.Code, rec.Body.String(), tt.status, tt.code)
 		}
 		if strings.Contains(rec.Body.String(), "10.0.0") {
 			t.Errorf("%v: body %s names an address", cause, rec.Body.String())

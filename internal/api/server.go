@@ -20,6 +20,7 @@ import (
 	"github.com/cato-gateway/cato/internal/openai"
 	"github.com/cato-gateway/cato/internal/orchestrator"
 	"github.com/cato-gateway/cato/internal/requestid"
+	"golang.org/x/sync/semaphore"
 )
 
 // Options are a Server's collaborators and settings.
@@ -52,6 +53,9 @@ type Options struct {
 	// Memory is long-term memory, behind /api/cato/memory/; nil leaves
 	// those paths out.
 	Memory longTermMemory
+	// Overload limits the work taken on at once; the zero value limits
+	// nothing.
+	Overload Overload
 }
 
 // Server is Cato's HTTP handler. Create it with New; it is safe for
@@ -62,6 +66,10 @@ type Server struct {
 	start    time.Time
 	draining atomic.Bool
 	inFlight atomic.Int64
+	// clientInFlight counts the client requests Overload.MaxInFlight caps.
+	clientInFlight atomic.Int64
+	// bodies is the body budget; nil for none.
+	bodies *semaphore.Weighted
 }
 
 // New returns a Server.
@@ -78,7 +86,7 @@ func New(opt Options) *Server {
 	if opt.Auth == nil {
 		opt.Auth = &Auth{Anonymous: true}
 	}
-	s := &Server{opt: opt, mux: http.NewServeMux(), start: time.Now()}
+	s := &Server{opt: opt, mux: http.NewServeMux(), start: time.Now(), bodies: newBodyBudget(opt.Overload.BodyBudgetBytes)}
 	s.mount(s.routes())
 	return s
 }
@@ -171,6 +179,9 @@ func (s *Server) serve(w *response, r *http.Request) {
 	s.inFlight.Add(1)
 	s.opt.Metrics.InFlight.Inc()
 	defer func() {
+		for _, f := range w.done {
+			f()
+		}
 		s.inFlight.Add(-1)
 		s.opt.Metrics.InFlight.Dec()
 		if v := recover(); v != nil {
@@ -256,7 +267,12 @@ type response struct {
 	// aborted asks ServeHTTP to abort the answer once the handlers have
 	// returned.
 	aborted bool
+	// done run when the request ends (a body budget's share released).
+	done []func()
 }
+
+// onDone has f run when the request ends.
+func (w *response) onDone(f func()) { w.done = append(w.done, f) }
 
 // responseOf returns the *response ServeHTTP made for the request w
 // belongs to. Handlers are reached only through ServeHTTP, so there is

@@ -53,6 +53,9 @@ type App struct {
 	now func() time.Time
 	// recallSeconds times long-term memory's recall.
 	recallSeconds prometheus.Histogram
+	// limits are server.max_in_flight and server.max_connections_per_ip
+	// as resolved against the open-file limit.
+	limits overloadLimits
 }
 
 // New builds the gateway described by cfg. environ is the process
@@ -66,7 +69,7 @@ func New(ctx context.Context, cfg *config.Config, environ []string, log *slog.Lo
 // newApp is New with the rollout's clock: now, or time.Now when nil.
 func newApp(ctx context.Context, cfg *config.Config, environ []string, log *slog.Logger, now func() time.Time) (_ *App, err error) {
 	env := envMap(environ)
-	a := &App{cfg: cfg, log: log, metrics: metrics.New(), now: now}
+	a := &App{cfg: cfg, log: log, metrics: metrics.New(), now: now, limits: deriveOverload(cfg.Server, hardFileLimit())}
 	defer func() {
 		if err != nil {
 			a.close()
@@ -170,6 +173,7 @@ func newApp(ctx context.Context, cfg *config.Config, environ []string, log *slog
 		Version:        version.String(),
 		Rollout:        mig.api,
 		PayloadTenants: payloadTenants(cfg.Log.Payloads),
+		Overload:       apiOverload(cfg.Server, a.limits),
 		Checks:         map[string]func(context.Context) error{"store": backend.Ping},
 		Status: map[string]func() any{
 			"breakers": func() any { return breakerStatus(guards) },
@@ -278,7 +282,9 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 		srv.Protocols.SetUnencryptedHTTP2(true)
 		srv.HTTP2 = &http.HTTP2Config{MaxConcurrentStreams: s.MaxConcurrentStreams}
 	}
-	a.log.Info("cato serving", "listen", ln.Addr().String(), "version", version.String(), "store", redact.URL(a.cfg.Store), "h2c", *s.HTTP2)
+	ln = a.limitConnections(ln)
+	a.log.Info("cato serving", "listen", ln.Addr().String(), "version", version.String(), "store", redact.URL(a.cfg.Store), "h2c", *s.HTTP2,
+		"max_in_flight", a.limits.inFlight, "max_connections_per_ip", a.limits.perIP)
 	bg, stopBG := context.WithCancel(ctx)
 	bgDone := make(chan error, 1)
 	go func() { bgDone <- a.runBackground(bg) }()

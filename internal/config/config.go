@@ -67,8 +67,41 @@ type Server struct {
 	// WriteTimeout bounds writing a response, streams included, so it must
 	// outlast the longest answer. Default 10m.
 	WriteTimeout time.Duration `yaml:"write_timeout"`
-	// IdleTimeout closes keep-alive connections idle this long. Default 120s.
+	// IdleTimeout closes keep-alive connections idle this long. Default
+	// 30s: an idle connection holds a file descriptor and buffers, and a
+	// client reconnects cheaply.
 	IdleTimeout time.Duration `yaml:"idle_timeout"`
+	// MaxInFlight caps the client requests served at once (every path a
+	// client key may call; health, metrics and the admin API are not
+	// counted). Past it a request is answered 503 at once with
+	// Retry-After and the error code "overloaded". Zero derives it from
+	// the open-file limit (half of it, less a reserve, since an HTTP/1.1
+	// request in flight holds a client and an upstream socket); -1 sets
+	// no cap.
+	MaxInFlight int `yaml:"max_in_flight"`
+	// MaxConnectionsPerIP caps the connections one client address holds
+	// open; a connection past it is closed as soon as it is accepted.
+	// Zero derives it from the open-file limit (a quarter of it); -1 sets
+	// no cap. Clients behind one NAT or proxy share an address: raise it
+	// there, or use HTTP/2, which carries many requests per connection.
+	MaxConnectionsPerIP int `yaml:"max_connections_per_ip"`
+	// BodyReadGrace and BodyMinRate bound how long a request body may
+	// take to arrive: the bytes past the n-th must come within
+	// BodyReadGrace plus n/BodyMinRate seconds of the body's start, or
+	// the request is answered 408 and its connection closed. A slow
+	// client is so cut off within about BodyReadGrace of falling behind,
+	// whatever the body's size. Defaults 5s and 65536 bytes per second;
+	// a BodyMinRate of -1 sets no such deadline (read_timeout still
+	// bounds the request).
+	BodyReadGrace time.Duration `yaml:"body_read_grace"`
+	BodyMinRate   int64         `yaml:"body_min_rate"`
+	// BodyBudgetBytes caps the bytes of request bodies read and held at
+	// once: each body reserves its Content-Length (max_body_bytes when it
+	// sends none) until its request ends, and one that does not fit is
+	// answered 503 with Retry-After before it is read. Default 64 ×
+	// max_body_bytes (256 MiB with the default 4 MiB); at least
+	// max_body_bytes; -1 sets no budget.
+	BodyBudgetBytes int64 `yaml:"body_budget_bytes"`
 	// ShutdownTimeout is how long in-flight requests may take to finish
 	// after SIGTERM. Default 30s.
 	ShutdownTimeout time.Duration `yaml:"shutdown_timeout"`

@@ -343,3 +343,46 @@ routing: {simple: a}
 		t.Errorf("Parse(bad merged key) = %v; want it named under models.a and models.b", err)
 	}
 }
+
+// TestOverloadSettings checks the defaults and the validation of the
+// server's overload limits.
+func TestOverloadSettings(t *testing.T) {
+	c, err := Load("", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := c.Server
+	if s.MaxInFlight != 0 || s.MaxConnectionsPerIP != 0 || s.IdleTimeout != 30*time.Second ||
+		s.BodyReadGrace != 5*time.Second || s.BodyMinRate != 64<<10 || s.BodyBudgetBytes != 64*s.MaxBodyBytes {
+		t.Errorf("defaults = %+v; want in-flight and per-IP caps left to the open-file limit, idle 30s, grace 5s, 64 KiB/s, budget 64 bodies", s)
+	}
+
+	tests := []struct {
+		env  string
+		want string // "" for valid
+	}{
+		{"CATO_SERVER__MAX_IN_FLIGHT=1000", ""},
+		{"CATO_SERVER__MAX_IN_FLIGHT=-1", ""},
+		{"CATO_SERVER__MAX_IN_FLIGHT=-2", "server.max_in_flight: -2 is negative"},
+		{"CATO_SERVER__MAX_CONNECTIONS_PER_IP=64", ""},
+		{"CATO_SERVER__MAX_CONNECTIONS_PER_IP=-1", ""},
+		{"CATO_SERVER__MAX_CONNECTIONS_PER_IP=-5", "server.max_connections_per_ip: -5 is negative"},
+		{"CATO_SERVER__BODY_MIN_RATE=-1", ""},
+		{"CATO_SERVER__BODY_MIN_RATE=-3", "server.body_min_rate: -3 is negative"},
+		{"CATO_SERVER__BODY_READ_GRACE=-1s", "server.body_read_grace: -1s is negative"},
+		{"CATO_SERVER__BODY_BUDGET_BYTES=-1", ""},
+		{"CATO_SERVER__BODY_BUDGET_BYTES=4194304", ""},
+		{"CATO_SERVER__BODY_BUDGET_BYTES=4194303", "server.body_budget_bytes: 4194303 is below server.max_body_bytes"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.env, func(t *testing.T) {
+			_, err := Load("", []string{tt.env})
+			switch {
+			case tt.want == "" && err != nil:
+				t.Errorf("Load: %v; want it valid", err)
+			case tt.want != "" && (err == nil || !strings.Contains(err.Error(), tt.want)):
+				t.Errorf("Load: %v; want an error with %q", err, tt.want)
+			}
+		})
+	}
+}

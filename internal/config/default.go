@@ -83,7 +83,14 @@ func (c *Config) applyDefaults() {
 	def(&s.ReadHeaderTimeout, 10*time.Second)
 	def(&s.ReadTimeout, 60*time.Second)
 	def(&s.WriteTimeout, 10*time.Minute)
-	def(&s.IdleTimeout, 120*time.Second)
+	def(&s.IdleTimeout, 30*time.Second)
+	def(&s.BodyReadGrace, 5*time.Second)
+	if s.BodyMinRate == 0 {
+		s.BodyMinRate = 64 << 10
+	}
+	if s.BodyBudgetBytes == 0 {
+		s.BodyBudgetBytes = 64 * s.MaxBodyBytes
+	}
 	def(&s.ShutdownTimeout, 30*time.Second)
 	if s.HTTP2 == nil {
 		s.HTTP2 = &t

@@ -32,6 +32,20 @@ func (c *Config) Validate() error {
 	if c.Server.MaxBodyBytes < 1024 {
 		bad("server.max_body_bytes", "%d is too small; use at least 1024", c.Server.MaxBodyBytes)
 	}
+	for _, l := range []struct {
+		key string
+		v   int64
+	}{{"server.max_in_flight", int64(c.Server.MaxInFlight)}, {"server.max_connections_per_ip", int64(c.Server.MaxConnectionsPerIP)}, {"server.body_min_rate", c.Server.BodyMinRate}} {
+		if l.v < -1 {
+			bad(l.key, "%d is negative; use -1 for no limit, or leave it out for the default", l.v)
+		}
+	}
+	if c.Server.BodyReadGrace < 0 {
+		bad("server.body_read_grace", "%s is negative", c.Server.BodyReadGrace)
+	}
+	if b := c.Server.BodyBudgetBytes; b != -1 && b < c.Server.MaxBodyBytes {
+		bad("server.body_budget_bytes", "%d is below server.max_body_bytes (%d), so the largest body could never be read; raise it, or use -1 for no budget", b, c.Server.MaxBodyBytes)
+	}
 	if !slices.Contains([]string{"auto", "h2c", "off"}, c.Upstream.HTTP2) {
 		bad("upstream.http2", "%q is not auto, h2c or off", c.Upstream.HTTP2)
 	}

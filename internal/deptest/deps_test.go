@@ -68,6 +68,7 @@ var classes = map[string]class{
 	"internal/lograte":     leaf,
 	"internal/version":     leaf,
 	"internal/window":      leaf,
+	"internal/connlimit":   leaf,
 
 	"internal/session":      domain,
 	"internal/cache":        domain,

@@ -33,6 +33,10 @@ type Metrics struct {
 	StoreDuration    *prometheus.HistogramVec
 	Sessions         prometheus.Counter
 	RolloutRequests  *prometheus.CounterVec // side
+	// Shed counts requests and connections refused to protect the
+	// gateway, by reason (in_flight, body_budget, connections_per_ip,
+	// slow_body).
+	Shed *prometheus.CounterVec // reason
 
 	// Latency is the recent-latency window of client requests.
 	Latency *Window
@@ -71,7 +75,8 @@ func New() *Metrics {
 	m.StoreDuration = prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "cato_store_duration_seconds", Help: "State store operation latency.", Buckets: latencyBuckets}, []string{"store", "op"})
 	m.Sessions = prometheus.NewCounter(prometheus.CounterOpts{Name: "cato_session_turns_total", Help: "Turns saved to working memory."})
 	m.RolloutRequests = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "cato_rollout_requests_total", Help: "Requests by rollout side (new, legacy)."}, []string{"side"})
-	for _, c := range []prometheus.Collector{m.Requests, m.RequestDuration, m.InFlight, m.UpstreamRequests, m.UpstreamDuration, m.Tokens, m.CostUSD, m.Fallbacks, m.Cache, m.CacheSimilarity, m.CacheLookup, m.BreakerState, m.BreakerChanges, m.Routes, m.StoreOps, m.StoreDuration, m.Sessions, m.RolloutRequests} {
+	m.Shed = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "cato_shed_total", Help: "Requests and connections refused to protect the gateway, by reason (in_flight, body_budget, connections_per_ip, slow_body)."}, []string{"reason"})
+	for _, c := range []prometheus.Collector{m.Shed, m.Requests, m.RequestDuration, m.InFlight, m.UpstreamRequests, m.UpstreamDuration, m.Tokens, m.CostUSD, m.Fallbacks, m.Cache, m.CacheSimilarity, m.CacheLookup, m.BreakerState, m.BreakerChanges, m.Routes, m.StoreOps, m.StoreDuration, m.Sessions, m.RolloutRequests} {
 		f(c)
 	}
 	return m

@@ -1,0 +1,221 @@
+package app
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/cato-gateway/cato/internal/config"
+)
+
+// serveOverload starts a gateway with the given server settings and a
+// simple model that takes latency to answer, and returns its base URL.
+func serveOverload(t *testing.T, server string, latency time.Duration) (*App, string) {
+	t.Helper()
+	cfg, err := config.Parse([]byte(fmt.Sprintf(`
+listen: 127.0.0.1:0
+server: %s
+models:
+  bedrock_haiku: {provider: simulated, simulate: {latency: %s}}
+  bedrock_sonnet: {provider: simulated}
+  shadow_self: {provider: simulated}
+routing: {simple: bedrock_haiku, complex: bedrock_sonnet, hidden_states: shadow_self}
+`, server, latency)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Store = "embedded://" + t.TempDir()
+	a, err := New(context.Background(), cfg, nil, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, stop := context.WithCancel(context.Background())
+	served := make(chan error, 1)
+	go func() { served <- a.Serve(ctx, ln) }()
+	t.Cleanup(func() {
+		stop()
+		if err := <-served; err != nil {
+			t.Errorf("Serve: %v", err)
+		}
+	})
+	return a, "http://" + ln.Addr().String()
+}
+
+const simpleChat = `{"model":"bedrock_haiku","messages":[{"role":"user","content":"hi"}]}`
+
+// TestMaxInFlightWithASlowModel fills server.max_in_flight with calls to
+// a slow simulated model: the next request is answered 503 overloaded
+// with Retry-After at once, and health answers 200 at once.
+func TestMaxInFlightWithASlowModel(t *testing.T) {
+	a, base := serveOverload(t, "{max_in_flight: 2}", 2*time.Second)
+	held := make(chan int, 2)
+	for range 2 {
+		go func() {
+			resp, err := http.Post(base+"/v1/chat/completions", "application/json", strings.NewReader(simpleChat))
+			if err != nil {
+				held <- 0
+				return
+			}
+			resp.Body.Close()
+			held <- resp.StatusCode
+		}()
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for a.api.InFlight() < 2 {
+		if time.Now().After(deadline) {
+			t.Fatal("the slow requests never got in flight")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+
+	start := time.Now()
+	resp, err := http.Post(base+"/v1/chat/completions", "application/json", strings.NewReader(simpleChat))
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusServiceUnavailable || resp.Header.Get("Retry-After") == "" || !strings.Contains(string(body), `"code":"overloaded"`) {
+		t.Errorf("past max_in_flight: %d Retry-After=%q %s; want 503 overloaded with Retry-After", resp.StatusCode, resp.Header.Get("Retry-After"), body)
+	}
+	hr, err := http.Get(base + "/api/admin/cato/health")
+	if err != nil {
+		t.Fatal(err)
+	}
+	hr.Body.Close()
+	if hr.StatusCode != http.StatusOK {
+		t.Errorf("health at max_in_flight = %d, want 200", hr.StatusCode)
+	}
+	if d := time.Since(start); d > time.Second {
+		t.Errorf("the refusal and health took %v; the model takes 2s", d)
+	}
+	for range 2 {
+		if code := <-held; code != http.StatusOK {
+			t.Errorf("a held request = %d, want 200", code)
+		}
+	}
+}
+
+// TestConnectionsPerIP opens server.max_connections_per_ip connections
+// from loopback, each serving a request, and checks that one more is
+// closed without an answer and that one freed lets a new one in.
+func TestConnectionsPerIP(t *testing.T) {
+	_, base := serveOverload(t, "{max_connections_per_ip: 2}", 0)
+	addr := strings.TrimPrefix(base, "http://")
+	health := func(c net.Conn) error {
+		_ = c.SetDeadline(time.Now().Add(5 * time.Second))
+		if _, err := fmt.Fprint(c, "GET /api/admin/cato/health HTTP/1.1\r\nHost: x\r\n\r\n"); err != nil {
+			return err
+		}
+		resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+		if err != nil {
+			return err
+		}
+		defer resp.Body.Close()
+		_, err = io.Copy(io.Discard, resp.Body)
+		return err
+	}
+	dial := func() net.Conn {
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Close() })
+		return c
+	}
+	c1, c2 := dial(), dial()
+	for _, c := range []net.Conn{c1, c2} {
+		if err := health(c); err != nil {
+			t.Fatalf("a connection under the cap: %v", err)
+		}
+	}
+	if err := health(dial()); err == nil {
+		t.Error("a third connection from the address was served; want it closed")
+	}
+	c1.Close()
+	// The server notices the close when it next reads c1.
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		err := health(dial())
+		if err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("after one connection closed, a new one still fails: %v", err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	c2.Close()
+	var metrics string
+	for metrics == "" {
+		if time.Now().After(deadline) {
+			t.Fatal("/metrics unreachable once a slot was free")
+		}
+		if mr, err := http.Get(base + "/metrics"); err == nil {
+			b, _ := io.ReadAll(mr.Body)
+			mr.Body.Close()
+			metrics = string(b)
+		} else {
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	if !strings.Contains(metrics, `cato_shed_total{reason="connections_per_ip"}`) {
+		t.Error("/metrics does not count the refused connections")
+	}
+}
+
+func TestDeriveOverload(t *testing.T) {
+	tests := []struct {
+		name            string
+		inFlight, perIP int
+		nofile          uint64
+		want            overloadLimits
+	}{
+		{"derived at 65536", 0, 0, 65536, overloadLimits{inFlight: 32640, perIP: 16384}},
+		{"derived when unknown", 0, 0, 0, overloadLimits{inFlight: 32640, perIP: 16384}},
+		{"floors at a tiny limit", 0, 0, 256, overloadLimits{inFlight: 64, perIP: 64}},
+		{"unlimited counts as 1<<20", 0, 0, 1 << 62, overloadLimits{inFlight: (1<<20 - 256) / 2, perIP: 1 << 18}},
+		{"set", 100, 10, 65536, overloadLimits{inFlight: 100, perIP: 10}},
+		{"off", -1, -1, 65536, overloadLimits{}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := deriveOverload(config.Server{MaxInFlight: tt.inFlight, MaxConnectionsPerIP: tt.perIP}, tt.nofile)
+			if got != tt.want {
+				t.Errorf("deriveOverload = %+v, want %+v", got, tt.want)
+			}
+		})
+	}
+}
+
+// TestPacedBodyOverH2C: the body's read deadline is set per HTTP/2 stream
+// too, so a body sent at once over h2c is served.
+func TestPacedBodyOverH2C(t *testing.T) {
+	_, base := serveOverload(t, "{body_read_grace: 1s, body_min_rate: 1000}", 0)
+	tr := &http.Transport{Protocols: new(http.Protocols)}
+	tr.Protocols.SetUnencryptedHTTP2(true)
+	defer tr.CloseIdleConnections()
+	c := &http.Client{Transport: tr, Timeout: 10 * time.Second}
+	for range 3 {
+		resp, err := c.Post(base+"/v1/chat/completions", "application/json", strings.NewReader(simpleChat))
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK || resp.ProtoMajor != 2 {
+			t.Fatalf("over h2c: %s %d %s; want HTTP/2 200", resp.Proto, resp.StatusCode, b)
+		}
+	}
+}
