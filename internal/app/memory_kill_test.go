@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -190,12 +191,88 @@ func TestMemoryKillRestart(t *testing.T) {
 	backends["redis"] = func(t *testing.T) string { return testenv.RedisURL(t) }
 	for name, storeURL := range backends {
 		t.Run(name, func(t *testing.T) {
-			killRestart(t, storeURL(t), 120)
+			killRestart(t, storeURL(t), 120, nil)
 		})
 	}
 }
 
-func killRestart(t *testing.T, storeURL string, n int) {
+// TestMemoryKillRestartRedisRestarted is TestMemoryKillRestart on a Redis
+// of its own (append-only file synced on every write) which is killed with
+// SIGKILL and started again under the consolidating gateway: the gateway
+// carries on by itself once Redis is back, and is then killed too.
+func TestMemoryKillRestartRedisRestarted(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts the gateway in child processes")
+	}
+	srv := &redisServer{bin: testenv.RedisServer(t), dir: t.TempDir(), port: sparePort(t)}
+	srv.start(t)
+	t.Cleanup(srv.kill)
+	const n = 120
+	killRestart(t, "redis://127.0.0.1:"+srv.port+"/0", n, func(base string) {
+		_, cons := memoryStatusOf(t, base)
+		srv.kill()
+		srv.start(t)
+		t.Logf("Redis killed and restarted after %d consolidations", cons["ok"])
+		waitMemory(t, base, "consolidation going on after Redis came back", 2*time.Minute, func(_ int64, c map[string]int64) bool {
+			return c["ok"] >= cons["ok"]+n/4
+		})
+	})
+}
+
+// redisServer is a redis-server the test starts and kills itself, with an
+// append-only file synced on every write so that a kill loses nothing
+// acknowledged.
+type redisServer struct {
+	bin, dir, port string
+	cmd            *exec.Cmd
+}
+
+func (r *redisServer) start(t *testing.T) {
+	t.Helper()
+	r.cmd = exec.Command(r.bin, "--port", r.port, "--bind", "127.0.0.1", "--dir", r.dir,
+		"--save", "", "--appendonly", "yes", "--appendfsync", "always", "--logfile", "redis.log")
+	if err := r.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		c, err := net.DialTimeout("tcp", "127.0.0.1:"+r.port, time.Second)
+		if err == nil {
+			c.Close()
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("redis-server on port %s did not start: %v", r.port, err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func (r *redisServer) kill() {
+	if r.cmd != nil {
+		r.cmd.Process.Kill()
+		r.cmd.Wait()
+		r.cmd = nil
+	}
+}
+
+// sparePort returns a loopback port nobody listens on now.
+func sparePort(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return strconv.Itoa(l.Addr().(*net.TCPAddr).Port)
+}
+
+// killRestart queues n interactions on a gateway process that does not
+// consume them and kills it; starts one that consolidates, calls underway
+// (when not nil) once a quarter is done, and kills it; then starts a third
+// and checks, once the queue is empty, that each interaction is exactly one
+// episode and exactly its two facts.
+func killRestart(t *testing.T, storeURL string, n int, underway func(base string)) {
 	// 1. Nothing consumes: every 202 is an interaction in the durable queue.
 	g := startGatewayProcess(t, storeURL, "paused")
 	c := client{t, g.base, "key-a"}
@@ -219,6 +296,9 @@ func killRestart(t *testing.T, storeURL string, n int) {
 	waitMemory(t, g.base, "a quarter consolidated", 2*time.Minute, func(_ int64, cons map[string]int64) bool {
 		return cons["ok"] >= int64(n/4)
 	})
+	if underway != nil {
+		underway(g.base)
+	}
 	depth, cons := memoryStatusOf(t, g.base)
 	g.kill()
 	t.Logf("killed while consolidating: %d consolidated, queue depth %d", cons["ok"], depth)
