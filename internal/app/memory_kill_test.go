@@ -10,13 +10,16 @@ import (
 	"net/url"
 	"os"
 	"os/exec"
+	"os/user"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/cato-gateway/cato/internal/config"
+	"github.com/cato-gateway/cato/internal/store"
 	"github.com/cato-gateway/cato/internal/testenv"
 )
 
@@ -188,12 +191,33 @@ func TestMemoryKillRestart(t *testing.T) {
 		t.Skip("starts the gateway in child processes")
 	}
 	backends := memoryBackends(t)
-	backends["redis"] = func(t *testing.T) string { return testenv.RedisURL(t) }
+	backends["redis"] = redisDatabase
 	for name, storeURL := range backends {
 		t.Run(name, func(t *testing.T) {
 			killRestart(t, storeURL(t), 120, nil)
 		})
 	}
+}
+
+// redisDatabase returns the test Redis's URL pointed at a database of
+// this test's own (9), emptied first: other tests' gateways may have left
+// interactions in the queue of database 0.
+func redisDatabase(t *testing.T) string {
+	t.Helper()
+	u, err := url.Parse(testenv.RedisURL(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	u.Path = "/9"
+	b, err := store.Open(context.Background(), u.String(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	if err := b.RedisClient().Redis().FlushDB(context.Background()).Err(); err != nil {
+		t.Fatal(err)
+	}
+	return u.String()
 }
 
 // TestMemoryKillRestartRedisRestarted is TestMemoryKillRestart on a Redis
@@ -217,6 +241,105 @@ func TestMemoryKillRestartRedisRestarted(t *testing.T) {
 			return c["ok"] >= cons["ok"]+n/4
 		})
 	})
+}
+
+// TestMemoryKillRestartPostgresRestarted is TestMemoryKillRestart on a
+// PostgreSQL cluster of its own (fsync and synchronous commit on), which
+// is stopped in immediate mode — no checkpoint, crash recovery at the next
+// start, as after a kill — and started again under the consolidating
+// gateway; the gateway is then killed too.
+func TestMemoryKillRestartPostgresRestarted(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts the gateway in child processes")
+	}
+	testenv.PostgresURL(t) // skips (or fails in CI) where scripts/testenv.sh did not run
+	pg := startPostgresCluster(t)
+	const n = 120
+	killRestart(t, pg.url, n, func(base string) {
+		_, cons := memoryStatusOf(t, base)
+		pg.crash(t)
+		pg.start(t)
+		t.Logf("PostgreSQL crashed and restarted after %d consolidations", cons["ok"])
+		waitMemory(t, base, "consolidation going on after PostgreSQL came back", 2*time.Minute, func(_ int64, c map[string]int64) bool {
+			return c["ok"] >= cons["ok"]+n/4
+		})
+	})
+}
+
+// postgresCluster is a PostgreSQL cluster the test creates, starts and
+// stops itself, as the postgres user when the test runs as root
+// (PostgreSQL refuses to run as root).
+type postgresCluster struct {
+	bin, dir, port, url string
+	asPostgres          bool
+}
+
+func startPostgresCluster(t *testing.T) *postgresCluster {
+	t.Helper()
+	bins, _ := filepath.Glob("/usr/lib/postgresql/*/bin/pg_ctl")
+	if len(bins) == 0 {
+		t.Fatal("pg_ctl not found under /usr/lib/postgresql (scripts/testenv.sh installs it)")
+	}
+	slices.Sort(bins)
+	pg := &postgresCluster{bin: filepath.Dir(bins[len(bins)-1]), port: sparePort(t), asPostgres: os.Getuid() == 0}
+	dir, err := os.MkdirTemp("", "cato-pg-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	pg.dir = dir
+	t.Cleanup(func() {
+		pg.run(t, "pg_ctl", "-D", filepath.Join(pg.dir, "data"), "-m", "immediate", "-w", "stop")
+		os.RemoveAll(dir)
+	})
+	if pg.asPostgres {
+		u, err := user.Lookup("postgres")
+		if err != nil {
+			t.Fatal(err)
+		}
+		uid, _ := strconv.Atoi(u.Uid)
+		gid, _ := strconv.Atoi(u.Gid)
+		if err := os.Chown(dir, uid, gid); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if out, err := pg.run(t, "initdb", "-D", filepath.Join(dir, "data"), "-U", "postgres", "-A", "trust", "-E", "UTF8", "--no-locale"); err != nil {
+		t.Fatalf("initdb: %v\n%s", err, out)
+	}
+	pg.url = "postgres://postgres@127.0.0.1:" + pg.port + "/postgres?sslmode=disable"
+	pg.start(t)
+	return pg
+}
+
+// run runs one of PostgreSQL's programs, as the postgres user when the
+// test is root.
+func (pg *postgresCluster) run(t *testing.T, prog string, args ...string) ([]byte, error) {
+	t.Helper()
+	name, argv := filepath.Join(pg.bin, prog), args
+	if pg.asPostgres {
+		name, argv = "runuser", append([]string{"-u", "postgres", "--", filepath.Join(pg.bin, prog)}, args...)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	return exec.CommandContext(ctx, name, argv...).CombinedOutput()
+}
+
+func (pg *postgresCluster) start(t *testing.T) {
+	t.Helper()
+	out, err := pg.run(t, "pg_ctl", "-D", filepath.Join(pg.dir, "data"), "-l", filepath.Join(pg.dir, "server.log"), "-w", "-t", "60",
+		"-o", "-p "+pg.port+" -c listen_addresses=127.0.0.1 -k "+pg.dir, "start")
+	if err != nil {
+		b, _ := os.ReadFile(filepath.Join(pg.dir, "server.log"))
+		t.Fatalf("pg_ctl start: %v\n%s\n%s", err, out, b)
+	}
+}
+
+// crash stops the cluster in immediate mode: every server process quits
+// at once, without a checkpoint.
+func (pg *postgresCluster) crash(t *testing.T) {
+	t.Helper()
+	if out, err := pg.run(t, "pg_ctl", "-D", filepath.Join(pg.dir, "data"), "-m", "immediate", "-w", "stop"); err != nil {
+		t.Fatalf("pg_ctl stop: %v\n%s", err, out)
+	}
 }
 
 // redisServer is a redis-server the test starts and kills itself, with an
