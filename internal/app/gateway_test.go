@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"strings"
 	"testing"
 
@@ -18,6 +19,9 @@ import (
 )
 
 func TestMain(m *testing.M) {
+	if mode := os.Getenv(gatewayModeEnv); mode != "" {
+		os.Exit(runGatewayProcess(mode))
+	}
 	goleak.VerifyTestMain(m,
 		// The race detector and the HTTP client keep these around between tests.
 		goleak.IgnoreTopFunction("internal/poll.runtime_pollWait"),
