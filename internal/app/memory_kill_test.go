@@ -228,14 +228,13 @@ func TestMemoryKillRestartRedisRestarted(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts the gateway in child processes")
 	}
-	srv := &redisServer{bin: testenv.RedisServer(t), dir: t.TempDir(), port: sparePort(t)}
-	srv.start(t)
-	t.Cleanup(srv.kill)
+	srv := testenv.NewOwnRedis(t)
+	srv.Start(t)
 	const n = 120
-	killRestart(t, "redis://127.0.0.1:"+srv.port+"/0", n, func(base string) {
+	killRestart(t, srv.URL(), n, func(base string) {
 		_, cons := memoryStatusOf(t, base)
-		srv.kill()
-		srv.start(t)
+		srv.Kill()
+		srv.Start(t)
 		t.Logf("Redis killed and restarted after %d consolidations", cons["ok"])
 		waitMemory(t, base, "consolidation going on after Redis came back", 2*time.Minute, func(_ int64, c map[string]int64) bool {
 			return c["ok"] >= cons["ok"]+n/4
@@ -281,7 +280,7 @@ func startPostgresCluster(t *testing.T) *postgresCluster {
 		t.Fatal("pg_ctl not found under /usr/lib/postgresql (scripts/testenv.sh installs it)")
 	}
 	slices.Sort(bins)
-	pg := &postgresCluster{bin: filepath.Dir(bins[len(bins)-1]), port: sparePort(t), asPostgres: os.Getuid() == 0}
+	pg := &postgresCluster{bin: filepath.Dir(bins[len(bins)-1]), port: testenv.SparePort(t), asPostgres: os.Getuid() == 0}
 	dir, err := os.MkdirTemp("", "cato-pg-")
 	if err != nil {
 		t.Fatal(err)
@@ -340,54 +339,6 @@ func (pg *postgresCluster) crash(t *testing.T) {
 	if out, err := pg.run(t, "pg_ctl", "-D", filepath.Join(pg.dir, "data"), "-m", "immediate", "-w", "stop"); err != nil {
 		t.Fatalf("pg_ctl stop: %v\n%s", err, out)
 	}
-}
-
-// redisServer is a redis-server the test starts and kills itself, with an
-// append-only file synced on every write so that a kill loses nothing
-// acknowledged.
-type redisServer struct {
-	bin, dir, port string
-	cmd            *exec.Cmd
-}
-
-func (r *redisServer) start(t *testing.T) {
-	t.Helper()
-	r.cmd = exec.Command(r.bin, "--port", r.port, "--bind", "127.0.0.1", "--dir", r.dir,
-		"--save", "", "--appendonly", "yes", "--appendfsync", "always", "--logfile", "redis.log")
-	if err := r.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		c, err := net.DialTimeout("tcp", "127.0.0.1:"+r.port, time.Second)
-		if err == nil {
-			c.Close()
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("redis-server on port %s did not start: %v", r.port, err)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
-func (r *redisServer) kill() {
-	if r.cmd != nil {
-		r.cmd.Process.Kill()
-		r.cmd.Wait()
-		r.cmd = nil
-	}
-}
-
-// sparePort returns a loopback port nobody listens on now.
-func sparePort(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return strconv.Itoa(l.Addr().(*net.TCPAddr).Port)
 }
 
 // killRestart queues n interactions on a gateway process that does not

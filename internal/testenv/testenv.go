@@ -1,9 +1,12 @@
 package testenv
 
 import (
+	"net"
 	"os"
 	"os/exec"
+	"strconv"
 	"testing"
+	"time"
 )
 
 // Variables set by scripts/testenv.sh.
@@ -81,4 +84,68 @@ func NodeCompat(t testing.TB) (dir, node string) {
 		missing(t, "node is not installed (the compatibility suite runs the clients with it)")
 	}
 	return dir, node
+}
+
+// OwnRedis is a redis-server that one test starts, kills and restarts
+// itself, on a spare loopback port and a data folder of its own, with an
+// append-only file synced on every write so that a kill loses nothing it
+// acknowledged. It is not safe for concurrent use.
+type OwnRedis struct {
+	bin, dir, port string
+	cmd            *exec.Cmd
+}
+
+// NewOwnRedis returns a stopped OwnRedis that t's cleanup kills. It skips,
+// or fails in CI, when redis-server is not installed.
+func NewOwnRedis(t testing.TB) *OwnRedis {
+	t.Helper()
+	r := &OwnRedis{bin: RedisServer(t), dir: t.TempDir(), port: SparePort(t)}
+	t.Cleanup(r.Kill)
+	return r
+}
+
+// URL is the server's database 0.
+func (r *OwnRedis) URL() string { return "redis://127.0.0.1:" + r.port + "/0" }
+
+// Start starts the server and waits until it accepts connections.
+func (r *OwnRedis) Start(t testing.TB) {
+	t.Helper()
+	r.cmd = exec.Command(r.bin, "--port", r.port, "--bind", "127.0.0.1", "--dir", r.dir,
+		"--save", "", "--appendonly", "yes", "--appendfsync", "always", "--logfile", "redis.log")
+	if err := r.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		c, err := net.DialTimeout("tcp", "127.0.0.1:"+r.port, time.Second)
+		if err == nil {
+			c.Close()
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("redis-server on port %s did not start: %v", r.port, err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// Kill kills the server with SIGKILL and waits for it; it does nothing
+// when the server is not running.
+func (r *OwnRedis) Kill() {
+	if r.cmd != nil && r.cmd.Process != nil {
+		r.cmd.Process.Kill()
+		r.cmd.Wait()
+		r.cmd = nil
+	}
+}
+
+// SparePort returns a loopback TCP port nobody listens on now.
+func SparePort(t testing.TB) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return strconv.Itoa(l.Addr().(*net.TCPAddr).Port)
 }

@@ -162,10 +162,9 @@ func TestCacheSharedAcrossReplicas(t *testing.T) {
 // and the replica re-subscribes and lists the store again by itself, so
 // it hits an entry written by another replica after the restart.
 func TestCacheFeedAfterRedisRestart(t *testing.T) {
-	srv := &redisServer{bin: testenv.RedisServer(t), dir: t.TempDir(), port: sparePort(t)}
-	srv.start(t)
-	t.Cleanup(srv.kill)
-	url := "redis://127.0.0.1:" + srv.port + "/0"
+	srv := testenv.NewOwnRedis(t)
+	srv.Start(t)
+	url := srv.URL()
 	ca := openClient(t, url)
 	cb := openClientPrefix(t, url, ca.prefix)
 
@@ -177,7 +176,7 @@ func TestCacheFeedAfterRedisRestart(t *testing.T) {
 		t.Fatal(err)
 	}
 	b := startCacheReplica(t, cb)
-	srv.kill()
+	srv.Kill()
 	select {
 	case _, ok := <-feed:
 		if ok {
@@ -186,7 +185,7 @@ func TestCacheFeedAfterRedisRestart(t *testing.T) {
 	case <-time.After(3 * time.Second):
 		t.Fatal("feed still open 3s after Redis went away")
 	}
-	srv.start(t)
+	srv.Start(t)
 
 	a := startCacheReplica(t, ca) // a replica starting once Redis is back
 	const q = "What is Python?"

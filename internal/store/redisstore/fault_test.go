@@ -4,9 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
-	"os/exec"
-	"strconv"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -16,52 +13,6 @@ import (
 	"github.com/cato-gateway/cato/internal/session"
 	"github.com/cato-gateway/cato/internal/testenv"
 )
-
-// redisServer is a redis-server this test starts and stops itself, with an
-// append-only file synced on every write so that a kill loses nothing
-// acknowledged.
-type redisServer struct {
-	bin, dir, port string
-	cmd            *exec.Cmd
-}
-
-func (r *redisServer) start(t *testing.T) {
-	t.Helper()
-	r.cmd = exec.Command(r.bin, "--port", r.port, "--bind", "127.0.0.1", "--dir", r.dir,
-		"--save", "", "--appendonly", "yes", "--appendfsync", "always", "--logfile", "redis.log")
-	if err := r.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		c, err := net.DialTimeout("tcp", "127.0.0.1:"+r.port, time.Second)
-		if err == nil {
-			c.Close()
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("redis-server on port %s did not start: %v", r.port, err)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
-func (r *redisServer) kill() {
-	if r.cmd != nil && r.cmd.Process != nil {
-		r.cmd.Process.Kill()
-		r.cmd.Wait()
-		r.cmd = nil
-	}
-}
-
-func sparePort(t *testing.T) string {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return strconv.Itoa(l.Addr().(*net.TCPAddr).Port)
-}
 
 // waitFor polls cond every 10ms for at most d.
 func waitFor(d time.Duration, cond func() bool) bool {
@@ -80,11 +31,10 @@ func waitFor(d time.Duration, cond func() bool) bool {
 // itself, and every exchange acknowledged before, during or after the
 // outage is still stored.
 func TestRedisGoesAway(t *testing.T) {
-	srv := &redisServer{bin: testenv.RedisServer(t), dir: t.TempDir(), port: sparePort(t)}
-	srv.start(t)
-	t.Cleanup(srv.kill)
+	srv := testenv.NewOwnRedis(t)
+	srv.Start(t)
 
-	o, err := ParseURL("redis://127.0.0.1:" + srv.port + "/0")
+	o, err := ParseURL(srv.URL())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -149,7 +99,7 @@ func TestRedisGoesAway(t *testing.T) {
 	if !waitFor(5*time.Second, func() bool { return okCalls.Load() >= 50 }) {
 		t.Fatalf("only %d calls succeeded before the outage", okCalls.Load())
 	}
-	srv.kill()
+	srv.Kill()
 	if !waitFor(5*time.Second, func() bool { return !mem.Healthy() }) {
 		t.Fatal("Memory still healthy 5s after Redis went away")
 	}
@@ -157,7 +107,7 @@ func TestRedisGoesAway(t *testing.T) {
 	if !waitFor(5*time.Second, func() bool { return failures.Load() >= 20 }) {
 		t.Fatalf("only %d calls failed while Redis was away", failures.Load())
 	}
-	srv.start(t)
+	srv.Start(t)
 	if !waitFor(10*time.Second, func() bool { return mem.Healthy() && okCalls.Load() > okAtStop+50 }) {
 		t.Fatalf("not recovered 10s after Redis came back: healthy=%v, %d calls since", mem.Healthy(), okCalls.Load()-okAtStop)
 	}

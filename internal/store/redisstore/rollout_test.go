@@ -243,7 +243,7 @@ func TestWatchConnectionKilled(t *testing.T) {
 // TestFlagStoreRedisDown checks that every call fails, and fails fast, when
 // Redis cannot be reached, so that Poller keeps the last flag and polls.
 func TestFlagStoreRedisDown(t *testing.T) {
-	o, err := ParseURL("redis://127.0.0.1:" + sparePort(t) + "/0")
+	o, err := ParseURL("redis://127.0.0.1:" + testenv.SparePort(t) + "/0")
 	if err != nil {
 		t.Fatal(err)
 	}
