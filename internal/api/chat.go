@@ -228,6 +228,18 @@ func (s *Server) startStream(w http.ResponseWriter, r *http.Request, q *orchestr
 	return sa, nil
 }
 
+// streamFailed logs a stream that failed after its first chunk and returns
+// the error to end it with; ok is false when the client is gone, and
+// nothing is left to send.
+func (s *Server) streamFailed(ctx context.Context, model string, err error) (body openai.ErrorBody, ok bool) {
+	if ctx.Err() != nil {
+		return body, false
+	}
+	s.opt.Log.WarnContext(ctx, "stream failed after its first chunk", "model", model, "err", err)
+	_, body, _ = describe(err, requestID(ctx))
+	return body, true
+}
+
 // streamChat answers with server-sent events and reports the model that
 // answered, the text it streamed and the error that ended the stream.
 // Errors before the first byte get a normal error answer; later ones an
@@ -297,12 +309,10 @@ func (s *Server) streamChat(w http.ResponseWriter, r *http.Request, q *orchestra
 			break
 		}
 		if err != nil {
-			if ctx.Err() == nil {
-				_, body, _ := describe(err, requestID(ctx))
+			if body, ok := s.streamFailed(ctx, sa.Model, err); ok {
 				b, _ := json.Marshal(body)
 				_ = openai.WriteEvent(w, b)
 				_ = rc.Flush()
-				s.opt.Log.WarnContext(ctx, "stream failed after its first chunk", "model", sa.Model, "err", err)
 			}
 			return answered{model: sa.Model, text: sa.Text(), err: err}
 		}

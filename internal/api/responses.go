@@ -230,11 +230,9 @@ func (s *Server) streamResponse(w http.ResponseWriter, r *http.Request, q *orche
 			break
 		}
 		if err != nil {
-			if ctx.Err() == nil {
-				_, body, _ := describe(err, requestID(ctx))
+			if body, ok := s.streamFailed(ctx, sa.Model, err); ok {
 				_ = rs.Fail(body.Error, meta(nil))
 				_ = flusher.Flush()
-				s.opt.Log.WarnContext(ctx, "stream failed after its first chunk", "model", sa.Model, "err", err)
 			}
 			return answered{model: sa.Model, text: sa.Text(), err: err}
 		}

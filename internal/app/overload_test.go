@@ -36,20 +36,8 @@ routing: {simple: bedrock_haiku, complex: bedrock_sonnet, hidden_states: shadow_
 	if err != nil {
 		t.Fatal(err)
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, stop := context.WithCancel(context.Background())
-	served := make(chan error, 1)
-	go func() { served <- a.Serve(ctx, ln) }()
-	t.Cleanup(func() {
-		stop()
-		if err := <-served; err != nil {
-			t.Errorf("Serve: %v", err)
-		}
-	})
-	return a, "http://" + ln.Addr().String()
+	base, _ := startServing(t, a)
+	return a, base
 }
 
 const simpleChat = `{"model":"bedrock_haiku","messages":[{"role":"user","content":"hi"}]}`
