@@ -108,6 +108,7 @@ var classes = map[string]class{
 	"internal/provider/awstest":    testSup,
 	"internal/loadtest":            tool,
 	"internal/litellm":             tool,
+	"internal/cutover":             tool,
 	"internal/embed/glovegen":      tool,
 	"internal/embed/use/usegen":    tool,
 	"internal/deptest":             tool,
