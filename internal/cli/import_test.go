@@ -4,11 +4,15 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"log/slog"
+	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/cato-gateway/cato/internal/app"
 	"github.com/cato-gateway/cato/internal/config"
 )
 
@@ -79,5 +83,62 @@ general_settings:
 		if code := Run(context.Background(), bad, &stdout, &stderr); code != 2 {
 			t.Errorf("cato %v: exit %d; want 2", bad, code)
 		}
+	}
+}
+
+// TestImportedConfigsStart starts a gateway from each expected cato.yaml of
+// the importer's golden files, with the environment variables they name
+// set: start-up checks beyond config validation (providers, router,
+// rollout) must accept them too. The store is moved to a local file, as
+// the Redis the LiteLLM files name is not there.
+func TestImportedConfigsStart(t *testing.T) {
+	files, err := filepath.Glob("../litellm/testdata/*/cato.yaml")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no imported configs: %v", err)
+	}
+	for _, f := range files {
+		t.Run(filepath.Base(filepath.Dir(f)), func(t *testing.T) {
+			b, err := os.ReadFile(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			cfg, err := config.Parse(b)
+			if err != nil {
+				t.Fatal(err)
+			}
+			cfg.Store = "embedded://" + filepath.Join(t.TempDir(), "cato")
+			environ := []string{"AWS_REGION=us-east-1", "AWS_ACCESS_KEY_ID=test", "AWS_SECRET_ACCESS_KEY=test", "CATO_ADMIN_KEY=admin"}
+			for _, m := range cfg.Models {
+				if m.APIKeyEnv != "" {
+					environ = append(environ, m.APIKeyEnv+"=test-key")
+				}
+			}
+			for _, k := range cfg.Auth.Keys {
+				environ = append(environ, k.KeyEnv+"=client-key")
+			}
+			environ = append(environ, cfg.Auth.AdminKeyEnv+"=admin")
+			a, err := app.New(context.Background(), cfg, environ, slog.New(slog.DiscardHandler))
+			if err != nil {
+				t.Fatalf("app.New: %v", err)
+			}
+			ln, err := net.Listen("tcp", "127.0.0.1:0")
+			if err != nil {
+				t.Fatal(err)
+			}
+			ctx, cancel := context.WithCancel(context.Background())
+			served := make(chan error, 1)
+			go func() { served <- a.Serve(ctx, ln) }()
+			resp, err := http.Get("http://" + ln.Addr().String() + "/v1/models")
+			if err == nil {
+				resp.Body.Close()
+			}
+			cancel()
+			if err := <-served; err != nil {
+				t.Errorf("serve: %v", err)
+			}
+			if err != nil || resp.StatusCode == http.StatusInternalServerError {
+				t.Errorf("GET /v1/models: %v", err)
+			}
+		})
 	}
 }
