@@ -107,8 +107,10 @@ type importer struct {
 	// the first fallbacks of its first.
 	deployments map[string][]string
 	// chains holds routing.fallbacks in the order they were found.
-	chains      map[string][]string
-	upstreamSet bool
+	chains map[string][]string
+	// simpleName is the LiteLLM model_name of routing.simple, the model
+	// LiteLLM is asked for on the legacy side.
+	simpleName string
 }
 
 // secret records a secret written in the file at from: not copied, to be
@@ -217,13 +219,13 @@ func (im *importer) rollout(opts Options) error {
 	for i := 2; im.out.Models[name] != nil; i++ {
 		name = fmt.Sprintf("legacy-%d", i)
 	}
-	m := &outModel{Provider: "openai", BaseURL: base, ModelID: im.out.Routing.Simple}
+	m := &outModel{Provider: "openai", BaseURL: base, ModelID: im.simpleName}
 	if im.out.Auth != nil {
 		m.APIKeyEnv = im.out.Auth.AdminKeyEnv
 	}
 	im.out.Models[name] = m
 	im.out.Rollout = &outRollout{Percentage: opts.Percentage, Legacy: name}
-	note := fmt.Sprintf("the running LiteLLM proxy serves the legacy side; %d%% of users start on Cato. Requests that name auto, cato or any Cato model reach LiteLLM as model %s", opts.Percentage, im.out.Routing.Simple)
+	note := fmt.Sprintf("the running LiteLLM proxy serves the legacy side; %d%% of users start on Cato. Requests that name auto, cato or any Cato model reach LiteLLM as model %s", opts.Percentage, im.simpleName)
 	if m.APIKeyEnv != "" {
 		note += "; Cato calls it with the master key from " + m.APIKeyEnv
 	}

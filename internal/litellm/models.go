@@ -78,7 +78,18 @@ func (im *importer) models(list []any) {
 		}
 		if price := modelPrice(d["model_info"]); price != nil {
 			m.Price = price
-			im.rep.add(Mapped, at+".model_info.input_cost_per_token", "models."+key+".price", "per token × 1,000,000")
+			im.rep.add(Mapped, at+".model_info.{input,output}_cost_per_token", "models."+key+".price", "per token × 1,000,000")
+		}
+		if info, ok := d["model_info"].(map[string]any); ok {
+			var other []string
+			for _, k := range sortedKeys(info) {
+				if k != "input_cost_per_token" && k != "output_cost_per_token" {
+					other = append(other, k)
+				}
+			}
+			if len(other) > 0 {
+				im.rep.add(NotMapped, at+".model_info.{"+strings.Join(other, ",")+"}", "", "Cato does not use this model metadata")
+			}
 		}
 		im.out.Models[key] = m
 		im.order = append(im.order, key)
@@ -89,7 +100,7 @@ func (im *importer) models(list []any) {
 			im.rep.add(Approximated, at, "models."+key, fmt.Sprintf("another deployment of %s: LiteLLM balances load over a name's deployments, Cato sends each request to %s and tries %s when it fails (routing.fallbacks.%s)", name, first[0], key, first[0]))
 		}
 		if im.out.Routing.Simple == "" {
-			im.out.Routing.Simple = key
+			im.out.Routing.Simple, im.simpleName = key, name
 			im.rep.add(Approximated, at+".model_name", "routing.simple", fmt.Sprintf("requests that name a model go to it, as in LiteLLM; requests for auto (Cato's router) go to %s, the first model of model_list: set routing.complex and routing.domains to use Cato's routing", key))
 		}
 	}
