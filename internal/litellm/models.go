@@ -130,7 +130,8 @@ func (im *importer) deployment(at, key string, p map[string]any) (*outModel, boo
 		} else if id, ok := strings.CutPrefix(rest, "invoke/"); ok {
 			m.API, m.ModelID = "invoke", id
 			if !strings.Contains(id, "anthropic") {
-				im.rep.add(Approximated, pp+"model", to+".api", "Cato's invoke API sends the Anthropic Messages body; for other model families use the converse API")
+				m.API = "converse"
+				im.rep.add(Approximated, pp+"model", to+".api", "Cato's invoke API sends the Anthropic Messages body only; this model is called through the Converse API instead")
 			}
 		}
 		if m.ModelID == "" {
