@@ -2,6 +2,7 @@ package cutover
 
 import (
 	"cmp"
+	"encoding/json"
 	"fmt"
 	"maps"
 	"slices"
@@ -15,14 +16,24 @@ import (
 type Criteria struct {
 	// MaxErrorRate is the highest error rate of the new side that passes.
 	MaxErrorRate float64 `json:"max_error_rate"`
-	// MaxP99 is the highest p99 latency of the new side that passes.
-	MaxP99 time.Duration `json:"max_p99"`
+	// MaxP99 is the highest p99 latency of the new side that passes; JSON
+	// gives it in milliseconds, as max_p99_ms.
+	MaxP99 time.Duration `json:"-"`
 	// SatisfactionMargin is how much the new side's share of negative
 	// ratings may exceed the legacy side's.
 	SatisfactionMargin float64 `json:"satisfaction_margin"`
 	// MinRatings is how many ratings each side needs before satisfaction
 	// is judged.
 	MinRatings uint64 `json:"min_ratings"`
+}
+
+// MarshalJSON writes c with MaxP99 in milliseconds, as the figures are.
+func (c Criteria) MarshalJSON() ([]byte, error) {
+	type plain Criteria
+	return json.Marshal(struct {
+		plain
+		MaxP99Ms float64 `json:"max_p99_ms"`
+	}{plain(c), float64(c.MaxP99) / float64(time.Millisecond)})
 }
 
 // DefaultCriteria are the runbook's rollback rules: errors above 1%, p99

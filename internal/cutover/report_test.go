@@ -119,6 +119,9 @@ func TestBuildMergesReplicas(t *testing.T) {
 	if err := json.Unmarshal(js.Bytes(), &back); err != nil || back.New.Requests != 200 || back.Outcome != Fail {
 		t.Errorf("JSON round trip: %v, %+v", err, back.New)
 	}
+	if !strings.Contains(js.String(), `"max_p99_ms": 2000`) || !strings.Contains(js.String(), `"max_error_rate": 0.01`) {
+		t.Errorf("JSON criteria not in milliseconds:\n%s", js.String())
+	}
 	if err := r.WriteHTML(&page); err != nil {
 		t.Fatal(err)
 	}
