@@ -119,14 +119,14 @@ func (s *Server) chat(w http.ResponseWriter, r *http.Request, body []byte) answe
 			rw := openai.Rewrite{ID: id, Model: ans.Model, KeepModel: !orchestrator.IsAuto(req.Model), Cato: catoJSON}
 			if b, ok := openai.AppendRewritten(make([]byte, 0, len(raw)+len(catoJSON)+64), raw, &rw); ok {
 				writeBody(w, http.StatusOK, b)
-				return answered{model: ans.Model, text: ans.Response.Message.Content}
+				return answered{model: ans.Model, text: ans.Response.Message.Content, cached: ans.Cached, cost: ans.CostUSD}
 			}
 		}
 	}
 	out := openai.NewChatResponse(id, start.Unix(), ans.Model, ans.Response)
 	out.Cato = meta
 	writeJSON(w, http.StatusOK, out)
-	return answered{model: ans.Model, text: ans.Response.Message.Content}
+	return answered{model: ans.Model, text: ans.Response.Message.Content, cached: ans.Cached, cost: ans.CostUSD}
 }
 
 // shadowChat answers a chat completion the legacy side served on the new
@@ -372,7 +372,7 @@ func (s *Server) streamChat(w http.ResponseWriter, r *http.Request, q *orchestra
 		}
 		_, _ = io.WriteString(w, "data: [DONE]\n\n")
 		_ = rc.Flush()
-		return answered{model: sa.Model, text: sa.Text()}
+		return answered{model: sa.Model, text: sa.Text(), cached: sa.Cached, cost: sa.CostUSD()}
 	}
 	if finish == nil && !(rawSeen && rawFinish && req.IncludeUsage) {
 		finish = &llm.Chunk{FinishReason: llm.FinishStop}
@@ -394,7 +394,7 @@ func (s *Server) streamChat(w http.ResponseWriter, r *http.Request, q *orchestra
 	}
 	_, _ = io.WriteString(w, "data: [DONE]\n\n")
 	_ = rc.Flush()
-	return answered{model: sa.Model, text: sa.Text()}
+	return answered{model: sa.Model, text: sa.Text(), cached: sa.Cached, cost: sa.CostUSD()}
 }
 
 // clientGone is the error of a stream the client stopped reading: the

@@ -136,7 +136,7 @@ func (s *Server) query(w http.ResponseWriter, r *http.Request, qr *queryRequest)
 		Usage:        queryUsage{ans.Response.Usage.PromptTokens, ans.Response.Usage.CompletionTokens},
 		LatencyMS:    ms(time.Since(start)), CostUSD: ans.CostUSD, Degraded: ans.Degraded,
 	})
-	return answered{model: ans.Model, text: ans.Response.Message.Content}
+	return answered{model: ans.Model, text: ans.Response.Message.Content, cached: ans.Cached, cost: ans.CostUSD}
 }
 
 // legacyQuery answers /api/cato/query on the legacy side: the query is

@@ -115,7 +115,7 @@ func (s *Server) responses(w http.ResponseWriter, r *http.Request, c *responsesC
 		HiddenStates: ans.Response.HiddenStates, Degraded: append(ans.Degraded, degraded...),
 	}
 	writeJSON(w, http.StatusOK, out)
-	return answered{model: ans.Model, text: out.OutputText()}
+	return answered{model: ans.Model, text: out.OutputText(), cached: ans.Cached, cost: ans.CostUSD}
 }
 
 // responseCall is what answering one Responses request needs beyond the
@@ -257,5 +257,5 @@ func (s *Server) streamResponse(w http.ResponseWriter, r *http.Request, q *orche
 	if !flushed(rs.Completed(meta(degraded))) {
 		return gone()
 	}
-	return answered{model: sa.Model, text: sa.Text()}
+	return answered{model: sa.Model, text: sa.Text(), cached: sa.Cached, cost: sa.CostUSD()}
 }

@@ -72,6 +72,11 @@ type answered struct {
 	// err is the error that ended the request, nil when it succeeded,
 	// whether it was answered with an error status or broke a stream off.
 	err error
+	// cached reports a cache hit; cost is the answer's cost in US dollars
+	// (zero when no model answered). Both feed the rollout's per-side
+	// figures.
+	cached bool
+	cost   float64
 }
 
 func (e *twoSided[T]) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -128,7 +133,7 @@ func (e *twoSided[T]) serveLegacy(w *response, r *http.Request, req T, chat []by
 		e.s.writeError(w, r, ans.Err) // nothing for a client that went away
 	}
 	if ro.Stats != nil {
-		ro.Stats.Observe(rollout.Outcome{Side: rollout.SideLegacy, Latency: ans.Latency, Status: ans.Status, Err: ans.Err})
+		ro.Stats.Observe(rollout.Outcome{Side: rollout.SideLegacy, Latency: ans.Latency, Status: ans.Status, Err: ans.Err, CostUSD: ans.CostUSD, CostKnown: ans.CostKnown})
 	}
 	if e.shadow != nil && ro.Shadow != nil && ro.Shadow.Sample() {
 		tenant := tenantOf(r.Context())
@@ -152,9 +157,9 @@ func (e *twoSided[T]) serveNew(w *response, r *http.Request, req T, chat []byte,
 	if ro == nil {
 		return res.model, res.text
 	}
-	ans := rollout.Answer{Text: res.text, Status: w.status, Err: res.err, Latency: time.Since(start)}
+	ans := rollout.Answer{Text: res.text, Status: w.status, Err: res.err, Latency: time.Since(start), CostUSD: res.cost, CostKnown: true}
 	if ro.Stats != nil {
-		ro.Stats.Observe(rollout.Outcome{Side: rollout.SideNew, Latency: ans.Latency, Status: ans.Status, Err: ans.Err})
+		ro.Stats.Observe(rollout.Outcome{Side: rollout.SideNew, Latency: ans.Latency, Status: ans.Status, Err: ans.Err, Cached: res.cached, CostUSD: ans.CostUSD, CostKnown: true})
 	}
 	if ro.Legacy != nil && ro.Shadow != nil && ro.Shadow.Sample() {
 		ro.Shadow.Mirror(rollout.SideNew, ans, func(ctx context.Context) rollout.Answer {

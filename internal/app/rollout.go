@@ -128,6 +128,9 @@ func deciderOptions(c config.Rollout) (rollout.DeciderOptions, error) {
 // ModelID from the legacy model's configuration.
 func legacyOptions(m config.Model, env map[string]string) rollout.LegacyOptions {
 	o := rollout.LegacyOptions{BaseURL: m.BaseURL, ModelID: m.ModelID}
+	if m.Price != (config.Price{}) {
+		o.Price = &rollout.Price{InputPerMTok: m.Price.InputPerMTok, OutputPerMTok: m.Price.OutputPerMTok}
+	}
 	if m.APIKeyEnv != "" {
 		o.APIKey = env[m.APIKeyEnv]
 	}

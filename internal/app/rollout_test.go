@@ -25,7 +25,11 @@ func TestLegacyOptions(t *testing.T) {
 	if got.BaseURL != m.BaseURL || got.ModelID != "gpt-4o-mini" || got.APIKey != "sk-1" {
 		t.Errorf("legacyOptions = %+v; want the base URL, model id and the key read from LITELLM_KEY", got)
 	}
-	if got := legacyOptions(config.Model{BaseURL: m.BaseURL}, nil); got.APIKey != "" {
-		t.Errorf("legacyOptions without api_key_env sends key %q; want none", got.APIKey)
+	if got := legacyOptions(config.Model{BaseURL: m.BaseURL}, nil); got.APIKey != "" || got.Price != nil {
+		t.Errorf("legacyOptions without api_key_env nor price = key %q, price %v; want neither", got.APIKey, got.Price)
+	}
+	m.Price = config.Price{InputPerMTok: 0.15, OutputPerMTok: 0.6}
+	if got := legacyOptions(m, nil); got.Price == nil || *got.Price != (rollout.Price{InputPerMTok: 0.15, OutputPerMTok: 0.6}) {
+		t.Errorf("legacyOptions price = %v; want the legacy model's price, for the legacy side's cost", got.Price)
 	}
 }

@@ -21,7 +21,8 @@ func commands() []command {
 	return []command{
 		{"serve", "run the gateway (defaults: embedded store, simulated models)", runServe},
 		{"simulate", "run a simulated OpenAI/Bedrock/SageMaker-compatible model server", runSimulate},
-		{"rollout", "status|set N|rollback: talk to a running gateway's admin API", runRollout},
+		{"rollout", "status|set N|rollback|report: talk to a running gateway's admin API", runRollout},
+		{"import", "litellm FILE: translate a LiteLLM proxy config into a Cato config", runImport},
 		{"loadtest", "drive load and report p50/p99, errors, cache hit rate", runLoadtest},
 		{"version", "print the version", runVersion},
 	}

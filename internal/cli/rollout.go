@@ -39,6 +39,9 @@ type rolloutView struct {
 }
 
 func runRollout(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) > 0 && args[0] == "report" {
+		return runRolloutReport(ctx, args[1:], stdout, stderr)
+	}
 	fs := newFlagSet("rollout", stderr)
 	fs.Usage = func() {
 		fmt.Fprint(fs.Output(), `Usage: cato rollout status | set N | rollback [flags]
@@ -46,6 +49,7 @@ func runRollout(ctx context.Context, args []string, stdout, stderr io.Writer) er
   status     print the share of users on the new orchestrator and the history of changes
   set N      put N% (0..100) of users on the new orchestrator
   rollback   put every user back on the legacy upstream (set 0)
+  report     write the cutover evidence report (cato rollout report -h)
 
 Flags:
 `)

@@ -107,6 +107,8 @@ var classes = map[string]class{
 	"internal/rollout/rollouttest": testSup,
 	"internal/provider/awstest":    testSup,
 	"internal/loadtest":            tool,
+	"internal/litellm":             tool,
+	"internal/cutover":             tool,
 	"internal/embed/glovegen":      tool,
 	"internal/embed/use/usegen":    tool,
 	"internal/deptest":             tool,

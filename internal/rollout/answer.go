@@ -81,3 +81,55 @@ func contentText(raw json.RawMessage) string {
 	}
 	return b.String()
 }
+
+// answerUsage reads the token usage of an OpenAI chat completion response
+// body: the usage object of a JSON body, or of the last event of a stream
+// that carries one (streams carry it when the client asked with
+// stream_options.include_usage). ok is false when the body has none.
+func answerUsage(body []byte) (in, out int, ok bool) {
+	type usage struct {
+		Usage *struct {
+			PromptTokens     int `json:"prompt_tokens"`
+			CompletionTokens int `json:"completion_tokens"`
+		} `json:"usage"`
+	}
+	trimmed := bytes.TrimSpace(body)
+	if len(trimmed) > 0 && trimmed[0] == '{' {
+		var u usage
+		if json.Unmarshal(trimmed, &u) != nil || u.Usage == nil {
+			return 0, 0, false
+		}
+		return u.Usage.PromptTokens, u.Usage.CompletionTokens, true
+	}
+	sc := bufio.NewScanner(bytes.NewReader(body))
+	sc.Buffer(make([]byte, 0, 64<<10), len(body)+1)
+	for sc.Scan() {
+		data, found := bytes.CutPrefix(sc.Bytes(), []byte("data:"))
+		if !found || !bytes.Contains(data, []byte(`"usage"`)) {
+			continue
+		}
+		var u usage
+		if json.Unmarshal(bytes.TrimSpace(data), &u) == nil && u.Usage != nil {
+			in, out, ok = u.Usage.PromptTokens, u.Usage.CompletionTokens, true
+		}
+	}
+	return in, out, ok
+}
+
+// Price is what a million tokens of a model cost, in US dollars.
+type Price struct {
+	InputPerMTok, OutputPerMTok float64
+}
+
+// cost prices an answer's usage read from body; ok is false when p is nil
+// or the body carries no usage.
+func (p *Price) cost(body []byte) (usd float64, ok bool) {
+	if p == nil {
+		return 0, false
+	}
+	in, out, ok := answerUsage(body)
+	if !ok || in < 0 || out < 0 {
+		return 0, false
+	}
+	return (float64(in)*p.InputPerMTok + float64(out)*p.OutputPerMTok) / 1e6, true
+}

@@ -1,6 +1,7 @@
 package rollout
 
 import (
+	"math"
 	"testing"
 	"unicode/utf8"
 )
@@ -47,4 +48,31 @@ func FuzzAnswerText(f *testing.F) {
 			t.Fatalf("answerText returned %d bytes from a %d-byte body", len(got), len(body))
 		}
 	})
+}
+
+func TestPriceCost(t *testing.T) {
+	p := &Price{InputPerMTok: 1, OutputPerMTok: 4}
+	tests := []struct {
+		name   string
+		body   string
+		want   float64
+		wantOK bool
+	}{
+		{"json", `{"choices":[],"usage":{"prompt_tokens":1000,"completion_tokens":500}}`, 0.003, true},
+		{"stream with usage", "data: {\"choices\":[{\"delta\":{\"content\":\"hi\"}}]}\n\ndata: {\"choices\":[],\"usage\":{\"prompt_tokens\":2000,\"completion_tokens\":0}}\n\ndata: [DONE]\n\n", 0.002, true},
+		{"stream without usage", "data: {\"choices\":[{\"delta\":{\"content\":\"hi\"}}]}\n\ndata: [DONE]\n\n", 0, false},
+		{"json without usage", `{"choices":[]}`, 0, false},
+		{"not json", `oops`, 0, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, ok := p.cost([]byte(tt.body))
+			if ok != tt.wantOK || math.Abs(got-tt.want) > 1e-12 {
+				t.Errorf("cost = %v, %v; want %v, %v", got, ok, tt.want, tt.wantOK)
+			}
+		})
+	}
+	if _, ok := (*Price)(nil).cost([]byte(tests[0].body)); ok {
+		t.Error("a nil price gave a cost")
+	}
 }

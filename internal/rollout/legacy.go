@@ -53,6 +53,9 @@ type LegacyOptions struct {
 	// BaseURL is the legacy OpenAI-compatible server's URL, /v1 included
 	// (the base_url of the rollout.legacy model). Required.
 	BaseURL string
+	// Price prices the legacy answers' usage for the per-side cost in
+	// Stats; nil (the legacy model has no price) leaves their cost unknown.
+	Price *Price
 	// APIKey is sent upstream as a bearer token in place of the client's
 	// Cato key; empty sends no Authorization header.
 	APIKey string
@@ -276,6 +279,9 @@ func (l *Legacy) Proxy(w http.ResponseWriter, r *http.Request, id Identity, body
 		return ans
 	}
 	ans.Text = answerText(st.capture.buf.Bytes())
+	if !st.capture.truncated {
+		ans.CostUSD, ans.CostKnown = l.opts.Price.cost(st.capture.buf.Bytes())
+	}
 	if err := st.brokenOff(r.Context()); err != nil {
 		ans.Err = fmt.Errorf("%w: %w", ErrAborted, err)
 		return ans
@@ -348,6 +354,7 @@ func (l *Legacy) Call(ctx context.Context, path string, body []byte) Answer {
 	c := &captureBody{rc: resp.Body, max: l.opts.CaptureMaxBytes}
 	_, err = io.Copy(io.Discard, c)
 	ans := Answer{Status: resp.StatusCode, Text: answerText(c.buf.Bytes()), Latency: time.Since(start)}
+	ans.CostUSD, ans.CostKnown = l.opts.Price.cost(c.buf.Bytes())
 	if err != nil {
 		ans.Err = fmt.Errorf("%w: reading its answer: %w", ErrLegacyUnavailable, err)
 	}

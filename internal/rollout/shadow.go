@@ -21,6 +21,11 @@ type Answer struct {
 	Status  int
 	Err     error
 	Latency time.Duration
+	// CostUSD is what the answer cost, when CostKnown: set by Legacy when
+	// its Price is set and the answer carried usage, and by api for the
+	// new side.
+	CostUSD   float64
+	CostKnown bool
 }
 
 func (a Answer) failed() bool {

@@ -3,6 +3,7 @@ package rollout
 import (
 	"context"
 	"errors"
+	"math"
 	"net/http"
 	"sync"
 	"sync/atomic"
@@ -19,6 +20,13 @@ type Outcome struct {
 	Status int
 	// Err is the error that ended the request, if any.
 	Err error
+	// Cached reports that Cato's semantic cache answered (new side only).
+	Cached bool
+	// CostUSD is what the answer cost in US dollars; it counts only when
+	// CostKnown. The new side knows it from its models' prices; the legacy
+	// side when its answer carried usage and the legacy model is priced.
+	CostUSD   float64
+	CostKnown bool
 }
 
 // Failed reports whether the outcome counts against its side: an error or
@@ -68,6 +76,11 @@ type Stats struct {
 	slowAfter time.Duration // SlowAfter, for Guard's reasons and the count of slow requests
 	requests  [2]atomic.Uint64
 	failures  [2]atomic.Uint64
+	cacheHits [2]atomic.Uint64
+	// costNano sums known costs in billionths of a dollar, so that an
+	// atomic integer holds them; costUnknown counts answers without one.
+	costNano    [2]atomic.Uint64
+	costUnknown [2]atomic.Uint64
 
 	mu    sync.Mutex // guards sides
 	sides [2]*window.Window[slot]
@@ -101,6 +114,14 @@ func (s *Stats) Observe(o Outcome) {
 	if failed {
 		s.failures[side].Add(1)
 	}
+	if o.Cached {
+		s.cacheHits[side].Add(1)
+	}
+	if o.CostKnown && o.CostUSD >= 0 {
+		s.costNano[side].Add(uint64(math.Round(o.CostUSD * 1e9)))
+	} else {
+		s.costUnknown[side].Add(1)
+	}
 	if o.canceled() {
 		return
 	}
@@ -128,6 +149,18 @@ type SideStats struct {
 	// Requests and Errors count since start.
 	Requests uint64 `json:"requests"`
 	Errors   uint64 `json:"errors"`
+	// CacheHits counts requests answered from Cato's cache since start
+	// (always 0 on the legacy side, whose cache Cato does not see), and
+	// CacheHitRate is their share of Requests.
+	CacheHits    uint64  `json:"cache_hits"`
+	CacheHitRate float64 `json:"cache_hit_rate"`
+	// CostUSD sums the known cost of the side's answers since start, in US
+	// dollars; CostUnknown counts the requests whose cost is not known
+	// (a legacy model with no price, an answer without usage, a failure
+	// before any answer). A side whose every request is unknown has no
+	// known cost at all.
+	CostUSD     float64 `json:"cost_usd"`
+	CostUnknown uint64  `json:"cost_unknown"`
 	// WindowRequests, ErrorRate, P50Ms and P99Ms cover the sliding window.
 	WindowRequests uint64  `json:"window_requests"`
 	ErrorRate      float64 `json:"error_rate"`
@@ -143,9 +176,15 @@ func (s *Stats) Sides() map[string]SideStats {
 		st := SideStats{
 			Requests:       s.requests[side].Load(),
 			Errors:         s.failures[side].Load(),
+			CacheHits:      s.cacheHits[side].Load(),
+			CostUSD:        float64(s.costNano[side].Load()) / 1e9,
+			CostUnknown:    s.costUnknown[side].Load(),
 			WindowRequests: w.requests,
 			P50Ms:          ms(w.p50),
 			P99Ms:          ms(w.p99),
+		}
+		if st.Requests > 0 {
+			st.CacheHitRate = float64(st.CacheHits) / float64(st.Requests)
 		}
 		if w.requests > 0 {
 			st.ErrorRate = float64(w.failures) / float64(w.requests)

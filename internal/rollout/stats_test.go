@@ -89,3 +89,21 @@ func BenchmarkStatsObserve(b *testing.B) {
 		s.Observe(o)
 	}
 }
+
+func TestStatsCacheAndCost(t *testing.T) {
+	s := NewStats(StatsOptions{Now: newFakeClock().Now})
+	s.Observe(Outcome{Side: SideNew, Status: 200, Cached: true, CostKnown: true})
+	s.Observe(Outcome{Side: SideNew, Status: 200, CostUSD: 0.0025, CostKnown: true})
+	s.Observe(Outcome{Side: SideNew, Status: 200, CostUSD: 0.0005, CostKnown: true})
+	s.Observe(Outcome{Side: SideNew, Status: 200, Cached: true, CostKnown: true})
+	s.Observe(Outcome{Side: SideLegacy, Status: 200, CostUSD: 0.001, CostKnown: true})
+	s.Observe(Outcome{Side: SideLegacy, Status: 200})
+	got := s.Sides()
+	nw, leg := got["new"], got["legacy"]
+	if nw.CacheHits != 2 || nw.CacheHitRate != 0.5 || math.Abs(nw.CostUSD-0.003) > 1e-9 || nw.CostUnknown != 0 {
+		t.Errorf("new = %+v; want 2 hits, rate 0.5, $0.003, none unknown", nw)
+	}
+	if leg.CacheHits != 0 || math.Abs(leg.CostUSD-0.001) > 1e-9 || leg.CostUnknown != 1 {
+		t.Errorf("legacy = %+v; want no hits, $0.001, one unknown", leg)
+	}
+}
