@@ -95,9 +95,9 @@ type rendered struct {
 
 // render renders the chart with the values file (none for the defaults)
 // as `helm install` would, with no cluster, and decodes every manifest.
-func render(t *testing.T, valuesFile string) *rendered {
+func render(t *testing.T, valuesFile string, extra map[string]any) *rendered {
 	t.Helper()
-	out, err := renderChart(valuesFile, nil)
+	out, err := renderChart(valuesFile, extra)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -203,7 +203,7 @@ func setOnce[T any](p **T) any {
 }
 
 func TestChartDefault(t *testing.T) {
-	r := render(t, "")
+	r := render(t, "", nil)
 	checkRelease(t, r)
 	if r.hpa != nil || r.pdb != nil || r.serviceMonitor != nil || r.rule != nil || r.ingress != nil {
 		t.Error("the default values render an HPA, PDB, ServiceMonitor, PrometheusRule or Ingress; they are opt-in (PDB: with replicas)")
@@ -219,7 +219,7 @@ func TestChartDefault(t *testing.T) {
 
 func TestChartScaledOut(t *testing.T) {
 	const values = chartDir + "/examples/scaled-out.yaml"
-	r := render(t, values)
+	r := render(t, values, nil)
 	checkRelease(t, r)
 	if n := len(r.secret.Data); n == 0 {
 		t.Fatal("no Secret data")
@@ -330,6 +330,23 @@ func TestChartScaledOut(t *testing.T) {
 		t.Error("the store password reached the ConfigMap")
 	}
 	startGateway(t, r, false)
+}
+
+// An embedded store kept on a claim is replaced, not surged: the new pod
+// could not open the file the old one holds.
+func TestChartEmbeddedOnClaim(t *testing.T) {
+	r := render(t, "", map[string]any{
+		"persistence": map[string]any{"existingClaim": "cato-data"},
+		"strategy":    map[string]any{"type": "Recreate"},
+	})
+	if s := r.deployment.Spec.Strategy; s.Type != appsv1.RecreateDeploymentStrategyType || s.RollingUpdate != nil {
+		t.Errorf("strategy %+v; want Recreate alone", s)
+	}
+	for _, v := range r.deployment.Spec.Template.Spec.Volumes {
+		if v.Name == "data" && (v.PersistentVolumeClaim == nil || v.PersistentVolumeClaim.ClaimName != "cato-data") {
+			t.Errorf("data volume %+v; want the claim cato-data", v.VolumeSource)
+		}
+	}
 }
 
 // TestChartRefuses checks that values which would make a broken release
