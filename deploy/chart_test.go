@@ -20,6 +20,7 @@ import (
 
 	"github.com/cato-gateway/cato/internal/app"
 	"github.com/cato-gateway/cato/internal/config"
+	"github.com/cato-gateway/cato/internal/rollout"
 	"helm.sh/helm/v3/pkg/chart/loader"
 	"helm.sh/helm/v3/pkg/chartutil"
 	"helm.sh/helm/v3/pkg/engine"
@@ -299,7 +300,11 @@ func TestChartScaledOut(t *testing.T) {
 			}
 		}
 	}
-	for alert, threshold := range map[string]string{"CatoErrorRateHigh": "> 0.01", "CatoLatencyP99High": "> 2"} {
+	// The same triggers as the rollout's own guard (rollout.auto_rollback).
+	for alert, threshold := range map[string]string{
+		"CatoErrorRateHigh":  fmt.Sprintf("> %v", rollout.DefaultErrorRate),
+		"CatoLatencyP99High": fmt.Sprintf("> %v", rollout.DefaultSlowAfter.Seconds()),
+	} {
 		expr, ok := alerts[alert]
 		if !ok {
 			t.Errorf("no alert %s (a rollback trigger of the runbook)", alert)
