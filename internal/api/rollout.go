@@ -85,18 +85,24 @@ func (e *twoSided[T]) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	model := "-"
 	req, chat, err := e.read(rw, r)
 	var text string
+	served := "" // the side that served the request; none when it was not read
 	if err != nil {
 		e.s.writeError(rw, r, err)
 	} else if side, id := e.s.side(r, chat); side == rollout.SideLegacy {
-		model = "legacy"
+		model, served = "legacy", side.String()
 		text = e.serveLegacy(rw, r, req, chat, id)
 	} else {
+		served = side.String()
 		var m string
 		if m, text = e.serveNew(rw, r, req, chat, start); m != "" {
 			model = m
 		}
 	}
-	e.s.opt.Metrics.ObserveRequest(e.route, model, codeText(rw.status), time.Since(start))
+	took := time.Since(start)
+	e.s.opt.Metrics.ObserveRequest(e.route, model, codeText(rw.status), took)
+	if served != "" {
+		e.s.opt.Metrics.RolloutDuration.WithLabelValues(served).Observe(took.Seconds())
+	}
 	if tenant := tenantOf(r.Context()); err == nil && e.s.opt.PayloadTenants[tenant] {
 		e.s.opt.Log.InfoContext(r.Context(), "payload", slog.String("tenant", tenant), slog.String("route", e.route),
 			slog.String("model", model), slog.Int("status", rw.status), slog.String("request", string(chat)), slog.String("answer", text))

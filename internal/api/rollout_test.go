@@ -233,7 +233,7 @@ var endpoints = []struct {
 }
 
 // The rollout answers each endpoint on the side the flag says, and counts
-// the request on that side.
+// and times the request on that side.
 func TestRolloutServesEachSide(t *testing.T) {
 	for _, ep := range endpoints {
 		for _, side := range []rollout.Side{rollout.SideLegacy, rollout.SideNew} {
@@ -269,9 +269,17 @@ func TestRolloutServesEachSide(t *testing.T) {
 				if sides[side.String()].Requests != 1 || sides[side.Other().String()].Requests != 0 || sides[side.String()].Errors != 0 {
 					t.Errorf("stats %+v; want one good request on the %s side", sides, side)
 				}
-				line := fmt.Sprintf(`cato_requests_total{code="200",model=%q,route=%q} 1`, model, ep.route)
-				if got := rig.get(t, "/metrics"); !strings.Contains(got, line+"\n") {
-					t.Errorf("/metrics lacks %s", line)
+				got := rig.get(t, "/metrics")
+				for _, line := range []string{
+					fmt.Sprintf(`cato_requests_total{code="200",model=%q,route=%q} 1`, model, ep.route),
+					fmt.Sprintf(`cato_rollout_request_duration_seconds_count{side=%q} 1`, side),
+				} {
+					if !strings.Contains(got, line+"\n") {
+						t.Errorf("/metrics lacks %s", line)
+					}
+				}
+				if other := fmt.Sprintf(`cato_rollout_request_duration_seconds_count{side=%q}`, side.Other()); strings.Contains(got, other) {
+					t.Errorf("/metrics has %s; the other side served nothing", other)
 				}
 			})
 		}

@@ -112,6 +112,7 @@ var classes = map[string]class{
 	"internal/embed/glovegen":      tool,
 	"internal/embed/use/usegen":    tool,
 	"internal/deptest":             tool,
+	"deploy":                       tool,
 	"internal/docstest":            tool,
 	"bench/store":                  tool,
 }

@@ -33,6 +33,10 @@ type Metrics struct {
 	StoreDuration    *prometheus.HistogramVec
 	Sessions         prometheus.Counter
 	RolloutRequests  *prometheus.CounterVec // side
+	// RolloutDuration is the latency of the requests the rollout splits
+	// (chat completions, responses, query), by the side that served them,
+	// until the last byte: the latency the rollout's guard watches.
+	RolloutDuration *prometheus.HistogramVec // side
 	// Shed counts requests and connections refused to protect the
 	// gateway, by reason (in_flight, body_budget, connections_per_ip,
 	// slow_body).
@@ -75,8 +79,9 @@ func New() *Metrics {
 	m.StoreDuration = prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "cato_store_duration_seconds", Help: "State store operation latency.", Buckets: latencyBuckets}, []string{"store", "op"})
 	m.Sessions = prometheus.NewCounter(prometheus.CounterOpts{Name: "cato_session_turns_total", Help: "Turns saved to working memory."})
 	m.RolloutRequests = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "cato_rollout_requests_total", Help: "Requests by rollout side (new, legacy)."}, []string{"side"})
+	m.RolloutDuration = prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "cato_rollout_request_duration_seconds", Help: "Latency of requests the rollout splits, by the side that served them (new, legacy), until the last byte.", Buckets: latencyBuckets}, []string{"side"})
 	m.Shed = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "cato_shed_total", Help: "Requests and connections refused to protect the gateway, by reason (in_flight, body_budget, connections_per_ip, slow_body)."}, []string{"reason"})
-	for _, c := range []prometheus.Collector{m.Shed, m.Requests, m.RequestDuration, m.InFlight, m.UpstreamRequests, m.UpstreamDuration, m.Tokens, m.CostUSD, m.Fallbacks, m.Cache, m.CacheSimilarity, m.CacheLookup, m.BreakerState, m.BreakerChanges, m.Routes, m.StoreOps, m.StoreDuration, m.Sessions, m.RolloutRequests} {
+	for _, c := range []prometheus.Collector{m.Shed, m.Requests, m.RequestDuration, m.InFlight, m.UpstreamRequests, m.UpstreamDuration, m.Tokens, m.CostUSD, m.Fallbacks, m.Cache, m.CacheSimilarity, m.CacheLookup, m.BreakerState, m.BreakerChanges, m.Routes, m.StoreOps, m.StoreDuration, m.Sessions, m.RolloutRequests, m.RolloutDuration} {
 		f(c)
 	}
 	return m
