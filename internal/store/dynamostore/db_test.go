@@ -101,3 +101,13 @@ func TestOpenRace(t *testing.T) {
 		}
 	}
 }
+
+// endpointOf returns the endpoint of the test server.
+func endpointOf(t testing.TB) string {
+	t.Helper()
+	o, err := ParseURL(testenv.DynamoDBURL(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return o.Endpoint
+}
