@@ -140,10 +140,10 @@ func (s *SessionStore) Append(ctx context.Context, k session.Key, turns ...sessi
 		now := s.opts.Now()
 		exp := now.Add(s.opts.TTL)
 		_, err := s.db.c.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-			TableName:           s.db.table,
-			Key:                 sessionKey(k),
-			UpdateExpression:    aws.String("SET turns = list_append(if_not_exists(turns, :empty), :new), updated = :now, expires = :exp, #ttl = :ttl, through = if_not_exists(through, :zero) ADD seq :n"),
-			ConditionExpression: aws.String("attribute_not_exists(pk) OR expires > :now"),
+			TableName:                s.db.table,
+			Key:                      sessionKey(k),
+			UpdateExpression:         aws.String("SET turns = list_append(if_not_exists(turns, :empty), :new), updated = :now, expires = :exp, #ttl = :ttl, through = if_not_exists(through, :zero) ADD seq :n"),
+			ConditionExpression:      aws.String("attribute_not_exists(pk) OR expires > :now"),
 			ExpressionAttributeNames: map[string]string{"#ttl": attrTTL},
 			ExpressionAttributeValues: map[string]types.AttributeValue{
 				":empty": &types.AttributeValueMemberL{Value: []types.AttributeValue{}},
