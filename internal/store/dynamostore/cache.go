@@ -30,7 +30,7 @@ import (
 // takes a number and appends its change. Watchers query the log past
 // the last number they delivered every feedPoll, and deliver in number
 // order: a number taken but not yet written holds back those after it
-// for up to gapWait, after which the writer is taken for dead (or its
+// for up to 3 s, after which the writer is taken for dead (or its
 // change write failed), and the feed closes so that the cache lists
 // again. Changes reach other replicas within feedPoll plus two round
 // trips: about 250 ms.
@@ -43,8 +43,8 @@ const (
 	feedPK      = "cfeed"
 	// feedPoll is how often a watcher reads the log.
 	feedPoll = 200 * time.Millisecond
-	// gapWait is how long a missing change may hold the feed back.
-	gapWait = 3 * time.Second
+	// defaultGapWait is how long a missing change may hold the feed back.
+	defaultGapWait = 3 * time.Second
 	// feedKeep is how many changes stay in the log where the server has
 	// no time to live: each write deletes the change feedKeep before it.
 	feedKeep = 2000
@@ -66,6 +66,8 @@ type CacheStore struct {
 	db   *DB
 	now  func() time.Time
 	poll time.Duration
+	// gapWait is how long a missing change may hold the feed back.
+	gapWait time.Duration
 }
 
 var _ cache.Store = (*CacheStore)(nil)
@@ -76,7 +78,7 @@ func NewCacheStore(db *DB, now func() time.Time) *CacheStore {
 	if now == nil {
 		now = time.Now
 	}
-	return &CacheStore{db: db, now: now, poll: feedPoll}
+	return &CacheStore{db: db, now: now, poll: feedPoll, gapWait: defaultGapWait}
 }
 
 func shardOf(id string) string {
@@ -351,7 +353,7 @@ func (s *CacheStore) feed(ctx context.Context, next int64, out chan<- cache.Chan
 			if gap {
 				if gapSince.IsZero() {
 					gapSince = time.Now()
-				} else if time.Since(gapSince) > gapWait {
+				} else if time.Since(gapSince) > s.gapWait {
 					s.db.log.Warn("cache: a change of the feed never arrived; the cache will list the store again", slog.Int64("seq", next))
 					return
 				}

@@ -28,6 +28,7 @@ import (
 //	pk                       sk            what
 //	s#TENANT#ID              s             a session: turns, summary, expiry
 //	rollout                  flag          the rollout flag, version, history
+//	rollout                  ver           the version, for watchers
 //	c#SHARD                  ID            a cache entry (16 shards by ID)
 //	cfeed                    SEQ           a change of the cache's feed
 //	cfeed                    seq           the feed's sequence counter

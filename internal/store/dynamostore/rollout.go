@@ -27,9 +27,16 @@ import (
 // Set reads the item and writes it back conditioned on the version it
 // read (optimistic versioning): of two replicas setting at once, one
 // retries on the other's version, so versions never repeat or skip.
-// Watch polls the version.
+// Then it raises the version in a small item of its own, sk "ver", that
+// Watch polls: reading the flag item itself would bill its history (up
+// to 20 KB) on every poll. A Set whose process dies between the two
+// writes notifies nobody; rollout.Poller's own poll of Get still applies
+// it within a second.
 
-var flagKey = key("rollout", "flag")
+var (
+	flagKey    = key("rollout", "flag")
+	flagVerKey = key("rollout", "ver")
+)
 
 // flagPoll is how often Watch reads the flag's version: a change reaches
 // every replica within flagPoll plus a round trip, inside the 2 s the
@@ -122,6 +129,7 @@ func (s *FlagStore) Set(ctx context.Context, f rollout.Flag) (rollout.Flag, erro
 		})
 		if err == nil {
 			f.Version = v + 1
+			s.notify(ctx, f.Version)
 			return f, nil
 		}
 		if !conditionFailed(err) {
@@ -130,6 +138,19 @@ func (s *FlagStore) Set(ctx context.Context, f rollout.Flag) (rollout.Flag, erro
 		if err := sleep(ctx, backoff(attempt)); err != nil {
 			return rollout.Flag{}, fmt.Errorf("storing rollout flag: %w", err)
 		}
+	}
+}
+
+// notify raises the version that Watch polls to v.
+func (s *FlagStore) notify(ctx context.Context, v int64) {
+	_, err := s.db.c.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName: s.db.table, Key: flagVerKey,
+		UpdateExpression:          aws.String("SET ver = :v"),
+		ConditionExpression:       aws.String("attribute_not_exists(ver) OR ver < :v"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":v": n(v)},
+	})
+	if err != nil && !conditionFailed(err) {
+		s.db.log.Warn("rollout: notifying watchers failed; they see the change at their next poll", slog.Any("err", err))
 	}
 }
 
@@ -174,15 +195,14 @@ func (s *FlagStore) History(ctx context.Context, limit int) ([]rollout.Flag, err
 	return out, nil
 }
 
-// Watch implements rollout.FlagStore by reading the flag's version every
-// flagPoll (one strongly consistent read of a small item, 1 read unit,
-// billed per 4 KB read: the history makes it a few). The channel receives
+// Watch implements rollout.FlagStore by reading the version item every
+// flagPoll (one strongly consistent read of a small item: 1 read unit,
+// 2 a second per watching replica). The channel receives
 // a value when the version changed; it is closed when ctx is done or a
 // read fails, and Poller subscribes again.
 func (s *FlagStore) Watch(ctx context.Context) (<-chan struct{}, error) {
 	version := func() (int64, error) {
-		out, err := s.db.c.GetItem(ctx, &dynamodb.GetItemInput{TableName: s.db.table, Key: flagKey, ConsistentRead: aws.Bool(true),
-			ProjectionExpression: aws.String("ver")})
+		out, err := s.db.c.GetItem(ctx, &dynamodb.GetItemInput{TableName: s.db.table, Key: flagVerKey, ConsistentRead: aws.Bool(true)})
 		if err != nil {
 			return 0, err
 		}
