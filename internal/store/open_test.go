@@ -207,7 +207,8 @@ func dynamoURL(t *testing.T) string {
 func TestOpenUnreachable(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	for _, url := range []string{"redis://127.0.0.1:1/0", "postgres://u@127.0.0.1:1/db?sslmode=disable"} {
+	for _, url := range []string{"redis://127.0.0.1:1/0", "postgres://u@127.0.0.1:1/db?sslmode=disable",
+		"dynamodb://cato?region=us-east-1&endpoint=http://127.0.0.1:1"} {
 		if b, err := Open(ctx, url, nil); err == nil {
 			b.Close()
 			t.Errorf("Open(%q) succeeded with nothing listening", url)
