@@ -59,10 +59,12 @@ func startCacheReplica(t *testing.T, db *DB) *cache.Cache {
 			t.Error("cache.Run still running 5s after its context was cancelled")
 		}
 	})
+	// Ready after a List of the 16 partitions: seconds on a loaded test
+	// machine, where dynalite serves every test in one process.
 	select {
 	case <-c.Ready():
-	case <-time.After(5 * time.Second):
-		t.Fatal("cache not ready 5s after Run")
+	case <-time.After(20 * time.Second):
+		t.Fatal("cache not ready 20s after Run")
 	}
 	return c
 }
