@@ -188,7 +188,7 @@ func (s *SessionStore) Fold(ctx context.Context, k session.Key, f session.Fold) 
 		return err
 	}
 	for {
-		if f.Through > f.From {
+		if f.Through > f.From && f.Through-f.From <= maxFoldRemove {
 			// Highest index first: DynamoDB resolves every path on the
 			// item as it was, dynalite one after the other.
 			var rm strings.Builder
@@ -224,9 +224,51 @@ func (s *SessionStore) Fold(ctx context.Context, k session.Key, f session.Fold) 
 		if err := session.CheckFold(f, getN(item, "through"), getN(item, "seq")); err != nil {
 			return err
 		}
+		if f.Through-f.From > maxFoldRemove {
+			done, err := s.rewriteFold(ctx, item, f)
+			if err != nil || done {
+				return err
+			}
+		}
 		// The session changed between the write and the read in a way
 		// that lets f apply now: try again.
 	}
+}
+
+// maxFoldRemove is the most turns Fold removes with REMOVE paths: 250
+// paths fit DynamoDB's 4 KB expression limit.
+const maxFoldRemove = 250
+
+// rewriteFold folds more turns than one expression can remove: it writes
+// the item back without them, conditioned on the summary and the last Seq
+// it read (an Append meanwhile makes it try again).
+func (s *SessionStore) rewriteFold(ctx context.Context, item map[string]types.AttributeValue, f session.Fold) (bool, error) {
+	turns, _ := item["turns"].(*types.AttributeValueMemberL)
+	k := int(f.Through - f.From)
+	if turns == nil || len(turns.Value) < k {
+		return false, nil
+	}
+	next := make(map[string]types.AttributeValue, len(item))
+	for name, v := range item {
+		next[name] = v
+	}
+	next["turns"] = &types.AttributeValueMemberL{Value: turns.Value[k:]}
+	next["through"] = n(f.Through)
+	next["summary"] = str(f.Summary)
+	_, err := s.db.c.PutItem(ctx, &dynamodb.PutItemInput{
+		TableName: s.db.table, Item: next,
+		ConditionExpression: aws.String("through = :from AND seq = :seq AND expires > :now"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":from": n(f.From), ":seq": n(getN(item, "seq")), ":now": n(s.opts.Now().UnixMilli()),
+		},
+	})
+	if conditionFailed(err) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("folding session: %w", err)
+	}
+	return true, nil
 }
 
 // Delete removes the session's item.

@@ -3,6 +3,7 @@ package dynamostore
 import (
 	"context"
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 
@@ -187,5 +188,34 @@ func TestMemoryLateWriteOut(t *testing.T) {
 	}
 	if hits, _ := s.SearchEpisodes(ctx, k, []float32{1}, 5); len(hits) != 0 {
 		t.Errorf("a late write brought back an episode of a forgotten user: %v", hits)
+	}
+}
+
+// TestSessionFoldMany folds more turns than one update expression can
+// remove, with the rewrite that replaces it.
+func TestSessionFoldMany(t *testing.T) {
+	s := NewSessionStore(openDB(t), session.StoreOptions{})
+	ctx := context.Background()
+	k := session.Key{Tenant: "acme", ID: "long"}
+	turns := make([]session.Turn, 2*maxFoldRemove)
+	for i := range turns {
+		turns[i] = session.Turn{Role: llm.RoleUser, Content: fmt.Sprint("t", i+1), At: time.Now()}
+	}
+	if err := s.Append(ctx, k, turns...); err != nil {
+		t.Fatal(err)
+	}
+	through := int64(len(turns) - 2)
+	if err := s.Fold(ctx, k, session.Fold{From: 0, Through: through, Summary: "S"}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.Load(ctx, k)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Summary != "S" || got.SummaryThrough != through || len(got.Turns) != 2 || got.Turns[0].Seq != through+1 || got.Turns[0].Content != fmt.Sprint("t", through+1) {
+		t.Errorf("after folding %d turns: summary %q through %d, turns %+v", through, got.Summary, got.SummaryThrough, got.Turns)
+	}
+	if err := s.Fold(ctx, k, session.Fold{From: 0, Through: through + 1, Summary: "stale"}); !errors.Is(err, session.ErrConflict) {
+		t.Errorf("Fold from a stale summary = %v; want ErrConflict", err)
 	}
 }
