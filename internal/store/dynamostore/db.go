@@ -254,11 +254,8 @@ func (db *DB) Close() error { return nil }
 // Table returns the table's name.
 func (db *DB) Table() string { return *db.table }
 
-// Client returns the SDK client, for tests that inspect the table.
-func (db *DB) Client() *dynamodb.Client { return db.c }
-
-// DeleteTable drops the table, for tests that leave the server as they
-// found it.
+// DeleteTable drops the table and everything in it. Stores built on db
+// fail afterwards.
 func (db *DB) DeleteTable(ctx context.Context) error {
 	_, err := db.c.DeleteTable(ctx, &dynamodb.DeleteTableInput{TableName: db.table})
 	return err
