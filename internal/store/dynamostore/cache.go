@@ -50,6 +50,8 @@ const (
 	feedKeep = 2000
 	// feedLife is how long the server's time to live keeps a change.
 	feedLife = time.Hour
+	// pollTimeout bounds one poll of a change feed.
+	pollTimeout = 5 * time.Second
 	// feedBuffer is how many changes a watcher's channel holds.
 	feedBuffer = 1024
 )
@@ -315,7 +317,10 @@ func (s *CacheStore) feed(ctx context.Context, next int64, out chan<- cache.Chan
 		case <-t.C:
 		}
 		for {
-			res, err := s.db.c.Query(ctx, &dynamodb.QueryInput{
+			// A request that hangs (a silent partition) fails the feed
+			// rather than stall it.
+			qctx, cancel := context.WithTimeout(ctx, pollTimeout)
+			res, err := s.db.c.Query(qctx, &dynamodb.QueryInput{
 				TableName:              s.db.table,
 				KeyConditionExpression: aws.String("pk = :pk AND sk BETWEEN :from AND :to"),
 				ExpressionAttributeValues: map[string]types.AttributeValue{
@@ -324,6 +329,7 @@ func (s *CacheStore) feed(ctx context.Context, next int64, out chan<- cache.Chan
 				ConsistentRead: aws.Bool(true),
 				Limit:          aws.Int32(100),
 			})
+			cancel()
 			if ctx.Err() != nil {
 				return
 			}

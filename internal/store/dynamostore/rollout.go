@@ -202,7 +202,9 @@ func (s *FlagStore) History(ctx context.Context, limit int) ([]rollout.Flag, err
 // read fails, and Poller subscribes again.
 func (s *FlagStore) Watch(ctx context.Context) (<-chan struct{}, error) {
 	version := func() (int64, error) {
-		out, err := s.db.c.GetItem(ctx, &dynamodb.GetItemInput{TableName: s.db.table, Key: flagVerKey, ConsistentRead: aws.Bool(true)})
+		gctx, cancel := context.WithTimeout(ctx, pollTimeout)
+		defer cancel()
+		out, err := s.db.c.GetItem(gctx, &dynamodb.GetItemInput{TableName: s.db.table, Key: flagVerKey, ConsistentRead: aws.Bool(true)})
 		if err != nil {
 			return 0, err
 		}
