@@ -198,10 +198,36 @@ func (db *DB) ensureTable(ctx context.Context) error {
 	w := dynamodb.NewTableExistsWaiter(db.c, func(o *dynamodb.TableExistsWaiterOptions) {
 		o.MinDelay, o.MaxDelay = 50*time.Millisecond, 2*time.Second
 	})
-	if err := w.Wait(ctx, &dynamodb.DescribeTableInput{TableName: db.table}, createWait); err != nil {
+	d, err := w.WaitForOutput(ctx, &dynamodb.DescribeTableInput{TableName: db.table}, createWait)
+	if err != nil {
 		return fmt.Errorf("waiting for it to become active: %w", err)
 	}
+	if err := checkKeys(d.Table); err != nil {
+		return err
+	}
 	return db.ensureTTL(ctx)
+}
+
+// checkKeys refuses a table whose key is not pk (hash) and sk (range),
+// both strings: one created by hand for something else.
+func checkKeys(t *types.TableDescription) error {
+	if t == nil {
+		return errors.New("no description")
+	}
+	want := map[string]types.KeyType{attrPK: types.KeyTypeHash, attrSK: types.KeyTypeRange}
+	ok := len(t.KeySchema) == 2
+	for _, k := range t.KeySchema {
+		ok = ok && k.AttributeName != nil && want[*k.AttributeName] == k.KeyType
+	}
+	for _, a := range t.AttributeDefinitions {
+		if a.AttributeName != nil && want[*a.AttributeName] != "" && a.AttributeType != types.ScalarAttributeTypeS {
+			ok = false
+		}
+	}
+	if !ok {
+		return errors.New("its key is not pk (hash) and sk (range), both strings: not a table Cato created")
+	}
+	return nil
 }
 
 // ensureTTL turns the ttl attribute on as the table's time to live. A

@@ -7,6 +7,10 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
 	"github.com/cato-gateway/cato/internal/testenv"
 )
 
@@ -110,4 +114,26 @@ func endpointOf(t testing.TB) string {
 		t.Fatal(err)
 	}
 	return o.Endpoint
+}
+
+// TestOpenRefusesForeignTable: a table with another key is not used.
+func TestOpenRefusesForeignTable(t *testing.T) {
+	db := openDB(t)
+	name := db.Table() + "-foreign"
+	_, err := db.c.CreateTable(context.Background(), &dynamodb.CreateTableInput{
+		TableName:            aws.String(name),
+		AttributeDefinitions: []types.AttributeDefinition{{AttributeName: aws.String("id"), AttributeType: types.ScalarAttributeTypeS}},
+		KeySchema:            []types.KeySchemaElement{{AttributeName: aws.String("id"), KeyType: types.KeyTypeHash}},
+		BillingMode:          types.BillingModePayPerRequest,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		db.c.DeleteTable(context.Background(), &dynamodb.DeleteTableInput{TableName: aws.String(name)})
+	})
+	_, err = Open(context.Background(), Options{Table: name, Region: "us-east-1", Endpoint: endpointOf(t)}, nil)
+	if err == nil || !strings.Contains(err.Error(), "not a table Cato created") {
+		t.Errorf("Open of a table keyed by id = %v; want it refused", err)
+	}
 }
