@@ -13,8 +13,9 @@ run:
 build:
 	$(GO) build -o $(BIN) ./cmd/cato
 
-## test: vet, then every test with the race detector, against real Redis and
-## PostgreSQL servers that scripts/testenv.sh installs, starts and stops
+## test: vet, then every test with the race detector, against real Redis,
+## PostgreSQL and DynamoDB (dynalite) servers that scripts/testenv.sh
+## installs, starts and stops
 test:
 	$(GO) vet ./...
 	CATO_REQUIRE_SERVERS=1 scripts/testenv.sh $(GO) test -race -count=1 -timeout 20m ./...

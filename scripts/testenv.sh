@@ -9,6 +9,9 @@
 #   - redis-server                     -> CATO_TEST_REDIS_URL
 #   - PostgreSQL (the system's, 15)    -> CATO_TEST_POSTGRES_URL
 #   - pglite-server with pgvector      -> CATO_TEST_PGVECTOR_URL
+#   - dynalite (DynamoDB, in memory)   -> CATO_TEST_DYNAMODB_URL
+#     (dynalite 4.0.0 from npm into CACHE/dynalite; tests add a suffix of
+#     their own to the table name of the URL)
 # waits until each answers, runs CMD with those variables exported, stops every
 # server it started (on success, failure or Ctrl-C) and exits with CMD's status.
 # It also installs the OpenAI clients of the compatibility suite
@@ -19,7 +22,7 @@
 # Environment:
 #   CATO_TESTENV_CACHE  where npm packages are installed (default REPO/.testenv)
 #   CATO_TESTENV_SKIP   space-separated things not to start or install:
-#                       redis postgres pgvector compat
+#                       redis postgres pgvector dynamodb compat
 #   CATO_TESTENV_KEEP=1 keep the temporary data directories and logs after exit
 set -euo pipefail
 
@@ -36,6 +39,7 @@ skip=" ${CATO_TESTENV_SKIP:-} "
 pglite_socket_pkg=@electric-sql/pglite-socket@0.2.17
 pglite_pkg=@electric-sql/pglite@0.5.14
 pgvector_pkg=@electric-sql/pglite-pgvector@0.0.15
+dynalite_version=4.0.0
 
 log() { echo "testenv: $*" >&2; }
 die() { log "$*"; exit 1; }
@@ -96,6 +100,26 @@ install_missing() {
 		npm install --prefix "$cache/npm" --no-audit --no-fund --loglevel=error \
 			"$pglite_socket_pkg" "$pglite_pkg" "$pgvector_pkg" >&2
 	fi
+}
+
+# install_dynalite installs dynalite into $cache/dynalite unless that
+# version is there. Several checkouts may share the cache: the install
+# holds a lock.
+dynalite_dir=$cache/dynalite
+dynalite_installed() {
+	grep -qs "\"version\": \"$dynalite_version\"" "$dynalite_dir/node_modules/dynalite/package.json"
+}
+install_dynalite() {
+	dynalite_installed && return 0
+	command -v npm >/dev/null 2>&1 || die "npm is missing: install node 20 or set CATO_TESTENV_SKIP=dynamodb"
+	mkdir -p "$dynalite_dir"
+	(
+		if command -v flock >/dev/null 2>&1; then flock -w 600 9 || die "waited 600s for $dynalite_dir/.lock"; fi
+		dynalite_installed && exit 0
+		log "npm install dynalite@$dynalite_version into $dynalite_dir"
+		[ -f "$dynalite_dir/package.json" ] || echo '{"private": true}' >"$dynalite_dir/package.json"
+		npm install --prefix "$dynalite_dir" --no-audit --no-fund --loglevel=error "dynalite@$dynalite_version" >&2
+	) 9>"$dynalite_dir/.lock"
 }
 
 # install_compat installs the compatibility suite's clients into
@@ -254,6 +278,30 @@ start_postgres() {
 	die "could not start PostgreSQL"
 }
 
+tcp_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+start_dynalite() {
+	local try port pid
+	mkdir -p "$tmp/dynalite"
+	for try in 1 2 3; do
+		port=$(spare_port)
+		# In memory: each run starts empty. Tables leave CREATING at once.
+		node "$dynalite_dir/node_modules/dynalite/cli.js" --host 127.0.0.1 --port "$port" \
+			--createTableMs 20 --deleteTableMs 20 --updateTableMs 20 \
+			>>"$tmp/dynalite/server.log" 2>&1 &
+		pid=$!
+		if wait_for dynalite "$pid" 30 tcp_open "$port"; then
+			pids+=("$pid")
+			export CATO_TEST_DYNAMODB_URL="dynamodb://cato-test?region=us-east-1&endpoint=http://127.0.0.1:$port"
+			return 0
+		fi
+		kill "$pid" 2>/dev/null || true
+		wait "$pid" 2>/dev/null || true
+	done
+	tail -n 20 "$tmp/dynalite/server.log" >&2 || true
+	die "could not start dynalite"
+}
+
 # launch_pglite starts pglite-server without waiting: it needs ~15 s, which
 # the other servers use to come up.
 pglite_pid=
@@ -290,6 +338,7 @@ await_pglite() {
 }
 
 install_missing
+if wants dynamodb; then install_dynalite; fi
 if wants compat; then
 	install_compat
 	export CATO_TEST_NODE_COMPAT="$compat_dir"
@@ -304,8 +353,9 @@ chmod 755 "$tmp"
 if wants pgvector; then launch_pglite; fi
 if wants redis; then start_redis; fi
 if wants postgres; then start_postgres; fi
+if wants dynamodb; then start_dynalite; fi
 if wants pgvector; then await_pglite; fi
-log "redis=${CATO_TEST_REDIS_URL:-none} postgres=${CATO_TEST_POSTGRES_URL:-none} pgvector=${CATO_TEST_PGVECTOR_URL:-none} compat=${CATO_TEST_NODE_COMPAT:-none}"
+log "redis=${CATO_TEST_REDIS_URL:-none} postgres=${CATO_TEST_POSTGRES_URL:-none} pgvector=${CATO_TEST_PGVECTOR_URL:-none} dynamodb=${CATO_TEST_DYNAMODB_URL:-none} compat=${CATO_TEST_NODE_COMPAT:-none}"
 
 # CMD runs in the background so that a signal to this script is handled at
 # once: the trap passes it on as SIGTERM (a background command ignores

@@ -47,6 +47,7 @@ func run(ctx context.Context, n int, out io.Writer) error {
 		{"redis 7 (loopback)", os.Getenv("CATO_TEST_REDIS_URL")},
 		{"postgresql 15 (loopback, fsync off)", os.Getenv("CATO_TEST_POSTGRES_URL")},
 		{"pglite + pgvector (wasm, loopback)", os.Getenv("CATO_TEST_PGVECTOR_URL")},
+		{"dynalite (DynamoDB protocol, in memory, loopback)", os.Getenv("CATO_TEST_DYNAMODB_URL")},
 	} {
 		if b.url != "" {
 			backends = append(backends, b)

@@ -183,9 +183,9 @@ func killLetters(i int) string {
 // once while its queue holds every interaction and nothing consumes it,
 // once while its workers are consolidating them — restarts it, and checks
 // through the HTTP API that each interaction became exactly one episode
-// and exactly its two facts: none lost, none consolidated twice. On Redis
-// and PostgreSQL the dead process's claims come back when their lease
-// (2s) ends.
+// and exactly its two facts: none lost, none consolidated twice. On Redis,
+// PostgreSQL and DynamoDB the dead process's claims come back when their
+// lease (2s) ends.
 func TestMemoryKillRestart(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts the gateway in child processes")

@@ -155,7 +155,30 @@ func memoryBackends(t *testing.T) map[string]func(t *testing.T) string {
 	return map[string]func(t *testing.T) string{
 		"embedded": func(t *testing.T) string { return "embedded://" + t.TempDir() },
 		"postgres": func(t *testing.T) string { return postgresSchema(t, testenv.PostgresURL(t)) },
+		"dynamodb": dynamoTable,
 	}
+}
+
+// dynamoTable returns the test DynamoDB's URL with a table of the test's
+// own, which it drops at the end.
+func dynamoTable(t *testing.T) string {
+	t.Helper()
+	raw := testenv.DynamoDBURL(t)
+	id := make([]byte, 4)
+	rand.Read(id)
+	table := "app-" + hex.EncodeToString(id)
+	u, err := url.Parse(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u.Host = table
+	t.Cleanup(func() {
+		if b, err := store.Open(context.Background(), u.String(), nil); err == nil {
+			b.DynamoDB().DeleteTable(context.Background())
+			b.Close()
+		}
+	})
+	return u.String()
 }
 
 // pgliteURL is the pgvector server's URL for a whole gateway: pglite runs
@@ -198,7 +221,7 @@ func TestRunbookMemory(t *testing.T) {
 				t.Errorf("episodes: %d %s", code, b)
 			}
 			st := string(adminGet(t, base+"/api/admin/cato/status"))
-			search := map[string]string{"embedded": "hnsw", "postgres": "exact_scan", "pgvector": "pgvector_hnsw"}[name]
+			search := map[string]string{"embedded": "hnsw", "postgres": "exact_scan", "pgvector": "pgvector_hnsw", "dynamodb": "exact_scan"}[name]
 			for _, want := range []string{`"memory":{"enabled":true`, `"episode_search":"` + search + `"`, `"extractor":"rules"`, `"judge":"rules"`, `"consolidations":{"ok":1}`} {
 				if !strings.Contains(st, want) {
 					t.Errorf("/status lacks %s: %s", want, st)

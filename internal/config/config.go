@@ -11,7 +11,8 @@ type Config struct {
 	Listen string `yaml:"listen"`
 	// Store is where state lives, chosen by URL scheme:
 	// embedded://PATH (one local file, the default embedded://.cato),
-	// redis://[user:pass@]host:port/db, or postgres://….
+	// redis://[user:pass@]host:port/db, postgres://…, or
+	// dynamodb://TABLE?region=REGION[&endpoint=URL].
 	Store string `yaml:"store"`
 	// Log selects the log format and level.
 	Log Log `yaml:"log"`

@@ -210,7 +210,8 @@ func ValidateStoreURL(raw string) error {
 		}
 		return nil
 	case strings.HasPrefix(raw, "redis://"), strings.HasPrefix(raw, "rediss://"),
-		strings.HasPrefix(raw, "postgres://"), strings.HasPrefix(raw, "postgresql://"):
+		strings.HasPrefix(raw, "postgres://"), strings.HasPrefix(raw, "postgresql://"),
+		strings.HasPrefix(raw, "dynamodb://"):
 		// The URL is not echoed: it may hold a password.
 		if _, err := url.Parse(raw); err != nil {
 			var ue *url.Error
@@ -225,7 +226,7 @@ func ValidateStoreURL(raw string) error {
 	if len(scheme) > 20 || strings.ContainsAny(scheme, "@:/") {
 		scheme = "?"
 	}
-	return fmt.Errorf("scheme %q: the scheme must be embedded://, redis://, rediss:// or postgres://", scheme)
+	return fmt.Errorf("scheme %q: the scheme must be embedded://, redis://, rediss://, postgres:// or dynamodb://", scheme)
 }
 
 func sortedKeys[V any](m map[string]V) []string { return slices.Sorted(maps.Keys(m)) }

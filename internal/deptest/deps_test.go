@@ -92,6 +92,7 @@ var classes = map[string]class{
 
 	"internal/store":               store,
 	"internal/store/cachecodec":    store,
+	"internal/store/dynamostore":   store,
 	"internal/store/embedded":      store,
 	"internal/store/pgstore":       store,
 	"internal/store/redisstore":    store,
@@ -137,12 +138,12 @@ var drivers = map[string][]string{
 	"github.com/aws/aws-sdk-go-v2/": {
 		"internal/provider/awsenv", "internal/provider/bedrock", "internal/provider/nli",
 		"internal/provider/sagemaker", "internal/provider/awstest",
-		"internal/rollout/appconfig", "internal/embed/titan",
+		"internal/rollout/appconfig", "internal/embed/titan", "internal/store/dynamostore",
 	},
 	"github.com/aws/smithy-go": {
 		"internal/provider/awsenv", "internal/provider/bedrock", "internal/provider/nli",
 		"internal/provider/sagemaker", "internal/provider/awstest",
-		"internal/rollout/appconfig", "internal/embed/titan",
+		"internal/rollout/appconfig", "internal/embed/titan", "internal/store/dynamostore",
 	},
 }
 

@@ -4,7 +4,8 @@
 // but llm and window (the sliding window they share); config imports
 // nothing of Cato; domain packages import only leaves and each other, never
 // config, an adapter, a store or a driver; database drivers live only in
-// their store/* package and the AWS SDK only in the adapters that call AWS;
+// their store/* package and the AWS SDK only in the adapters that call AWS
+// and in store/dynamostore;
 // only cli imports app; production code never imports testing. It has no
 // code of its own.
 package deptest

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/cato-gateway/cato/internal/memory"
+	"github.com/cato-gateway/cato/internal/store/dynamostore"
 	"github.com/cato-gateway/cato/internal/store/embedded"
 	"github.com/cato-gateway/cato/internal/store/pgstore"
 	"github.com/cato-gateway/cato/internal/store/redisstore"
@@ -223,5 +224,28 @@ func TestCrashRestartPostgres(t *testing.T) {
 	crashAndRestart(t, s, func() memory.Backend {
 		time.Sleep(crashLease + 100*time.Millisecond)
 		return s
+	})
+}
+
+func TestCrashRestartDynamoDB(t *testing.T) {
+	o, err := dynamostore.ParseURL(testenv.DynamoDBURL(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	o.Table += fmt.Sprintf("-crash-%d", time.Now().UnixNano())
+	db, err := dynamostore.Open(context.Background(), o, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.DeleteTable(context.Background()) })
+	s := dynamostore.NewMemoryStore(db, memory.QueueOptions{Lease: crashLease})
+	crashAndRestart(t, s, func() memory.Backend {
+		time.Sleep(crashLease + 100*time.Millisecond)
+		// The new gateway opens the table afresh.
+		db2, err := dynamostore.Open(context.Background(), o, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return dynamostore.NewMemoryStore(db2, memory.QueueOptions{Lease: crashLease})
 	})
 }

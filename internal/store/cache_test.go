@@ -30,6 +30,7 @@ func TestBackendCache(t *testing.T) {
 		"redis":    {func(t *testing.T) string { return testenv.RedisURL(t) + "?prefix=test-cache-open:" }, true},
 		"postgres": {func(t *testing.T) string { return testenv.PostgresURL(t) }, true},
 		"pgvector": {func(t *testing.T) string { return testenv.PgvectorURL(t) }, false},
+		"dynamodb": {dynamoURL, true},
 	}
 	for name, tt := range tests {
 		t.Run(name, func(t *testing.T) {

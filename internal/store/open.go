@@ -9,6 +9,7 @@ import (
 
 	"github.com/cato-gateway/cato/internal/redact"
 	"github.com/cato-gateway/cato/internal/session"
+	"github.com/cato-gateway/cato/internal/store/dynamostore"
 	"github.com/cato-gateway/cato/internal/store/embedded"
 	"github.com/cato-gateway/cato/internal/store/pgstore"
 	"github.com/cato-gateway/cato/internal/store/redisstore"
@@ -22,24 +23,26 @@ const (
 	Embedded Kind = "embedded" // embedded://PATH
 	Redis    Kind = "redis"    // redis:// or rediss://
 	Postgres Kind = "postgres" // postgres:// or postgresql://
+	Dynamo   Kind = "dynamodb" // dynamodb://TABLE
 )
 
 // Location is a parsed store URL: its Kind and the options of that
-// backend (exactly one of the three is set).
+// backend (exactly one of them is set).
 type Location struct {
 	Kind     Kind
 	Embedded embedded.Options
 	Redis    redisstore.Options
 	Postgres pgstore.Options
+	Dynamo   dynamostore.Options
 }
 
 // ParseURL parses a store URL strictly: an unknown scheme or parameter is
 // an error. The forms and parameters are documented by embedded.ParseURL,
-// redisstore.ParseURL and pgstore.ParseURL.
+// redisstore.ParseURL, pgstore.ParseURL and dynamostore.ParseURL.
 func ParseURL(raw string) (Location, error) {
 	scheme, _, ok := strings.Cut(raw, "://")
 	if !ok {
-		return Location{}, fmt.Errorf("store URL %q: want embedded://PATH, redis://HOST:PORT/DB or postgres://HOST/DB", redact.URL(raw))
+		return Location{}, fmt.Errorf("store URL %q: want embedded://PATH, redis://HOST:PORT/DB, postgres://HOST/DB or dynamodb://TABLE?region=REGION", redact.URL(raw))
 	}
 	var (
 		loc Location
@@ -55,8 +58,11 @@ func ParseURL(raw string) (Location, error) {
 	case "postgres", "postgresql":
 		loc.Kind = Postgres
 		loc.Postgres, err = pgstore.ParseURL(raw)
+	case "dynamodb":
+		loc.Kind = Dynamo
+		loc.Dynamo, err = dynamostore.ParseURL(raw)
 	default:
-		return Location{}, fmt.Errorf("store URL %q: unknown scheme %q (want embedded, redis, rediss, postgres or postgresql)", redact.URL(raw), scheme)
+		return Location{}, fmt.Errorf("store URL %q: unknown scheme %q (want embedded, redis, rediss, postgres, postgresql or dynamodb)", redact.URL(raw), scheme)
 	}
 	if err != nil {
 		return Location{}, fmt.Errorf("store URL %q: %w", redact.URL(raw), err)
@@ -75,10 +81,12 @@ type Backend struct {
 	embedded *embedded.DB
 	redis    *redisstore.Client
 	postgres *pgstore.DB
+	dynamo   *dynamostore.DB
 }
 
 // Open parses rawURL and opens the backend: it creates the embedded file,
-// or connects to Redis, or connects to PostgreSQL and applies migrations.
+// or connects to Redis, or connects to PostgreSQL and applies migrations,
+// or reaches DynamoDB and creates its table when missing.
 // It fails when the server cannot be reached.
 func Open(ctx context.Context, rawURL string, log *slog.Logger) (*Backend, error) {
 	loc, err := ParseURL(rawURL)
@@ -103,6 +111,8 @@ func OpenLocation(ctx context.Context, loc Location, log *slog.Logger) (*Backend
 		b.redis, err = redisstore.Open(ctx, loc.Redis, log)
 	case Postgres:
 		b.postgres, err = pgstore.Open(ctx, loc.Postgres, log)
+	case Dynamo:
+		b.dynamo, err = dynamostore.Open(ctx, loc.Dynamo, log)
 	default:
 		err = fmt.Errorf("unknown store kind %q", loc.Kind)
 	}
@@ -124,6 +134,9 @@ func (b *Backend) RedisClient() *redisstore.Client { return b.redis }
 // PostgresDB returns the PostgreSQL database, or nil for another kind.
 func (b *Backend) PostgresDB() *pgstore.DB { return b.postgres }
 
+// DynamoDB returns the DynamoDB table, or nil for another kind.
+func (b *Backend) DynamoDB() *dynamostore.DB { return b.dynamo }
+
 // Sessions returns the session store of the backend; o.TTL is
 // config.Session.TTL. Stores are cheap: they share the backend's
 // connections.
@@ -133,6 +146,8 @@ func (b *Backend) Sessions(o session.StoreOptions) session.Store {
 		return embedded.NewSessionStore(b.embedded, o)
 	case b.redis != nil:
 		return redisstore.NewSessionStore(b.redis, o)
+	case b.dynamo != nil:
+		return dynamostore.NewSessionStore(b.dynamo, o)
 	default:
 		return pgstore.NewSessionStore(b.postgres, o)
 	}
@@ -147,6 +162,8 @@ func (b *Backend) Ping(ctx context.Context) error {
 		return b.redis.Ping(ctx)
 	case b.postgres != nil:
 		return b.postgres.Ping(ctx)
+	case b.dynamo != nil:
+		return b.dynamo.Ping(ctx)
 	}
 	return errors.New("store not open")
 }
@@ -160,6 +177,8 @@ func (b *Backend) Close() error {
 		return b.redis.Close()
 	case b.postgres != nil:
 		return b.postgres.Close()
+	case b.dynamo != nil:
+		return b.dynamo.Close()
 	}
 	return nil
 }

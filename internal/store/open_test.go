@@ -2,12 +2,15 @@ package store
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/cato-gateway/cato/internal/session"
+	"github.com/cato-gateway/cato/internal/store/dynamostore"
 	"github.com/cato-gateway/cato/internal/testenv"
 )
 
@@ -48,6 +51,12 @@ func TestParseURL(t *testing.T) {
 			}
 		}},
 		{url: "postgresql://h/db?application_name=cato&search_path=cato", kind: Postgres},
+		{url: "dynamodb://cato?region=eu-west-1&endpoint=http://127.0.0.1:8000", kind: Dynamo, check: func(t *testing.T, l Location) {
+			if d := l.Dynamo; d.Table != "cato" || d.Region != "eu-west-1" || d.Endpoint != "http://127.0.0.1:8000" {
+				t.Errorf("got %+v", d)
+			}
+		}},
+		{url: "dynamodb://cato?regio=x", wantErr: `unknown parameter "regio"`},
 		{url: "redis://h?unknown=1", wantErr: "unexpected option"},
 		{url: "redis://h?prefix=a&prefix=b", wantErr: "given 2 times"},
 		{url: "postgres://h/db?sslmod=disable", wantErr: `unknown parameter "sslmod"`},
@@ -91,6 +100,7 @@ func FuzzParseURL(f *testing.F) {
 		"redis://[::1]:6379", "redis://h?db=3", "redis://%zz", "redis://h?max_retries=-5",
 		"postgres://u:p@h:5432/db?sslmode=disable&pool_max_conns=4", "postgresql:///db?host=/tmp",
 		"postgres://h/db?vector=require", "postgres://h:99999/db", "postgres://h/db?pool_max_conns=0",
+		"dynamodb://cato?region=us-east-1", "dynamodb://t-1.x_y?endpoint=http://[::1]:9", "dynamodb://ab",
 		"unix:///tmp/redis.sock", "", "://", "embedded://a\x00b", "postgres://h/db?connect_timeout=x",
 	} {
 		f.Add(s)
@@ -112,6 +122,10 @@ func FuzzParseURL(f *testing.F) {
 		case Postgres:
 			if loc.Postgres.Pool == nil {
 				t.Errorf("ParseURL(%q): postgres without options", raw)
+			}
+		case Dynamo:
+			if loc.Dynamo.Table == "" {
+				t.Errorf("ParseURL(%q): dynamodb without a table", raw)
 			}
 		default:
 			t.Errorf("ParseURL(%q): kind %q", raw, loc.Kind)
@@ -141,6 +155,7 @@ func TestOpen(t *testing.T) {
 		"redis":    func(t *testing.T) string { return testenv.RedisURL(t) + "?prefix=test-open:" },
 		"postgres": func(t *testing.T) string { return testenv.PostgresURL(t) },
 		"pgvector": func(t *testing.T) string { return testenv.PgvectorURL(t) },
+		"dynamodb": dynamoURL,
 	}
 	for name, url := range urls {
 		t.Run(name, func(t *testing.T) {
@@ -169,10 +184,31 @@ func TestOpen(t *testing.T) {
 	}
 }
 
+// dynamoURL returns the URL of the test DynamoDB server with a table of
+// the test's own, which it drops at the end.
+func dynamoURL(t *testing.T) string {
+	t.Helper()
+	loc, err := ParseURL(testenv.DynamoDBURL(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	suffix := make([]byte, 6)
+	rand.Read(suffix)
+	table := loc.Dynamo.Table + "-" + hex.EncodeToString(suffix)
+	t.Cleanup(func() {
+		loc.Dynamo.Table = table
+		if db, err := dynamostore.Open(context.Background(), loc.Dynamo, nil); err == nil {
+			db.DeleteTable(context.Background())
+		}
+	})
+	return strings.Replace(testenv.DynamoDBURL(t), "://"+loc.Dynamo.Table, "://"+table, 1)
+}
+
 func TestOpenUnreachable(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	for _, url := range []string{"redis://127.0.0.1:1/0", "postgres://u@127.0.0.1:1/db?sslmode=disable"} {
+	for _, url := range []string{"redis://127.0.0.1:1/0", "postgres://u@127.0.0.1:1/db?sslmode=disable",
+		"dynamodb://cato?region=us-east-1&endpoint=http://127.0.0.1:1"} {
 		if b, err := Open(ctx, url, nil); err == nil {
 			b.Close()
 			t.Errorf("Open(%q) succeeded with nothing listening", url)

@@ -2,6 +2,7 @@ package store
 
 import (
 	"github.com/cato-gateway/cato/internal/rollout"
+	"github.com/cato-gateway/cato/internal/store/dynamostore"
 	"github.com/cato-gateway/cato/internal/store/embedded"
 	"github.com/cato-gateway/cato/internal/store/pgstore"
 	"github.com/cato-gateway/cato/internal/store/redisstore"
@@ -9,7 +10,8 @@ import (
 
 // Flags returns the rollout flag store of the backend: the flag, its
 // version and history, shared by every replica on the same Redis or
-// PostgreSQL (with a pub/sub or LISTEN/NOTIFY change feed), or kept in the
+// PostgreSQL (with a pub/sub or LISTEN/NOTIFY change feed) or DynamoDB
+// (whose watchers poll the flag's version), or kept in the
 // embedded file for a single process. Stores are cheap and share the
 // backend's connections and, for embedded, its change feed, so calling
 // Flags twice gives two views of one flag.
@@ -23,6 +25,8 @@ func (b *Backend) Flags() rollout.FlagStore {
 		return embedded.NewFlagStore(b.embedded)
 	case b.redis != nil:
 		return redisstore.NewFlagStore(b.redis)
+	case b.dynamo != nil:
+		return dynamostore.NewFlagStore(b.dynamo)
 	default:
 		return pgstore.NewFlagStore(b.postgres)
 	}

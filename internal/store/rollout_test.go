@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/cato-gateway/cato/internal/rollout"
+	"github.com/cato-gateway/cato/internal/store/dynamostore"
 	"github.com/cato-gateway/cato/internal/store/embedded"
 	"github.com/cato-gateway/cato/internal/store/pgstore"
 	"github.com/cato-gateway/cato/internal/store/redisstore"
@@ -31,6 +32,7 @@ func TestFlags(t *testing.T) {
 			return testenv.RedisURL(t) + "?prefix=test-flags-" + hex.EncodeToString(b) + ":"
 		}, &redisstore.FlagStore{}},
 		{"postgres", func(t *testing.T) string { return testenv.PostgresURL(t) }, &pgstore.FlagStore{}},
+		{"dynamodb", dynamoURL, &dynamostore.FlagStore{}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

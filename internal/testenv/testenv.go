@@ -14,6 +14,7 @@ const (
 	RedisEnv    = "CATO_TEST_REDIS_URL"
 	PostgresEnv = "CATO_TEST_POSTGRES_URL"
 	PgvectorEnv = "CATO_TEST_PGVECTOR_URL"
+	DynamoDBEnv = "CATO_TEST_DYNAMODB_URL"
 )
 
 // Required reports whether missing servers fail tests rather than skip them:
@@ -39,6 +40,14 @@ func PostgresURL(t testing.TB) string { t.Helper(); return lookup(t, PostgresEnv
 func PgvectorURL(t testing.TB) string {
 	t.Helper()
 	return lookup(t, PgvectorEnv, "PostgreSQL with pgvector")
+}
+
+// DynamoDBURL returns the URL of the test DynamoDB server (dynalite):
+// dynamodb://TABLE?region=…&endpoint=http://127.0.0.1:PORT. Tests give
+// the table a suffix of their own.
+func DynamoDBURL(t testing.TB) string {
+	t.Helper()
+	return lookup(t, DynamoDBEnv, "DynamoDB (dynalite)")
 }
 
 // RedisServer returns the path of the redis-server binary, for tests that
