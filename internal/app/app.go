@@ -111,7 +111,7 @@ func newApp(ctx context.Context, cfg *config.Config, environ []string, log *slog
 			return nil, fmt.Errorf("models.%s: %w", name, err)
 		}
 		if p != nil && a.tracing != nil {
-			p = tracedProvider{model: name, next: p}
+			p = tracedProvider{tr: a.tracing, model: name, next: p}
 		}
 		if p != nil {
 			models[name] = p
@@ -139,7 +139,7 @@ func newApp(ctx context.Context, cfg *config.Config, environ []string, log *slog
 	}
 	cacheStore := backend.Cache()
 	if a.tracing != nil {
-		cacheStore = tracedCacheStore{kind: string(backend.Kind()), next: cacheStore}
+		cacheStore = tracedCacheStore{tr: a.tracing, kind: string(backend.Kind()), next: cacheStore}
 	}
 	semCache := a.newCache(cfg, emb, cacheStore)
 	var summary provider.Provider
@@ -182,10 +182,10 @@ func newApp(ctx context.Context, cfg *config.Config, environ []string, log *slog
 		Log:     reqLog,
 	}
 	if a.tracing != nil {
-		orchOpts.Caller = tracedCaller{next: fallback}
-		orchOpts.Router = tracedRouter{next: rt}
-		orchOpts.Cache = tracedCache{next: semCache}
-		orchOpts.Sessions = tracedSessions{next: mem}
+		orchOpts.Caller = tracedCaller{tr: a.tracing, next: fallback}
+		orchOpts.Router = tracedRouter{tr: a.tracing, next: rt}
+		orchOpts.Cache = tracedCache{tr: a.tracing, next: semCache}
+		orchOpts.Sessions = tracedSessions{tr: a.tracing, next: mem}
 	}
 	orch := orchestrator.New(orchOpts)
 	a.api = api.New(api.Options{

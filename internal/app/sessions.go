@@ -32,7 +32,7 @@ func (a *App) newMemory(cfg *config.Config, backend *store.Backend, summary prov
 	}
 	st := backend.Sessions(session.StoreOptions{TTL: cfg.Session.TTL})
 	if a.tracing != nil {
-		st = traceSessionStore(string(backend.Kind()), st)
+		st = traceSessionStore(a.tracing, string(backend.Kind()), st)
 	}
 	mem, err := session.NewMemory(st, opts)
 	if err != nil {

@@ -26,7 +26,7 @@ import (
 // The types of this file put the spans of a request's trace around the
 // orchestrator's collaborators: app wraps each one only when tracing is
 // on, so that with tracing off the request path is what it was. Each
-// starts its span only under a recorded parent (telemetry.Start), so an
+// starts its span only under a recorded parent (Tracing.Start), so an
 // unsampled request costs a context lookup per call. Span names and
 // attributes are listed in docs/operations.md, "Tracing"; none carries a
 // prompt, an answer or a key.
@@ -64,10 +64,13 @@ func (a *App) startTracing(ctx context.Context, cfg *config.Config, environ []st
 }
 
 // tracedRouter puts the span "router.decide" around the router.
-type tracedRouter struct{ next *router.Router }
+type tracedRouter struct {
+	tr   *telemetry.Tracing
+	next *router.Router
+}
 
 func (r tracedRouter) Decide(ctx context.Context, in router.Input) (router.Decision, error) {
-	ctx, span := telemetry.Start(ctx, "router.decide")
+	ctx, span := r.tr.Start(ctx, "router.decide")
 	defer span.End()
 	d, err := r.next.Decide(ctx, in)
 	if span.IsRecording() {
@@ -82,10 +85,13 @@ func (r tracedRouter) Decide(ctx context.Context, in router.Input) (router.Decis
 
 // tracedCache puts "cache.lookup" and "cache.store" around the semantic
 // cache.
-type tracedCache struct{ next *cache.Cache }
+type tracedCache struct {
+	tr   *telemetry.Tracing
+	next *cache.Cache
+}
 
 func (c tracedCache) Lookup(ctx context.Context, q cache.Query) (cache.Result, error) {
-	ctx, span := telemetry.Start(ctx, "cache.lookup")
+	ctx, span := c.tr.Start(ctx, "cache.lookup")
 	defer span.End()
 	r, err := c.next.Lookup(ctx, q)
 	if span.IsRecording() {
@@ -101,7 +107,7 @@ func (c tracedCache) Lookup(ctx context.Context, q cache.Query) (cache.Result, e
 }
 
 func (c tracedCache) Put(ctx context.Context, r cache.Result, ans cache.Answer) (cache.Entry, error) {
-	ctx, span := telemetry.Start(ctx, "cache.store")
+	ctx, span := c.tr.Start(ctx, "cache.store")
 	defer span.End()
 	e, err := c.next.Put(ctx, r, ans)
 	if err != nil {
@@ -116,10 +122,13 @@ func (c tracedCache) Purge(ctx context.Context, f cache.Filter) (int, error) {
 
 // tracedSessions puts "session.load" and "session.append" around working
 // memory.
-type tracedSessions struct{ next *session.Memory }
+type tracedSessions struct {
+	tr   *telemetry.Tracing
+	next *session.Memory
+}
 
 func (s tracedSessions) Context(ctx context.Context, k session.Key, req *llm.Request) ([]llm.Message, session.Added, error) {
-	ctx, span := telemetry.Start(ctx, "session.load")
+	ctx, span := s.tr.Start(ctx, "session.load")
 	defer span.End()
 	msgs, added, err := s.next.Context(ctx, k, req)
 	if span.IsRecording() {
@@ -132,7 +141,7 @@ func (s tracedSessions) Context(ctx context.Context, k session.Key, req *llm.Req
 }
 
 func (s tracedSessions) Record(ctx context.Context, k session.Key, ex session.Exchange) error {
-	ctx, span := telemetry.Start(ctx, "session.append")
+	ctx, span := s.tr.Start(ctx, "session.append")
 	defer span.End()
 	err := s.next.Record(ctx, k, ex)
 	if err != nil {
@@ -164,10 +173,13 @@ type chainState struct {
 
 // tracedCaller puts "provider.call" around a call down a fallback chain;
 // its children are the attempts (tracedProvider).
-type tracedCaller struct{ next *provider.Fallback }
+type tracedCaller struct {
+	tr   *telemetry.Tracing
+	next *provider.Fallback
+}
 
 func (c tracedCaller) start(ctx context.Context, chain []string) (context.Context, trace.Span) {
-	ctx, span := telemetry.Start(ctx, "provider.call")
+	ctx, span := c.tr.Start(ctx, "provider.call")
 	if span.IsRecording() && len(chain) > 0 {
 		span.SetAttributes(attribute.StringSlice("cato.chain", chain))
 		ctx = context.WithValue(ctx, chainKey{}, &chainState{primary: chain[0]})
@@ -208,6 +220,7 @@ func endCall(span trace.Span, model string, fallback bool, failures int, err err
 // adapter: it sits under the model's Guard, so each retry is an attempt of
 // its own, and the upstream request carries the attempt's traceparent.
 type tracedProvider struct {
+	tr    *telemetry.Tracing
 	model string
 	next  provider.Provider
 }
@@ -235,7 +248,7 @@ func (p tracedProvider) ChatStream(ctx context.Context, req *llm.Request) (llm.S
 }
 
 func (p tracedProvider) start(ctx context.Context, stream bool) (context.Context, trace.Span) {
-	ctx, span := telemetry.Start(ctx, "provider.attempt")
+	ctx, span := p.tr.Start(ctx, "provider.attempt")
 	if !span.IsRecording() {
 		return ctx, span
 	}

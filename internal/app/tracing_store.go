@@ -16,8 +16,8 @@ import (
 // between the domain packages and the backends, so that every backend is
 // traced the same way without a line of its own.
 
-func startStore(ctx context.Context, kind, name string) (context.Context, trace.Span) {
-	ctx, span := telemetry.Start(ctx, name)
+func startStore(ctx context.Context, tr *telemetry.Tracing, kind, name string) (context.Context, trace.Span) {
+	ctx, span := tr.Start(ctx, name)
 	if span.IsRecording() {
 		span.SetAttributes(attribute.String("cato.store", kind))
 	}
@@ -39,14 +39,15 @@ func endStore(span trace.Span, err error, expected ...error) {
 
 // tracedSessionStore traces a session.Store.
 type tracedSessionStore struct {
+	tr   *telemetry.Tracing
 	kind string
 	next session.Store
 }
 
 // traceSessionStore returns next traced, a session.Sweeper still when
 // next is one.
-func traceSessionStore(kind string, next session.Store) session.Store {
-	t := tracedSessionStore{kind: kind, next: next}
+func traceSessionStore(tr *telemetry.Tracing, kind string, next session.Store) session.Store {
+	t := tracedSessionStore{tr: tr, kind: kind, next: next}
 	if sw, ok := next.(session.Sweeper); ok {
 		return sweepingSessionStore{t, sw}
 	}
@@ -54,7 +55,7 @@ func traceSessionStore(kind string, next session.Store) session.Store {
 }
 
 func (s tracedSessionStore) Load(ctx context.Context, k session.Key) (*session.Session, error) {
-	ctx, span := startStore(ctx, s.kind, "store.sessions.load")
+	ctx, span := startStore(ctx, s.tr, s.kind, "store.sessions.load")
 	defer span.End()
 	sess, err := s.next.Load(ctx, k)
 	endStore(span, err, session.ErrNotFound)
@@ -62,7 +63,7 @@ func (s tracedSessionStore) Load(ctx context.Context, k session.Key) (*session.S
 }
 
 func (s tracedSessionStore) Append(ctx context.Context, k session.Key, turns ...session.Turn) error {
-	ctx, span := startStore(ctx, s.kind, "store.sessions.append")
+	ctx, span := startStore(ctx, s.tr, s.kind, "store.sessions.append")
 	defer span.End()
 	err := s.next.Append(ctx, k, turns...)
 	endStore(span, err)
@@ -70,7 +71,7 @@ func (s tracedSessionStore) Append(ctx context.Context, k session.Key, turns ...
 }
 
 func (s tracedSessionStore) Fold(ctx context.Context, k session.Key, f session.Fold) error {
-	ctx, span := startStore(ctx, s.kind, "store.sessions.fold")
+	ctx, span := startStore(ctx, s.tr, s.kind, "store.sessions.fold")
 	defer span.End()
 	err := s.next.Fold(ctx, k, f)
 	endStore(span, err, session.ErrNotFound, session.ErrConflict)
@@ -78,7 +79,7 @@ func (s tracedSessionStore) Fold(ctx context.Context, k session.Key, f session.F
 }
 
 func (s tracedSessionStore) Delete(ctx context.Context, k session.Key) error {
-	ctx, span := startStore(ctx, s.kind, "store.sessions.delete")
+	ctx, span := startStore(ctx, s.tr, s.kind, "store.sessions.delete")
 	defer span.End()
 	err := s.next.Delete(ctx, k)
 	endStore(span, err)
@@ -95,12 +96,13 @@ func (s sweepingSessionStore) Sweep(ctx context.Context) (int, error) { return s
 // tracedCacheStore traces the writes of a cache.Store; lookups are served
 // from the cache's index in memory, so they make no store call.
 type tracedCacheStore struct {
+	tr   *telemetry.Tracing
 	kind string
 	next cache.Store
 }
 
 func (s tracedCacheStore) Put(ctx context.Context, e cache.Entry) error {
-	ctx, span := startStore(ctx, s.kind, "store.cache.put")
+	ctx, span := startStore(ctx, s.tr, s.kind, "store.cache.put")
 	defer span.End()
 	err := s.next.Put(ctx, e)
 	endStore(span, err)
@@ -108,7 +110,7 @@ func (s tracedCacheStore) Put(ctx context.Context, e cache.Entry) error {
 }
 
 func (s tracedCacheStore) Delete(ctx context.Context, ids ...string) error {
-	ctx, span := startStore(ctx, s.kind, "store.cache.delete")
+	ctx, span := startStore(ctx, s.tr, s.kind, "store.cache.delete")
 	defer span.End()
 	err := s.next.Delete(ctx, ids...)
 	endStore(span, err)
@@ -116,7 +118,7 @@ func (s tracedCacheStore) Delete(ctx context.Context, ids ...string) error {
 }
 
 func (s tracedCacheStore) DeleteBySession(ctx context.Context, tenant, sessionID string) ([]string, error) {
-	ctx, span := startStore(ctx, s.kind, "store.cache.delete_by_session")
+	ctx, span := startStore(ctx, s.tr, s.kind, "store.cache.delete_by_session")
 	defer span.End()
 	ids, err := s.next.DeleteBySession(ctx, tenant, sessionID)
 	endStore(span, err)
@@ -124,7 +126,7 @@ func (s tracedCacheStore) DeleteBySession(ctx context.Context, tenant, sessionID
 }
 
 func (s tracedCacheStore) Purge(ctx context.Context, f cache.Filter) (int, error) {
-	ctx, span := startStore(ctx, s.kind, "store.cache.purge")
+	ctx, span := startStore(ctx, s.tr, s.kind, "store.cache.purge")
 	defer span.End()
 	n, err := s.next.Purge(ctx, f)
 	endStore(span, err, cache.ErrEmptyFilter)

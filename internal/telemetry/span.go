@@ -23,6 +23,15 @@ func Start(ctx context.Context, name string) (context.Context, trace.Span) {
 	return parent.TracerProvider().Tracer(Scope).Start(ctx, name)
 }
 
+// Start is the package's Start with t's tracer, which it holds, rather
+// than the parent's provider's, which takes a lock to look up.
+func (t *Tracing) Start(ctx context.Context, name string) (context.Context, trace.Span) {
+	if t == nil || !trace.SpanFromContext(ctx).IsRecording() {
+		return ctx, noSpan
+	}
+	return t.tracer.Start(ctx, name)
+}
+
 // noSpan is a span that records nothing.
 var noSpan = trace.SpanFromContext(context.Background())
 

@@ -232,3 +232,12 @@ func (t *transport) RoundTrip(r *http.Request) (*http.Response, error) {
 
 // Unwrap returns the wrapped RoundTripper.
 func (t *transport) Unwrap() http.RoundTripper { return t.next }
+
+// CloseIdleConnections closes the idle connections of the wrapped
+// RoundTripper, when it keeps any, so that http.Client.CloseIdleConnections
+// still reaches them.
+func (t *transport) CloseIdleConnections() {
+	if c, ok := t.next.(interface{ CloseIdleConnections() }); ok {
+		c.CloseIdleConnections()
+	}
+}
