@@ -347,3 +347,78 @@ retries: {max_attempts: 2, base: 1ms, max: 5ms}
 		t.Errorf("no log line of the request that fell back; want its warnings")
 	}
 }
+
+// TestUnsampledRequest: at sample ratio 0 a request without a traceparent
+// is not recorded, yet the upstream gets its trace context, marked not
+// sampled, and its log lines carry its trace id.
+func TestUnsampledRequest(t *testing.T) {
+	recv := &otlpReceiver{t: t}
+	collector := httptest.NewServer(recv)
+	defer collector.Close()
+	tps := make(chan string, 8) // two attempts of each model
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		tps <- r.Header.Get("traceparent")
+		w.WriteHeader(http.StatusServiceUnavailable) // falling back is logged
+	}))
+	defer up.Close()
+	cfg, err := config.Parse([]byte(upstreamConfig(up.URL) + "telemetry: {otlp_endpoint: " + collector.URL + ", sample_ratio: 0}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Store = "embedded://" + t.TempDir()
+	logs := &syncBuffer{}
+	a, err := New(context.Background(), cfg, nil, slog.New(requestid.Handler{Handler: slog.NewJSONHandler(logs, nil)}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	base, stop := startServing(t, a)
+	resp, _ := post(t, base+"/v1/chat/completions", `{"model": "bedrock_sonnet", "messages": [{"role": "user", "content": "hi"}]}`, "X-Request-Id", "req-unsampled")
+	stop()
+	if resp.StatusCode < 500 {
+		t.Errorf("status %d; want a failure: no model answered", resp.StatusCode)
+	}
+	tp := <-tps
+	parts := strings.Split(tp, "-")
+	if len(parts) != 4 || parts[0] != "00" || parts[3] != "00" || len(parts[1]) != 32 {
+		t.Fatalf("upstream traceparent = %q; want version 00, a trace id and flags 00 (not sampled)", tp)
+	}
+	recv.mu.Lock()
+	n := len(recv.spans)
+	recv.mu.Unlock()
+	if n != 0 {
+		t.Errorf("collector got %d spans; want none at ratio 0", n)
+	}
+	var lines int
+	for _, l := range jsonLines(logs.String()) {
+		if l["request_id"] == "req-unsampled" {
+			lines++
+			if l["trace_id"] != parts[1] {
+				t.Errorf("log line %v: trace_id = %v; want %s", l["msg"], l["trace_id"], parts[1])
+			}
+		}
+	}
+	if lines == 0 {
+		t.Error("no log line of the request")
+	}
+}
+
+// TestTracingOffInstallsNothing: with no endpoint the handler is the API
+// itself and the upstream transport is Go's, unwrapped.
+func TestTracingOffInstallsNothing(t *testing.T) {
+	cfg, err := config.Parse([]byte(simConfig))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Store = "embedded://" + t.TempDir()
+	a, err := New(context.Background(), cfg, []string{"TEST_KEY_A=key-a"}, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.close()
+	if a.tracing != nil || a.handler != http.Handler(a.api) {
+		t.Error("tracing is installed without an endpoint")
+	}
+	if _, ok := a.upstream.Transport.(*http.Transport); !ok {
+		t.Errorf("upstream transport is %T; want *http.Transport", a.upstream.Transport)
+	}
+}
