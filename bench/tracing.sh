@@ -7,11 +7,14 @@
 #
 #   bench/tracing.sh [DURATION]     (default 15s per run)
 #
-# Prints p50/p99 per run and what each tracing setting adds to tracing
-# off; the JSON reports land in bench/out/.
+# Prints p50/p99 per run, Cato's CPU time per request (user + system, from
+# /proc: unlike latency, it holds on a busy machine), and what each
+# tracing setting adds to tracing off; the JSON reports land in
+# bench/out/. RATE overrides the 2,000 req/s.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DUR=${1:-15s}
+RATE=${RATE:-2000}
 OUT=bench/out
 mkdir -p "$OUT"
 go build -o bin/cato ./cmd/cato
@@ -43,7 +46,7 @@ pids+=($!)
 
 load() { # name url
   taskset -c 1 bin/cato loadtest --url "$2" --workload bench/workloads/overhead.yaml \
-    --duration "$DUR" --ramp 2s --json "$OUT/$1.json" --rate 2000 >"$OUT/$1.txt" 2>/dev/null
+    --duration "$DUR" --ramp 2s --json "$OUT/$1.json" --rate "$RATE" >"$OUT/$1.txt" 2>/dev/null
 }
 run_cato() { # name env...
   local name=$1; shift
@@ -54,7 +57,11 @@ run_cato() { # name env...
     curl -sf -o /dev/null http://127.0.0.1:9102/api/admin/cato/health && break
     sleep 0.1
   done
+  local before after
+  before=$(awk '{print $14 + $15}' "/proc/$pid/stat")
   load "$name" http://127.0.0.1:9102
+  after=$(awk '{print $14 + $15}' "/proc/$pid/stat")
+  echo "$(( (after - before) * 1000000 / $(getconf CLK_TCK) ))" >"$OUT/$name.cpu_us"
   kill -TERM "$pid"; wait "$pid" || true
 }
 for _ in $(seq 100); do curl -sf -o /dev/null http://127.0.0.1:9101/healthz && break; sleep 0.1; done
@@ -72,6 +79,9 @@ off = r("tracing-off")["latency_ms"]
 for name in ("tracing-direct", "tracing-off", "tracing-0.01", "tracing-1.0"):
     d = r(name); l = d["latency_ms"]
     extra = "" if name in ("tracing-direct", "tracing-off") else f"  added to off: p50 {l['p50']-off['p50']:+.3f} ms, p99 {l['p99']-off['p99']:+.3f} ms"
-    print(f"{name:15} {d['ok_rps']:7.0f} req/s ok {d['ok']}/{d['sent']}  p50 {l['p50']:.3f} ms  p99 {l['p99']:.3f} ms{extra}")
+    cpu = ""
+    if name != "tracing-direct":
+        cpu = f"  cato cpu {int(open(f'{out}/{name}.cpu_us').read()) / max(d['ok'], 1):.0f} us/req"
+    print(f"{name:15} {d['ok_rps']:7.0f} req/s ok {d['ok']}/{d['sent']}  p50 {l['p50']:.3f} ms  p99 {l['p99']:.3f} ms{cpu}{extra}")
 PY
 echo "OTLP exports received: $(grep -c export "$OUT/otlp-sink.log" || true)"
