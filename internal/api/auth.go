@@ -6,6 +6,9 @@ import (
 	"crypto/subtle"
 	"net/http"
 	"strings"
+
+	"github.com/cato-gateway/cato/internal/telemetry"
+	"go.opentelemetry.io/otel/attribute"
 )
 
 // Auth holds the keys Cato accepts, hashed: the keys themselves are never
@@ -116,6 +119,7 @@ func (s *Server) guard(a access, h http.HandlerFunc) http.Handler {
 				s.writeError(w, r, err)
 				return
 			}
+			telemetry.Set(r.Context(), attribute.String("cato.tenant", t))
 			h(w, r.WithContext(context.WithValue(r.Context(), tenantKey{}, t)))
 		})
 	case admin:

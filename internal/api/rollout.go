@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/cato-gateway/cato/internal/rollout"
+	"github.com/cato-gateway/cato/internal/telemetry"
+	"go.opentelemetry.io/otel/attribute"
 )
 
 // Rollout holds the migration's collaborators. With a nil *Rollout, or a
@@ -88,7 +90,7 @@ func (e *twoSided[T]) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	served := "" // the side that served the request; none when it was not read
 	if err != nil {
 		e.s.writeError(rw, r, err)
-	} else if side, id := e.s.side(r, chat); side == rollout.SideLegacy {
+	} else if side, id := e.s.tracedSide(r, chat); side == rollout.SideLegacy {
 		model, served = "legacy", side.String()
 		text = e.serveLegacy(rw, r, req, chat, id)
 	} else {
@@ -121,6 +123,21 @@ func (s *Server) side(r *http.Request, chat []byte) (rollout.Side, rollout.Ident
 	}
 	id := rollout.ExtractIdentity(tenantOf(r.Context()), r.Header, chat)
 	return ro.Decider.Decide(id, r.Header.Get(rollout.HeaderSide)).Side, id
+}
+
+// tracedSide is side in a span "rollout.decide" that names the side, which
+// the request's span names too.
+func (s *Server) tracedSide(r *http.Request, chat []byte) (rollout.Side, rollout.Identity) {
+	if !telemetry.Recording(r.Context()) {
+		return s.side(r, chat)
+	}
+	_, span := telemetry.Start(r.Context(), "rollout.decide")
+	side, id := s.side(r, chat)
+	a := attribute.String("cato.side", side.String())
+	span.SetAttributes(a)
+	span.End()
+	telemetry.Set(r.Context(), a)
+	return side, id
 }
 
 // serveLegacy answers on the legacy side and returns the answer's text;

@@ -20,6 +20,7 @@ import (
 	"github.com/cato-gateway/cato/internal/openai"
 	"github.com/cato-gateway/cato/internal/orchestrator"
 	"github.com/cato-gateway/cato/internal/requestid"
+	"github.com/cato-gateway/cato/internal/telemetry"
 	"golang.org/x/sync/semaphore"
 )
 
@@ -144,7 +145,7 @@ func (s *Server) routes() []route {
 // route's access check, and answers any other path with 404.
 func (s *Server) mount(rs []route) {
 	for _, rt := range rs {
-		m := methods{s: s, h: make(map[string]http.Handler, len(rt.handlers))}
+		m := methods{s: s, path: rt.path, h: make(map[string]http.Handler, len(rt.handlers))}
 		for method, h := range rt.handlers {
 			m.h[method] = s.guard(rt.access, h)
 		}
@@ -184,6 +185,7 @@ func (s *Server) serve(w *response, r *http.Request) {
 		}
 		s.inFlight.Add(-1)
 		s.opt.Metrics.InFlight.Dec()
+		defer func() { telemetry.Status(r.Context(), w.status) }() // after a panic's answer
 		if v := recover(); v != nil {
 			if v == http.ErrAbortHandler { // a handler's own abort, as net/http reads it
 				w.aborted = true
@@ -235,11 +237,13 @@ func newRequestID() string {
 // methods dispatches by HTTP method and answers others with 405 in
 // OpenAI's error shape.
 type methods struct {
-	s *Server
-	h map[string]http.Handler
+	s    *Server
+	path string
+	h    map[string]http.Handler
 }
 
 func (m methods) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	telemetry.Route(r.Context(), r.Method, m.path)
 	if h, ok := m.h[r.Method]; ok {
 		h.ServeHTTP(w, r)
 		return

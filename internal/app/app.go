@@ -28,6 +28,7 @@ import (
 	"github.com/cato-gateway/cato/internal/session"
 	"github.com/cato-gateway/cato/internal/simulator"
 	"github.com/cato-gateway/cato/internal/store"
+	"github.com/cato-gateway/cato/internal/telemetry"
 	"github.com/cato-gateway/cato/internal/version"
 	"github.com/prometheus/client_golang/prometheus"
 	"golang.org/x/sync/errgroup"
@@ -38,9 +39,14 @@ type App struct {
 	cfg *config.Config
 	log *slog.Logger
 	// reqLog is log for the request path, repeated warnings rate-limited.
-	reqLog   *slog.Logger
-	metrics  *metrics.Metrics
-	api      *api.Server
+	reqLog  *slog.Logger
+	metrics *metrics.Metrics
+	api     *api.Server
+	// handler is api behind the server span of each request when
+	// tracing is on, else api itself.
+	handler http.Handler
+	// tracing exports traces; nil when tracing is off.
+	tracing  *telemetry.Tracing
 	upstream *http.Client
 	// background runs for as long as the gateway serves; each returns when
 	// its context ends.
@@ -76,6 +82,10 @@ func newApp(ctx context.Context, cfg *config.Config, environ []string, log *slog
 		}
 	}()
 
+	if err := a.startTracing(ctx, cfg, environ); err != nil {
+		return nil, err
+	}
+	log = a.log
 	// reqLog logs what happens on the request path, where one sick
 	// dependency warns on every request: one line per message per 10s,
 	// with the count of the others.
@@ -86,6 +96,7 @@ func newApp(ctx context.Context, cfg *config.Config, environ []string, log *slog
 		return nil, err
 	}
 	hc := newUpstreamClient(cfg.Upstream)
+	hc.Transport = a.tracing.Transport(hc.Transport)
 	a.upstream = hc
 	backend, err := store.Open(ctx, cfg.Store, log)
 	if err != nil {
@@ -98,6 +109,9 @@ func newApp(ctx context.Context, cfg *config.Config, environ []string, log *slog
 		p, err := newProvider(ctx, name, m, hc, env, log)
 		if err != nil {
 			return nil, fmt.Errorf("models.%s: %w", name, err)
+		}
+		if p != nil && a.tracing != nil {
+			p = tracedProvider{tr: a.tracing, model: name, next: p}
 		}
 		if p != nil {
 			models[name] = p
@@ -123,7 +137,11 @@ func newApp(ctx context.Context, cfg *config.Config, environ []string, log *slog
 	if err != nil {
 		return nil, fmt.Errorf("routing: %w", err)
 	}
-	semCache := a.newCache(cfg, emb, backend.Cache())
+	cacheStore := backend.Cache()
+	if a.tracing != nil {
+		cacheStore = tracedCacheStore{tr: a.tracing, kind: string(backend.Kind()), next: cacheStore}
+	}
+	semCache := a.newCache(cfg, emb, cacheStore)
 	var summary provider.Provider
 	if g, ok := guards[cfg.Session.SummaryModel]; ok {
 		summary = g
@@ -146,9 +164,10 @@ func newApp(ctx context.Context, cfg *config.Config, environ []string, log *slog
 	}
 	a.background = append(a.background, mig.run)
 	a.migration = mig
-	orch := orchestrator.New(orchestrator.Options{
+	fallback := provider.NewFallback(provider.Lookup(guards), cfg.Retries.Budget, reqLog)
+	orchOpts := orchestrator.Options{
 		Models:    sortedKeys(models),
-		Caller:    provider.NewFallback(provider.Lookup(guards), cfg.Retries.Budget, reqLog),
+		Caller:    fallback,
 		Fallbacks: cfg.Routing.Fallbacks,
 		Router:    rt,
 		Cache:     semCache,
@@ -161,7 +180,14 @@ func newApp(ctx context.Context, cfg *config.Config, environ []string, log *slog
 		Cost:    func(model string, u llm.Usage) float64 { return roundUSD(provider.Price(prices[model]).Cost(u)) },
 		Metrics: a.metrics,
 		Log:     reqLog,
-	})
+	}
+	if a.tracing != nil {
+		orchOpts.Caller = tracedCaller{tr: a.tracing, next: fallback}
+		orchOpts.Router = tracedRouter{tr: a.tracing, next: rt}
+		orchOpts.Cache = tracedCache{tr: a.tracing, next: semCache}
+		orchOpts.Sessions = tracedSessions{tr: a.tracing, next: mem}
+	}
+	orch := orchestrator.New(orchOpts)
 	a.api = api.New(api.Options{
 		Orchestrator:   orch,
 		Memory:         ltm,
@@ -185,11 +211,12 @@ func newApp(ctx context.Context, cfg *config.Config, environ []string, log *slog
 			},
 		},
 	})
+	a.handler = a.tracing.Handler(a.api)
 	return a, nil
 }
 
 // Handler returns the gateway's HTTP handler.
-func (a *App) Handler() http.Handler { return a.api }
+func (a *App) Handler() http.Handler { return a.handler }
 
 // newProvider builds the adapter for one model; nil for models that are not
 // chat models.
@@ -267,7 +294,7 @@ func (a *App) Run(ctx context.Context) error {
 func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 	s := a.cfg.Server
 	srv := &http.Server{
-		Handler:           a.api,
+		Handler:           a.handler,
 		ReadHeaderTimeout: s.ReadHeaderTimeout,
 		ReadTimeout:       s.ReadTimeout,
 		WriteTimeout:      s.WriteTimeout,

@@ -30,7 +30,11 @@ func (a *App) newMemory(cfg *config.Config, backend *store.Backend, summary prov
 	if summary != nil {
 		opts.Summarizer = session.ModelSummarizer{Chat: summary.Chat, Model: cfg.Session.SummaryModel}
 	}
-	mem, err := session.NewMemory(backend.Sessions(session.StoreOptions{TTL: cfg.Session.TTL}), opts)
+	st := backend.Sessions(session.StoreOptions{TTL: cfg.Session.TTL})
+	if a.tracing != nil {
+		st = traceSessionStore(a.tracing, string(backend.Kind()), st)
+	}
+	mem, err := session.NewMemory(st, opts)
 	if err != nil {
 		return nil, err
 	}

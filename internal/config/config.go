@@ -42,6 +42,29 @@ type Config struct {
 	Memory Memory `yaml:"memory"`
 	// Rollout configures the migration from the legacy upstream.
 	Rollout Rollout `yaml:"rollout"`
+	// Telemetry configures OpenTelemetry traces; off unless an endpoint
+	// is set.
+	Telemetry Telemetry `yaml:"telemetry"`
+}
+
+// Telemetry configures the export of OpenTelemetry traces over OTLP/HTTP.
+// The standard OTEL_* environment variables fill what it leaves unset
+// (docs/operations.md, "Tracing").
+type Telemetry struct {
+	// OTLPEndpoint is the base URL of an OTLP/HTTP collector, as
+	// OTEL_EXPORTER_OTLP_ENDPOINT is: spans are sent to /v1/traces under
+	// it (http://otel-collector:4318 sends to
+	// http://otel-collector:4318/v1/traces). Empty (the default) takes
+	// OTEL_EXPORTER_OTLP_TRACES_ENDPOINT or OTEL_EXPORTER_OTLP_ENDPOINT
+	// from the environment; with neither, tracing is off and costs
+	// nothing.
+	OTLPEndpoint string `yaml:"otlp_endpoint"`
+	// SampleRatio is the share of new traces recorded, between 0 and 1:
+	// a request that arrives with a W3C traceparent follows its caller's
+	// decision, others are sampled at this ratio by trace id. Unset
+	// takes OTEL_TRACES_SAMPLER_ARG when OTEL_TRACES_SAMPLER is
+	// traceidratio or parentbased_traceidratio, else 1 (every trace).
+	SampleRatio *float64 `yaml:"sample_ratio"`
 }
 
 // Log selects the log output.

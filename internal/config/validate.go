@@ -179,6 +179,14 @@ func (c *Config) Validate() error {
 	if c.Memory.RecallK < 0 || c.Memory.ContextTokens < 0 || c.Memory.Workers < 0 || c.Memory.Lease < 0 {
 		bad("memory", "recall_k, context_tokens, workers and lease cannot be negative")
 	}
+	if u := c.Telemetry.OTLPEndpoint; u != "" {
+		if pu, err := url.Parse(u); err != nil || (pu.Scheme != "http" && pu.Scheme != "https") || pu.Host == "" {
+			bad("telemetry.otlp_endpoint", "%q is not an http(s) base URL such as http://otel-collector:4318", u)
+		}
+	}
+	if r := c.Telemetry.SampleRatio; r != nil && (*r < 0 || *r > 1) {
+		bad("telemetry.sample_ratio", "%v is not between 0 and 1", *r)
+	}
 	if p := *c.Rollout.Percentage; p < 0 || p > 100 {
 		bad("rollout.percentage", "%d is not between 0 and 100", p)
 	}

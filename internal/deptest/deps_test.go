@@ -69,6 +69,7 @@ var classes = map[string]class{
 	"internal/version":     leaf,
 	"internal/window":      leaf,
 	"internal/connlimit":   leaf,
+	"internal/telemetry":   leaf,
 
 	"internal/session":      domain,
 	"internal/cache":        domain,
