@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/cato-gateway/cato/internal/feedback"
 	"github.com/cato-gateway/cato/internal/memory"
 	"github.com/cato-gateway/cato/internal/openai"
 	"github.com/cato-gateway/cato/internal/orchestrator"
@@ -105,6 +106,11 @@ func describe(err error, reqID string) (int, openai.ErrorBody, int) {
 		return http.StatusForbidden, openai.NewError(openai.TypePermission, "memory_disabled", "", "long-term memory is disabled for this tenant"), 0
 	case errors.Is(err, orchestrator.ErrInvalidSession):
 		return http.StatusBadRequest, openai.NewError(openai.TypeInvalidRequest, "invalid_session_id", "session_id", err.Error()), 0
+	case errors.Is(err, feedback.ErrInvalid):
+		return http.StatusBadRequest, openai.NewError(openai.TypeInvalidRequest, "invalid_feedback", "", err.Error()), 0
+	case errors.Is(err, feedback.ErrUnknownRequest):
+		return http.StatusNotFound, openai.NewError(openai.TypeNotFound, "request_not_found", "request_id",
+			"no answer of this tenant has that request id, or it is too old to rate"), 0
 	case errors.Is(err, rollout.ErrInvalidFlag):
 		return http.StatusBadRequest, openai.NewError(openai.TypeInvalidRequest, "invalid_rollout", "", err.Error()), 0
 	case errors.Is(err, orchestrator.ErrResponseNotFound):

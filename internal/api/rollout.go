@@ -85,11 +85,13 @@ func (e *twoSided[T]) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	} else if side, id := e.s.side(r, chat); side == rollout.SideLegacy {
 		model = "legacy"
 		text = e.serveLegacy(rw, r, req, chat, id)
+		e.s.remember(r, rw, rollout.SideLegacy.String(), model, e.route, start)
 	} else {
 		var m string
 		if m, text = e.serveNew(rw, r, req, chat, start); m != "" {
 			model = m
 		}
+		e.s.remember(r, rw, rollout.SideNew.String(), model, e.route, start)
 	}
 	e.s.opt.Metrics.ObserveRequest(e.route, model, codeText(rw.status), time.Since(start))
 	if tenant := tenantOf(r.Context()); err == nil && e.s.opt.PayloadTenants[tenant] {

@@ -344,7 +344,11 @@ func testInvalid(t *testing.T, open OpenFunc) {
 		name string
 		r    feedback.Rating
 	}{
-		{"verdict not matching", func() feedback.Rating { x := rating(r.tenant, "req-1", "u", 1); x.Verdict = feedback.Negative; return x }()},
+		{"verdict not matching", func() feedback.Rating {
+			x := rating(r.tenant, "req-1", "u", 1)
+			x.Verdict = feedback.Negative
+			return x
+		}()},
 		{"out of range", feedback.Rating{Tenant: r.tenant, RequestID: "req-1", Rating: 9, Scale: feedback.Stars, Verdict: feedback.Positive}},
 		{"empty request id", rating(r.tenant, "", "u", 1)},
 		{"control character in user", rating(r.tenant, "req-1", "u\n", 1)},
