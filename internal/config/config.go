@@ -494,8 +494,8 @@ type AutoRollback struct {
 	Window time.Duration `yaml:"window"`
 	// MinRequests is the sample needed before tripping. Default 100.
 	MinRequests int `yaml:"min_requests"`
-	// Satisfaction also trips the rollback on users' ratings. Nil (unset)
-	// means off.
+	// Satisfaction also trips the rollback on users' ratings (with Enabled
+	// only). Nil (unset) means off.
 	Satisfaction *SatisfactionRollback `yaml:"satisfaction"`
 }
 
