@@ -118,10 +118,13 @@ func describe(err error, reqID string) (int, openai.ErrorBody, int) {
 		return http.StatusBadRequest, openai.NewError(openai.TypeInvalidRequest, "previous_response_not_found", "previous_response_id", err.Error()), 0
 	case errors.Is(err, orchestrator.ErrSessionNotFound):
 		return http.StatusNotFound, openai.NewError(openai.TypeNotFound, "session_not_found", "", err.Error()), 0
-	case errors.Is(err, orchestrator.ErrStoreUnavailable), errors.Is(err, rollout.ErrStoreUnavailable):
+	case errors.Is(err, orchestrator.ErrStoreUnavailable), errors.Is(err, rollout.ErrStoreUnavailable), errors.Is(err, feedback.ErrStoreUnavailable):
 		what := "the state store"
-		if errors.Is(err, rollout.ErrStoreUnavailable) {
+		switch {
+		case errors.Is(err, rollout.ErrStoreUnavailable):
 			what = "the rollout flag store"
+		case errors.Is(err, feedback.ErrStoreUnavailable):
+			what = "the feedback store"
 		}
 		return http.StatusServiceUnavailable, openai.NewError(openai.TypeServer, "store_unavailable", "", hidden(what+" is unavailable", reqID)), 1
 	case errors.Is(err, orchestrator.ErrModelNotFound):

@@ -2,7 +2,9 @@ package api
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"time"
@@ -91,6 +93,9 @@ func (s *Server) postFeedback(w http.ResponseWriter, r *http.Request) {
 	fb := s.opt.Feedback
 	rated, err := fb.Store.Rate(r.Context(), rt)
 	if err != nil {
+		if !errors.Is(err, feedback.ErrInvalid) && !errors.Is(err, feedback.ErrUnknownRequest) && !errors.Is(err, context.Canceled) {
+			err = fmt.Errorf("%w: %w", feedback.ErrStoreUnavailable, err)
+		}
 		s.writeError(w, r, err)
 		return
 	}

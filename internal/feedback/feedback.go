@@ -18,6 +18,9 @@ var (
 	// malformed: a rating out of range, an empty or overlong request id, a
 	// comment over MaxCommentBytes.
 	ErrInvalid = errors.New("invalid feedback")
+	// ErrStoreUnavailable is wrapped around a Store's failure to read or
+	// write, by those who report it (api answers it with 503).
+	ErrStoreUnavailable = errors.New("feedback store unavailable")
 )
 
 // Limits of a rating's fields.
