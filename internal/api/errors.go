@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/cato-gateway/cato/internal/feedback"
 	"github.com/cato-gateway/cato/internal/memory"
 	"github.com/cato-gateway/cato/internal/openai"
 	"github.com/cato-gateway/cato/internal/orchestrator"
@@ -105,6 +106,11 @@ func describe(err error, reqID string) (int, openai.ErrorBody, int) {
 		return http.StatusForbidden, openai.NewError(openai.TypePermission, "memory_disabled", "", "long-term memory is disabled for this tenant"), 0
 	case errors.Is(err, orchestrator.ErrInvalidSession):
 		return http.StatusBadRequest, openai.NewError(openai.TypeInvalidRequest, "invalid_session_id", "session_id", err.Error()), 0
+	case errors.Is(err, feedback.ErrInvalid):
+		return http.StatusBadRequest, openai.NewError(openai.TypeInvalidRequest, "invalid_feedback", "", err.Error()), 0
+	case errors.Is(err, feedback.ErrUnknownRequest):
+		return http.StatusNotFound, openai.NewError(openai.TypeNotFound, "request_not_found", "request_id",
+			"no answer of this tenant has that request id, or it is too old to rate"), 0
 	case errors.Is(err, rollout.ErrInvalidFlag):
 		return http.StatusBadRequest, openai.NewError(openai.TypeInvalidRequest, "invalid_rollout", "", err.Error()), 0
 	case errors.Is(err, orchestrator.ErrResponseNotFound):
@@ -112,10 +118,13 @@ func describe(err error, reqID string) (int, openai.ErrorBody, int) {
 		return http.StatusBadRequest, openai.NewError(openai.TypeInvalidRequest, "previous_response_not_found", "previous_response_id", err.Error()), 0
 	case errors.Is(err, orchestrator.ErrSessionNotFound):
 		return http.StatusNotFound, openai.NewError(openai.TypeNotFound, "session_not_found", "", err.Error()), 0
-	case errors.Is(err, orchestrator.ErrStoreUnavailable), errors.Is(err, rollout.ErrStoreUnavailable):
+	case errors.Is(err, orchestrator.ErrStoreUnavailable), errors.Is(err, rollout.ErrStoreUnavailable), errors.Is(err, feedback.ErrStoreUnavailable):
 		what := "the state store"
-		if errors.Is(err, rollout.ErrStoreUnavailable) {
+		switch {
+		case errors.Is(err, rollout.ErrStoreUnavailable):
 			what = "the rollout flag store"
+		case errors.Is(err, feedback.ErrStoreUnavailable):
+			what = "the feedback store"
 		}
 		return http.StatusServiceUnavailable, openai.NewError(openai.TypeServer, "store_unavailable", "", hidden(what+" is unavailable", reqID)), 1
 	case errors.Is(err, orchestrator.ErrModelNotFound):

@@ -93,12 +93,14 @@ func (e *twoSided[T]) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	} else if side, id := e.s.tracedSide(r, chat); side == rollout.SideLegacy {
 		model, served = "legacy", side.String()
 		text = e.serveLegacy(rw, r, req, chat, id)
+		e.s.remember(r, rw, rollout.SideLegacy.String(), model, e.route, start)
 	} else {
 		served = side.String()
 		var m string
 		if m, text = e.serveNew(rw, r, req, chat, start); m != "" {
 			model = m
 		}
+		e.s.remember(r, rw, rollout.SideNew.String(), model, e.route, start)
 	}
 	took := time.Since(start)
 	e.s.opt.Metrics.ObserveRequest(e.route, model, codeText(rw.status), took)

@@ -57,6 +57,9 @@ type Options struct {
 	// Overload limits the work taken on at once; the zero value limits
 	// nothing.
 	Overload Overload
+	// Feedback remembers answers and serves /api/cato/feedback; nil:
+	// neither.
+	Feedback *Feedback
 }
 
 // Server is Cato's HTTP handler. Create it with New; it is safe for
@@ -134,6 +137,9 @@ func (s *Server) routes() []route {
 			route{"/api/cato/memory/episodes", client, map[string]http.HandlerFunc{http.MethodGet: s.getEpisodes}},
 			route{"/api/cato/memory/users/{user}", client, map[string]http.HandlerFunc{http.MethodDelete: s.deleteMemoryUser}},
 		)
+	}
+	if s.opt.Feedback != nil {
+		rs = append(rs, route{"/api/cato/feedback", client, map[string]http.HandlerFunc{http.MethodPost: s.postFeedback}})
 	}
 	if ro := s.opt.Rollout; ro != nil && ro.Admin != nil {
 		rs = append(rs, route{"/api/admin/cato/rollout", admin, map[string]http.HandlerFunc{http.MethodGet: s.getRollout, http.MethodPut: s.putRollout}})

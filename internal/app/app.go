@@ -54,6 +54,8 @@ type App struct {
 	closers    []func() error
 	// migration is the rollout's running parts.
 	migration *migration
+	// ratings is the feedback's running parts; nil when feedback is off.
+	ratings *ratings
 	// now is the clock of the rollout's window and guard; nil means
 	// time.Now.
 	now func() time.Time
@@ -158,12 +160,20 @@ func newApp(ctx context.Context, cfg *config.Config, environ []string, log *slog
 	if err != nil {
 		return nil, err
 	}
+	var flagAt func() time.Time // set once the migration's Decider exists
+	a.ratings = a.newRatings(cfg, backend, func() time.Time { return flagAt() })
 	mig, err := a.newMigration(ctx, cfg, backend.Flags(), env, sortedKeys(models), dualWriter(mem, ltm, cfg.Rollout.Legacy, reqLog))
 	if err != nil {
 		return nil, err
 	}
 	a.background = append(a.background, mig.run)
 	a.migration = mig
+	flagAt = func() time.Time { return mig.report.Decider.Flag().At }
+	var fbAPI *api.Feedback
+	if a.ratings != nil {
+		a.background = append(a.background, a.ratings.run)
+		fbAPI = a.ratings.api
+	}
 	fallback := provider.NewFallback(provider.Lookup(guards), cfg.Retries.Budget, reqLog)
 	orchOpts := orchestrator.Options{
 		Models:    sortedKeys(models),
@@ -200,6 +210,7 @@ func newApp(ctx context.Context, cfg *config.Config, environ []string, log *slog
 		Rollout:        mig.api,
 		PayloadTenants: payloadTenants(cfg.Log.Payloads),
 		Overload:       apiOverload(cfg.Server, a.limits),
+		Feedback:       fbAPI,
 		Checks:         map[string]func(context.Context) error{"store": backend.Ping},
 		Status: map[string]func() any{
 			"breakers": func() any { return breakerStatus(guards) },
@@ -209,6 +220,7 @@ func newApp(ctx context.Context, cfg *config.Config, environ []string, log *slog
 			"store": func() any {
 				return map[string]any{"kind": backend.Kind(), "sessions_healthy": mem.Healthy()}
 			},
+			"satisfaction": a.ratings.status,
 		},
 	})
 	a.handler = a.tracing.Handler(a.api)

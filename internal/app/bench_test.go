@@ -45,6 +45,12 @@ func BenchmarkProxy(b *testing.B) {
 		base := gatewayB(b, upstreamConfig(sim.URL)+"cache: {enabled: false}\n")
 		run(b, base+"/v1/chat/completions")
 	})
+	// Without feedback no answer is remembered: the difference from
+	// through_cato is what remembering costs the request path.
+	b.Run("through_cato_no_feedback", func(b *testing.B) {
+		base := gatewayB(b, upstreamConfig(sim.URL)+"cache: {enabled: false}\nfeedback: {enabled: false}\n")
+		run(b, base+"/v1/chat/completions")
+	})
 }
 
 // BenchmarkProxyStream measures one streamed chat completion of

@@ -64,7 +64,7 @@ func (a *App) newMigration(ctx context.Context, cfg *config.Config, store rollou
 	}
 	if ar.Enabled {
 		m.guard = rollout.NewGuard(rollout.GuardOptions{
-			Enabled: true, ErrorRate: ar.ErrorRate, MinRequests: ar.MinRequests,
+			Enabled: true, ErrorRate: ar.ErrorRate, MinRequests: ar.MinRequests, Satisfaction: satisfactionRule(ar, a.ratings),
 			Store: store, Decider: dec, Stats: stats, Actor: "cato@" + host, Log: a.log, Now: a.now,
 		})
 	}
@@ -107,6 +107,9 @@ func (a *App) newMigration(ctx context.Context, cfg *config.Config, store rollou
 		})
 	}
 	m.report = rollout.Report{Decider: dec, Stats: stats, Shadow: m.api.Shadow, Guard: m.guard, Poller: m.poller}
+	if a.ratings != nil {
+		m.report.Satisfaction = a.ratings.tally.Snapshot
+	}
 	a.registerRolloutMetrics(m)
 	return m, nil
 }

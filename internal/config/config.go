@@ -42,6 +42,8 @@ type Config struct {
 	Memory Memory `yaml:"memory"`
 	// Rollout configures the migration from the legacy upstream.
 	Rollout Rollout `yaml:"rollout"`
+	// Feedback configures users' ratings of answers (docs/api.md).
+	Feedback Feedback `yaml:"feedback"`
 	// Telemetry configures OpenTelemetry traces; off unless an endpoint
 	// is set.
 	Telemetry Telemetry `yaml:"telemetry"`
@@ -516,6 +518,20 @@ type AutoRollback struct {
 	Window time.Duration `yaml:"window"`
 	// MinRequests is the sample needed before tripping. Default 100.
 	MinRequests int `yaml:"min_requests"`
+	// Satisfaction also trips the rollback on users' ratings (with Enabled
+	// only). Nil (unset) means off.
+	Satisfaction *SatisfactionRollback `yaml:"satisfaction"`
+}
+
+// SatisfactionRollback trips the rollback when the new side's share of
+// negative ratings exceeds the legacy side's by more than Margin, each side
+// having at least MinRatings ratings in the feedback window.
+type SatisfactionRollback struct {
+	// Margin is the difference of negative shares allowed, as a share
+	// (0.05 is five points). Required: above 0, at most 1.
+	Margin float64 `yaml:"margin"`
+	// MinRatings is each side's sample. Zero means rollout's default, 50.
+	MinRatings int `yaml:"min_ratings"`
 }
 
 // AppConfig addresses an AWS AppConfig configuration profile.
@@ -526,4 +542,26 @@ type AppConfig struct {
 	Region      string        `yaml:"region"`
 	Endpoint    string        `yaml:"endpoint"`
 	Poll        time.Duration `yaml:"poll"`
+}
+
+// Feedback configures the ratings of answers: how long an answer can be
+// rated, how long ratings are kept, and the window of the satisfaction
+// figures.
+type Feedback struct {
+	// Enabled remembers answers and serves POST /api/cato/feedback. Nil
+	// (unset) means true.
+	Enabled *bool `yaml:"enabled"`
+	// AnswerTTL is how long after an answer it can be rated. Zero means
+	// feedback's default, 168h (7 days).
+	AnswerTTL time.Duration `yaml:"answer_ttl"`
+	// Retention is how long ratings are kept. Zero means feedback's
+	// default, 720h (30 days).
+	Retention time.Duration `yaml:"retention"`
+	// Window is how far back the satisfaction figures (and the
+	// satisfaction rollback) count ratings, at most back to the rollout's
+	// last change. Zero means feedback's default, 1h.
+	Window time.Duration `yaml:"window"`
+	// Refresh is how often each replica reads the shared counts. Zero
+	// means feedback's default, 10s.
+	Refresh time.Duration `yaml:"refresh"`
 }

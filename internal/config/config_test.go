@@ -115,6 +115,9 @@ func TestLoadRefusesWrongKeysAndValues(t *testing.T) {
 		{"env into a value", "", []string{"CATO_LISTEN__X=1"}, []string{"CATO_LISTEN__X", "holds a value"}},
 		{"judge that is no NLI model", "", []string{"CATO_MEMORY__NLI_MODEL=bedrock_haiku"}, []string{"memory.nli_model", "provider nli"}},
 		{"unknown extractor", "", []string{"CATO_MEMORY__EXTRACTOR=llm"}, []string{"memory.extractor", `"llm" is not auto, rules or model`}},
+		{"satisfaction margin missing", "rollout: {auto_rollback: {enabled: true, satisfaction: {min_ratings: 20}}}\n", nil, []string{"rollout.auto_rollback.satisfaction.margin", "0 is not above 0"}},
+		{"satisfaction without feedback", "feedback: {enabled: false}\nrollout: {auto_rollback: {satisfaction: {margin: 0.1}}}\n", nil, []string{"rollout.auto_rollback.satisfaction", "feedback.enabled"}},
+		{"negative feedback window", "", []string{"CATO_FEEDBACK__WINDOW=-1m"}, []string{"feedback", "cannot be negative"}},
 		{"openai without base_url", "models: {bedrock_haiku: {provider: openai}, bedrock_sonnet: {provider: simulated}, shadow_self: {provider: simulated}}\n", nil, []string{"models.bedrock_haiku.base_url"}},
 	}
 	for _, tt := range tests {

@@ -200,6 +200,20 @@ func (c *Config) Validate() error {
 	if s := c.Rollout.Shadow.Percentage; s < 0 || s > 100 {
 		bad("rollout.shadow.percentage", "%v is not between 0 and 100", s)
 	}
+	if sr := c.Rollout.AutoRollback.Satisfaction; sr != nil {
+		if sr.Margin <= 0 || sr.Margin > 1 {
+			bad("rollout.auto_rollback.satisfaction.margin", "%v is not above 0 and at most 1 (a share: 0.05 is five points)", sr.Margin)
+		}
+		if sr.MinRatings < 0 {
+			bad("rollout.auto_rollback.satisfaction.min_ratings", "%d is negative", sr.MinRatings)
+		}
+		if c.Feedback.Enabled != nil && !*c.Feedback.Enabled {
+			bad("rollout.auto_rollback.satisfaction", "needs feedback, which feedback.enabled turns off")
+		}
+	}
+	if f := c.Feedback; f.AnswerTTL < 0 || f.Retention < 0 || f.Window < 0 || f.Refresh < 0 {
+		bad("feedback", "answer_ttl, retention, window and refresh cannot be negative")
+	}
 	for _, k := range sortedKeys(c.Rollout.Overrides) {
 		if v := c.Rollout.Overrides[k]; v != "new" && v != "legacy" {
 			bad("rollout.overrides."+k, "%q is not new or legacy", v)

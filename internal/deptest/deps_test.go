@@ -81,6 +81,7 @@ var classes = map[string]class{
 	"internal/provider":     domain,
 	"internal/simulator":    domain,
 	"internal/memory":       domain,
+	"internal/feedback":     domain,
 
 	"internal/provider/awsenv":       adapter,
 	"internal/provider/bedrock":      adapter,
@@ -117,6 +118,8 @@ var classes = map[string]class{
 	"deploy":                       tool,
 	"internal/docstest":            tool,
 	"bench/store":                  tool,
+
+	"internal/feedback/feedbacktest": testSup,
 }
 
 // mayImport lists, per class, the classes of Cato packages it may import

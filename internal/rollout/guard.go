@@ -6,6 +6,8 @@ import (
 	"log/slog"
 	"sync"
 	"time"
+
+	"github.com/cato-gateway/cato/internal/feedback"
 )
 
 // GuardOptions wires a Guard. Store, Decider and Stats are required; the
@@ -23,6 +25,9 @@ type GuardOptions struct {
 	Store       FlagStore
 	Decider     *Decider
 	Stats       *Stats
+	// Satisfaction, if set, also rolls back when users rate the new side
+	// worse than the legacy side (satisfaction.go). Nil: off.
+	Satisfaction *SatisfactionRule
 	// Actor names this replica in the change it writes. Default "cato".
 	Actor string
 	Log   *slog.Logger
@@ -38,9 +43,10 @@ const (
 
 // Guard rolls the migration back by itself: when, over Stats' sliding
 // window, the new side's error rate exceeds ErrorRate or its p99 latency
-// exceeds Stats' SlowAfter (with at least MinRequests requests), it sets
-// the flag to 0 with source auto_rollback and the reason, logs and counts
-// it. The flag stays at 0 until an operator raises it; the new side's
+// exceeds Stats' SlowAfter (with at least MinRequests requests), or when
+// the Satisfaction rule finds users of the new side less satisfied, it
+// sets the flag to 0 with source auto_rollback and the reason, logs and
+// counts it. The flag stays at 0 until an operator raises it; the new side's
 // window starts afresh then, so the samples that tripped it do not trip it
 // again. A Guard is safe for concurrent use. Create it with NewGuard; app
 // runs Run in its errgroup.
@@ -61,6 +67,8 @@ type Trip struct {
 	// ErrorRate and P99Ms are the new side's figures that tripped it.
 	ErrorRate float64 `json:"error_rate"`
 	P99Ms     float64 `json:"p99_ms"`
+	// Satisfaction holds both sides' ratings when satisfaction tripped it.
+	Satisfaction map[string]feedback.Satisfaction `json:"satisfaction,omitempty"`
 }
 
 // NewGuard returns a Guard.
@@ -153,24 +161,31 @@ func (g *Guard) judgeLocked() (f, cur Flag, tripped bool) {
 		return Flag{}, cur, false
 	}
 	w := g.opts.Stats.window(SideNew)
-	if w.requests == 0 || w.requests < uint64(g.opts.MinRequests) {
+	var (
+		reason string
+		rate   float64
+		sat    map[string]feedback.Satisfaction
+	)
+	if w.requests > 0 && w.requests >= uint64(g.opts.MinRequests) {
+		rate = float64(w.failures) / float64(w.requests)
+		// p99 exceeds the limit exactly when more than 1% of requests do.
+		slowShare := float64(w.slow) / float64(w.requests)
+		switch {
+		case rate > g.opts.ErrorRate:
+			reason = fmt.Sprintf("new side error rate %.2f%% above %.2f%% over %d requests in %v",
+				100*rate, 100*g.opts.ErrorRate, w.requests, g.opts.Stats.span)
+		case slowShare > 0.01:
+			reason = fmt.Sprintf("new side p99 above %v (%.2f%% of %d requests slower) in %v",
+				g.opts.Stats.slowAfter, 100*slowShare, w.requests, g.opts.Stats.span)
+		}
+	}
+	if reason == "" {
+		reason, sat = g.judgeSatisfaction(cur)
+	}
+	if reason == "" {
 		return Flag{}, cur, false
 	}
-	rate := float64(w.failures) / float64(w.requests)
-	// p99 exceeds the limit exactly when more than 1% of requests do.
-	slowShare := float64(w.slow) / float64(w.requests)
-	var reason string
-	switch {
-	case rate > g.opts.ErrorRate:
-		reason = fmt.Sprintf("new side error rate %.2f%% above %.2f%% over %d requests in %v",
-			100*rate, 100*g.opts.ErrorRate, w.requests, g.opts.Stats.span)
-	case slowShare > 0.01:
-		reason = fmt.Sprintf("new side p99 above %v (%.2f%% of %d requests slower) in %v",
-			g.opts.Stats.slowAfter, 100*slowShare, w.requests, g.opts.Stats.span)
-	default:
-		return Flag{}, cur, false
-	}
-	trip := &Trip{At: g.opts.Now(), Reason: reason, Requests: w.requests, ErrorRate: rate, P99Ms: ms(w.p99)}
+	trip := &Trip{At: g.opts.Now(), Reason: reason, Requests: w.requests, ErrorRate: rate, P99Ms: ms(w.p99), Satisfaction: sat}
 	g.trips++
 	g.lastTrip = trip
 	g.wasZero = true

@@ -1,5 +1,7 @@
 package rollout
 
+import "github.com/cato-gateway/cato/internal/feedback"
+
 // Report gathers the rollout's figures for /status. Every field but
 // Decider may be nil, leaving its part out. The zero Report is not valid.
 type Report struct {
@@ -8,6 +10,8 @@ type Report struct {
 	Shadow  *Shadow
 	Guard   *Guard
 	Poller  *Poller
+	// Satisfaction returns the ratings counted last (feedback.Tally).
+	Satisfaction func() feedback.Snapshot
 }
 
 // Status is the rollout section of /status.
@@ -22,6 +26,9 @@ type Status struct {
 	Sides        map[string]SideStats `json:"sides,omitempty"`
 	Shadow       *ShadowStats         `json:"shadow,omitempty"`
 	AutoRollback *GuardStats          `json:"auto_rollback,omitempty"`
+	// Satisfaction sums each side's ratings over the feedback window, from
+	// the shared store: {"new": …, "legacy": …}.
+	Satisfaction map[string]feedback.Satisfaction `json:"satisfaction,omitempty"`
 	// History lists the latest changes, newest first.
 	History []Flag `json:"history"`
 }
@@ -47,6 +54,9 @@ func (r Report) Status() Status {
 	}
 	if r.Poller != nil {
 		st.History = r.Poller.History()
+	}
+	if r.Satisfaction != nil {
+		st.Satisfaction = r.Satisfaction().Sides
 	}
 	return st
 }
