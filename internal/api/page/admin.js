@@ -255,8 +255,9 @@
     if (reason) body.reason = reason;
     try {
       await api("PUT", "/api/admin/cato/rollout", body);
-      say("Rollout set to " + percentage(p) + "%.", false);
+      say(p === 0 ? "Rolled back: every user is on the legacy side." : "Rollout set to " + percentage(p) + "%.", false);
       $("rollout-value").value = "";
+      $("rollout-reason").value = "";
     } catch (e) {
       say("Could not set the rollout: " + e.message, true);
     }
