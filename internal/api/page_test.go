@@ -101,7 +101,7 @@ func TestAdminPage(t *testing.T) {
 // origin (no CDN, no web fonts) and has no inline script or style, which
 // its Content-Security-Policy would refuse.
 func TestAdminPageSelfContained(t *testing.T) {
-	external := regexp.MustCompile(`(?i)(https?:)?//[a-z0-9.-]+\.[a-z]{2,}|@import|url\(`)
+	external := regexp.MustCompile(`(?i)https?:|wss?:|(src|href|action)="//|@import|url\(|@font-face`)
 	inline := regexp.MustCompile(`(?i)<script>|<script(\s+[a-z]+="[^"]*")*\s*>[^<]|<style|\sstyle=|\son[a-z]+=|javascript:`)
 	n := 0
 	err := fs.WalkDir(pageFiles, "page", func(p string, d fs.DirEntry, err error) error {
