@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -14,6 +15,8 @@ import (
 	"time"
 
 	"github.com/cato-gateway/cato/internal/testenv"
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/fetch"
 	"github.com/chromedp/cdproto/log"
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/cdproto/page"
@@ -68,6 +71,7 @@ rollout: {percentage: 30, legacy: legacy}
 	browser, cancelBrowser := chromedp.NewContext(alloc, chromedp.WithLogf(t.Logf))
 	defer cancelBrowser()
 
+	paused := make(chan fetch.RequestID, 64) // status answers held for satisfaction, below
 	var (
 		mu       sync.Mutex
 		requests []string // every URL the page asked for
@@ -81,6 +85,11 @@ rollout: {percentage: 30, legacy: legacy}
 			requests = append(requests, ev.Request.URL)
 		case *runtime.EventExceptionThrown:
 			problems = append(problems, fmt.Sprintf("exception at %s:%d: %s", ev.ExceptionDetails.URL, ev.ExceptionDetails.LineNumber, exceptionText(ev.ExceptionDetails)))
+		case *fetch.EventRequestPaused:
+			select {
+			case paused <- ev.RequestID:
+			default: // left paused: the page then never shows satisfaction
+			}
 		case *log.EventEntryAdded:
 			// A Content-Security-Policy refusal is a security entry.
 			if ev.Entry.Source == log.EntrySourceSecurity || ev.Entry.Source == log.EntrySourceJavascript {
@@ -183,6 +192,31 @@ rollout: {percentage: 30, legacy: legacy}
 	}
 	t.Logf("screenshot of the operator's page: %s", shot)
 
+	// Satisfaction per side, when status reports it: the answers of status
+	// get a rollout.satisfaction section on their way to the page.
+	stopRating := rateStatus(t, browser, paused)
+	if _, err := chromedp.Call(browser, fetch.Enable, fetch.EnableParams{Patterns: []*fetch.RequestPattern{
+		{URLPattern: "*/api/admin/cato/status*", RequestStage: fetch.RequestStageResponse},
+	}}); err != nil {
+		t.Fatal(err)
+	}
+	waitText("#satisfaction-new td:nth-child(2)", "40")
+	shown, cancelShown := context.WithTimeout(browser, 20*time.Second)
+	defer cancelShown()
+	if err := chromedp.Do(shown, chromedp.WaitVisible(chromedp.CSS("#satisfaction-new"))); err != nil {
+		t.Fatalf("satisfaction is not shown: %v", err)
+	}
+	if got := text("#satisfaction-new"); !strings.Contains(got, "15.0%") {
+		t.Errorf("new side's satisfaction shows %q; want a negative share of 15.0%%", got)
+	}
+	if got := text("#satisfaction-legacy"); !strings.Contains(got, "20.0%") {
+		t.Errorf("legacy side's satisfaction shows %q; want a negative share of 20.0%%", got)
+	}
+	if _, err := chromedp.Call(browser, fetch.Disable, cdp.Empty{}); err != nil {
+		t.Fatal(err)
+	}
+	stopRating()
+
 	refusals, err := chromedp.Run(browser, chromedp.Evaluate[[]string](`window.cspRefusals`))
 	if err != nil {
 		t.Fatal(err)
@@ -233,4 +267,55 @@ func exceptionText(d *runtime.ExceptionDetails) string {
 		return d.Exception.Description
 	}
 	return d.Text
+}
+
+// rateStatus answers each status request paused in the browser with the
+// gateway's answer plus rollout.satisfaction (new: 40 ratings, 15%
+// negative; legacy: 50 ratings, 20% negative), until the returned stop is
+// called; stop returns once the goroutine that does it has.
+func rateStatus(t *testing.T, browser context.Context, paused <-chan fetch.RequestID) (stop func()) {
+	ctx, cancel := context.WithCancel(browser)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case id := <-paused:
+				if err := addSatisfaction(ctx, id); err != nil && ctx.Err() == nil {
+					t.Errorf("adding satisfaction to a status answer: %v", err)
+				}
+			}
+		}
+	}()
+	return func() { cancel(); <-done }
+}
+
+func addSatisfaction(ctx context.Context, id fetch.RequestID) error {
+	res, err := chromedp.Call(ctx, fetch.GetResponseBody, fetch.GetResponseBodyParams{RequestID: id})
+	if err != nil {
+		return err
+	}
+	var st map[string]any
+	if err := json.Unmarshal(res.Body, &st); err != nil {
+		return fmt.Errorf("decoding %s: %w", res.Body, err)
+	}
+	ro, ok := st["rollout"].(map[string]any)
+	if !ok {
+		return fmt.Errorf("no rollout section in %s", res.Body)
+	}
+	ro["satisfaction"] = map[string]any{
+		"new":    map[string]any{"ratings": 40, "positive": 30, "neutral": 4, "negative": 6, "negative_share": 0.15},
+		"legacy": map[string]any{"ratings": 50, "positive": 35, "neutral": 5, "negative": 10, "negative_share": 0.2},
+	}
+	body, err := json.Marshal(st)
+	if err != nil {
+		return err
+	}
+	_, err = chromedp.Call(ctx, fetch.FulfillRequest, fetch.FulfillRequestParams{
+		RequestID: id, ResponseCode: http.StatusOK, Body: body,
+		ResponseHeaders: []*fetch.HeaderEntry{{Name: "Content-Type", Value: "application/json"}},
+	})
+	return err
 }
