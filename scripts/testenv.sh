@@ -18,11 +18,16 @@
 # (scripts/compat/package.json, pinned by its package-lock.json) from npm into
 # CACHE/compat, once per version of that lock file, and exports
 #   - their directory                  -> CATO_TEST_NODE_COMPAT
+# For the browser test of the operator's page it installs Debian's chromium
+# from apt (as root) when missing, and exports
+#   - the chromium binary              -> CATO_TEST_CHROMIUM
+#   - where tests keep screenshots     -> CATO_TEST_ARTIFACTS
+#     (default REPO/.testenv/artifacts, kept after exit)
 #
 # Environment:
 #   CATO_TESTENV_CACHE  where npm packages are installed (default REPO/.testenv)
 #   CATO_TESTENV_SKIP   space-separated things not to start or install:
-#                       redis postgres pgvector dynamodb compat
+#                       redis postgres pgvector dynamodb compat chromium
 #   CATO_TESTENV_KEEP=1 keep the temporary data directories and logs after exit
 set -euo pipefail
 
@@ -85,6 +90,7 @@ install_missing() {
 	local pkgs=()
 	if wants redis && ! command -v redis-server >/dev/null 2>&1; then pkgs+=(redis-server); fi
 	if wants postgres && ! pg_bindir >/dev/null; then pkgs+=(postgresql); fi
+	if wants chromium && ! command -v chromium >/dev/null 2>&1; then pkgs+=(chromium); fi
 	if [ "${#pkgs[@]}" -gt 0 ]; then apt_install "${pkgs[@]}"; fi
 	if wants postgres; then
 		id -u postgres >/dev/null 2>&1 || [ "$(id -u)" -ne 0 ] ||
@@ -343,6 +349,11 @@ if wants compat; then
 	install_compat
 	export CATO_TEST_NODE_COMPAT="$compat_dir"
 fi
+if wants chromium; then
+	CATO_TEST_CHROMIUM=$(command -v chromium) || die "chromium is missing: install it or set CATO_TESTENV_SKIP=chromium"
+	export CATO_TEST_CHROMIUM
+fi
+export CATO_TEST_ARTIFACTS="${CATO_TEST_ARTIFACTS:-$repo/.testenv/artifacts}"
 trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
@@ -355,7 +366,7 @@ if wants redis; then start_redis; fi
 if wants postgres; then start_postgres; fi
 if wants dynamodb; then start_dynalite; fi
 if wants pgvector; then await_pglite; fi
-log "redis=${CATO_TEST_REDIS_URL:-none} postgres=${CATO_TEST_POSTGRES_URL:-none} pgvector=${CATO_TEST_PGVECTOR_URL:-none} dynamodb=${CATO_TEST_DYNAMODB_URL:-none} compat=${CATO_TEST_NODE_COMPAT:-none}"
+log "redis=${CATO_TEST_REDIS_URL:-none} postgres=${CATO_TEST_POSTGRES_URL:-none} pgvector=${CATO_TEST_PGVECTOR_URL:-none} dynamodb=${CATO_TEST_DYNAMODB_URL:-none} compat=${CATO_TEST_NODE_COMPAT:-none} chromium=${CATO_TEST_CHROMIUM:-none}"
 
 # CMD runs in the background so that a signal to this script is handled at
 # once: the trap passes it on as SIGTERM (a background command ignores

@@ -130,6 +130,7 @@ func (s *Server) routes() []route {
 		{"/api/admin/cato/cache/purge", admin, map[string]http.HandlerFunc{http.MethodPost: s.purgeCache}},
 		{"/metrics", public, map[string]http.HandlerFunc{http.MethodGet: s.opt.Metrics.Handler().ServeHTTP}},
 	}
+	rs = append(rs, s.pageRoutes()...) // the operator's page, /admin (page.go)
 	if s.opt.Memory != nil {
 		rs = append(rs,
 			route{"/api/cato/memory/interactions", client, map[string]http.HandlerFunc{http.MethodPost: s.postInteraction}},
