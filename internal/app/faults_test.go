@@ -184,7 +184,7 @@ func TestUpstreamFaultMatrix(t *testing.T) {
 				{status: 502, code: "connection_reset"}, {status: 502, code: "connection_reset"}},
 		},
 		{
-			name: "reset after the first byte",
+			name:  "reset after the first byte",
 			fault: func(w http.ResponseWriter, _ *http.Request, _ int, stream bool) { reset(w, true, stream) },
 			// A JSON answer is read whole before the client sees a byte,
 			// so it falls back; a stream's first chunk has reached the
