@@ -17,6 +17,7 @@ import (
 
 	"github.com/cato-gateway/cato/internal/config"
 	"github.com/cato-gateway/cato/internal/testenv"
+	"golang.org/x/sys/unix"
 )
 
 // serveLogged is serve with the gateway's log written to logs.
@@ -212,5 +213,64 @@ func TestStoreFaults(t *testing.T) {
 				t.Errorf("the turn kept before the fault is gone: answered %q; want Alice", a.Response)
 			}
 		})
+	}
+}
+
+// TestEmbeddedStoreDiskFull: the embedded store's disk fills up under a
+// gateway process (simulated with RLIMIT_FSIZE below the store file's
+// size, set on the process from outside with prlimit, which works as root
+// where a full or read-only file system cannot be made: every write of a
+// new page fails with EFBIG, as on a full disk). The gateway keeps
+// answering, degraded (the session store's guard refuses reads too while
+// it takes the store for down), loses nothing it stored before, and keeps
+// turns again once there is room.
+func TestEmbeddedStoreDiskFull(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts the gateway in a child process")
+	}
+	p := startGatewayProcess(t, "embedded://"+t.TempDir(), "serve")
+	if code, a, _ := queryIn(t, p.base, "before", "My name is Alice"); code != http.StatusOK || len(a.Degraded) != 0 {
+		t.Fatalf("before the fault: status %d, degraded %v; want a healthy 200", code, a.Degraded)
+	}
+	setFileLimit := func(n uint64) {
+		t.Helper()
+		if err := unix.Prlimit(p.cmd.Process.Pid, unix.RLIMIT_FSIZE, &unix.Rlimit{Cur: n, Max: unix.RLIM_INFINITY}, nil); err != nil {
+			t.Fatalf("prlimit: %v", err)
+		}
+	}
+	setFileLimit(16 << 10)
+	const n = 20
+	for i := range n {
+		code, a, _ := queryIn(t, p.base, "during", fmt.Sprintf("Tell me about topic number %d in %s", i, killLetters(i)))
+		if code != http.StatusOK {
+			t.Fatalf("request %d with the disk full: status %d; want 200", i, code)
+		}
+		if !slices.Contains(a.Degraded, "session_store") {
+			t.Errorf("request %d with the disk full: degraded %v; want session_store", i, a.Degraded)
+		}
+	}
+	select {
+	case <-p.done:
+		t.Fatal("the gateway process exited with the disk full")
+	default:
+	}
+
+	setFileLimit(unix.RLIM_INFINITY)
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		code, a, _ := queryIn(t, p.base, "after", "My name is Bob")
+		if code == http.StatusOK && len(a.Degraded) == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("after room was made: status %d, degraded %v; want a healthy answer within 30s", code, a.Degraded)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if _, a, _ := queryIn(t, p.base, "after", "What is my name?"); !strings.Contains(a.Response, "Bob") {
+		t.Errorf("after room was made the session answered %q; want it to remember Bob", a.Response)
+	}
+	if _, a, _ := queryIn(t, p.base, "before", "What is my name?"); !strings.Contains(a.Response, "Alice") {
+		t.Errorf("the turn kept before the disk filled is gone: answered %q; want Alice", a.Response)
 	}
 }
