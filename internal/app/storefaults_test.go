@@ -274,3 +274,23 @@ func TestEmbeddedStoreDiskFull(t *testing.T) {
 		t.Errorf("the turn kept before the disk filled is gone: answered %q; want Alice", a.Response)
 	}
 }
+
+// TestEmbeddedStoreReadOnlyAtStart: an embedded store on a path Cato
+// cannot write is refused at start-up, naming the store. /proc is read-only
+// even for root, whom file modes do not stop.
+func TestEmbeddedStoreReadOnlyAtStart(t *testing.T) {
+	cfg, err := config.Parse([]byte(simConfig))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Store = "embedded:///proc/cato-read-only"
+	a, err := New(context.Background(), cfg, []string{"TEST_KEY_A=key-a", "TEST_ADMIN_KEY=admin"}, slog.New(slog.DiscardHandler))
+	if err == nil {
+		a.close()
+		t.Fatal("app.New on a read-only path succeeded; want it refused")
+	}
+	if !strings.HasPrefix(err.Error(), "store: ") {
+		t.Errorf("app.New = %v; want an error naming the store", err)
+	}
+	t.Logf("refused: %v", err)
+}
