@@ -47,12 +47,15 @@ func newStoreGuard(name string, timeout, retryAfter time.Duration, now func() ti
 	return g
 }
 
+// changed logs the store going down and coming back. The store's name is
+// part of the message, so that the rate-limited log, which counts records
+// by message, never holds one store's line back for another's.
 func (g *storeGuard) changed(t breaker.Transition) {
 	switch {
 	case t.From == breaker.Closed && t.To == breaker.Open:
-		g.log.Warn("store failed; the request path goes on without it until it answers again", slog.String("store", g.name))
+		g.log.Warn(g.name+" failed; the request path goes on without it until it answers again", slog.String("store", g.name))
 	case t.To == breaker.Closed:
-		g.log.Info("store is back", slog.String("store", g.name))
+		g.log.Info(g.name+" is back", slog.String("store", g.name))
 	}
 }
 
