@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -50,15 +51,21 @@ func queryIn(t *testing.T, base, session, query string) (int, queryAnswer, time.
 	return resp.StatusCode, a, took
 }
 
-// warnLines counts the lines at WARN or above in a text log.
-func warnLines(log string) int {
-	n := 0
+var logMsg = regexp.MustCompile(`msg=("(?:[^"\\]|\\.)*"|\S+)`)
+
+// warnLines counts the lines at WARN or above in a text log, all of them
+// and by message.
+func warnLines(log string) (int, map[string]int) {
+	n, byMsg := 0, map[string]int{}
 	for _, l := range strings.Split(log, "\n") {
 		if strings.Contains(l, "level=WARN") || strings.Contains(l, "level=ERROR") {
 			n++
+			if m := logMsg.FindStringSubmatch(l); m != nil {
+				byMsg[m[1]]++
+			}
 		}
 	}
-	return n
+	return n, byMsg
 }
 
 // A storeFault is a store server a test breaks and mends: fault stops it
@@ -162,7 +169,8 @@ func TestStoreFaults(t *testing.T) {
 			}
 
 			fault()
-			warnBefore := warnLines(logs.String())
+			faultAt := time.Now()
+			warnBefore, kindsBefore := warnLines(logs.String())
 			const n = 40
 			var took []time.Duration
 			for i := range n {
@@ -178,7 +186,8 @@ func TestStoreFaults(t *testing.T) {
 				took = append(took, d)
 			}
 			slices.Sort(took)
-			warned := warnLines(logs.String()) - warnBefore
+			warnAfter, kinds := warnLines(logs.String())
+			warned := warnAfter - warnBefore
 			t.Logf("%d requests during the fault: median %v, slowest %v, %d warning lines", n, took[n/2], took[n-1], warned)
 			// Without the guards every request waits for the cache
 			// write's 250ms timeout at least (and the session load's
@@ -190,7 +199,19 @@ func TestStoreFaults(t *testing.T) {
 			if worst := took[n-1]; worst > 5*time.Second {
 				t.Errorf("slowest request took %v during the fault; want a few store timeouts at most", worst)
 			}
-			if warned > n/4 {
+			// One line per message per 10s interval of the rate limit: a
+			// message repeats with time, not with the requests.
+			perKind := 2 + int(time.Since(faultAt)/(10*time.Second))
+			for msg, c := range kinds {
+				d := c - kindsBefore[msg]
+				if d > 0 {
+					t.Logf("  %d× %s", d, msg)
+				}
+				if d > perKind {
+					t.Errorf("%d warning lines %s during the fault; want at most %d, rate-limited", d, msg, perKind)
+				}
+			}
+			if warned > n/2 {
 				t.Errorf("%d warning lines for %d requests during the fault; want a few, rate-limited:\n%s", warned, n, logs.String())
 			}
 
