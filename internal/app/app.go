@@ -38,7 +38,8 @@ import (
 type App struct {
 	cfg *config.Config
 	log *slog.Logger
-	// reqLog is log for the request path, repeated warnings rate-limited.
+	// reqLog is log for the request path and the store's background
+	// loops, repeated warnings rate-limited.
 	reqLog  *slog.Logger
 	metrics *metrics.Metrics
 	api     *api.Server
@@ -89,8 +90,10 @@ func newApp(ctx context.Context, cfg *config.Config, environ []string, log *slog
 	}
 	log = a.log
 	// reqLog logs what happens on the request path, where one sick
-	// dependency warns on every request: one line per message per 10s,
-	// with the count of the others.
+	// dependency warns on every request, and in the store's background
+	// loops (cache feed, memory queue, sessions, rollout poller), which warn
+	// on every retry: one line per message per 10s, with the count of the
+	// others.
 	reqLog := slog.New(lograte.New(log.Handler(), lograte.Options{}))
 	a.reqLog = reqLog
 	auth, err := buildAuth(cfg, env, log)

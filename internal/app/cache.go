@@ -21,7 +21,7 @@ func (a *App) newCache(cfg *config.Config, emb embed.Embedder, store cache.Store
 			a.metrics.CacheSimilarity.Observe(float64(ev.Similarity))
 		}
 	}
-	c := cache.New(emb, store, opts, a.log.With("component", "cache"))
+	c := cache.New(emb, store, opts, a.reqLog.With("component", "cache"))
 	a.background = append(a.background, c.Run)
 	return c
 }

@@ -1,19 +1,15 @@
 package app
 
 import (
-	"bytes"
-	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
 	"log/slog"
 	"net/http"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
-	"github.com/cato-gateway/cato/internal/config"
 	"github.com/cato-gateway/cato/internal/feedback"
 	"github.com/cato-gateway/cato/internal/testenv"
 )
@@ -29,41 +25,6 @@ routing: {simple: bedrock_haiku, complex: bedrock_sonnet, hidden_states: shadow_
 rollout: {percentage: 50, legacy: legacy, side_header: true}
 feedback: {refresh: 20ms}
 `
-
-// lockedBuffer is a log destination safe for concurrent writes.
-type lockedBuffer struct {
-	mu sync.Mutex // guards b
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
-// serveLogged is serve with the gateway's log, at debug level, kept.
-func serveLogged(t *testing.T, cfgYAML, storeURL string, environ ...string) (string, *lockedBuffer) {
-	t.Helper()
-	cfg, err := config.Parse([]byte(cfgYAML))
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg.Store = storeURL
-	logs := &lockedBuffer{}
-	a, err := New(context.Background(), cfg, environ, slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})))
-	if err != nil {
-		t.Fatal(err)
-	}
-	base, _ := startServing(t, a)
-	return base, logs
-}
 
 // redisPrefixed is the test Redis with a key prefix of the test's own.
 func redisPrefixed(t *testing.T) string {
@@ -158,7 +119,8 @@ func TestFeedbackThroughAPI(t *testing.T) {
 	}
 	for name, storeURL := range backends {
 		t.Run(name, func(t *testing.T) {
-			base, logs := serveLogged(t, feedbackConfig, storeURL(t), "CATO_ADMIN_KEY=admin")
+			logs := &syncBuffer{}
+			base := serveLogged(t, feedbackConfig, storeURL(t), slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}), "CATO_ADMIN_KEY=admin")
 			newID, newModel := ask(t, base, "new", "alice")
 			legacyID, _ := ask(t, base, "legacy", "bob")
 

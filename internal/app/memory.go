@@ -42,7 +42,7 @@ func (a *App) newLongTermMemory(ctx context.Context, cfg *config.Config, backend
 		Workers:       mc.Workers,
 		Count:         count,
 		ObserveRecall: func(ev memory.RecallEvent) { a.recallSeconds.Observe(ev.Duration.Seconds()) },
-		Log:           a.log.With("component", "memory"),
+		Log:           a.reqLog.With("component", "memory"),
 	})
 	if err != nil {
 		return nil, err

@@ -56,7 +56,7 @@ func (a *App) newMigration(ctx context.Context, cfg *config.Config, store rollou
 	stats := rollout.NewStats(rollout.StatsOptions{Window: ar.Window, SlowAfter: ar.P99, Now: a.now})
 	m := &migration{
 		store:  store,
-		poller: rollout.NewPoller(store, dec, rc.Poll, a.log),
+		poller: rollout.NewPoller(store, dec, rc.Poll, a.reqLog),
 		api: &api.Rollout{
 			Decider: dec, Stats: stats, LegacyModel: rc.Legacy,
 			Admin: rollout.NewAdmin(rollout.AdminOptions{Store: store, Decider: dec, Log: a.log}),

@@ -32,7 +32,8 @@ type queryAnswer struct {
 		PromptTokens     int `json:"prompt_tokens"`
 		CompletionTokens int `json:"completion_tokens"`
 	} `json:"usage"`
-	CostUSD float64 `json:"cost_usd"`
+	CostUSD  float64  `json:"cost_usd"`
+	Degraded []string `json:"degraded"`
 }
 
 func query(t *testing.T, base, body string) queryAnswer {

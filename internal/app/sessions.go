@@ -25,7 +25,7 @@ func (a *App) newMemory(cfg *config.Config, backend *store.Backend, summary prov
 				a.metrics.StoreDuration.WithLabelValues("sessions", c.Op).Observe(c.Duration.Seconds())
 			}
 		},
-		Log: a.log.With("component", "session"),
+		Log: a.reqLog.With("component", "session"),
 	}
 	if summary != nil {
 		opts.Summarizer = session.ModelSummarizer{Chat: summary.Chat, Model: cfg.Session.SummaryModel}

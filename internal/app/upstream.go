@@ -63,8 +63,33 @@ func maxConnsPerHost(configured int, nofile uint64) int {
 	return int(max(nofile/4, minConnsPerHost))
 }
 
+// modelConcurrency returns the cap on calls in flight to model m and the
+// queue of calls that may wait for a slot: max_concurrency and max_queue
+// when max_concurrency is positive, no cap when it is negative, and when it
+// is zero (the default), for a model reached over the network, conns (the
+// upstream connection cap per host, upstream.max_conns_per_host or
+// derived; zero means none) with a queue of as many calls, unless
+// max_queue sets one. A call past the connection cap would only wait in
+// the transport's queue, which has no bound; the model's own queue bounds
+// it, and a call refused there (503 model_overloaded) goes to the
+// fallback at once. A simulated model has no upstream and no default cap.
+func modelConcurrency(m config.Model, conns int) (limit, queue int) {
+	switch {
+	case m.MaxConcurrency > 0:
+		return m.MaxConcurrency, m.MaxQueue
+	case m.MaxConcurrency < 0 || m.Provider == config.ProviderSimulated || conns <= 0:
+		return 0, 0
+	}
+	queue = m.MaxQueue
+	if queue == 0 {
+		queue = conns
+	}
+	return conns, queue
+}
+
 // guardConfig returns the guard and breaker settings of model: its timeout
-// (else upstream.timeout), its concurrency limit and queue, the retries,
+// (else upstream.timeout), its concurrency limit and queue
+// (modelConcurrency), the retries,
 // and its entry under breakers (else the "default" entry), whose statuses
 // are the guard's failure statuses. OnCallDone is left nil.
 func guardConfig(cfg *config.Config, model string) (provider.GuardConfig, breaker.Config) {
@@ -86,10 +111,9 @@ func guardConfig(cfg *config.Config, model string) (provider.GuardConfig, breake
 		StreamIdleTimeout: idle,
 		MaxAttempts:       cfg.Retries.MaxAttempts,
 		Backoff:           backoff.Policy{Base: cfg.Retries.Base, Max: cfg.Retries.Max},
-		MaxConcurrency:    m.MaxConcurrency,
-		MaxQueue:          m.MaxQueue,
 		FailureStatuses:   b.Statuses,
 	}
+	gc.MaxConcurrency, gc.MaxQueue = modelConcurrency(m, maxConnsPerHost(cfg.Upstream.MaxConnsPerHost, openFileLimit()))
 	bc := breaker.Config{
 		Failures:       b.Failures,
 		FailureRate:    b.FailureRate,

@@ -32,12 +32,49 @@ func TestGuardConfig(t *testing.T) {
 		t.Errorf("guardConfig(sonnet) breaker mismatch (-want +got):\n%s", diff)
 	}
 	got, gotB = guardConfig(cfg, "bedrock_haiku")
+	// The default bedrock_haiku is simulated: no upstream, no default cap.
 	if got.Timeout != 30*time.Second || got.MaxConcurrency != 0 || got.FailureStatuses != nil {
 		t.Errorf("guardConfig(haiku) = %+v; want upstream.timeout 30s, no limit, default statuses", got)
+	}
+	m = cfg.Models["bedrock_haiku"]
+	m.Provider = config.ProviderBedrock
+	cfg.Models["bedrock_haiku"] = m
+	conns := maxConnsPerHost(0, openFileLimit())
+	if got, _ = guardConfig(cfg, "bedrock_haiku"); got.MaxConcurrency != conns || got.MaxQueue != conns {
+		t.Errorf("guardConfig(haiku on bedrock) limit %d, queue %d; want the connection cap %d and as long a queue", got.MaxConcurrency, got.MaxQueue, conns)
 	}
 	// Zero: breakers.default leaves every tuning to package breaker's defaults.
 	if diff := cmp.Diff(breaker.Config{}, gotB); diff != "" {
 		t.Errorf("guardConfig(haiku) breaker mismatch (-want +got):\n%s", diff)
+	}
+}
+
+// TestModelConcurrency: a model reached over the network is capped by
+// default at the upstream connection cap, with a queue as long, so that
+// calls past it wait in a bounded queue (and are then refused to the
+// fallback) instead of in the transport's unbounded one.
+func TestModelConcurrency(t *testing.T) {
+	tests := []struct {
+		name                string
+		m                   config.Model
+		conns               int
+		wantLimit, wantWait int
+	}{
+		{"default: the connection cap", config.Model{Provider: config.ProviderBedrock}, 1024, 1024, 1024},
+		{"default with a queue of its own", config.Model{Provider: config.ProviderOpenAI, MaxQueue: 10}, 1024, 1024, 10},
+		{"set: no queue unless set", config.Model{Provider: config.ProviderOpenAI, MaxConcurrency: 8}, 1024, 8, 0},
+		{"set with a queue", config.Model{Provider: config.ProviderSageMaker, MaxConcurrency: 8, MaxQueue: 16}, 1024, 8, 16},
+		{"negative: no cap", config.Model{Provider: config.ProviderOpenAI, MaxConcurrency: -1}, 1024, 0, 0},
+		{"no connection cap: none", config.Model{Provider: config.ProviderOpenAI}, 0, 0, 0},
+		{"simulated: no upstream, no default cap", config.Model{Provider: config.ProviderSimulated}, 1024, 0, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			limit, queue := modelConcurrency(tt.m, tt.conns)
+			if limit != tt.wantLimit || queue != tt.wantWait {
+				t.Errorf("modelConcurrency() = %d, %d; want %d, %d", limit, queue, tt.wantLimit, tt.wantWait)
+			}
+		})
 	}
 }
 

@@ -215,10 +215,16 @@ type Model struct {
 	HiddenStates HiddenStates `yaml:"hidden_states"`
 	// Timeout bounds one attempt; zero means Upstream.Timeout.
 	Timeout time.Duration `yaml:"timeout"`
-	// MaxConcurrency caps concurrent calls to this model; zero means no cap.
+	// MaxConcurrency caps concurrent calls to this model. Zero (the
+	// default) means, for a model reached over the network, the upstream
+	// connection cap per host (Upstream.MaxConnsPerHost, or the cap derived
+	// from the open-file limit), and no cap for a simulated model; negative
+	// means no cap.
 	MaxConcurrency int `yaml:"max_concurrency"`
 	// MaxQueue is how many calls may wait for a slot once MaxConcurrency is
-	// reached; more are refused at once with 503. Zero means no queue.
+	// reached; more are refused at once with 503 model_overloaded. Zero
+	// means no queue when MaxConcurrency is set, and as many calls as the
+	// cap when the cap is the default one.
 	MaxQueue int `yaml:"max_queue"`
 	// Price is the model's price; zero values take the built-in price of
 	// known Claude models.

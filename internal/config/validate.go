@@ -84,8 +84,8 @@ func (c *Config) Validate() error {
 		if !slices.Contains([]string{"last_token", "mean"}, m.HiddenStates.Pooling) {
 			bad(key+".hidden_states.pooling", "%q is not last_token or mean", m.HiddenStates.Pooling)
 		}
-		if m.MaxConcurrency < 0 || m.MaxQueue < 0 {
-			bad(key, "max_concurrency and max_queue cannot be negative")
+		if m.MaxQueue < 0 {
+			bad(key+".max_queue", "cannot be negative")
 		}
 		s := m.Simulate
 		for _, r := range []struct {

@@ -2,6 +2,7 @@ package orchestrator
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -34,15 +35,21 @@ func (o *Orchestrator) lookup(ctx context.Context, q *Query, usedMemory bool) ca
 // storeTimeout bounds a cache write on the request path.
 const storeTimeout = 250 * time.Millisecond
 
-// store saves r, a complete answer, when t's lookup missed.
+// store saves r, a complete answer, when t's lookup missed. A store that
+// is down must not hold the answer back: the write has storeTimeout, and
+// after a failure writes are skipped until the cache store's guard tries
+// the store again.
 func (o *Orchestrator) store(ctx context.Context, t *turn, r reply) {
 	if o.opt.Cache == nil || t.cache.Outcome != cache.Miss || t.q.Shadow {
 		return
 	}
-	// A store that is down must not hold the answer back for long.
-	ctx, cancel := context.WithTimeout(ctx, storeTimeout)
-	defer cancel()
-	if _, err := o.opt.Cache.Put(ctx, t.cache, cache.Answer{Text: r.text, Model: r.model, Usage: r.usage}); err != nil {
+	err := o.cacheStore.call(ctx, func(ctx context.Context) error {
+		_, err := o.opt.Cache.Put(ctx, t.cache, cache.Answer{Text: r.text, Model: r.model, Usage: r.usage})
+		return err
+	})
+	// Skipped writes are not logged one by one: the guard logged the store
+	// going down.
+	if err != nil && !errors.Is(err, errStoreDown) {
 		o.opt.Log.WarnContext(ctx, "semantic cache put failed", "err", err)
 	}
 }

@@ -2,6 +2,7 @@ package orchestrator
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/cato-gateway/cato/internal/llm"
@@ -19,7 +20,8 @@ type longTermMemory interface {
 const degradedMemory = "memory_store"
 
 // recallTimeout bounds recall on the request path: a store that is slow
-// costs the answer its memory, not its latency.
+// costs the answer its memory, not its latency, and after a failure the
+// memory store's guard skips recall until it tries the store again.
 const recallTimeout = 250 * time.Millisecond
 
 // usesLongTerm reports whether q recalls from and is recorded in long-term
@@ -37,11 +39,16 @@ func (o *Orchestrator) recall(ctx context.Context, q *Query) (string, []string) 
 	if !o.usesLongTerm(q) || q.Request.HiddenStates {
 		return "", nil
 	}
-	ctx, cancel := context.WithTimeout(ctx, recallTimeout)
-	defer cancel()
-	r, err := o.opt.Memory.Recall(ctx, memory.Key{Tenant: q.Tenant, User: q.User}, q.Request.LastUserText(), q.SessionID)
+	var r memory.Recalled
+	err := o.memoryStore.call(ctx, func(ctx context.Context) error {
+		var err error
+		r, err = o.opt.Memory.Recall(ctx, memory.Key{Tenant: q.Tenant, User: q.User}, q.Request.LastUserText(), q.SessionID)
+		return err
+	})
 	if err != nil {
-		o.opt.Log.WarnContext(ctx, "long-term memory unavailable; answering without it", "user", q.User, "err", err)
+		if !errors.Is(err, errStoreDown) {
+			o.opt.Log.WarnContext(ctx, "long-term memory unavailable; answering without it", "user", q.User, "err", err)
+		}
 		return "", []string{degradedMemory}
 	}
 	return r.Text, nil

@@ -69,12 +69,21 @@ type Options struct {
 	Cost    func(model string, u llm.Usage) float64
 	Metrics *metrics.Metrics
 	Log     *slog.Logger
+	// StoreRetryAfter is how long after a failed cache write or recall
+	// those calls are skipped (the store is taken for down) before one
+	// request tries the store again. Zero means 1s.
+	StoreRetryAfter time.Duration
+	// Now is the clock of the store guards; nil means time.Now.
+	Now func() time.Time
 }
 
 // Orchestrator answers queries. It is safe for concurrent use.
 type Orchestrator struct {
 	opt    Options
 	models map[string]bool
+	// cacheStore and memoryStore make a cache or long-term memory store
+	// that is down cost the request path nothing after its first failure.
+	cacheStore, memoryStore *storeGuard
 }
 
 // New returns an orchestrator.
@@ -88,7 +97,13 @@ func New(opt Options) *Orchestrator {
 	if opt.Log == nil {
 		opt.Log = slog.New(slog.DiscardHandler)
 	}
-	o := &Orchestrator{opt: opt, models: map[string]bool{}}
+	if opt.StoreRetryAfter <= 0 {
+		opt.StoreRetryAfter = defaultStoreRetryAfter
+	}
+	o := &Orchestrator{opt: opt, models: map[string]bool{},
+		cacheStore:  newStoreGuard("cache_store", storeTimeout, opt.StoreRetryAfter, opt.Now, opt.Log),
+		memoryStore: newStoreGuard(degradedMemory, recallTimeout, opt.StoreRetryAfter, opt.Now, opt.Log),
+	}
 	for _, m := range opt.Models {
 		o.models[m] = true
 	}

@@ -138,6 +138,19 @@ func (r *OwnRedis) Start(t testing.TB) {
 	}
 }
 
+// Signal sends sig to the running server: syscall.SIGSTOP hangs it as a
+// store that stops answering without closing its connections would,
+// syscall.SIGCONT lets it go on.
+func (r *OwnRedis) Signal(t testing.TB, sig os.Signal) {
+	t.Helper()
+	if r.cmd == nil || r.cmd.Process == nil {
+		t.Fatalf("redis-server on port %s is not running", r.port)
+	}
+	if err := r.cmd.Process.Signal(sig); err != nil {
+		t.Fatalf("signalling redis-server: %v", err)
+	}
+}
+
 // Kill kills the server with SIGKILL and waits for it; it does nothing
 // when the server is not running.
 func (r *OwnRedis) Kill() {

@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/cato-gateway/cato/internal/llm"
@@ -156,7 +157,16 @@ func (c *Client) transportError(ctx context.Context, err error) error {
 	if errors.Is(err, context.DeadlineExceeded) || (errors.As(err, &ne) && ne.Timeout()) {
 		return &provider.Error{Model: c.opt.Name, StatusCode: http.StatusGatewayTimeout, Code: provider.CodeTimeout, Retryable: true, Err: err}
 	}
-	return &provider.Error{Model: c.opt.Name, StatusCode: http.StatusBadGateway, Code: provider.CodeUpstreamUnreachable, Retryable: true, Err: err}
+	// The client's error body says which: a reset, a connection closed
+	// in the middle of a call, or no connection at all.
+	code := provider.CodeUpstreamUnreachable
+	switch {
+	case errors.Is(err, syscall.ECONNRESET):
+		code = provider.CodeConnectionReset
+	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
+		code = provider.CodeConnectionError
+	}
+	return &provider.Error{Model: c.opt.Name, StatusCode: http.StatusBadGateway, Code: code, Retryable: true, Err: err}
 }
 
 // statusError reads an upstream error answer. An OpenAI error document
