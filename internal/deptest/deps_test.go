@@ -80,6 +80,7 @@ var classes = map[string]class{
 	"internal/provider":     domain,
 	"internal/simulator":    domain,
 	"internal/memory":       domain,
+	"internal/keys":         domain,
 
 	"internal/provider/awsenv":       adapter,
 	"internal/provider/bedrock":      adapter,
@@ -105,6 +106,7 @@ var classes = map[string]class{
 	"internal/session/sessiontest": testSup,
 	"internal/memory/memorytest":   testSup,
 	"internal/rollout/rollouttest": testSup,
+	"internal/keys/keystest":       testSup,
 	"internal/provider/awstest":    testSup,
 	"internal/loadtest":            tool,
 	"internal/embed/glovegen":      tool,
