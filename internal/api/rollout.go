@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/cato-gateway/cato/internal/keys"
+	"github.com/cato-gateway/cato/internal/orchestrator"
 	"github.com/cato-gateway/cato/internal/rollout"
 )
 
@@ -72,6 +74,15 @@ type answered struct {
 	// err is the error that ended the request, nil when it succeeded,
 	// whether it was answered with an error status or broke a stream off.
 	err error
+	// tokens and costUSD are what the answer used and cost, as the key's
+	// limits count them (tokensOf); zero when no model answered.
+	tokens  int64
+	costUSD float64
+}
+
+// answeredBy reports a complete answer whose text is text.
+func answeredBy(ans *orchestrator.Answer, text string) answered {
+	return answered{model: ans.Model, text: text, tokens: tokensOf(ans.Response.Usage, ans.Cached), costUSD: ans.CostUSD}
 }
 
 func (e *twoSided[T]) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -80,16 +91,24 @@ func (e *twoSided[T]) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	model := "-"
 	req, chat, err := e.read(rw, r)
 	var text string
+	var ticket keys.Ticket
+	if err == nil {
+		ticket, err = e.s.admitKey(r, chat)
+	}
 	if err != nil {
 		e.s.writeError(rw, r, err)
 	} else if side, id := e.s.side(r, chat); side == rollout.SideLegacy {
+		// The legacy side reports no usage: the estimate Admit counted
+		// stands, and nothing is spent.
 		model = "legacy"
 		text = e.serveLegacy(rw, r, req, chat, id)
 	} else {
-		var m string
-		if m, text = e.serveNew(rw, r, req, chat, start); m != "" {
-			model = m
+		res := e.serveNew(rw, r, req, chat, start)
+		if res.model != "" {
+			model = res.model
 		}
+		text = res.text
+		ticket.Settle(r.Context(), res.tokens, res.costUSD)
 	}
 	e.s.opt.Metrics.ObserveRequest(e.route, model, codeText(rw.status), time.Since(start))
 	if tenant := tenantOf(r.Context()); err == nil && e.s.opt.PayloadTenants[tenant] {
@@ -142,15 +161,14 @@ func (e *twoSided[T]) serveLegacy(w *response, r *http.Request, req T, chat []by
 	return ans.Text
 }
 
-// serveNew answers on the new side and returns the model that answered
-// and the answer's text.
-func (e *twoSided[T]) serveNew(w *response, r *http.Request, req T, chat []byte, start time.Time) (string, string) {
+// serveNew answers on the new side and reports the answer.
+func (e *twoSided[T]) serveNew(w *response, r *http.Request, req T, chat []byte, start time.Time) answered {
 	w.Header().Set(rollout.HeaderSide, rollout.SideNew.String())
 	e.s.opt.Metrics.RolloutRequests.WithLabelValues("new").Inc()
 	res := e.answer(w, r, req)
 	ro := e.s.opt.Rollout
 	if ro == nil {
-		return res.model, res.text
+		return res
 	}
 	ans := rollout.Answer{Text: res.text, Status: w.status, Err: res.err, Latency: time.Since(start)}
 	if ro.Stats != nil {
@@ -161,7 +179,7 @@ func (e *twoSided[T]) serveNew(w *response, r *http.Request, req T, chat []byte,
 			return ro.Legacy.Call(ctx, legacyChatPath, chat)
 		})
 	}
-	return res.model, res.text
+	return res
 }
 
 // getRollout serves GET /api/admin/cato/rollout[?limit=N]: the flag and

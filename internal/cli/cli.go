@@ -22,6 +22,7 @@ func commands() []command {
 		{"serve", "run the gateway (defaults: embedded store, simulated models)", runServe},
 		{"simulate", "run a simulated OpenAI/Bedrock/SageMaker-compatible model server", runSimulate},
 		{"rollout", "status|set N|rollback: talk to a running gateway's admin API", runRollout},
+		{"keys", "create|list|revoke ID: manage client keys through a running gateway's admin API", runKeys},
 		{"loadtest", "drive load and report p50/p99, errors, cache hit rate", runLoadtest},
 		{"version", "print the version", runVersion},
 	}
