@@ -51,11 +51,12 @@ const (
 	// replica that looked it up just before: 1s, half of the 2s within
 	// which a revocation must reach every replica.
 	DefaultCacheTTL = time.Second
-	// DefaultTimeout is the longest a request waits on one store call.
-	DefaultTimeout = 250 * time.Millisecond
+	// DefaultTimeout is the longest a request waits on one store call,
+	// as for the session store.
+	DefaultTimeout = 500 * time.Millisecond
 	// DefaultRetryAfter is how long a store that failed is left alone
-	// before one call probes it again.
-	DefaultRetryAfter = 5 * time.Second
+	// before one call probes it again, as for the session store.
+	DefaultRetryAfter = time.Second
 	// maxCached bounds the lookup cache; a full cache starts again empty,
 	// so that a flood of made-up keys cannot grow it without bound.
 	maxCached = 1 << 16
