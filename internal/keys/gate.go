@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 	"unicode"
+	"unicode/utf8"
 
 	"github.com/cato-gateway/cato/internal/breaker"
 )
@@ -328,8 +329,8 @@ func (g *Gate) Create(ctx context.Context, tenant string, l Limits) (Key, string
 }
 
 func checkTenant(t string) error {
-	if t == "" || len(t) > 128 {
-		return fmt.Errorf("%w: tenant must have 1 to 128 characters", ErrInvalid)
+	if t == "" || len(t) > 128 || !utf8.ValidString(t) {
+		return fmt.Errorf("%w: tenant must have 1 to 128 characters of UTF-8", ErrInvalid)
 	}
 	for _, r := range t {
 		if !unicode.IsPrint(r) {
