@@ -115,6 +115,9 @@ func TestLoadRefusesWrongKeysAndValues(t *testing.T) {
 		{"env into a value", "", []string{"CATO_LISTEN__X=1"}, []string{"CATO_LISTEN__X", "holds a value"}},
 		{"judge that is no NLI model", "", []string{"CATO_MEMORY__NLI_MODEL=bedrock_haiku"}, []string{"memory.nli_model", "provider nli"}},
 		{"unknown extractor", "", []string{"CATO_MEMORY__EXTRACTOR=llm"}, []string{"memory.extractor", `"llm" is not auto, rules or model`}},
+		{"negative key limit", "auth: {keys: [{key_env: K, tenant: t, rpm: -1}]}\n", nil, []string{"auth.keys[0]", "must not be negative"}},
+		{"unknown budget period", "auth: {keys: [{key_env: K, tenant: t, budget_period: week}]}\n", nil, []string{"auth.keys[0].budget_period", `"week" is not day or month`}},
+		{"unknown key limit", "auth: {keys: [{key_env: K, tenant: t, rps: 5}]}\n", nil, []string{"rps"}},
 		{"openai without base_url", "models: {bedrock_haiku: {provider: openai}, bedrock_sonnet: {provider: simulated}, shadow_self: {provider: simulated}}\n", nil, []string{"models.bedrock_haiku.base_url"}},
 	}
 	for _, tt := range tests {
