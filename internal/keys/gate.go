@@ -1,11 +1,13 @@
 package keys
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"log/slog"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 	"unicode"
@@ -367,7 +369,7 @@ func (g *Gate) List(ctx context.Context, tenant string) ([]Listed, error) {
 	for _, k := range g.config {
 		all = append(all, k)
 	}
-	slices.SortFunc(all, func(a, b Key) int { return cmpString(a.Tenant+a.ID, b.Tenant+b.ID) })
+	slices.SortFunc(all, func(a, b Key) int { return cmp.Or(strings.Compare(a.Tenant, b.Tenant), strings.Compare(a.ID, b.ID)) })
 	stored, err := g.opt.Store.List(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("listing keys: %w", err)
@@ -407,16 +409,6 @@ func (g *Gate) List(ctx context.Context, tenant string) ([]Listed, error) {
 		out = append(out, e)
 	}
 	return out, nil
-}
-
-func cmpString(a, b string) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 // Revoke revokes the stored key id on every replica: this replica forgets
