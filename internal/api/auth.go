@@ -4,9 +4,11 @@ import (
 	"context"
 	"crypto/sha256"
 	"crypto/subtle"
+	"errors"
 	"net/http"
 	"strings"
 
+	"github.com/cato-gateway/cato/internal/keys"
 	"github.com/cato-gateway/cato/internal/telemetry"
 	"go.opentelemetry.io/otel/attribute"
 )
@@ -19,8 +21,13 @@ type Auth struct {
 	// "anonymous"; bearer tokens are then ignored. app sets it only when no
 	// client keys are configured and Cato listens on loopback.
 	Anonymous bool
-	tenants   map[[32]byte]string
-	admin     *[32]byte
+	// Keys authenticates client keys (those of config and those created
+	// through the admin API) and enforces their limits, and serves
+	// /api/admin/cato/keys. Nil: only the keys of AddKey are accepted,
+	// without limits, and there is no keys API.
+	Keys    *keys.Gate
+	tenants map[[32]byte]string
+	admin   *[32]byte
 }
 
 // AddKey accepts key for tenant.
@@ -53,19 +60,30 @@ func bearer(r *http.Request) string {
 	return ""
 }
 
-// tenant returns the tenant of the request's key.
-func (a *Auth) tenant(r *http.Request) (string, error) {
+// client returns the request's key, which names its tenant and limits.
+func (a *Auth) client(r *http.Request) (keys.Key, error) {
 	if a.Anonymous {
-		return AnonymousTenant, nil
+		return keys.Key{Tenant: AnonymousTenant}, nil
 	}
-	key := bearer(r)
-	if key == "" {
-		return "", fail(codeMissingKey, "an API key is required: send Authorization: Bearer <key>")
+	secret := bearer(r)
+	if secret == "" {
+		return keys.Key{}, fail(codeMissingKey, "an API key is required: send Authorization: Bearer <key>")
 	}
-	if t, ok := a.tenants[sha256.Sum256([]byte(key))]; ok {
-		return t, nil
+	if t, ok := a.tenants[sha256.Sum256([]byte(secret))]; ok {
+		return keys.Key{Tenant: t}, nil
 	}
-	return "", fail(codeInvalidKey, "the API key is not valid")
+	if a.Keys != nil {
+		k, err := a.Keys.Authenticate(r.Context(), secret)
+		switch {
+		case err == nil:
+			return k, nil
+		case errors.Is(err, keys.ErrRevoked):
+			return keys.Key{}, fail(codeInvalidKey, "the API key was revoked")
+		case !errors.Is(err, keys.ErrUnknown):
+			return keys.Key{}, err
+		}
+	}
+	return keys.Key{}, fail(codeInvalidKey, "the API key is not valid")
 }
 
 // checkAdmin returns nil when the request carries the admin key.
@@ -87,12 +105,29 @@ func (a *Auth) checkAdmin(r *http.Request) error {
 	return nil
 }
 
-type tenantKey struct{}
+type clientKey struct{}
 
 // tenantOf returns the authenticated tenant of a client request.
 func tenantOf(ctx context.Context) string {
-	t, _ := ctx.Value(tenantKey{}).(string)
-	return t
+	return keyOf(ctx).Tenant
+}
+
+// keyOf returns the authenticated key of a client request: its tenant and
+// limits.
+func keyOf(ctx context.Context) *keys.Key {
+	if k, ok := ctx.Value(clientKey{}).(*keys.Key); ok {
+		return k
+	}
+	return &keys.Key{}
+}
+
+// allowedModels returns the models the request's key may use; nil means
+// any.
+func allowedModels(ctx context.Context) []string {
+	if m := keyOf(ctx).Limits.Models; len(m) > 0 {
+		return m
+	}
+	return nil
 }
 
 // access says who may call a route.
@@ -114,13 +149,13 @@ func (s *Server) guard(a access, h http.HandlerFunc) http.Handler {
 				return
 			}
 			defer done()
-			t, err := s.opt.Auth.tenant(r)
+			k, err := s.opt.Auth.client(r)
 			if err != nil {
 				s.writeError(w, r, err)
 				return
 			}
-			telemetry.Set(r.Context(), attribute.String("cato.tenant", t))
-			h(w, r.WithContext(context.WithValue(r.Context(), tenantKey{}, t)))
+			telemetry.Set(r.Context(), attribute.String("cato.tenant", k.Tenant))
+			h(w, r.WithContext(context.WithValue(r.Context(), clientKey{}, &k)))
 		})
 	case admin:
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

@@ -96,6 +96,7 @@ func (s *Server) chat(w http.ResponseWriter, r *http.Request, body []byte) answe
 	q := &orchestrator.Query{
 		Tenant: tenantOf(r.Context()), User: user, SessionID: session,
 		Request: &req.Request, Domain: req.Cato.Domain, Cache: req.Cato.Cache, Memory: req.Cato.Memory,
+		Models: allowedModels(r.Context()),
 	}
 	if req.Stream {
 		return s.streamChat(w, r, q, req)
@@ -119,14 +120,14 @@ func (s *Server) chat(w http.ResponseWriter, r *http.Request, body []byte) answe
 			rw := openai.Rewrite{ID: id, Model: ans.Model, KeepModel: !orchestrator.IsAuto(req.Model), Cato: catoJSON}
 			if b, ok := openai.AppendRewritten(make([]byte, 0, len(raw)+len(catoJSON)+64), raw, &rw); ok {
 				writeBody(w, http.StatusOK, b)
-				return answered{model: ans.Model, text: ans.Response.Message.Content, cached: ans.Cached, cost: ans.CostUSD}
+				return answeredBy(ans, ans.Response.Message.Content)
 			}
 		}
 	}
 	out := openai.NewChatResponse(id, start.Unix(), ans.Model, ans.Response)
 	out.Cato = meta
 	writeJSON(w, http.StatusOK, out)
-	return answered{model: ans.Model, text: ans.Response.Message.Content, cached: ans.Cached, cost: ans.CostUSD}
+	return answeredBy(ans, ans.Response.Message.Content)
 }
 
 // shadowChat answers a chat completion the legacy side served on the new
@@ -244,7 +245,7 @@ func (s *Server) streamFailed(ctx context.Context, model string, err error) (bod
 // answered, the text it streamed and the error that ended the stream.
 // Errors before the first byte get a normal error answer; later ones an
 // error event, since the status is already sent.
-func (s *Server) streamChat(w http.ResponseWriter, r *http.Request, q *orchestrator.Query, req *openai.ChatRequest) answered {
+func (s *Server) streamChat(w http.ResponseWriter, r *http.Request, q *orchestrator.Query, req *openai.ChatRequest) (res answered) {
 	start := time.Now()
 	ctx := r.Context()
 	sa, err := s.startStream(w, r, q)
@@ -252,6 +253,7 @@ func (s *Server) streamChat(w http.ResponseWriter, r *http.Request, q *orchestra
 		return answered{err: err}
 	}
 	defer sa.Close()
+	defer func() { res.tokens, res.cost = tokensOf(sa.Usage(), sa.Cached), sa.CostUSD() }()
 	rc := http.NewResponseController(w)
 
 	id := "chatcmpl-" + requestID(ctx)

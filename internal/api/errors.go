@@ -34,6 +34,8 @@ const (
 	codeNotFound         = "not_found"
 	codeMethodNotAllowed = "method_not_allowed"
 	codeInvalidLimit     = "invalid_limit"
+	// codeInvalidKeyDocument refuses a key document of the admin API.
+	codeInvalidKeyDocument = "invalid_key_document"
 )
 
 // failure is a failure api finds itself: a missing key, an unknown path, a
@@ -59,7 +61,7 @@ func failureKind(code string) (int, string) {
 		return http.StatusNotFound, openai.TypeInvalidRequest
 	case codeMethodNotAllowed:
 		return http.StatusMethodNotAllowed, openai.TypeInvalidRequest
-	case codeUnreadableBody, codeInvalidLimit:
+	case codeUnreadableBody, codeInvalidLimit, codeInvalidKeyDocument:
 		return http.StatusBadRequest, openai.TypeInvalidRequest
 	case codeSlowBody:
 		return http.StatusRequestTimeout, openai.TypeInvalidRequest
@@ -87,6 +89,9 @@ func describe(err error, reqID string) (int, openai.ErrorBody, int) {
 	var re *openai.RequestError
 	var pe *provider.Error
 	var mbe *http.MaxBytesError
+	if status, body, retry, ok := describeKeys(err, reqID); ok {
+		return status, body, retry
+	}
 	switch {
 	case errors.As(err, &f):
 		status, typ := failureKind(f.code)

@@ -86,14 +86,16 @@ func (q *queryRequest) chatBody() []byte {
 	return b
 }
 
-func (q *queryRequest) toQuery(tenant string) *orchestrator.Query {
+// toQuery returns the orchestrator's query for q, asked by a client of
+// tenant whose key may use models (nil: any).
+func (q *queryRequest) toQuery(tenant string, models []string) *orchestrator.Query {
 	model := q.Model
 	if model == "" {
 		model = orchestrator.Auto
 	}
 	return &orchestrator.Query{
 		Tenant: tenant, User: q.User, SessionID: q.SessionID, Domain: q.Domain,
-		Cache: q.Cache, Memory: q.Memory,
+		Cache: q.Cache, Memory: q.Memory, Models: models,
 		Request: &llm.Request{
 			Model: model, User: q.User, MaxTokens: q.MaxTokens, HiddenStates: q.HiddenStates,
 			Messages: []llm.Message{{Role: llm.RoleUser, Content: q.Query}},
@@ -123,7 +125,7 @@ func (s *Server) queryEndpoint() *twoSided[*queryRequest] {
 // query answers /api/cato/query on the new side.
 func (s *Server) query(w http.ResponseWriter, r *http.Request, qr *queryRequest) answered {
 	start := time.Now()
-	ans, err := s.opt.Orchestrator.Answer(r.Context(), qr.toQuery(tenantOf(r.Context())))
+	ans, err := s.opt.Orchestrator.Answer(r.Context(), qr.toQuery(tenantOf(r.Context()), allowedModels(r.Context())))
 	if err != nil {
 		s.writeError(w, r, err)
 		return answered{err: err}
@@ -136,7 +138,7 @@ func (s *Server) query(w http.ResponseWriter, r *http.Request, qr *queryRequest)
 		Usage:        queryUsage{ans.Response.Usage.PromptTokens, ans.Response.Usage.CompletionTokens},
 		LatencyMS:    ms(time.Since(start)), CostUSD: ans.CostUSD, Degraded: ans.Degraded,
 	})
-	return answered{model: ans.Model, text: ans.Response.Message.Content, cached: ans.Cached, cost: ans.CostUSD}
+	return answeredBy(ans, ans.Response.Message.Content)
 }
 
 // legacyQuery answers /api/cato/query on the legacy side: the query is
@@ -166,7 +168,7 @@ func (s *Server) legacyQuery(w http.ResponseWriter, r *http.Request, q *queryReq
 // the shadow comparison, leaving no state behind.
 func (s *Server) shadowQuery(ctx context.Context, tenant string, qr *queryRequest) rollout.Answer {
 	start := time.Now()
-	q := qr.toQuery(tenant)
+	q := qr.toQuery(tenant, nil)
 	q.Shadow = true
 	a, err := s.opt.Orchestrator.Answer(ctx, q)
 	return shadowAnswer(a, err, start)
@@ -178,7 +180,7 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	d, err := s.opt.Orchestrator.Route(r.Context(), qr.toQuery(tenantOf(r.Context())))
+	d, err := s.opt.Orchestrator.Route(r.Context(), qr.toQuery(tenantOf(r.Context()), allowedModels(r.Context())))
 	if err != nil {
 		s.writeError(w, r, err)
 		return

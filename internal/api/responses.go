@@ -95,6 +95,7 @@ func (s *Server) responses(w http.ResponseWriter, r *http.Request, c *responsesC
 	q := &orchestrator.Query{
 		Tenant: tenant, User: user, SessionID: session, Request: req.ChatRequest(conv),
 		Domain: req.Cato.Domain, Cache: req.Cato.Cache, Memory: req.Cato.Memory,
+		Models: allowedModels(ctx),
 	}
 	rc := &responseCall{req: req, tenant: tenant, session: session, conv: conv, id: openai.NewResponseID(), start: start}
 	if req.Stream {
@@ -115,7 +116,7 @@ func (s *Server) responses(w http.ResponseWriter, r *http.Request, c *responsesC
 		HiddenStates: ans.Response.HiddenStates, Degraded: append(ans.Degraded, degraded...),
 	}
 	writeJSON(w, http.StatusOK, out)
-	return answered{model: ans.Model, text: out.OutputText(), cached: ans.Cached, cost: ans.CostUSD}
+	return answeredBy(ans, out.OutputText())
 }
 
 // responseCall is what answering one Responses request needs beyond the
@@ -200,13 +201,14 @@ func (s *Server) storeResponse(ctx context.Context, rc *responseCall, out *opena
 // streamResponse answers with the Responses API's events. Errors before
 // the first chunk get a normal error answer; later ones the error and
 // response.failed events, since the status is already sent.
-func (s *Server) streamResponse(w http.ResponseWriter, r *http.Request, q *orchestrator.Query, rc *responseCall) answered {
+func (s *Server) streamResponse(w http.ResponseWriter, r *http.Request, q *orchestrator.Query, rc *responseCall) (res answered) {
 	ctx := r.Context()
 	sa, err := s.startStream(w, r, q)
 	if err != nil {
 		return answered{err: err}
 	}
 	defer sa.Close()
+	defer func() { res.tokens, res.cost = tokensOf(sa.Usage(), sa.Cached), sa.CostUSD() }()
 	flusher := http.NewResponseController(w)
 	flushed := func(err error) bool { return err == nil && flusher.Flush() == nil }
 	gone := func() answered { return answered{model: sa.Model, text: sa.Text(), err: clientGone(ctx)} }

@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/cato-gateway/cato/internal/keys"
+	"github.com/cato-gateway/cato/internal/orchestrator"
 	"github.com/cato-gateway/cato/internal/rollout"
 	"github.com/cato-gateway/cato/internal/telemetry"
 	"go.opentelemetry.io/otel/attribute"
@@ -76,9 +78,17 @@ type answered struct {
 	err error
 	// cached reports a cache hit; cost is the answer's cost in US dollars
 	// (zero when no model answered). Both feed the rollout's per-side
-	// figures.
+	// figures, and cost the key's budget.
 	cached bool
 	cost   float64
+	// tokens is what the answer used, as the key's limits count them
+	// (tokensOf); zero when no model answered.
+	tokens int64
+}
+
+// answeredBy reports a complete answer whose text is text.
+func answeredBy(ans *orchestrator.Answer, text string) answered {
+	return answered{model: ans.Model, text: text, cached: ans.Cached, cost: ans.CostUSD, tokens: tokensOf(ans.Response.Usage, ans.Cached)}
 }
 
 func (e *twoSided[T]) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -88,18 +98,26 @@ func (e *twoSided[T]) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	req, chat, err := e.read(rw, r)
 	var text string
 	served := "" // the side that served the request; none when it was not read
+	var ticket keys.Ticket
+	if err == nil {
+		ticket, err = e.s.admitKey(r, chat)
+	}
 	if err != nil {
 		e.s.writeError(rw, r, err)
 	} else if side, id := e.s.tracedSide(r, chat); side == rollout.SideLegacy {
+		// The legacy side reports no usage: the estimate Admit counted
+		// stands, and nothing is spent.
 		model, served = "legacy", side.String()
 		text = e.serveLegacy(rw, r, req, chat, id)
 		e.s.remember(r, rw, rollout.SideLegacy.String(), model, e.route, start)
 	} else {
 		served = side.String()
-		var m string
-		if m, text = e.serveNew(rw, r, req, chat, start); m != "" {
-			model = m
+		res := e.serveNew(rw, r, req, chat, start)
+		if res.model != "" {
+			model = res.model
 		}
+		text = res.text
+		ticket.Settle(r.Context(), res.tokens, res.cost)
 		e.s.remember(r, rw, rollout.SideNew.String(), model, e.route, start)
 	}
 	took := time.Since(start)
@@ -172,15 +190,14 @@ func (e *twoSided[T]) serveLegacy(w *response, r *http.Request, req T, chat []by
 	return ans.Text
 }
 
-// serveNew answers on the new side and returns the model that answered
-// and the answer's text.
-func (e *twoSided[T]) serveNew(w *response, r *http.Request, req T, chat []byte, start time.Time) (string, string) {
+// serveNew answers on the new side and reports the answer.
+func (e *twoSided[T]) serveNew(w *response, r *http.Request, req T, chat []byte, start time.Time) answered {
 	w.Header().Set(rollout.HeaderSide, rollout.SideNew.String())
 	e.s.opt.Metrics.RolloutRequests.WithLabelValues("new").Inc()
 	res := e.answer(w, r, req)
 	ro := e.s.opt.Rollout
 	if ro == nil {
-		return res.model, res.text
+		return res
 	}
 	ans := rollout.Answer{Text: res.text, Status: w.status, Err: res.err, Latency: time.Since(start), CostUSD: res.cost, CostKnown: true}
 	if ro.Stats != nil {
@@ -191,7 +208,7 @@ func (e *twoSided[T]) serveNew(w *response, r *http.Request, req T, chat []byte,
 			return ro.Legacy.Call(ctx, legacyChatPath, chat)
 		})
 	}
-	return res.model, res.text
+	return res
 }
 
 // getRollout serves GET /api/admin/cato/rollout[?limit=N]: the flag and

@@ -142,6 +142,12 @@ func (s *Server) routes() []route {
 	if s.opt.Feedback != nil {
 		rs = append(rs, route{"/api/cato/feedback", client, map[string]http.HandlerFunc{http.MethodPost: s.postFeedback}})
 	}
+	if s.opt.Auth.Keys != nil {
+		rs = append(rs,
+			route{"/api/admin/cato/keys", admin, map[string]http.HandlerFunc{http.MethodGet: s.listKeys, http.MethodPost: s.createKey}},
+			route{"/api/admin/cato/keys/{id}", admin, map[string]http.HandlerFunc{http.MethodDelete: s.revokeKey}},
+		)
+	}
 	if ro := s.opt.Rollout; ro != nil && ro.Admin != nil {
 		rs = append(rs, route{"/api/admin/cato/rollout", admin, map[string]http.HandlerFunc{http.MethodGet: s.getRollout, http.MethodPut: s.putRollout}})
 	}

@@ -14,6 +14,7 @@ import (
 	"github.com/cato-gateway/cato/internal/api"
 	"github.com/cato-gateway/cato/internal/breaker"
 	"github.com/cato-gateway/cato/internal/config"
+	"github.com/cato-gateway/cato/internal/keys"
 	"github.com/cato-gateway/cato/internal/llm"
 	"github.com/cato-gateway/cato/internal/lograte"
 	"github.com/cato-gateway/cato/internal/metrics"
@@ -96,7 +97,7 @@ func newApp(ctx context.Context, cfg *config.Config, environ []string, log *slog
 	// others.
 	reqLog := slog.New(lograte.New(log.Handler(), lograte.Options{}))
 	a.reqLog = reqLog
-	auth, err := buildAuth(cfg, env, log)
+	auth, cfgKeys, err := buildAuth(cfg, env, log)
 	if err != nil {
 		return nil, err
 	}
@@ -108,6 +109,9 @@ func newApp(ctx context.Context, cfg *config.Config, environ []string, log *slog
 		return nil, fmt.Errorf("store: %w", err)
 	}
 	a.closers = append(a.closers, backend.Close)
+	if auth.Keys, err = keys.New(keys.Options{Store: backend.Keys(), Now: now, Log: reqLog}, cfgKeys); err != nil {
+		return nil, err
+	}
 	models := map[string]provider.Provider{}
 	for _, name := range sortedKeys(cfg.Models) {
 		m := cfg.Models[name]
@@ -258,16 +262,21 @@ func newProvider(ctx context.Context, name string, m config.Model, hc *http.Clie
 	return nil, fmt.Errorf("provider %q is not available in this build", m.Provider)
 }
 
-func buildAuth(cfg *config.Config, env map[string]string, log *slog.Logger) (*api.Auth, error) {
+// buildAuth reads the admin key and the keys of auth.keys from env; the
+// caller gives auth its keys.Gate, with those keys, once the store is open.
+func buildAuth(cfg *config.Config, env map[string]string, log *slog.Logger) (*api.Auth, []keys.ConfigKey, error) {
 	auth := &api.Auth{}
 	var errs []error
+	var cfgKeys []keys.ConfigKey
 	for i, k := range cfg.Auth.Keys {
 		key := env[k.KeyEnv]
 		if key == "" {
 			errs = append(errs, fmt.Errorf("auth.keys[%d].key_env: the environment variable %s is not set or empty", i, k.KeyEnv))
 			continue
 		}
-		auth.AddKey(key, k.Tenant)
+		cfgKeys = append(cfgKeys, keys.ConfigKey{Secret: key, Tenant: k.Tenant, Limits: keys.Limits{
+			Models: k.Models, RPM: k.RPM, TPM: k.TPM, BudgetUSD: k.BudgetUSD, BudgetPeriod: keys.Period(k.BudgetPeriod),
+		}})
 	}
 	auth.SetAdminKey(env[cfg.Auth.AdminKeyEnv])
 	if len(cfg.Auth.Keys) == 0 {
@@ -277,7 +286,7 @@ func buildAuth(cfg *config.Config, env map[string]string, log *slog.Logger) (*ap
 		auth.Anonymous = true
 		log.Warn("no client keys configured: accepting anonymous requests, on loopback only", "listen", cfg.Listen)
 	}
-	return auth, errors.Join(errs...)
+	return auth, cfgKeys, errors.Join(errs...)
 }
 
 func isLoopback(listen string) bool {

@@ -23,6 +23,7 @@ func commands() []command {
 		{"simulate", "run a simulated OpenAI/Bedrock/SageMaker-compatible model server", runSimulate},
 		{"rollout", "status|set N|rollback|report: talk to a running gateway's admin API", runRollout},
 		{"import", "litellm FILE: translate a LiteLLM proxy config into a Cato config", runImport},
+		{"keys", "create|list|revoke ID: manage client keys through a running gateway's admin API", runKeys},
 		{"loadtest", "drive load and report p50/p99, errors, cache hit rate", runLoadtest},
 		{"version", "print the version", runVersion},
 	}

@@ -157,6 +157,12 @@ type adminClient struct {
 // do sends body (JSON) with method to the rollout endpoint, decodes the
 // answer into out and returns it raw.
 func (c adminClient) do(ctx context.Context, method string, body any, out any) ([]byte, error) {
+	return c.doPath(ctx, method, rolloutPath, body, out)
+}
+
+// doPath sends body (JSON) with method to the admin API's path, decodes
+// the answer into out (unless out is nil) and returns it raw.
+func (c adminClient) doPath(ctx context.Context, method, path string, body any, out any) ([]byte, error) {
 	var rd io.Reader
 	if body != nil {
 		b, err := json.Marshal(body)
@@ -165,7 +171,7 @@ func (c adminClient) do(ctx context.Context, method string, body any, out any) (
 		}
 		rd = bytes.NewReader(b)
 	}
-	req, err := http.NewRequestWithContext(ctx, method, c.base+rolloutPath, rd)
+	req, err := http.NewRequestWithContext(ctx, method, c.base+path, rd)
 	if err != nil {
 		return nil, usageError{fmt.Sprintf("bad --url %q: %v", c.base, err)}
 	}
@@ -199,8 +205,11 @@ func (c adminClient) do(ctx context.Context, method string, body any, out any) (
 		}
 		return nil, fmt.Errorf("the admin API answered %d: %s", resp.StatusCode, msg)
 	}
+	if out == nil {
+		return raw, nil
+	}
 	if err := json.Unmarshal(raw, out); err != nil {
-		return nil, fmt.Errorf("the gateway's answer is not the rollout document: %w", err)
+		return nil, fmt.Errorf("the gateway's answer to %s is not the document expected: %w", path, err)
 	}
 	return raw, nil
 }

@@ -377,6 +377,21 @@ type Key struct {
 	KeyEnv string `yaml:"key_env"`
 	// Tenant is the tenant the key belongs to.
 	Tenant string `yaml:"tenant"`
+	// Models lists the models the key may call (for auto routing, the
+	// router's choice and its fallbacks are kept to them). Empty means
+	// any.
+	Models []string `yaml:"models"`
+	// RPM caps the key's requests per calendar minute, across replicas
+	// that share a store. Zero means no cap.
+	RPM int64 `yaml:"rpm"`
+	// TPM caps the key's tokens (prompt and answer) per calendar minute.
+	// Zero means no cap.
+	TPM int64 `yaml:"tpm"`
+	// BudgetUSD caps the key's spend per budget period, in US dollars.
+	// Zero means no cap.
+	BudgetUSD float64 `yaml:"budget_usd"`
+	// BudgetPeriod is day or month (calendar, UTC). Empty means month.
+	BudgetPeriod string `yaml:"budget_period"`
 }
 
 // Session configures working memory.

@@ -118,6 +118,9 @@ func TestLoadRefusesWrongKeysAndValues(t *testing.T) {
 		{"satisfaction margin missing", "rollout: {auto_rollback: {enabled: true, satisfaction: {min_ratings: 20}}}\n", nil, []string{"rollout.auto_rollback.satisfaction.margin", "0 is not above 0"}},
 		{"satisfaction without feedback", "feedback: {enabled: false}\nrollout: {auto_rollback: {satisfaction: {margin: 0.1}}}\n", nil, []string{"rollout.auto_rollback.satisfaction", "feedback.enabled"}},
 		{"negative feedback window", "", []string{"CATO_FEEDBACK__WINDOW=-1m"}, []string{"feedback", "cannot be negative"}},
+		{"negative key limit", "auth: {keys: [{key_env: K, tenant: t, rpm: -1}]}\n", nil, []string{"auth.keys[0]", "must not be negative"}},
+		{"unknown budget period", "auth: {keys: [{key_env: K, tenant: t, budget_period: week}]}\n", nil, []string{"auth.keys[0].budget_period", `"week" is not day or month`}},
+		{"unknown key limit", "auth: {keys: [{key_env: K, tenant: t, rps: 5}]}\n", nil, []string{"rps"}},
 		{"openai without base_url", "models: {bedrock_haiku: {provider: openai}, bedrock_sonnet: {provider: simulated}, shadow_self: {provider: simulated}}\n", nil, []string{"models.bedrock_haiku.base_url"}},
 	}
 	for _, tt := range tests {

@@ -151,9 +151,17 @@ func (c *Config) Validate() error {
 		}
 	}
 	for i, k := range c.Auth.Keys {
+		at := fmt.Sprintf("auth.keys[%d]", i)
 		if k.KeyEnv == "" || k.Tenant == "" {
-			bad(fmt.Sprintf("auth.keys[%d]", i), "each key needs key_env and tenant")
+			bad(at, "each key needs key_env and tenant")
 		}
+		if k.RPM < 0 || k.TPM < 0 || k.BudgetUSD < 0 {
+			bad(at, "rpm, tpm and budget_usd must not be negative (0 means no limit)")
+		}
+		if p := k.BudgetPeriod; p != "" && p != "day" && p != "month" {
+			bad(at+".budget_period", "%q is not day or month", p)
+		}
+
 	}
 	model("session.summary_model", c.Session.SummaryModel)
 	if t := c.Cache.Threshold; t < 0 || t > 1 {

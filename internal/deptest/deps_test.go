@@ -82,6 +82,7 @@ var classes = map[string]class{
 	"internal/simulator":    domain,
 	"internal/memory":       domain,
 	"internal/feedback":     domain,
+	"internal/keys":         domain,
 
 	"internal/provider/awsenv":       adapter,
 	"internal/provider/bedrock":      adapter,
@@ -108,6 +109,7 @@ var classes = map[string]class{
 	"internal/session/sessiontest": testSup,
 	"internal/memory/memorytest":   testSup,
 	"internal/rollout/rollouttest": testSup,
+	"internal/keys/keystest":       testSup,
 	"internal/provider/awstest":    testSup,
 	"internal/loadtest":            tool,
 	"internal/litellm":             tool,

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"time"
 
 	"github.com/cato-gateway/cato/internal/cache"
@@ -17,6 +18,11 @@ import (
 // ErrModelNotFound is returned when a request names a model that is not
 // configured.
 var ErrModelNotFound = errors.New("model not found")
+
+// ErrModelNotAllowed is returned when the client's key may not use the
+// model a request names, or, for Auto, any model of the router's choice
+// and its fallbacks.
+var ErrModelNotAllowed = errors.New("model not allowed for this key")
 
 // Auto names the router's choice; "cato" is accepted as a synonym.
 const Auto = "auto"
@@ -125,6 +131,17 @@ type Query struct {
 	// Shadow marks a mirrored request: it is answered, but leaves no state
 	// behind (no session, cache or memory writes).
 	Shadow bool
+	// Models lists the models the client's key may use; nil means any.
+	// A named model outside it is refused (ErrModelNotAllowed); for Auto,
+	// the router's choice and its fallbacks are kept to it, in order, the
+	// first allowed one becoming the primary; a cached answer of another
+	// model is not served.
+	Models []string
+}
+
+// allows reports whether q's key may use model.
+func (q *Query) allows(model string) bool {
+	return q.Models == nil || slices.Contains(q.Models, model)
 }
 
 // Answer is the outcome of Answer.
@@ -144,8 +161,15 @@ type Answer struct {
 
 // checkModel refuses a request for a model that is not configured.
 func (o *Orchestrator) checkModel(q *Query) error {
-	if m := q.Request.Model; !IsAuto(m) && !o.models[m] {
+	m := q.Request.Model
+	if IsAuto(m) {
+		return nil
+	}
+	if !o.models[m] {
 		return fmt.Errorf("%w: %q", ErrModelNotFound, m)
+	}
+	if !q.allows(m) {
+		return fmt.Errorf("%w: %q", ErrModelNotAllowed, m)
 	}
 	return nil
 }
@@ -183,6 +207,28 @@ func (o *Orchestrator) route(ctx context.Context, q *Query) (router.Decision, er
 	if err != nil {
 		return router.Decision{}, fmt.Errorf("routing: %w", err)
 	}
+	return keepAllowed(q, d)
+}
+
+// keepAllowed keeps the models of an Auto decision that q's key may use,
+// in order; the first of them becomes the primary.
+func keepAllowed(q *Query, d router.Decision) (router.Decision, error) {
+	if q.Models == nil {
+		return d, nil
+	}
+	var chain []string
+	for _, m := range chainOf(d) {
+		if q.allows(m) && !slices.Contains(chain, m) {
+			chain = append(chain, m)
+		}
+	}
+	if len(chain) == 0 {
+		return router.Decision{}, fmt.Errorf("%w: the router chose %s and no fallback the key may use", ErrModelNotAllowed, d.Primary)
+	}
+	if chain[0] != d.Primary {
+		d.Reason += "; " + d.Primary + " is not allowed for this key"
+	}
+	d.Primary, d.Fallbacks = chain[0], chain[1:]
 	return d, nil
 }
 

@@ -65,6 +65,10 @@ type reply struct {
 	brokeOff bool
 }
 
+// reasonModelNotAllowed is the bypass of a cached answer by a model the
+// key may not use.
+const reasonModelNotAllowed cache.Reason = "model_not_allowed"
+
 // prepare takes q through the steps before the answer. An error refuses q:
 // an unknown model, an invalid session id, a routing failure. A store that
 // cannot be reached only degrades the answer.
@@ -78,6 +82,9 @@ func (o *Orchestrator) prepare(ctx context.Context, q *Query) (turn, error) {
 		return turn{}, err
 	}
 	t.cache = o.lookup(ctx, q, t.prompt.usedMemory)
+	if t.cached() && !q.allows(t.cache.Entry.Model) {
+		t.cache = cache.Result{Outcome: cache.Bypass, Reason: reasonModelNotAllowed}
+	}
 	if t.cached() {
 		t.route = cachedDecision(t.cache)
 		return t, nil

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"strings"
 
+	"github.com/cato-gateway/cato/internal/keys"
 	"github.com/cato-gateway/cato/internal/redact"
 	"github.com/cato-gateway/cato/internal/session"
 	"github.com/cato-gateway/cato/internal/store/dynamostore"
@@ -150,6 +151,19 @@ func (b *Backend) Sessions(o session.StoreOptions) session.Store {
 		return dynamostore.NewSessionStore(b.dynamo, o)
 	default:
 		return pgstore.NewSessionStore(b.postgres, o)
+	}
+}
+
+// Keys returns the client key store of the backend: keys created through
+// the admin API, their counters and their revocations.
+func (b *Backend) Keys() keys.Store {
+	switch {
+	case b.embedded != nil:
+		return embedded.NewKeyStore(b.embedded)
+	case b.redis != nil:
+		return redisstore.NewKeyStore(b.redis)
+	default:
+		return pgstore.NewKeyStore(b.postgres)
 	}
 }
 

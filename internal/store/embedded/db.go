@@ -84,6 +84,9 @@ type DB struct {
 	// memory is the state every MemoryStore on this DB shares: the episode
 	// indexes and the queue's wake-ups (memory.go).
 	memory memoryShared
+	// keyCounters are the request, token and spend counts of client keys
+	// (keys.go).
+	keyCounters keyCounters
 	// epoch names this opening of the file: queue leases taken under
 	// another epoch were taken by a process that is gone.
 	epoch [8]byte
