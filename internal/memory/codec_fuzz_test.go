@@ -75,7 +75,7 @@ func FuzzInteraction(f *testing.F) {
 			}
 			return
 		}
-		if in.Tenant == "" || strings.TrimSpace(in.Query+in.Response) == "" || in.User == "." || in.User == ".." {
+		if in.Tenant == "" || strings.TrimSpace(in.Query+in.Response) == "" || in.User == "." || in.User == ".." || in.User == "/" {
 			t.Fatalf("accepted %+v without a tenant or text", in)
 		}
 		for _, id := range []string{in.Tenant, in.User, in.SessionID, in.Domain} {

@@ -55,7 +55,8 @@ type Key struct {
 }
 
 // Validate reports whether k can be stored: a tenant, no part too long,
-// holding a NUL byte or invalid UTF-8, and a user other than "." and "..".
+// holding a NUL byte or invalid UTF-8, and a user other than ".", ".."
+// and "/".
 func (k Key) Validate() error {
 	if k.Tenant == "" {
 		return fmt.Errorf("%w: tenant is empty", ErrInvalidKey)
@@ -65,9 +66,10 @@ func (k Key) Validate() error {
 			return fmt.Errorf("%w: %v", ErrInvalidKey, err)
 		}
 	}
-	if k.User == "." || k.User == ".." {
+	if k.User == "." || k.User == ".." || k.User == "/" {
 		// DELETE /api/cato/memory/users/{user} cannot name such a user (an
-		// HTTP path is cleaned of them), so nothing is kept for one.
+		// HTTP path is cleaned of dot segments, and the router matches no
+		// segment that is one escaped slash), so nothing is kept for one.
 		return fmt.Errorf("%w: user %q cannot be named in a URL path", ErrInvalidKey, k.User)
 	}
 	return nil

@@ -15,7 +15,7 @@ func FuzzKeyValidate(f *testing.F) {
 	for _, s := range [][2]string{
 		{"team-a", "s-1"}, {"", "session with spaces"}, {"t", ""}, {"t", "a\u0085b"},
 		{"t", "a\u200bb"}, {"t", "\ufeffx"}, {"t", "a\x7fb"}, {"t", "\xff"}, {"t", "\u202e"},
-		{"t", "日本語-セッション"}, {"t", "."}, {"t", ".."}, {"t", "..."}, {"t\x00", "s"}, {"t", "a\tb"}, {"t", "a\u00a0b"},
+		{"t", "日本語-セッション"}, {"t", "."}, {"t", ".."}, {"t", "/"}, {"t", "..."}, {"t\x00", "s"}, {"t", "a\tb"}, {"t", "a\u00a0b"},
 	} {
 		f.Add(s[0], s[1])
 	}
@@ -27,7 +27,7 @@ func FuzzKeyValidate(f *testing.F) {
 			}
 			return
 		}
-		if id == "" || id == "." || id == ".." {
+		if id == "" || id == "." || id == ".." || id == "/" {
 			t.Fatalf("accepted id %q, which GET and DELETE /api/cato/sessions/{id} cannot name (tenant %q)", id, tenant)
 		}
 		for _, s := range []string{tenant, id} {
