@@ -51,6 +51,7 @@ auth:
   keys:
     - {key_env: TEST_KEY_A, tenant: team-a}
     - {key_env: TEST_KEY_B, tenant: team-b}
+memory: {extractor: rules}
 `
 }
 
@@ -175,43 +176,29 @@ func TestIsolationMatrix(t *testing.T) {
 	}
 	for _, o := range owners {
 		c := client{t, base, o.key}
-		c.waitFacts("user="+o.user, func(fs []factJSON) bool { return len(fs) == 1 && fs[0].Object == o.word })
+		c.waitFacts("user="+o.user, func(fs []factJSON) bool {
+			for _, f := range fs {
+				if f.Predicate == "favourite_colour" && f.Object == o.word {
+					return true
+				}
+			}
+			return false
+		})
 	}
 	waitQueue(t, base)
 
-	// Each row reads (or, below, deletes) the owner's data as the caller
-	// and returns the status and body. want gives the outcome per relation.
+	// Each row reads the owner's data as the caller and returns the status
+	// and body; holds says whether the body holds the owner's data (its
+	// word, unless the row says otherwise). want gives the outcome per
+	// relation. The memory rows come first: a "shares" row records, in the
+	// caller's memory, an answer that holds the owner's word.
+	contains := func(o *owner, body string) bool { return strings.Contains(body, o.word) }
 	rows := []struct {
-		name string
-		do   func(caller, o *owner) (int, string)
-		want [4]outcome
+		name  string
+		do    func(caller, o *owner) (int, string)
+		holds func(o *owner, body string) bool
+		want  [4]outcome
 	}{
-		{
-			name: "GET /api/cato/sessions/{id}",
-			do: func(c, o *owner) (int, string) {
-				return c.as(t, base, http.MethodGet, "/api/cato/sessions/"+url.PathEscape(o.session), "")
-			},
-			want: [4]outcome{reaches, shares, notFound, notFound},
-		},
-		{
-			name: "POST /api/cato/query in the owner's session (working memory)",
-			do: func(c, o *owner) (int, string) {
-				return c.as(t, base, http.MethodPost, "/api/cato/query",
-					fmt.Sprintf(`{"query": "Which word was I to keep in mind?", "session_id": %q, "user": %q}`, o.session, c.user))
-			},
-			want: [4]outcome{reaches, shares, nothing, nothing},
-		},
-		{
-			name: "POST /api/cato/query in a session of the caller's own, same question (cache of session answers)",
-			do: func(c, o *owner) (int, string) {
-				// The owner asked this in its session in the row above; an
-				// answer that depends on a session is never cached, so no
-				// other session gets it.
-				return c.as(t, base, http.MethodPost, "/api/cato/query",
-					fmt.Sprintf(`{"query": "Which word was I to keep in mind?", "session_id": %q, "user": %q}`, "fresh-"+c.tenant+"-"+c.user+"-"+o.tenant+"-"+o.user, c.user))
-			},
-			want: [4]outcome{nothing, nothing, nothing, nothing},
-		},
 		{
 			name: "GET /api/cato/memory/facts",
 			do: func(c, o *owner) (int, string) {
@@ -234,7 +221,7 @@ func TestIsolationMatrix(t *testing.T) {
 			want: [4]outcome{reaches, nothing, nothing, nothing},
 		},
 		{
-			name: "POST /api/cato/query recalling long-term memory (personal question, cache bypassed)",
+			name: "POST /api/cato/query recalling long-term memory (a personal question: the cache is bypassed)",
 			do: func(c, o *owner) (int, string) {
 				return c.as(t, base, http.MethodPost, "/api/cato/query",
 					fmt.Sprintf(`{"query": "What is my favourite colour?", "session_id": %q, "user": %q}`, "recall-"+c.tenant+"-"+c.user+"-"+o.tenant+"-"+o.user, c.user))
@@ -242,14 +229,42 @@ func TestIsolationMatrix(t *testing.T) {
 			want: [4]outcome{reaches, nothing, nothing, nothing},
 		},
 		{
-			name: "POST /api/cato/query with the owner's cached question (semantic cache)",
+			name: "GET /api/cato/sessions/{id}",
 			do: func(c, o *owner) (int, string) {
-				code, b := c.as(t, base, http.MethodPost, "/api/cato/query", fmt.Sprintf(`{"query": %q, "user": %q}`, o.question, c.user))
-				// The data here is the cached answer, whose answer-N is the owner's.
-				return code, strings.ReplaceAll(b, decode[queryAnswer](t, []byte(b)).Response, "") + map[bool]string{true: o.word}[strings.Contains(b, o.cached)]
+				return c.as(t, base, http.MethodGet, "/api/cato/sessions/"+url.PathEscape(o.session), "")
 			},
-			// The cache is per tenant: a question that is not personal
-			// and carries no session is answered alike for the tenant's users.
+			want: [4]outcome{reaches, shares, notFound, notFound},
+		},
+		{
+			name: "POST /api/cato/query in the owner's session (working memory)",
+			do: func(c, o *owner) (int, string) {
+				return c.as(t, base, http.MethodPost, "/api/cato/query",
+					fmt.Sprintf(`{"query": "Which word was I to keep in mind?", "session_id": %q, "user": %q}`, o.session, c.user))
+			},
+			want: [4]outcome{reaches, shares, nothing, nothing},
+		},
+		{
+			// With memory false, nothing but the cache could bring the
+			// owner's word into this answer.
+			name: "POST /api/cato/query of the same question in a session of the caller's (an answer from a session is never cached)",
+			do: func(c, o *owner) (int, string) {
+				return c.as(t, base, http.MethodPost, "/api/cato/query",
+					fmt.Sprintf(`{"query": "Which word was I to keep in mind?", "session_id": %q, "user": %q, "memory": false}`, "fresh-"+c.tenant+"-"+c.user+"-"+o.tenant+"-"+o.user, c.user))
+			},
+			want: [4]outcome{nothing, nothing, nothing, nothing},
+		},
+		{
+			name: "POST /api/cato/query of the owner's cached question (semantic cache)",
+			do: func(c, o *owner) (int, string) {
+				return c.as(t, base, http.MethodPost, "/api/cato/query", fmt.Sprintf(`{"query": %q, "user": %q, "memory": false}`, o.question, c.user))
+			},
+			// The data is the cached answer, whose answer-N is the owner's.
+			holds: func(o *owner, body string) bool {
+				var a queryAnswer
+				return json.Unmarshal([]byte(body), &a) == nil && a.Response == o.cached
+			},
+			// The cache is per tenant: a question that is not personal and
+			// carries no session is answered alike for the tenant's users.
 			want: [4]outcome{reaches, shares, nothing, nothing},
 		},
 		{
@@ -261,99 +276,72 @@ func TestIsolationMatrix(t *testing.T) {
 			want: [4]outcome{reaches, shares, badRef, badRef},
 		},
 		// Client keys (GET /api/admin/cato/keys, DELETE
-		// /api/admin/cato/keys/{id}) are admin endpoints: their rows join
-		// this table with them.
+		// /api/admin/cato/keys/{id}) join this table with them: a tenant's
+		// key reaches no other tenant's key or spend.
 	}
 	for _, row := range rows {
 		t.Run(row.name, func(t *testing.T) {
+			holds := row.holds
+			if holds == nil {
+				holds = contains
+			}
 			for _, o := range owners {
 				for _, c := range owners {
 					rel := relate(c, o)
 					code, body := row.do(c, o)
-					check(t, fmt.Sprintf("%s's data as %s (%s)", o, c, rel), row.want[rel], code, body, o.word)
+					check(t, fmt.Sprintf("%s's data as %s (%s)", o, c, rel), row.want[rel], code, body, holds(o, body))
 				}
 			}
 		})
 	}
+	waitQueue(t, base)
 
-	// Deletes: every caller but the owner deletes what names the owner's
-	// data; the owner's data is all still there. Then the owner deletes
-	// it, and it is gone: the control.
-	deletes := []struct {
-		name  string
-		del   func(c, o *owner) (int, string)
-		read  func(o *owner) (int, string)
-		keeps [4]bool // whether the owner's data survives a delete by each relation
-	}{
-		{
-			name: "DELETE /api/cato/sessions/{id}",
-			del: func(c, o *owner) (int, string) {
-				return c.as(t, base, http.MethodDelete, "/api/cato/sessions/"+url.PathEscape(o.session), "")
-			},
-			read: func(o *owner) (int, string) {
-				return o.as(t, base, http.MethodGet, "/api/cato/sessions/"+url.PathEscape(o.session), "")
-			},
-			// Another user of the tenant who names the session deletes it
-			// (the session is the tenant's); that pair is not tried here.
-			keeps: [4]bool{false, true, true, true},
-		},
-		{
-			name: "DELETE /api/cato/memory/users/{user}",
-			del: func(c, o *owner) (int, string) {
-				return c.as(t, base, http.MethodDelete, "/api/cato/memory/users/"+url.PathEscape(c.user), "")
-			},
-			read: func(o *owner) (int, string) {
-				return o.as(t, base, http.MethodGet, "/api/cato/memory/facts?history=true&user="+url.QueryEscape(o.user), "")
-			},
-			keeps: [4]bool{false, true, true, true},
-		},
+	// Deletes, owner by owner: first every caller of the other tenant
+	// deletes the owner's session by its id, which reaches nothing of the
+	// owner's. Then the owner deletes its session and its memory (the
+	// control: both are gone), and every owner after it still has both:
+	// u1 of team-a deleting its memory leaves u2 of team-a and u1 of
+	// team-b theirs.
+	session := func(c, o *owner) (int, string) {
+		return c.as(t, base, http.MethodGet, "/api/cato/sessions/"+url.PathEscape(o.session), "")
 	}
-	for _, d := range deletes {
-		t.Run(d.name, func(t *testing.T) {
-			for _, o := range owners {
-				for _, c := range owners {
-					rel := relate(c, o)
-					if rel == self || (rel == sameTenant && strings.Contains(d.name, "sessions")) {
-						continue
-					}
-					if code, b := d.del(c, o); code != http.StatusNoContent {
-						t.Errorf("%s as %s: %d %s; want 204", d.name, c, code, b)
-					}
-				}
+	facts := func(o *owner) (int, string) {
+		return o.as(t, base, http.MethodGet, "/api/cato/memory/facts?history=true&user="+url.QueryEscape(o.user), "")
+	}
+	for i, o := range owners {
+		for _, c := range owners {
+			if c.tenant == o.tenant {
+				continue
 			}
-			// Only other callers have deleted so far, and each deleted its
-			// own data (memory) or nothing (another tenant's session id);
-			// memory deletes by a caller removed the caller's own memory,
-			// so read the owners whose data no one of theirs deleted.
-			for _, o := range owners {
-				code, b := d.read(o)
-				if strings.Contains(d.name, "memory") {
-					continue // every owner was also a caller; checked below
-				}
-				if code != http.StatusOK || !strings.Contains(b, o.word) {
-					t.Errorf("%s's data after deletes by others: %d %s; want it kept", o, code, b)
-				}
+			if code, b := c.as(t, base, http.MethodDelete, "/api/cato/sessions/"+url.PathEscape(o.session), ""); code != http.StatusNoContent {
+				t.Errorf("DELETE %s's session as %s: %d %s; want 204", o, c, code, b)
 			}
-			if strings.Contains(d.name, "memory") {
-				return
-			}
-			for _, o := range owners {
-				if code, b := d.del(o, o); code != http.StatusNoContent {
-					t.Errorf("%s deleting its own: %d %s", o, code, b)
-				}
-				if code, b := d.read(o); code != http.StatusNotFound || strings.Contains(b, o.word) {
-					t.Errorf("%s's data after its own delete: %d %s; want 404", o, code, b)
-				}
-			}
-		})
+		}
+		code, b := session(o, o)
+		check(t, fmt.Sprintf("%s's session after the other tenant deleted its id", o), reaches, code, b, strings.Contains(b, o.word))
+		if code, b := o.as(t, base, http.MethodDelete, "/api/cato/sessions/"+url.PathEscape(o.session), ""); code != http.StatusNoContent {
+			t.Errorf("DELETE its own session as %s: %d %s", o, code, b)
+		}
+		if code, b := o.as(t, base, http.MethodDelete, "/api/cato/memory/users/"+url.PathEscape(o.user), ""); code != http.StatusNoContent {
+			t.Errorf("DELETE its own memory as %s: %d %s", o, code, b)
+		}
+		code, b = session(o, o)
+		check(t, fmt.Sprintf("%s's session after its own delete", o), notFound, code, b, strings.Contains(b, o.word))
+		code, b = facts(o)
+		check(t, fmt.Sprintf("%s's facts after its own delete", o), nothing, code, b, strings.Contains(b, o.word))
+		for _, later := range owners[i+1:] {
+			code, b := session(later, later)
+			check(t, fmt.Sprintf("%s's session after %s deleted its own", later, o), reaches, code, b, strings.Contains(b, later.word))
+			code, b = facts(later)
+			check(t, fmt.Sprintf("%s's facts after %s deleted its memory", later, o), reaches, code, b, strings.Contains(b, later.word))
+		}
 	}
 }
 
-// check asserts one cell: the status and whether the owner's word is in
-// the body.
-func check(t *testing.T, what string, want outcome, code int, body, word string) {
+// check asserts one cell: the status, and has, whether the body holds
+// the owner's data.
+func check(t *testing.T, what string, want outcome, code int, body string, has bool) {
 	t.Helper()
-	has := strings.Contains(body, word)
 	ok := false
 	switch want {
 	case reaches, shares:
