@@ -53,6 +53,15 @@ while read -r dir pkg; do
 		rc=$?
 		execs=$(printf '%s\n' "$out" | sed -nE 's/.*execs: ([0-9]+).*/\1/p' | tail -1)
 		result=ok
+		# With a short FUZZTIME and a large cached corpus, `go test` can
+		# spend the whole time gathering baseline coverage and then report
+		# only "context deadline exceeded": no input failed, so that is not
+		# a crasher. Anything else that fails is.
+		if [ $rc -ne 0 ] && printf '%s\n' "$out" | grep -q '^    context deadline exceeded$' &&
+			! printf '%s\n' "$out" | grep -qE 'Failing input written|panic:|_test\.go:[0-9]+:'; then
+			rc=0
+			result="ok (time ran out gathering baseline coverage)"
+		fi
 		if [ $rc -ne 0 ]; then
 			result=FAIL
 			failed+=("$pkg $t")
