@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 )
 
 // echoUpstream is an OpenAI-compatible model whose every answer is
@@ -166,7 +167,9 @@ func TestIsolationMatrix(t *testing.T) {
 		}
 		o.response = decode[struct{ ID string }](t, []byte(b)).ID
 		for i := range 2 {
-			code, b = o.as(t, base, http.MethodPost, "/api/cato/query", fmt.Sprintf(`{"query": %q, "user": %q}`, o.question, o.user))
+			// Without memory, so that a recalled first asking cannot keep
+			// the second from the cache.
+			code, b = o.as(t, base, http.MethodPost, "/api/cato/query", fmt.Sprintf(`{"query": %q, "user": %q, "memory": false}`, o.question, o.user))
 			ans := decode[queryAnswer](t, []byte(b))
 			if code != http.StatusOK || ans.Cached != (i == 1) {
 				t.Fatalf("%s: asking %q (%d): %d cached=%v %s", o, o.question, i, code, ans.Cached, b)
@@ -186,6 +189,20 @@ func TestIsolationMatrix(t *testing.T) {
 		})
 	}
 	waitQueue(t, base)
+	// A fact can be visible a moment before its episode is.
+	for _, o := range owners {
+		deadline := time.Now().Add(15 * time.Second)
+		for {
+			_, b := o.as(t, base, http.MethodGet, "/api/cato/memory/episodes?k=50&q="+url.QueryEscape("favourite colour "+o.word), "")
+			if strings.Contains(b, o.word) {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%s's episode never became searchable: %s", o, b)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
 
 	// Each row reads the owner's data as the caller and returns the status
 	// and body; holds says whether the body holds the owner's data (its
