@@ -2,6 +2,8 @@
 GO      ?= go
 BIN     ?= bin/cato
 FUZZTIME ?= 20s
+# TESTFUZZTIME is how long `make test` runs each fuzz target.
+TESTFUZZTIME ?= 2s
 
 .PHONY: run build test vet fuzz bench clean
 
@@ -15,20 +17,19 @@ build:
 
 ## test: vet, then every test with the race detector, against real Redis,
 ## PostgreSQL and DynamoDB (dynalite) servers that scripts/testenv.sh
-## installs, starts and stops
+## installs, starts and stops; then each fuzz target for TESTFUZZTIME (a
+## crasher fails the target)
 test:
 	$(GO) vet ./...
 	CATO_REQUIRE_SERVERS=1 scripts/testenv.sh $(GO) test -race -count=1 -timeout 20m ./...
+	GO=$(GO) FUZZTIME=$(TESTFUZZTIME) scripts/fuzz.sh
 
 vet:
 	$(GO) vet ./...
 
-## fuzz: each fuzz target for FUZZTIME
+## fuzz: each fuzz target for FUZZTIME (FUZZPARALLEL workers each, default 1)
 fuzz:
-	@for t in $$($(GO) test -list '^Fuzz' ./... 2>/dev/null | grep -E '^(Fuzz|ok)' | awk '/^Fuzz/{f=f" "$$1} /^ok/{if(f!=""){print $$2":"f}; f=""}'); do \
-		pkg=$${t%%:*}; for f in $${t#*:}; do \
-			echo "fuzz $$pkg $$f"; $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; \
-		done; done
+	GO=$(GO) FUZZTIME=$(FUZZTIME) scripts/fuzz.sh
 
 ## bench: the gateway overhead benchmark (see bench/RESULTS.md)
 bench: build

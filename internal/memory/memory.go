@@ -54,8 +54,9 @@ type Key struct {
 	User   string
 }
 
-// Validate reports whether k can be stored: a tenant, and no part too
-// long, holding a NUL byte or invalid UTF-8.
+// Validate reports whether k can be stored: a tenant, no part too long,
+// holding a NUL byte or invalid UTF-8, and a user other than ".", ".."
+// and "/".
 func (k Key) Validate() error {
 	if k.Tenant == "" {
 		return fmt.Errorf("%w: tenant is empty", ErrInvalidKey)
@@ -64,6 +65,12 @@ func (k Key) Validate() error {
 		if err := checkID(p); err != nil {
 			return fmt.Errorf("%w: %v", ErrInvalidKey, err)
 		}
+	}
+	if k.User == "." || k.User == ".." || k.User == "/" {
+		// DELETE /api/cato/memory/users/{user} cannot name such a user (an
+		// HTTP path is cleaned of dot segments, and the router matches no
+		// segment that is one escaped slash), so nothing is kept for one.
+		return fmt.Errorf("%w: user %q cannot be named in a URL path", ErrInvalidKey, k.User)
 	}
 	return nil
 }

@@ -423,8 +423,8 @@ func TestResponseOfItem(t *testing.T) {
 }
 
 // FuzzDecodeResponsesRequest checks that no input panics the decoder, that
-// every error is a *RequestError, and that every request it accepts
-// translates to a chat request that encodes.
+// every error is a *RequestError, and that every request it accepts has a
+// model and translates to a chat request that encodes.
 func FuzzDecodeResponsesRequest(f *testing.F) {
 	paths, _ := filepath.Glob(filepath.Join("testdata", "responses", "requests", "*.json"))
 	for _, p := range paths {
@@ -449,6 +449,9 @@ func FuzzDecodeResponsesRequest(f *testing.F) {
 				t.Fatalf("error %v is not a *RequestError", err)
 			}
 			return
+		}
+		if req.Model == "" {
+			t.Fatalf("accepted a request without a model: %q", body)
 		}
 		conv, err := req.Conversation(nil, func(string) ([]llm.Message, error) {
 			return []llm.Message{{Role: llm.RoleAssistant, Content: "ref"}}, nil

@@ -43,12 +43,20 @@ func (k Key) String() string { return k.Tenant + "/" + k.ID }
 // Validate returns an error wrapping ErrInvalidKey unless ID is non-empty,
 // both parts are at most MaxKeyLen bytes of valid UTF-8, and both are
 // printable: letters, marks, numbers, punctuation, symbols and the ASCII
-// space (unicode.IsPrint). C0 and C1 controls (U+0085 among them), DEL,
+// space (unicode.IsPrint), and ID is not ".", ".." or "/", which no URL
+// path can name. C0 and C1 controls (U+0085 among them), DEL,
 // format characters such as bidirectional overrides, and spaces other than
 // U+0020 are refused, so that an id cannot forge log lines or hide itself.
 func (k Key) Validate() error {
 	if k.ID == "" {
 		return fmt.Errorf("%w: empty session id", ErrInvalidKey)
+	}
+	if k.ID == "." || k.ID == ".." || k.ID == "/" {
+		// GET and DELETE /api/cato/sessions/{id} cannot name such a
+		// session (an HTTP path is cleaned of dot segments, and the
+		// router matches no segment that is one escaped slash), so none
+		// is kept.
+		return fmt.Errorf("%w: session id %q cannot be named in a URL path", ErrInvalidKey, k.ID)
 	}
 	for _, p := range []struct{ name, v string }{{"tenant", k.Tenant}, {"session id", k.ID}} {
 		if len(p.v) > MaxKeyLen {

@@ -32,6 +32,11 @@ func TestKeyValidate(t *testing.T) {
 		{"invalid UTF-8", Key{Tenant: "t", ID: "a\xffb"}, false},
 		{"replacement character", Key{Tenant: "t", ID: "a\ufffdb"}, false},
 		{"tenant with a control", Key{Tenant: "t\u0085", ID: "s"}, false},
+		{"dot, which no URL path names", Key{Tenant: "t", ID: "."}, false},
+		{"dot dot", Key{Tenant: "t", ID: ".."}, false},
+		{"one slash, which the router cannot match", Key{Tenant: "t", ID: "/"}, false},
+		{"dots within an id", Key{Tenant: "t", ID: "..."}, true},
+		{"slashes within an id", Key{Tenant: "t", ID: "//"}, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
