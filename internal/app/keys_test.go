@@ -108,7 +108,7 @@ type openAIError struct {
 	} `json:"error"`
 }
 
-func errorCode(t *testing.T, b []byte) string {
+func bodyCode(t *testing.T, b []byte) string {
 	t.Helper()
 	return decode[openAIError](t, b).Error.Code
 }
@@ -186,7 +186,7 @@ func TestKeysAPIIsAdminOnly(t *testing.T) {
 		for _, rt := range routes {
 			t.Run(c.name+" "+rt.method+" "+rt.path, func(t *testing.T) {
 				status, _, b := call(t, rt.method, base+rt.path, c.key, rt.body)
-				if status != c.status || errorCode(t, b) != c.code {
+				if status != c.status || bodyCode(t, b) != c.code {
 					t.Errorf("status %d %s; want %d %s", status, b, c.status, c.code)
 				}
 				if strings.Contains(string(b), "team-") {
@@ -226,7 +226,7 @@ func TestKeyLimits(t *testing.T) {
 
 	for _, doc := range []string{`{"tenant": "t", "rpn": 5}`, `{"tenant": "t"} {}`, `{"tenant": ""}`, `{"tenant": "t", "rpm": -1}`, `{"tenant": "t", "budget_period": "week"}`, `[]`} {
 		status, _, b := call(t, http.MethodPost, base+"/api/admin/cato/keys", "admin", doc)
-		if status != http.StatusBadRequest || errorCode(t, b) != "invalid_key_document" {
+		if status != http.StatusBadRequest || bodyCode(t, b) != "invalid_key_document" {
 			t.Errorf("POST %s: %d %s; want 400 invalid_key_document", doc, status, b)
 		}
 	}
@@ -234,7 +234,7 @@ func TestKeyLimits(t *testing.T) {
 	t.Run("models", func(t *testing.T) {
 		// team-b may use cheap only: dear named is refused; auto, whose
 		// router picks dear, is answered by dear's fallback, cheap.
-		if status, _, b := chat(t, base, "key-b", "dear"); status != http.StatusForbidden || errorCode(t, b) != "model_not_allowed" {
+		if status, _, b := chat(t, base, "key-b", "dear"); status != http.StatusForbidden || bodyCode(t, b) != "model_not_allowed" {
 			t.Errorf("dear: %d %s; want 403 model_not_allowed", status, b)
 		}
 		status, h, b := chat(t, base, "key-b", "auto")
@@ -242,11 +242,11 @@ func TestKeyLimits(t *testing.T) {
 			t.Errorf("auto: %d (model %q) %s; want 200 from cheap", status, h.Get("X-Cato-Model"), b)
 		}
 		q := fmt.Sprintf(`{"query": "question %d", "model": "dear"}`, time.Now().UnixNano())
-		if status, _, b := call(t, http.MethodPost, base+"/api/cato/query", "key-b", q); status != http.StatusForbidden || errorCode(t, b) != "model_not_allowed" {
+		if status, _, b := call(t, http.MethodPost, base+"/api/cato/query", "key-b", q); status != http.StatusForbidden || bodyCode(t, b) != "model_not_allowed" {
 			t.Errorf("/api/cato/query dear: %d %s; want 403", status, b)
 		}
 		r := fmt.Sprintf(`{"model": "dear", "input": "question %d"}`, time.Now().UnixNano())
-		if status, _, b := call(t, http.MethodPost, base+"/v1/responses", "key-b", r); status != http.StatusForbidden || errorCode(t, b) != "model_not_allowed" {
+		if status, _, b := call(t, http.MethodPost, base+"/v1/responses", "key-b", r); status != http.StatusForbidden || bodyCode(t, b) != "model_not_allowed" {
 			t.Errorf("/v1/responses dear: %d %s; want 403", status, b)
 		}
 		up.mu.Lock()
@@ -256,7 +256,7 @@ func TestKeyLimits(t *testing.T) {
 		}
 		// A key whose list holds no model of the router's chain.
 		only := createKey(t, base, `{"tenant": "team-d", "models": ["nothing-routed"]}`)
-		if status, _, b := chat(t, base, only.Key, "auto"); status != http.StatusForbidden || errorCode(t, b) != "model_not_allowed" {
+		if status, _, b := chat(t, base, only.Key, "auto"); status != http.StatusForbidden || bodyCode(t, b) != "model_not_allowed" {
 			t.Errorf("auto with no allowed model in the chain: %d %s; want 403", status, b)
 		}
 	})
@@ -270,7 +270,7 @@ func TestKeyLimits(t *testing.T) {
 			}
 		}
 		status, h, b := chat(t, base, k.Key, "cheap")
-		if status != http.StatusTooManyRequests || errorCode(t, b) != "rate_limit_exceeded" {
+		if status != http.StatusTooManyRequests || bodyCode(t, b) != "rate_limit_exceeded" {
 			t.Fatalf("third request in a minute: %d %s; want 429 rate_limit_exceeded", status, b)
 		}
 		if ra := h.Get("Retry-After"); ra == "" || ra == "0" || len(ra) > 2 {
@@ -286,14 +286,14 @@ func TestKeyLimits(t *testing.T) {
 		if status, _, b := call(t, http.MethodDelete, base+"/api/admin/cato/keys/"+k.ID, "admin", ""); status != http.StatusNoContent {
 			t.Fatalf("DELETE: %d %s; want 204", status, b)
 		}
-		if status, _, b := chat(t, base, k.Key, "cheap"); status != http.StatusUnauthorized || errorCode(t, b) != "invalid_api_key" {
+		if status, _, b := chat(t, base, k.Key, "cheap"); status != http.StatusUnauthorized || bodyCode(t, b) != "invalid_api_key" {
 			t.Errorf("after revocation: %d %s; want 401 invalid_api_key", status, b)
 		}
 		if status, _, _ := call(t, http.MethodDelete, base+"/api/admin/cato/keys/key_0123456789abcdef", "admin", ""); status != http.StatusNotFound {
 			t.Errorf("DELETE of an unknown key: %d; want 404", status)
 		}
 		list, _ := listKeys(t, base, "?tenant=team-a")
-		if status, _, b := call(t, http.MethodDelete, base+"/api/admin/cato/keys/"+list[0].ID, "admin", ""); status != http.StatusConflict || errorCode(t, b) != "key_from_config" {
+		if status, _, b := call(t, http.MethodDelete, base+"/api/admin/cato/keys/"+list[0].ID, "admin", ""); status != http.StatusConflict || bodyCode(t, b) != "key_from_config" {
 			t.Errorf("DELETE of a key from config: %d %s; want 409 key_from_config", status, b)
 		}
 	})
@@ -308,7 +308,7 @@ func TestKeyLimits(t *testing.T) {
 			}
 		}
 		status, h, b := chat(t, base, k.Key, "cheap")
-		if status != http.StatusPaymentRequired || errorCode(t, b) != "budget_exceeded" || decode[openAIError](t, b).Error.Type != "insufficient_quota" {
+		if status != http.StatusPaymentRequired || bodyCode(t, b) != "budget_exceeded" || decode[openAIError](t, b).Error.Type != "insufficient_quota" {
 			t.Fatalf("over budget: %d %s; want 402 budget_exceeded", status, b)
 		}
 		if h.Get("Retry-After") != "" {
