@@ -108,6 +108,7 @@ type openAIError struct {
 	} `json:"error"`
 }
 
+// bodyCode is the code of the OpenAI error document b.
 func bodyCode(t *testing.T, b []byte) string {
 	t.Helper()
 	return decode[openAIError](t, b).Error.Code
