@@ -231,8 +231,13 @@ func (s *Server) startStream(w http.ResponseWriter, r *http.Request, q *orchestr
 
 // streamFailed logs a stream that failed after its first chunk and returns
 // the error to end it with; ok is false when the client is gone, and
-// nothing is left to send.
+// nothing is left to send. A stream the gateway's shutdown cut short ends
+// with shutting_down.
 func (s *Server) streamFailed(ctx context.Context, model string, err error) (body openai.ErrorBody, ok bool) {
+	if shutDown(ctx) {
+		_, body, _ = describe(errShuttingDown, requestID(ctx))
+		return body, true
+	}
 	if ctx.Err() != nil {
 		return body, false
 	}

@@ -65,11 +65,14 @@ func failureKind(code string) (int, string) {
 		return http.StatusBadRequest, openai.TypeInvalidRequest
 	case codeSlowBody:
 		return http.StatusRequestTimeout, openai.TypeInvalidRequest
-	case codeOverloaded:
+	case codeOverloaded, codeShuttingDown:
 		return http.StatusServiceUnavailable, openai.TypeServer
 	}
 	return http.StatusInternalServerError, openai.TypeServer
 }
+
+// errShuttingDown answers a request that ErrShutdown ended.
+var errShuttingDown = fail(codeShuttingDown, "the gateway shut down before the request finished; retry it")
 
 // describe maps err to the status, OpenAI error object and Retry-After
 // seconds (zero: none) it is answered with. It is the one place where an
@@ -96,7 +99,7 @@ func describe(err error, reqID string) (int, openai.ErrorBody, int) {
 	case errors.As(err, &f):
 		status, typ := failureKind(f.code)
 		retry := 0
-		if f.code == codeOverloaded {
+		if f.code == codeOverloaded || f.code == codeShuttingDown {
 			retry = 1
 		}
 		return status, openai.NewError(typ, f.code, "", f.msg), retry
@@ -220,6 +223,9 @@ func describeProvider(pe *provider.Error, reqID string) (int, openai.ErrorBody, 
 // writeError answers with err in OpenAI's error shape, as describe maps
 // it, and logs a 5xx. A client that went away gets nothing.
 func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) int {
+	if shutDown(r.Context()) {
+		err = errShuttingDown
+	}
 	status, body, retry := describe(err, requestID(r.Context()))
 	if status == StatusClientClosed {
 		return status

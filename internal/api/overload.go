@@ -17,6 +17,9 @@ const (
 	// codeSlowBody: the request body arrived slower than
 	// server.body_min_rate allows.
 	codeSlowBody = "request_timeout"
+	// codeShuttingDown: the request was still in flight when the
+	// gateway's shutdown_timeout ran out (ErrShutdown).
+	codeShuttingDown = "shutting_down"
 )
 
 // Overload are a Server's limits on the work it takes on at once. The zero

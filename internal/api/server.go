@@ -99,6 +99,17 @@ func New(opt Options) *Server {
 // that balancers stop sending traffic, while requests in flight finish.
 func (s *Server) SetDraining() { s.draining.Store(true) }
 
+// ErrShutdown is the cause with which the gateway cancels the requests
+// still in flight when server.shutdown_timeout runs out. A request ended
+// by it is answered 503 shutting_down, and a stream that already began ends
+// with that error as its last event rather than being cut.
+var ErrShutdown = errors.New("the gateway is shutting down")
+
+// shutDown reports whether ctx was cancelled by the gateway's shutdown.
+func shutDown(ctx context.Context) bool {
+	return errors.Is(context.Cause(ctx), ErrShutdown)
+}
+
 // Draining reports whether SetDraining was called.
 func (s *Server) Draining() bool { return s.draining.Load() }
 

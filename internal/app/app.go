@@ -317,6 +317,11 @@ func (a *App) Run(ctx context.Context) error {
 // Serve is Run on a listener the caller opened.
 func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 	s := a.cfg.Server
+	// Requests live on a context of their own, not ctx: a signal only
+	// starts the drain. They are cancelled, with api.ErrShutdown, when
+	// the drain's deadline passes.
+	reqCtx, endRequests := context.WithCancelCause(context.WithoutCancel(ctx))
+	defer endRequests(nil)
 	srv := &http.Server{
 		Handler:           a.handler,
 		ReadHeaderTimeout: s.ReadHeaderTimeout,
@@ -325,7 +330,7 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 		IdleTimeout:       s.IdleTimeout,
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(a.log.Handler(), slog.LevelDebug),
-		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
+		BaseContext:       func(net.Listener) context.Context { return reqCtx },
 	}
 	if *s.HTTP2 {
 		srv.Protocols = new(http.Protocols)
@@ -354,6 +359,14 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 	sctx, cancel := context.WithTimeout(context.Background(), s.ShutdownTimeout)
 	defer cancel()
 	err := srv.Shutdown(sctx)
+	if err != nil {
+		// The deadline passed with requests in flight: end them, so that a
+		// stream's last event says why, and give them a moment to say it.
+		a.log.Warn("drain deadline passed; ending the requests in flight", "in_flight", a.api.InFlight())
+		endRequests(api.ErrShutdown)
+		a.awaitRequests(shutdownGrace)
+		_ = srv.Close()
+	}
 	<-errc
 	stopBG()
 	if berr := <-bgDone; berr != nil {
@@ -365,6 +378,18 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 	}
 	a.log.Info("stopped")
 	return nil
+}
+
+// shutdownGrace is how long requests ended by api.ErrShutdown get to
+// write their last words before their connections are closed.
+const shutdownGrace = time.Second
+
+// awaitRequests waits until no request is in flight, or for at most d.
+func (a *App) awaitRequests(d time.Duration) {
+	deadline := time.Now().Add(d)
+	for a.api.InFlight() > 0 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
 }
 
 // runBackground runs the background work until ctx ends and returns the

@@ -38,9 +38,12 @@ const (
 )
 
 // killConfig is memConfig with a short lease, so that Redis and
-// PostgreSQL hand a dead process's claims to the next one soon.
+// PostgreSQL hand a dead process's claims to the next one soon, and a
+// session context large enough that no turn of the session kill test is
+// folded into a summary.
 const killConfig = memConfig + `
 memory: {lease: 2s}
+session: {context_tokens: 100000}
 `
 
 // runGatewayProcess is the gateway process of the kill test: it serves

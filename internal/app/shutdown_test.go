@@ -85,3 +85,66 @@ routing: {simple: bedrock_haiku, complex: bedrock_sonnet, hidden_states: shadow_
 		t.Fatal("Serve did not return after the in-flight stream finished")
 	}
 }
+
+// TestShutdownEndsLateStreams stops a gateway whose stream outlasts
+// server.shutdown_timeout: the stream must end with a shutting_down error
+// event, not be cut, and Serve must return soon after the deadline.
+func TestShutdownEndsLateStreams(t *testing.T) {
+	cfg, err := config.Parse([]byte(`
+listen: 127.0.0.1:0
+server: {shutdown_timeout: 300ms}
+models:
+  bedrock_haiku: {provider: simulated, simulate: {tokens_per_second: 2}}
+  bedrock_sonnet: {provider: simulated}
+  shadow_self: {provider: simulated}
+routing: {simple: bedrock_haiku, complex: bedrock_sonnet, hidden_states: shadow_self}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Store = "embedded://" + t.TempDir()
+	a, err := New(context.Background(), cfg, nil, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, stop := context.WithCancel(context.Background())
+	served := make(chan error, 1)
+	go func() { served <- a.Serve(ctx, ln) }()
+
+	resp, err := http.Post("http://"+ln.Addr().String()+"/v1/chat/completions", "application/json", strings.NewReader(
+		`{"model":"bedrock_haiku","stream":true,"messages":[{"role":"user","content":"Tell me something long"}]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	rd := bufio.NewReader(resp.Body)
+	readEvent(t, rd) // the stream is in flight
+	stop()           // SIGTERM
+
+	var last string
+	for {
+		ev := readEvent(t, rd) // fails the test if the stream is cut
+		if ev == "[DONE]" {
+			t.Fatalf("the stream finished before the drain deadline; make it slower (last event %s)", last)
+		}
+		if strings.Contains(ev, `"error"`) {
+			last = ev
+			break
+		}
+	}
+	if !strings.Contains(last, `"code":"shutting_down"`) {
+		t.Errorf("last event = %s; want an error with code shutting_down", last)
+	}
+	select {
+	case err := <-served:
+		if err == nil {
+			t.Error("Serve = nil; want the drain deadline reported")
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Serve did not return after the drain deadline")
+	}
+}
