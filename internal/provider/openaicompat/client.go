@@ -63,7 +63,7 @@ func (c *Client) Chat(ctx context.Context, req *llm.Request) (*llm.Response, err
 		return nil, c.transportError(ctx, fmt.Errorf("reading answer: %w", err))
 	}
 	var wire openai.ChatResponse
-	if err := json.Unmarshal(body, &wire); err != nil {
+	if err := openai.DecodeChatResponse(body, &wire); err != nil {
 		return nil, c.badAnswer(fmt.Errorf("decoding answer: %w", err))
 	}
 	out, err := wire.ToResponse()
@@ -213,7 +213,7 @@ func (s *stream) Next() (llm.Chunk, error) {
 			return llm.Chunk{}, io.EOF
 		}
 		var wire openai.ChatResponse
-		if err := json.Unmarshal(data, &wire); err != nil {
+		if err := openai.DecodeChatResponse(data, &wire); err != nil {
 			return llm.Chunk{}, &provider.Error{Model: s.c.opt.Name, StatusCode: http.StatusBadGateway, Code: provider.CodeBadUpstreamResponse, Err: fmt.Errorf("decoding chunk: %w", err)}
 		}
 		if isErrorEvent(data) {
