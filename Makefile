@@ -3,7 +3,7 @@ GO      ?= go
 BIN     ?= bin/cato
 FUZZTIME ?= 20s
 
-.PHONY: run build test vet fuzz bench clean
+.PHONY: run build test vet fuzz bench pgo clean
 
 ## run: the gateway on its embedded default (simulated models, no server needed)
 run:
@@ -32,6 +32,14 @@ fuzz:
 ## bench: the gateway overhead benchmark (see bench/RESULTS.md)
 bench: build
 	bench/overhead.sh
+
+## pgo: cmd/cato/default.pgo, the CPU profile of proxied requests (streamed
+## and not) that `go build` then uses for profile-guided optimisation
+PGOTIME ?= 5s
+pgo:
+	$(GO) test -run '^$$' -bench '^BenchmarkProxy(Stream)?$$/through_cato' -benchtime $(PGOTIME) \
+		-cpuprofile cmd/cato/default.pgo -o bin/app.test ./internal/app/
+	rm -f bin/app.test
 
 clean:
 	rm -rf bin .cato
