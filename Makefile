@@ -5,7 +5,7 @@ FUZZTIME ?= 20s
 # TESTFUZZTIME is how long `make test` runs each fuzz target.
 TESTFUZZTIME ?= 2s
 
-.PHONY: run build test vet fuzz bench clean
+.PHONY: run build test vet fuzz bench pgo clean
 
 ## run: the gateway on its embedded default (simulated models, no server needed)
 run:
@@ -34,6 +34,14 @@ fuzz:
 ## bench: the gateway overhead benchmark (see bench/RESULTS.md)
 bench: build
 	bench/overhead.sh
+
+## pgo: cmd/cato/default.pgo, the CPU profile of proxied requests (streamed
+## and not) that `go build` then uses for profile-guided optimisation
+PGOTIME ?= 5s
+pgo:
+	$(GO) test -run '^$$' -bench '^BenchmarkProxy(Stream)?$$/through_cato' -benchtime $(PGOTIME) \
+		-cpuprofile cmd/cato/default.pgo -o bin/app.test ./internal/app/
+	rm -f bin/app.test
 
 clean:
 	rm -rf bin .cato

@@ -307,6 +307,7 @@ func isLoopback(listen string) bool {
 func (a *App) Run(ctx context.Context) error {
 	checkLimits(a.log)
 	tuneGC(a.cfg.Server.GCPercent, a.log)
+	tuneMemoryLimit(a.log)
 	ln, err := listen(ctx, a.cfg.Listen, a.cfg.Server.ReusePort)
 	if err != nil {
 		return err

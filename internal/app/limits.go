@@ -1,6 +1,7 @@
 package app
 
 import (
+	"io/fs"
 	"log/slog"
 	"os"
 	"runtime/debug"
@@ -26,6 +27,48 @@ func tuneGC(percent int, log *slog.Logger) {
 	}
 	debug.SetGCPercent(percent)
 	log.Debug("garbage collector target set", "gc_percent", percent)
+}
+
+// memLimitShare is the part of the container's memory limit given to the
+// Go runtime as its soft limit (GOMEMLIMIT); the rest covers what the
+// runtime does not count (thread stacks, the binary, page cache charged
+// to the container).
+const memLimitShare = 0.9
+
+// tuneMemoryLimit sets the runtime's soft memory limit to memLimitShare of
+// the container's (cgroup) memory limit unless the operator set
+// GOMEMLIMIT, so that the collector works harder near the limit instead
+// of the process being killed. Without a limit it changes nothing.
+func tuneMemoryLimit(log *slog.Logger) {
+	if os.Getenv("GOMEMLIMIT") != "" {
+		return
+	}
+	limit, ok := cgroupMemoryLimit(os.DirFS("/sys/fs/cgroup"))
+	if !ok {
+		return
+	}
+	soft := int64(float64(limit) * memLimitShare)
+	debug.SetMemoryLimit(soft)
+	log.Info("memory limit set from the container's", "container_limit_bytes", limit, "gomemlimit_bytes", soft)
+}
+
+// cgroupMemoryLimit reads the memory limit of the cgroup mounted at
+// cgroupFS: cgroup v2's memory.max, else v1's memory/memory.limit_in_bytes.
+// It reports false when neither is there or when there is no limit ("max",
+// or v1's near-2^63 stand-in for none).
+func cgroupMemoryLimit(cgroupFS fs.FS) (int64, bool) {
+	for _, name := range []string{"memory.max", "memory/memory.limit_in_bytes"} {
+		b, err := fs.ReadFile(cgroupFS, name)
+		if err != nil {
+			continue
+		}
+		v, err := strconv.ParseInt(strings.TrimSpace(string(b)), 10, 64)
+		if err != nil || v <= 0 || v >= 1<<62 {
+			return 0, false // "max", or no limit
+		}
+		return v, true
+	}
+	return 0, false
 }
 
 // checkLimits raises the soft open-file limit to the hard limit and warns

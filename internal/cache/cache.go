@@ -174,6 +174,10 @@ type Answer struct {
 	Usage llm.Usage
 }
 
+// Off reports whether the cache was built with Options.Disabled: every
+// lookup is a bypass, whatever the query.
+func (c *Cache) Off() bool { return c.opts.Disabled }
+
 // Lookup returns a stored answer to a question equivalent to q.Text in
 // q.Scope (Hit), or a Miss, or a Bypass with its Reason when the rule of
 // docs/cache.md says the cache must not serve q. An error (the embedder

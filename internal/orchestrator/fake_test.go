@@ -47,6 +47,8 @@ func (*fakeMemory) Delete(context.Context, session.Key) error { return nil }
 
 // fakeCache serves hit (nil: misses) to every query it may serve, and
 // records what it was told.
+func (*fakeCache) Off() bool { return false }
+
 type fakeCache struct {
 	hit     *cache.Entry
 	lookups []cache.Query

@@ -44,6 +44,8 @@ type semanticCache interface {
 	Lookup(ctx context.Context, q cache.Query) (cache.Result, error)
 	Put(ctx context.Context, r cache.Result, ans cache.Answer) (cache.Entry, error)
 	Purge(ctx context.Context, f cache.Filter) (int, error)
+	// Off reports a cache configured off: every lookup is a bypass.
+	Off() bool
 }
 
 // Options are an Orchestrator's collaborators. Models, Caller and Router

@@ -1,0 +1,106 @@
+package openai
+
+import (
+	"encoding/json"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+var chatResponseSeeds = []string{
+	`{"id":"chatcmpl-1","object":"chat.completion","created":1700000000,"model":"m","choices":[{"index":0,"message":{"role":"assistant","content":"Paris."},"finish_reason":"stop"}],"usage":{"prompt_tokens":12,"completion_tokens":3,"total_tokens":15}}`,
+	`{"id":"c","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,"delta":{"content":"Hi"},"finish_reason":null}]}`,
+	`{"id":"c","object":"chat.completion.chunk","created":1,"model":"m","choices":[],"usage":{"prompt_tokens":1,"completion_tokens":2,"total_tokens":3,"prompt_tokens_details":{"cached_tokens":1},"completion_tokens_details":{"reasoning_tokens":2,"x":1}}}`,
+	`{"id":"c","choices":[{"index":0,"message":{"role":"assistant","content":null,"tool_calls":[{"id":"t","type":"function","function":{"name":"f","arguments":"{}"}}]},"finish_reason":"tool_calls","logprobs":null,"extra":{"a":[1]}}]}`,
+	`{"id":"a\nb","model":"caf\u00e9","choices":[{"message":{"content":"line\none \ud83d\ude00"}}]}`,
+	`{"ID":"x","choices":null,"usage":null}`,
+	`{"id":"x","id":"y"}`,
+	`{"created":1.5}`, `{"created":"1"}`, `{"choices":[null,{"index":1}]}`,
+	`{"choices":[{"hidden_states":[1,2]}]}`, `{"cato":{"model":"m"}}`,
+	`{"choices":[{"message":{"Content":"x"}}]}`, `{"usage":{"prompt_tokens_details":{"Cached_Tokens":1}}}`,
+	`{"id":"\xff"}`, `{"id":1}`, `null`, `[]`, `{`, `{"unknown":[1,{"a":"b"}],"id":"k"}`,
+	`{"choices":[{"index":0,"delta":{"role":"assistant"},"x":1,"x":null}]}`,
+	`{"choices":[{"index":99999999999999999999}]}`,
+}
+
+// FuzzDecodeChatResponse checks DecodeChatResponse against json.Unmarshal:
+// the same error or none, the same result.
+func FuzzDecodeChatResponse(f *testing.F) {
+	for _, s := range chatResponseSeeds {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, in []byte) {
+		var want ChatResponse
+		wantErr := json.Unmarshal(in, &want)
+		var got ChatResponse
+		err := DecodeChatResponse(in, &got)
+		if (err != nil) != (wantErr != nil) {
+			t.Fatalf("decoding %q: error = %v, json.Unmarshal's = %v", in, err, wantErr)
+		}
+		if err != nil {
+			if err.Error() != wantErr.Error() {
+				t.Fatalf("decoding %q: error = %v, json.Unmarshal's = %v", in, err, wantErr)
+			}
+			return
+		}
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Fatalf("decoding %q mismatch (-json.Unmarshal +DecodeChatResponse):\n%s", in, diff)
+		}
+	})
+}
+
+// TestDecodeChatResponseFastPath checks that the common shapes take the
+// walking decoder (an upstream's answer, a chunk, usage with details, a
+// content with escapes) and that the rare ones are left to
+// encoding/json.
+func TestDecodeChatResponseFastPath(t *testing.T) {
+	for i, tc := range []struct {
+		in   string
+		fast bool
+	}{
+		{chatResponseSeeds[0], true},
+		{chatResponseSeeds[1], true},
+		{chatResponseSeeds[2], true},
+		{chatResponseSeeds[3], true},
+		{chatResponseSeeds[4], true},
+		{`{"ID":"x"}`, false},
+		{`{"id":"x","id":"y"}`, false},
+		{`{"created":1.5}`, false},
+		{`{"choices":[{"hidden_states":[1,2]}]}`, false},
+		{`{"cato":{"model":"m"}}`, false},
+	} {
+		var r ChatResponse
+		if got := decodeChatResponseFast([]byte(tc.in), &r); got != tc.fast {
+			t.Errorf("%d: %s: fast = %v, want %v", i, tc.in, got, tc.fast)
+		}
+	}
+}
+
+// BenchmarkDecodeChatResponse compares DecodeChatResponse with
+// json.Unmarshal on an upstream's answer and on one streamed chunk.
+func BenchmarkDecodeChatResponse(b *testing.B) {
+	for _, tc := range []struct{ name, doc string }{
+		{"answer", chatResponseSeeds[0]},
+		{"chunk", chatResponseSeeds[1]},
+	} {
+		doc := []byte(tc.doc)
+		b.Run(tc.name+"/json", func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				var r ChatResponse
+				if err := json.Unmarshal(doc, &r); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+		b.Run(tc.name+"/walk", func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				var r ChatResponse
+				if err := DecodeChatResponse(doc, &r); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
