@@ -120,6 +120,8 @@ func (c tracedCache) Purge(ctx context.Context, f cache.Filter) (int, error) {
 	return c.next.Purge(ctx, f)
 }
 
+func (c tracedCache) Off() bool { return c.next.Off() }
+
 // tracedSessions puts "session.load" and "session.append" around working
 // memory.
 type tracedSessions struct {

@@ -33,6 +33,7 @@ func (c *hungCache) Put(ctx context.Context, _ cache.Result, _ cache.Answer) (ca
 }
 
 func (c *hungCache) Purge(context.Context, cache.Filter) (int, error) { return 0, nil }
+func (c *hungCache) Off() bool                                        { return false }
 
 func (c *hungCache) calls() int {
 	c.mu.Lock()
