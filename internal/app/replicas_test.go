@@ -186,6 +186,9 @@ type replicaProc struct {
 	env        []string
 	logPath    string
 	up         atomic.Bool // as the balancer sees it
+	// stopping is set from just before a SIGTERM until the process
+	// starts again.
+	stopping atomic.Bool
 
 	cmd  *exec.Cmd
 	done chan struct{}
@@ -200,6 +203,7 @@ func (p *replicaProc) start(t *testing.T) {
 	}
 	defer log.Close()
 	fmt.Fprintf(log, "--- start %s\n", time.Now().Format(time.RFC3339Nano))
+	p.stopping.Store(false)
 	cmd := exec.Command(p.bin, "serve", "-config", p.cfg)
 	cmd.Env = p.env
 	cmd.Stdout, cmd.Stderr = log, log
@@ -232,10 +236,17 @@ func (p *replicaProc) waitReady(t *testing.T, within time.Duration) {
 // stop sends SIGTERM and waits for the process to exit 0.
 func (p *replicaProc) stop(t *testing.T, within time.Duration) {
 	t.Helper()
+	p.terminate(t)
+	p.wait(t, within)
+}
+
+// terminate sends SIGTERM.
+func (p *replicaProc) terminate(t *testing.T) {
+	t.Helper()
+	p.stopping.Store(true)
 	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatalf("SIGTERM to replica %s: %v", p.name, err)
 	}
-	p.wait(t, within)
 }
 
 // wait waits up to within for the process to exit, and checks it exited 0.
@@ -307,13 +318,23 @@ func mustCall(t *testing.T, base, key, method, path, body string) (int, http.Hea
 // balancer is what a load balancer does in front of the replicas: round
 // robin over the replicas it believes up (their health, polled every
 // 100 ms), and a request whose connection is refused is sent to the next
-// one. It opens a connection per request, so a draining replica's idle
-// connections play no part. It is safe for concurrent use.
+// one. So is a request to a replica being stopped whose connection closes
+// before any byte of an answer: Go's server closes, unanswered, a
+// connection whose request it reads once its shutdown has begun, and the
+// kernel resets those it had not accepted yet, so a request sent at the
+// instant of SIGTERM never reaches Cato's handlers (a Kubernetes preStop
+// sleep keeps requests away from that instant; HAProxy's retry-on
+// empty-response and Envoy's retry_on reset retry them). From a replica
+// not being stopped, such an error is the client's. The balancer opens a
+// connection per request, so a draining replica's idle connections play
+// no part. It is safe for concurrent use.
 type balancer struct {
 	replicas []*replicaProc
 	client   *http.Client
 	next     atomic.Uint64
-	retried  atomic.Int64
+	// refused and unanswered count the requests sent again after a
+	// refused connection, and after one closed unanswered.
+	refused, unanswered atomic.Int64
 }
 
 func newBalancer(replicas []*replicaProc) *balancer {
@@ -358,11 +379,15 @@ func (b *balancer) do(ctx context.Context, method, path, body string) (balanced,
 			if err == nil {
 				return balanced{code, h, got, r.name}, nil
 			}
-			if !errors.Is(err, syscall.ECONNREFUSED) {
+			switch {
+			case errors.Is(err, syscall.ECONNREFUSED):
+				b.refused.Add(1)
+			case r.stopping.Load() && (errors.Is(err, io.EOF) || errors.Is(err, syscall.ECONNRESET)):
+				b.unanswered.Add(1)
+			default:
 				return balanced{replica: r.name}, fmt.Errorf("replica %s: %w", r.name, err)
 			}
 			r.up.Store(false)
-			b.retried.Add(1)
 		}
 		if time.Now().After(deadline) {
 			return balanced{}, errors.New("no replica took the request within 10s")
@@ -374,19 +399,23 @@ func (b *balancer) do(ctx context.Context, method, path, body string) (balanced,
 }
 
 func (b *balancer) pick() *replicaProc {
-	n := uint64(len(b.replicas))
-	start := b.next.Add(1)
-	for i := range n {
-		if r := b.replicas[(start+i)%n]; r.up.Load() {
-			return r
+	up := make([]*replicaProc, 0, len(b.replicas))
+	for _, r := range b.replicas {
+		if r.up.Load() {
+			up = append(up, r)
 		}
 	}
-	return nil
+	if len(up) == 0 {
+		return nil
+	}
+	return up[b.next.Add(1)%uint64(len(up))]
 }
 
 // replicaLoad is the mixed traffic sent through the balancer while the
 // checks run, and what became of it. It is safe for concurrent use.
 type replicaLoad struct {
+	start time.Time
+
 	mu        sync.Mutex
 	byKind    map[string]int
 	byReplica map[string]int
@@ -399,7 +428,7 @@ func (l *replicaLoad) record(kind string, r balanced, failure string) {
 	defer l.mu.Unlock()
 	if failure != "" {
 		if len(l.failures) < 20 {
-			l.failures = append(l.failures, kind+": "+failure)
+			l.failures = append(l.failures, fmt.Sprintf("%v into the load, %s: %s", time.Since(l.start).Round(time.Millisecond), kind, failure))
 		}
 		return
 	}
@@ -414,6 +443,18 @@ func (l *replicaLoad) served(replica string) int {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.byReplica[replica]
+}
+
+// waitServed waits until the load has had n answers from replica.
+func waitServed(t *testing.T, l *replicaLoad, replica string, n int, within time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	for l.served(replica) < n {
+		if time.Now().After(deadline) {
+			t.Fatalf("replica %s gave the load %d answers within %v; want %d", replica, l.served(replica), within, n)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }
 
 // loadWorker sends up to max requests, 20 ms apart, until ctx ends: a
@@ -464,7 +505,9 @@ func loadWorker(ctx context.Context, b *balancer, l *replicaLoad, run string, w,
 // the time until it holds is measured. A new shared state (revoking a
 // client key, say) is one more row of replicaPropagations.
 type propagation struct {
-	name   string
+	name string
+	// within bounds the time from the change's answer until each other
+	// replica sees it; zero: the first read must see it.
 	within time.Duration
 	change func(t *testing.T, via *replicaProc) (seen func(t *testing.T, r *replicaProc) bool)
 }
@@ -562,6 +605,9 @@ func checkPropagation(t *testing.T, p propagation, via *replicaProc, others []*r
 	took := map[string]time.Duration{}
 	for _, r := range others {
 		for !seen(t, r) {
+			if p.within == 0 {
+				t.Fatalf("%s: replica %s did not see the change made on %s at once", p.name, r.name, via.name)
+			}
 			if time.Since(start) > p.within+3*time.Second {
 				t.Fatalf("%s: replica %s did not see the change made on %s within %v", p.name, r.name, via.name, time.Since(start))
 			}
@@ -621,7 +667,7 @@ func runReplicas(t *testing.T, bin, storeURL string) {
 
 	// The load runs for the rest of the test, for at most 45 s.
 	b := newBalancer(replicas)
-	load := &replicaLoad{byKind: map[string]int{}, byReplica: map[string]int{}}
+	load := &replicaLoad{start: time.Now(), byKind: map[string]int{}, byReplica: map[string]int{}}
 	ctx, cancel := context.WithTimeout(context.Background(), 45*time.Second)
 	var wg sync.WaitGroup
 	wg.Go(func() { b.pollHealth(ctx) })
@@ -631,6 +677,11 @@ func runReplicas(t *testing.T, bin, storeURL string) {
 	}
 	stopLoad := func() { cancel(); wg.Wait() }
 	t.Cleanup(stopLoad)
+
+	// The checks begin once the load reaches every replica.
+	for _, p := range replicas {
+		waitServed(t, load, p.name, 3, 10*time.Second)
+	}
 
 	a, drained := replicas[0], replicas[1]
 	for _, p := range replicaPropagations(run) {
@@ -645,9 +696,8 @@ func runReplicas(t *testing.T, bin, storeURL string) {
 		t.Fatalf("slow stream on %s: %v", drained.name, err)
 	}
 	termAt := time.Now()
-	if err := drained.cmd.Process.Signal(syscall.SIGTERM); err != nil {
-		t.Fatal(err)
-	}
+	t.Logf("SIGTERM to replica %s %v into the load", drained.name, termAt.Sub(load.start).Round(time.Millisecond))
+	drained.terminate(t)
 	if err := <-stream; err != nil {
 		t.Errorf("the stream replica %s was serving when it got SIGTERM: %v", drained.name, err)
 	}
@@ -662,13 +712,7 @@ func runReplicas(t *testing.T, bin, storeURL string) {
 
 	// Back in the balancer's rotation, it serves the load and the session
 	// begun on a before it restarted.
-	deadline := time.Now().Add(10 * time.Second)
-	for load.served(drained.name) <= servedBefore {
-		if time.Now().After(deadline) {
-			t.Fatalf("replica %s served no request of the load within 10s of its restart", drained.name)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	waitServed(t, load, drained.name, servedBefore+3, 10*time.Second)
 	name := "Zed" + killLetters(int(run[0]))
 	if got := askOn(t, drained, "continuity-"+run, "What is my name?").Response; !strings.Contains(got, name) {
 		t.Errorf("restarted replica %s answered %q; want it to remember %s from the session's first turn", drained.name, got, name)
@@ -676,8 +720,8 @@ func runReplicas(t *testing.T, bin, storeURL string) {
 
 	stopLoad()
 	load.mu.Lock()
-	t.Logf("load: %v by kind, %v by replica, %d cache hits, %d requests sent again after a refused connection",
-		load.byKind, load.byReplica, load.hits, b.retried.Load())
+	t.Logf("load: %v by kind, %v by replica, %d cache hits; sent again: %d after a refused connection, %d after one closed unanswered by the replica stopping",
+		load.byKind, load.byReplica, load.hits, b.refused.Load(), b.unanswered.Load())
 	for _, f := range load.failures {
 		t.Errorf("client-visible failure: %s", f)
 	}
