@@ -83,7 +83,8 @@ type Side struct {
 	CostKnown   bool    `json:"cost_known"`
 	// CostPerRequestUSD is CostUSD over the requests with a known cost.
 	CostPerRequestUSD float64 `json:"cost_per_request_usd"`
-	// Satisfaction sums the replicas' ratings; nil when none reported any.
+	// Satisfaction is the side's ratings, which every replica reads from the
+	// shared store (not summed); nil when there are none.
 	Satisfaction *Satisfaction `json:"satisfaction"`
 }
 
@@ -232,14 +233,11 @@ func addSide(sd *Side, s rollout.SideStats, sat map[string]Satisfaction, name st
 	sd.CacheHits += s.CacheHits
 	sd.CostUSD += s.CostUSD
 	sd.CostUnknown += s.CostUnknown
-	if v, ok := sat[name]; ok {
-		if sd.Satisfaction == nil {
-			sd.Satisfaction = &Satisfaction{}
-		}
-		sd.Satisfaction.Ratings += v.Ratings
-		sd.Satisfaction.Positive += v.Positive
-		sd.Satisfaction.Neutral += v.Neutral
-		sd.Satisfaction.Negative += v.Negative
+	// Every replica reads the same ratings from the shared store, so they
+	// are not summed: the reading with the most ratings (the freshest) is
+	// the side's.
+	if v, ok := sat[name]; ok && v.Ratings > 0 && (sd.Satisfaction == nil || v.Ratings > sd.Satisfaction.Ratings) {
+		sd.Satisfaction = &Satisfaction{Ratings: v.Ratings, Positive: v.Positive, Neutral: v.Neutral, Negative: v.Negative}
 	}
 }
 

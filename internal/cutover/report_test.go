@@ -60,8 +60,9 @@ func fakeReplica(t *testing.T, repl map[string]string) *httptest.Server {
 }
 
 func TestBuildMergesReplicas(t *testing.T) {
-	a := fakeReplica(t, map[string]string{"%VER%": "2", "%ERR%": "0", "%P99%": "800", "%SIM%": "0.9", "%NR%": "40", "%NN%": "5"})
-	b := fakeReplica(t, map[string]string{"%VER%": "2", "%ERR%": "1", "%P99%": "1500", "%SIM%": "0.7", "%NR%": "10", "%NN%": "5"})
+	// Both replicas read the same shared ratings; b read them earlier.
+	a := fakeReplica(t, map[string]string{"%VER%": "2", "%ERR%": "0", "%P99%": "800", "%SIM%": "0.9", "%NR%": "50", "%NN%": "10"})
+	b := fakeReplica(t, map[string]string{"%VER%": "2", "%ERR%": "1", "%P99%": "1500", "%SIM%": "0.7", "%NR%": "40", "%NN%": "5"})
 	c := Client{AdminKey: "adm"}
 	var snaps []*Snapshot
 	for _, u := range []string{a.URL, b.URL + "/"} {
