@@ -285,9 +285,9 @@ func healthy(base string) bool {
 	return resp.StatusCode == http.StatusOK
 }
 
-// call sends one request to base with key and returns the status, the
+// callReplica sends one request to base with key and returns the status, the
 // headers and the body.
-func call(ctx context.Context, c *http.Client, base, key, method, path, body string) (int, http.Header, []byte, error) {
+func callReplica(ctx context.Context, c *http.Client, base, key, method, path, body string) (int, http.Header, []byte, error) {
 	req, err := http.NewRequestWithContext(ctx, method, base+path, strings.NewReader(body))
 	if err != nil {
 		return 0, nil, nil, err
@@ -308,7 +308,7 @@ func call(ctx context.Context, c *http.Client, base, key, method, path, body str
 // mustCall is call that fails the test on a transport error.
 func mustCall(t *testing.T, base, key, method, path, body string) (int, http.Header, []byte) {
 	t.Helper()
-	code, h, b, err := call(context.Background(), directClient, base, key, method, path, body)
+	code, h, b, err := callReplica(context.Background(), directClient, base, key, method, path, body)
 	if err != nil {
 		t.Fatalf("%s %s%s: %v", method, base, path, err)
 	}
@@ -375,7 +375,7 @@ func (b *balancer) do(ctx context.Context, method, path, body string) (balanced,
 	for {
 		r := b.pick()
 		if r != nil {
-			code, h, got, err := call(ctx, b.client, r.base, "key-a", method, path, body)
+			code, h, got, err := callReplica(ctx, b.client, r.base, "key-a", method, path, body)
 			if err == nil {
 				return balanced{code, h, got, r.name}, nil
 			}
@@ -500,16 +500,17 @@ func loadWorker(ctx context.Context, b *balancer, l *replicaLoad, run string, w,
 }
 
 // propagation is a change made through one replica that every replica
-// must see within a bound. change makes it and returns seen, which tells
+// must see within a bound. change makes it through via (others are the
+// replicas that must see it) and returns seen, which tells
 // whether replica r sees it; seen is polled on each other replica and
-// the time until it holds is measured. A new shared state (revoking a
-// client key, say) is one more row of replicaPropagations.
+// the time until it holds is measured. A new shared state is one more
+// row of replicaPropagations.
 type propagation struct {
 	name string
 	// within bounds the time from the change's answer until each other
 	// replica sees it; zero: the first read must see it.
 	within time.Duration
-	change func(t *testing.T, via *replicaProc) (seen func(t *testing.T, r *replicaProc) bool)
+	change func(t *testing.T, via *replicaProc, others []*replicaProc) (seen func(t *testing.T, r *replicaProc) bool)
 }
 
 // replicaPropagations are checked in order, through the first replica.
@@ -518,7 +519,7 @@ func replicaPropagations(run string) []propagation {
 		return propagation{
 			name:   fmt.Sprintf("rollout to %d%%", pct),
 			within: 2 * time.Second,
-			change: func(t *testing.T, via *replicaProc) func(*testing.T, *replicaProc) bool {
+			change: func(t *testing.T, via *replicaProc, _ []*replicaProc) func(*testing.T, *replicaProc) bool {
 				body := fmt.Sprintf(`{"use_new_orchestrator": {"percentage": %d}, "actor": "replicas-test", "reason": "propagation check"}`, pct)
 				if code, _, b := mustCall(t, via.base, "admin", http.MethodPut, "/api/admin/cato/rollout", body); code != http.StatusOK {
 					t.Fatalf("PUT rollout on %s: %d %s", via.name, code, b)
@@ -541,7 +542,7 @@ func replicaPropagations(run string) []propagation {
 			// Working memory is read from the store on every turn.
 			name:   "session turns",
 			within: 0,
-			change: func(t *testing.T, via *replicaProc) func(*testing.T, *replicaProc) bool {
+			change: func(t *testing.T, via *replicaProc, _ []*replicaProc) func(*testing.T, *replicaProc) bool {
 				session, name := "continuity-"+run, "Zed"+killLetters(int(run[0]))
 				askOn(t, via, session, "My name is "+name+".")
 				return func(t *testing.T, r *replicaProc) bool {
@@ -559,7 +560,7 @@ func replicaPropagations(run string) []propagation {
 			// question, so a hit can only be the first replica's entry.
 			name:   "cache entry",
 			within: 2 * time.Second,
-			change: func(t *testing.T, via *replicaProc) func(*testing.T, *replicaProc) bool {
+			change: func(t *testing.T, via *replicaProc, _ []*replicaProc) func(*testing.T, *replicaProc) bool {
 				token := probeMark + randomHex(4)
 				q := fmt.Sprintf(`{"model": "probe", "query": "What is the highest peak of the range %s?"}`, token)
 				code, h, b := mustCall(t, via.base, "key-a", http.MethodPost, "/api/cato/query", q)
@@ -583,6 +584,33 @@ func replicaPropagations(run string) []propagation {
 		},
 		rollout(40),
 		rollout(100),
+		{
+			// A replica trusts its copy of a key for a second; every
+			// replica has used the key before it is revoked, so each
+			// holds such a copy.
+			name:   "key revocation",
+			within: 2 * time.Second,
+			change: func(t *testing.T, via *replicaProc, others []*replicaProc) func(*testing.T, *replicaProc) bool {
+				code, _, b := mustCall(t, via.base, "admin", http.MethodPost, "/api/admin/cato/keys", `{"tenant": "team-r"}`)
+				if code != http.StatusCreated {
+					t.Fatalf("POST key on %s: %d %s", via.name, code, b)
+				}
+				k := decode[struct{ ID, Key string }](t, b)
+				q := `{"query": "What is 2+2?"}`
+				for _, r := range append([]*replicaProc{via}, others...) {
+					if code, _, b := mustCall(t, r.base, k.Key, http.MethodPost, "/api/cato/query", q); code != http.StatusOK {
+						t.Fatalf("the new key on %s: %d %s", r.name, code, b)
+					}
+				}
+				if code, _, b := mustCall(t, via.base, "admin", http.MethodDelete, "/api/admin/cato/keys/"+k.ID, ""); code != http.StatusNoContent {
+					t.Fatalf("DELETE key on %s: %d %s", via.name, code, b)
+				}
+				return func(t *testing.T, r *replicaProc) bool {
+					code, _, _ := mustCall(t, r.base, k.Key, http.MethodPost, "/api/cato/query", q)
+					return code == http.StatusUnauthorized
+				}
+			},
+		},
 	}
 }
 
@@ -600,7 +628,7 @@ func askOn(t *testing.T, r *replicaProc, session, query string) queryAnswer {
 // replica until it sees it; it returns the time each took.
 func checkPropagation(t *testing.T, p propagation, via *replicaProc, others []*replicaProc) map[string]time.Duration {
 	t.Helper()
-	seen := p.change(t, via)
+	seen := p.change(t, via, others)
 	start := time.Now()
 	took := map[string]time.Duration{}
 	for _, r := range others {
