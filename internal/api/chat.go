@@ -413,7 +413,9 @@ func clientGone(ctx context.Context) error {
 	return context.Canceled
 }
 
-func (s *Server) listModels(w http.ResponseWriter, _ *http.Request) {
+// listModels lists auto and the configured models the caller's key may
+// use.
+func (s *Server) listModels(w http.ResponseWriter, r *http.Request) {
 	type model struct {
 		ID      string `json:"id"`
 		Object  string `json:"object"`
@@ -426,8 +428,11 @@ func (s *Server) listModels(w http.ResponseWriter, _ *http.Request) {
 	}{Object: "list"}
 	created := s.start.Unix()
 	out.Data = append(out.Data, model{ID: orchestrator.Auto, Object: "model", Created: created, OwnedBy: "cato"})
+	limits := &keyOf(r.Context()).Limits
 	for _, m := range s.opt.Models {
-		out.Data = append(out.Data, model{ID: m, Object: "model", Created: created, OwnedBy: "cato"})
+		if limits.Allows(m) {
+			out.Data = append(out.Data, model{ID: m, Object: "model", Created: created, OwnedBy: "cato"})
+		}
 	}
 	writeJSON(w, http.StatusOK, out)
 }

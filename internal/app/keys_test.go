@@ -250,6 +250,21 @@ func TestKeyLimits(t *testing.T) {
 		if status, _, b := call(t, http.MethodPost, base+"/v1/responses", "key-b", r); status != http.StatusForbidden || bodyCode(t, b) != "model_not_allowed" {
 			t.Errorf("/v1/responses dear: %d %s; want 403", status, b)
 		}
+		// /v1/models lists auto and the models the key may use.
+		for key, want := range map[string]string{"key-b": "auto cheap", "key-a": "auto cheap dear"} {
+			status, _, b := call(t, http.MethodGet, base+"/v1/models", key, "")
+			var list struct{ Data []struct{ ID string } }
+			if err := json.Unmarshal(b, &list); status != http.StatusOK || err != nil {
+				t.Fatalf("/v1/models with %s: %d %s", key, status, b)
+			}
+			var ids []string
+			for _, m := range list.Data {
+				ids = append(ids, m.ID)
+			}
+			if got := strings.Join(ids, " "); got != want {
+				t.Errorf("/v1/models with %s = %q; want %q", key, got, want)
+			}
+		}
 		up.mu.Lock()
 		defer up.mu.Unlock()
 		if n := up.calls["up-dear"]; n != 0 {
