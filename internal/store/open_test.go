@@ -186,7 +186,10 @@ func TestOpen(t *testing.T) {
 
 // dynamoURL returns the URL of the test DynamoDB server with a table of
 // the test's own, which it drops at the end.
-func dynamoURL(t *testing.T) string {
+func dynamoURL(t *testing.T) string { t.Helper(); return dynamoTableURL(t) }
+
+// dynamoTableURL is dynamoURL for tests and benchmarks.
+func dynamoTableURL(t testing.TB) string {
 	t.Helper()
 	loc, err := ParseURL(testenv.DynamoDBURL(t))
 	if err != nil {
