@@ -37,10 +37,12 @@ import (
 //	m#TENANT                 sf#SESSION    when a session was forgotten
 //	ms#TENANT#SESSION        USER NUL ID   an episode of the session
 //	mq                       ID            an interaction queued for memory
-//
-// Features to come fit the same table: client keys as k#KEYID / key with
-// their counters as k#KEYID / n#WINDOW (conditional ADD), feedback as
-// f#TENANT / ID.
+//	keys                     ID            a client key
+//	kh#HASH                  h             the id of the key with that hash
+//	k#ID                     w#MINUTE      a key's requests and tokens
+//	k#ID                     p#PERIOD      a key's spend
+//	f#TENANT#REQUEST         a / r#USER    an answer, a user's rating of it
+//	fc                       MINUTE#…      ratings counted by minute
 
 // Attribute names shared by every kind of item.
 const (
