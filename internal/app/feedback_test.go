@@ -116,6 +116,7 @@ func TestFeedbackThroughAPI(t *testing.T) {
 		"embedded": func(t *testing.T) string { return "embedded://" + t.TempDir() },
 		"redis":    redisPrefixed,
 		"postgres": func(t *testing.T) string { return postgresSchema(t, testenv.PostgresURL(t)) },
+		"dynamodb": dynamoTable,
 	}
 	for name, storeURL := range backends {
 		t.Run(name, func(t *testing.T) {

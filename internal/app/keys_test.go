@@ -364,15 +364,35 @@ func redisReplicas(t *testing.T, cfg string) (a, b string) {
 	return a, b
 }
 
+// dynamoReplicas starts two gateways over one DynamoDB table of their
+// own.
+func dynamoReplicas(t *testing.T, cfg string) (a, b string) {
+	t.Helper()
+	u := dynamoTable(t)
+	a, _ = serve(t, cfg, u, keysEnv...)
+	b, _ = serve(t, cfg, u, keysEnv...)
+	return a, b
+}
+
 // TestKeyLimitsAcrossReplicas: parallel clients on two gateways sharing
-// Redis never get more than rpm requests through in a minute, overspend a
-// budget by no more than the requests in flight when it ran out, and a
-// revocation on one replica is refused by the other within 2s.
+// Redis, or a DynamoDB table, never get more than rpm requests through in
+// a minute, overspend a budget by no more than the requests in flight
+// when it ran out, and a revocation on one replica is refused by the
+// other within 2s.
 func TestKeyLimitsAcrossReplicas(t *testing.T) {
+	for name, replicas := range map[string]func(*testing.T, string) (string, string){
+		"redis":    redisReplicas,
+		"dynamodb": dynamoReplicas,
+	} {
+		t.Run(name, func(t *testing.T) { testKeyLimitsAcrossReplicas(t, replicas) })
+	}
+}
+
+func testKeyLimitsAcrossReplicas(t *testing.T, replicas func(*testing.T, string) (string, string)) {
 	up := &pricedUpstream{delay: 20 * time.Millisecond}
 	srv := httptest.NewServer(up)
 	t.Cleanup(srv.Close)
-	a, b := redisReplicas(t, keysConfig(srv.URL))
+	a, b := replicas(t, keysConfig(srv.URL))
 	const clients, each = 8, 6 // clients/2 on each replica
 
 	// burst sends clients×each chat requests with key, half through each

@@ -205,9 +205,9 @@ type Count struct {
 }
 
 // Store keeps remembered answers and their ratings, per tenant. Replicas
-// sharing a Redis or PostgreSQL store share both, so a rating given on
-// one replica counts on every other. Implementations are in
-// internal/store/{embedded,redisstore,pgstore}, and pass
+// sharing a Redis, PostgreSQL or DynamoDB store share both, so a rating
+// given on one replica counts on every other. Implementations are in
+// internal/store/{embedded,redisstore,pgstore,dynamostore}, and pass
 // feedbacktest.Run. They must be safe for concurrent use.
 type Store interface {
 	// Remember records answers so that they can be rated for

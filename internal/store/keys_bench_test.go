@@ -27,6 +27,7 @@ func BenchmarkKeyAdmit(b *testing.B) {
 			return testenv.RedisURL(b) + fmt.Sprintf("?prefix=bench-keys-%d:", time.Now().UnixNano())
 		}},
 		{"postgres", func(b *testing.B) string { return testenv.PostgresURL(b) }},
+		{"dynamodb", func(b *testing.B) string { return dynamoTableURL(b) }},
 	}
 	for _, be := range backends {
 		b.Run(be.name, func(b *testing.B) {

@@ -162,9 +162,12 @@ func (b *Backend) Keys() keys.Store {
 		return embedded.NewKeyStore(b.embedded)
 	case b.redis != nil:
 		return redisstore.NewKeyStore(b.redis)
-	default:
+	case b.postgres != nil:
 		return pgstore.NewKeyStore(b.postgres)
+	case b.dynamo != nil:
+		return dynamostore.NewKeyStore(b.dynamo)
 	}
+	panic("store: Keys of a backend that is not open")
 }
 
 // Ping checks that the backend answers (for /health and /status).

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cato-gateway/cato/internal/feedback"
 	"github.com/cato-gateway/cato/internal/session"
 	"github.com/cato-gateway/cato/internal/store/dynamostore"
 	"github.com/cato-gateway/cato/internal/testenv"
@@ -180,13 +181,23 @@ func TestOpen(t *testing.T) {
 			if err := s.Delete(ctx, k); err != nil {
 				t.Fatal(err)
 			}
+			// Every backend has its own key and feedback stores.
+			if n, err := b.Keys().Spent(ctx, "key_open_test", "2026-12"); err != nil || n != 0 {
+				t.Errorf("Keys().Spent = %d, %v; want 0", n, err)
+			}
+			if _, err := b.Feedback(feedback.StoreOptions{}).Counts(ctx, time.Now().Add(-time.Hour), time.Now()); err != nil {
+				t.Errorf("Feedback().Counts: %v", err)
+			}
 		})
 	}
 }
 
 // dynamoURL returns the URL of the test DynamoDB server with a table of
 // the test's own, which it drops at the end.
-func dynamoURL(t *testing.T) string {
+func dynamoURL(t *testing.T) string { t.Helper(); return dynamoTableURL(t) }
+
+// dynamoTableURL is dynamoURL for tests and benchmarks.
+func dynamoTableURL(t testing.TB) string {
 	t.Helper()
 	loc, err := ParseURL(testenv.DynamoDBURL(t))
 	if err != nil {

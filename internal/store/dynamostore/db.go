@@ -37,10 +37,12 @@ import (
 //	m#TENANT                 sf#SESSION    when a session was forgotten
 //	ms#TENANT#SESSION        USER NUL ID   an episode of the session
 //	mq                       ID            an interaction queued for memory
-//
-// Features to come fit the same table: client keys as k#KEYID / key with
-// their counters as k#KEYID / n#WINDOW (conditional ADD), feedback as
-// f#TENANT / ID.
+//	keys                     ID            a client key
+//	kh#HASH                  h             the id of the key with that hash
+//	k#ID                     w#MINUTE      a key's requests and tokens
+//	k#ID                     p#PERIOD      a key's spend
+//	f#TENANT#REQUEST         a / r#USER    an answer, a user's rating of it
+//	fc                       MINUTE#…      ratings counted by minute
 
 // Attribute names shared by every kind of item.
 const (
@@ -359,20 +361,26 @@ func (db *DB) queryAll(ctx context.Context, in *dynamodb.QueryInput, fn func(map
 // batchDelete deletes keys, 25 per request, retrying what the server
 // leaves unprocessed.
 func (db *DB) batchDelete(ctx context.Context, keys []map[string]types.AttributeValue) error {
-	for len(keys) > 0 {
-		chunk := keys[:min(25, len(keys))]
-		keys = keys[len(chunk):]
-		reqs := make([]types.WriteRequest, len(chunk))
-		for i, k := range chunk {
-			reqs[i] = types.WriteRequest{DeleteRequest: &types.DeleteRequest{Key: k}}
-		}
-		for wait := 10 * time.Millisecond; len(reqs) > 0; wait = min(2*wait, time.Second) {
-			out, err := db.c.BatchWriteItem(ctx, &dynamodb.BatchWriteItemInput{RequestItems: map[string][]types.WriteRequest{*db.table: reqs}})
+	reqs := make([]types.WriteRequest, len(keys))
+	for i, k := range keys {
+		reqs[i] = types.WriteRequest{DeleteRequest: &types.DeleteRequest{Key: k}}
+	}
+	return db.batchWrite(ctx, reqs)
+}
+
+// batchWrite sends reqs, 25 per BatchWriteItem, retrying what the server
+// leaves unprocessed. No two of reqs may name the same item.
+func (db *DB) batchWrite(ctx context.Context, reqs []types.WriteRequest) error {
+	for len(reqs) > 0 {
+		chunk := reqs[:min(25, len(reqs))]
+		reqs = reqs[len(chunk):]
+		for wait := 10 * time.Millisecond; len(chunk) > 0; wait = min(2*wait, time.Second) {
+			out, err := db.c.BatchWriteItem(ctx, &dynamodb.BatchWriteItemInput{RequestItems: map[string][]types.WriteRequest{*db.table: chunk}})
 			if err != nil {
 				return err
 			}
-			reqs = out.UnprocessedItems[*db.table]
-			if len(reqs) > 0 {
+			chunk = out.UnprocessedItems[*db.table]
+			if len(chunk) > 0 {
 				if err := sleep(ctx, wait); err != nil {
 					return err
 				}
