@@ -31,42 +31,24 @@ var responseKeys = [...]string{"id", "object", "created", "model", "choices", "u
 // type the struct decode rejects or converts, a "cato" member.
 func decodeChatResponseFast(data []byte, r *ChatResponse) bool {
 	*r = ChatResponse{}
-	ok := true
-	var seen uint8
-	walked := eachMember(data, func(key, val []byte) {
-		if !ok {
-			return
-		}
-		i := knownKey(key, responseKeys[:])
-		switch {
-		case i == -2:
-			ok = false
-			return
-		case i == -1:
-			return // ignored, as the struct decode ignores it
-		case seen&(1<<i) != 0:
-			ok = false
-			return
-		}
-		seen |= 1 << i
+	return eachKnown(data, responseKeys[:], nil, func(i int, val []byte) bool {
 		switch responseKeys[i] {
 		case "id":
-			ok = fastString(val, &r.ID)
+			return fastString(val, &r.ID)
 		case "object":
-			ok = fastString(val, &r.Object)
+			return fastString(val, &r.Object)
 		case "model":
-			ok = fastString(val, &r.Model)
+			return fastString(val, &r.Model)
 		case "created":
-			ok = fastInt64(val, &r.Created)
+			return fastInt64(val, &r.Created)
 		case "choices":
-			ok = fastChoices(val, &r.Choices)
+			return fastChoices(val, &r.Choices)
 		case "usage":
-			ok = fastUsage(val, &r.Usage)
+			return fastUsage(val, &r.Usage)
 		default: // cato
-			ok = false
+			return false
 		}
 	})
-	return walked && ok
 }
 
 // knownKey returns key's index in keys, -1 for a key that matches none
@@ -89,6 +71,36 @@ func knownKey(key []byte, keys []string) int {
 		}
 	}
 	return -1
+}
+
+// eachKnown walks the members of the object v: fn gets the index in keys
+// and the value of each known member, other (nil: ignored) the key and
+// value of each unknown one. It reports false, as soon as it can, where
+// the walk could differ from json.Unmarshal: v is not an object, a known
+// key comes twice or matches only ignoring case (knownKey), or fn returns
+// false. keys holds at most 8 names.
+func eachKnown(v []byte, keys []string, other func(key, val []byte), fn func(i int, val []byte) bool) bool {
+	ok := true
+	var seen uint8
+	walked := eachMember(v, func(key, val []byte) {
+		if !ok {
+			return
+		}
+		i := knownKey(key, keys)
+		switch {
+		case i == -1:
+			if other != nil {
+				other(key, val)
+			}
+			return
+		case i == -2 || seen&(1<<i) != 0:
+			ok = false
+			return
+		}
+		seen |= 1 << i
+		ok = fn(i, val)
+	})
+	return walked && ok
 }
 
 // internedStrings are values upstreams send in every answer or chunk,
@@ -193,46 +205,34 @@ func fastChoice(v []byte, c *Choice) bool {
 	if string(v) == "null" {
 		return true
 	}
-	ok := true
-	var seen uint8
-	walked := eachMember(v, func(key, val []byte) {
-		if !ok {
+	extra := func(key, val []byte) {
+		if isNull(val) {
+			delete(c.Extra, string(key))
 			return
 		}
-		i := knownKey(key, choiceKeys[:])
-		if i == -2 || (i >= 0 && seen&(1<<i) != 0) {
-			ok = false
-			return
+		if c.Extra == nil {
+			c.Extra = map[string]json.RawMessage{}
 		}
-		if i == -1 {
-			if isNull(val) {
-				delete(c.Extra, string(key))
-				return
-			}
-			if c.Extra == nil {
-				c.Extra = map[string]json.RawMessage{}
-			}
-			c.Extra[string(key)] = append(json.RawMessage(nil), val...)
-			return
-		}
-		seen |= 1 << i
+		c.Extra[string(key)] = append(json.RawMessage(nil), val...)
+	}
+	ok := eachKnown(v, choiceKeys[:], extra, func(i int, val []byte) bool {
 		switch choiceKeys[i] {
 		case "index":
-			ok = fastInt(val, &c.Index)
+			return fastInt(val, &c.Index)
 		case "message":
-			ok = fastWireMessage(val, &c.Message)
+			return fastWireMessage(val, &c.Message)
 		case "delta":
-			ok = fastWireMessage(val, &c.Delta)
+			return fastWireMessage(val, &c.Delta)
 		case "finish_reason":
-			ok = fastStringPtr(val, &c.FinishReason)
+			return fastStringPtr(val, &c.FinishReason)
 		default: // hidden_states: rare, left to encoding/json
-			ok = false
+			return false
 		}
 	})
 	if len(c.Extra) == 0 {
 		c.Extra = nil
 	}
-	return walked && ok
+	return ok
 }
 
 var messageKeys = [...]string{"role", "content", "tool_calls"}
@@ -243,32 +243,18 @@ func fastWireMessage(v []byte, p **WireMessage) bool {
 		return true
 	}
 	m := &WireMessage{}
-	ok := true
-	var seen uint8
-	walked := eachMember(v, func(key, val []byte) {
-		if !ok {
-			return
-		}
-		i := knownKey(key, messageKeys[:])
-		switch {
-		case i == -1:
-			return
-		case i == -2 || seen&(1<<i) != 0:
-			ok = false
-			return
-		}
-		seen |= 1 << i
+	ok := eachKnown(v, messageKeys[:], nil, func(i int, val []byte) bool {
 		switch messageKeys[i] {
 		case "role":
-			ok = fastString(val, &m.Role)
+			return fastString(val, &m.Role)
 		case "content":
-			ok = fastStringPtr(val, &m.Content)
+			return fastStringPtr(val, &m.Content)
 		default: // tool_calls
-			ok = json.Unmarshal(val, &m.ToolCalls) == nil
+			return json.Unmarshal(val, &m.ToolCalls) == nil
 		}
 	})
 	*p = m
-	return walked && ok
+	return ok
 }
 
 var (
@@ -282,36 +268,22 @@ func fastUsage(v []byte, p **Usage) bool {
 		return true
 	}
 	u := &Usage{}
-	ok := true
-	var seen uint8
-	walked := eachMember(v, func(key, val []byte) {
-		if !ok {
-			return
-		}
-		i := knownKey(key, usageKeys[:])
-		switch {
-		case i == -1:
-			return
-		case i == -2 || seen&(1<<i) != 0:
-			ok = false
-			return
-		}
-		seen |= 1 << i
+	ok := eachKnown(v, usageKeys[:], nil, func(i int, val []byte) bool {
 		switch usageKeys[i] {
 		case "prompt_tokens":
-			ok = fastInt(val, &u.PromptTokens)
+			return fastInt(val, &u.PromptTokens)
 		case "completion_tokens":
-			ok = fastInt(val, &u.CompletionTokens)
+			return fastInt(val, &u.CompletionTokens)
 		case "total_tokens":
-			ok = fastInt(val, &u.TotalTokens)
+			return fastInt(val, &u.TotalTokens)
 		case "prompt_tokens_details":
-			ok = fastDetail(val, "cached_tokens", &u.PromptTokensDetails.CachedTokens)
+			return fastDetail(val, "cached_tokens", &u.PromptTokensDetails.CachedTokens)
 		default:
-			ok = fastDetail(val, "reasoning_tokens", &u.CompletionTokensDetails.ReasoningTokens)
+			return fastDetail(val, "reasoning_tokens", &u.CompletionTokensDetails.ReasoningTokens)
 		}
 	})
 	*p = u
-	return walked && ok
+	return ok
 }
 
 // fastDetail reads a usage details object (or null) of which Cato keeps
@@ -320,29 +292,10 @@ func fastDetail(v []byte, want string, n *int) bool {
 	if string(v) == "null" {
 		return true
 	}
-	ok := true
-	var seen bool
-	walked := eachMember(v, func(key, val []byte) {
-		if !ok {
-			return
-		}
-		i := knownKey(key, detailsKeys[:])
-		switch {
-		case i == -1:
-			return
-		case i == -2:
-			ok = false
-			return
-		}
+	return eachKnown(v, detailsKeys[:], nil, func(i int, val []byte) bool {
 		if detailsKeys[i] != want {
-			return // the other details object's member: ignored
+			return true // the other details object's member: ignored
 		}
-		if seen {
-			ok = false
-			return
-		}
-		seen = true
-		ok = fastInt(val, n)
+		return fastInt(val, n)
 	})
-	return walked && ok
 }
