@@ -17,7 +17,7 @@ import (
 // SIGTERM does, and checks that health turns 503 while the stream still
 // finishes, and that Serve returns only after it.
 func TestShutdownDrains(t *testing.T) {
-	cfg, err := config.Parse([]byte(`
+	a, base, stop, served := serveUntilStopped(t, `
 listen: 127.0.0.1:0
 server: {shutdown_timeout: 10s}
 models:
@@ -25,23 +25,7 @@ models:
   bedrock_sonnet: {provider: simulated}
   shadow_self: {provider: simulated}
 routing: {simple: bedrock_haiku, complex: bedrock_sonnet, hidden_states: shadow_self}
-`))
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg.Store = "embedded://" + t.TempDir()
-	a, err := New(context.Background(), cfg, nil, slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	base := "http://" + ln.Addr().String()
-	ctx, stop := context.WithCancel(context.Background())
-	served := make(chan error, 1)
-	go func() { served <- a.Serve(ctx, ln) }()
+`)
 
 	resp, err := http.Post(base+"/v1/chat/completions", "application/json", strings.NewReader(
 		`{"model":"bedrock_haiku","stream":true,"messages":[{"role":"user","content":"Tell me something long"}]}`))
@@ -90,7 +74,7 @@ routing: {simple: bedrock_haiku, complex: bedrock_sonnet, hidden_states: shadow_
 // server.shutdown_timeout: the stream must end with a shutting_down error
 // event, not be cut, and Serve must return soon after the deadline.
 func TestShutdownEndsLateStreams(t *testing.T) {
-	cfg, err := config.Parse([]byte(`
+	_, base, stop, served := serveUntilStopped(t, `
 listen: 127.0.0.1:0
 server: {shutdown_timeout: 300ms}
 models:
@@ -98,24 +82,9 @@ models:
   bedrock_sonnet: {provider: simulated}
   shadow_self: {provider: simulated}
 routing: {simple: bedrock_haiku, complex: bedrock_sonnet, hidden_states: shadow_self}
-`))
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg.Store = "embedded://" + t.TempDir()
-	a, err := New(context.Background(), cfg, nil, slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, stop := context.WithCancel(context.Background())
-	served := make(chan error, 1)
-	go func() { served <- a.Serve(ctx, ln) }()
+`)
 
-	resp, err := http.Post("http://"+ln.Addr().String()+"/v1/chat/completions", "application/json", strings.NewReader(
+	resp, err := http.Post(base+"/v1/chat/completions", "application/json", strings.NewReader(
 		`{"model":"bedrock_haiku","stream":true,"messages":[{"role":"user","content":"Tell me something long"}]}`))
 	if err != nil {
 		t.Fatal(err)
@@ -147,4 +116,28 @@ routing: {simple: bedrock_haiku, complex: bedrock_sonnet, hidden_states: shadow_
 	case <-time.After(10 * time.Second):
 		t.Fatal("Serve did not return after the drain deadline")
 	}
+}
+
+// serveUntilStopped serves cfgYAML on the embedded store until stop is
+// called, as SIGTERM does; served receives what Serve returned.
+func serveUntilStopped(t *testing.T, cfgYAML string) (a *App, base string, stop func(), served chan error) {
+	t.Helper()
+	cfg, err := config.Parse([]byte(cfgYAML))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Store = "embedded://" + t.TempDir()
+	a, err = New(context.Background(), cfg, nil, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, stop := context.WithCancel(context.Background())
+	t.Cleanup(stop)
+	served = make(chan error, 1)
+	go func() { served <- a.Serve(ctx, ln) }()
+	return a, "http://" + ln.Addr().String(), stop, served
 }
