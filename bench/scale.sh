@@ -11,7 +11,9 @@
 #   bench/scale.sh overhead [RATE]      S-overhead: fixed RATE req/s (default 5000), simulator at 0 ms
 #   bench/scale.sh h1 [N] [LATENCY]     N (default 10,000) HTTP/1.1 users in flight against a LATENCY
 #                                       (default 2s) model, HTTP/1.1 upstream and Cato's default limits
-#                                       (bench/scale-h1.yaml); prints how the failures were answered
+#                                       (bench/scale-h1.yaml), from 20 source addresses (500 users each at
+#                                       10,000, under the default max_connections_per_ip); prints how the
+#                                       failures were answered
 #   bench/scale.sh stream [N] [TPS]     S-stream: N concurrent streams of 200 tokens at TPS tokens/s
 #                                       (default 1000 streams at 10 tokens/s: 10,000 chunks/s in all)
 #
@@ -82,8 +84,8 @@ h1)
   n=${2:-10000} lat=${3:-2s}
   secs=${lat%s}
   CONFIG=bench/scale-h1.yaml H2C= start --latency "$lat"
-  H2C= load "h1-$n-direct" http://127.0.0.1:9201 --workload bench/workloads/overhead.yaml --concurrency "$n" --ramp "$lat" --duration "$((secs * 3))s" --timeout 120s
-  H2C= load "h1-$n-cato" http://127.0.0.1:9202 --workload bench/workloads/overhead.yaml --concurrency "$n" --ramp "$lat" --duration "$((secs * 3))s" --timeout 120s
+  H2C= load "h1-$n-direct" http://127.0.0.1:9201 --source-addrs 20 --workload bench/workloads/overhead.yaml --concurrency "$n" --ramp "$lat" --duration "$((secs * 3))s" --timeout 120s
+  H2C= load "h1-$n-cato" http://127.0.0.1:9202 --source-addrs 20 --workload bench/workloads/overhead.yaml --concurrency "$n" --ramp "$lat" --duration "$((secs * 3))s" --timeout 120s
   summary "h1-$n-direct"; summary "h1-$n-cato" "$(peak_rss)"
   for r in direct cato; do echo "h1-$n-$r failures: $(python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(d.get("errors"), d.get("status"))' "$OUT/h1-$n-$r.json")"; done
   grep -o 'dial[^"]*too many open files' "$OUT/serve.log" | sort | uniq -c || echo "no failed upstream dials in serve.log"
