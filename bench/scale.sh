@@ -9,10 +9,15 @@
 #                                       2 cores the direct baseline tops out near 3,500 req/s, so
 #                                       25,000 and 50,000 are run with LATENCY 15s and 20s.
 #   bench/scale.sh overhead [RATE]      S-overhead: fixed RATE req/s (default 5000), simulator at 0 ms
+#   bench/scale.sh h1 [N] [LATENCY]     N (default 10,000) HTTP/1.1 users in flight against a LATENCY
+#                                       (default 2s) model, HTTP/1.1 upstream and Cato's default limits
+#                                       (bench/scale-h1.yaml), from 20 source addresses (500 users each at
+#                                       10,000, under the default max_connections_per_ip); prints how the
+#                                       failures were answered
 #   bench/scale.sh stream [N] [TPS]     S-stream: N concurrent streams of 200 tokens at TPS tokens/s
 #                                       (default 1000 streams at 10 tokens/s: 10,000 chunks/s in all)
 #
-# Clients and upstreams speak HTTP/2 cleartext (h2c), so one process holds
+# Except in h1, clients and upstreams speak HTTP/2 cleartext (h2c), so one process holds
 # tens of thousands of requests within this machine's 20,000-file limit.
 # Reports land in bench/out/; a summary is printed.
 set -euo pipefail
@@ -30,7 +35,7 @@ start() { # simulate-flags...
   pids+=($!)
   rm -rf "$OUT/scale-store"
   # GOMEMLIMIT keeps the heap of 50,000 requests in flight within 2 GiB.
-  GOMEMLIMIT=1800MiB taskset -c 0 bin/cato serve --config bench/scale.yaml >"$OUT/serve.log" 2>&1 &
+  GOMEMLIMIT=1800MiB taskset -c 0 bin/cato serve --config "${CONFIG:-bench/scale.yaml}" >"$OUT/serve.log" 2>&1 &
   CATO_PID=$!
   pids+=($CATO_PID)
   for _ in $(seq 100); do
@@ -42,7 +47,7 @@ start() { # simulate-flags...
 
 load() { # name url flags...
   local name=$1 url=$2; shift 2
-  taskset -c 1 bin/cato loadtest --url "$url" --h2c --json "$OUT/$name.json" "$@" >"$OUT/$name.txt" 2>"$OUT/$name.err" || true
+  taskset -c 1 bin/cato loadtest --url "$url" ${H2C---h2c} --json "$OUT/$name.json" "$@" >"$OUT/$name.txt" 2>"$OUT/$name.err" || true
 }
 
 summary() { # name [rss-kib]
@@ -75,6 +80,16 @@ overhead)
   load "rate-$rate-direct" http://127.0.0.1:9201 --workload bench/workloads/overhead.yaml --rate "$rate" --ramp 2s --duration 15s
   load "rate-$rate-cato" http://127.0.0.1:9202 --workload bench/workloads/overhead.yaml --rate "$rate" --ramp 2s --duration 15s
   summary "rate-$rate-direct"; summary "rate-$rate-cato" "$(peak_rss)" ;;
+h1)
+  n=${2:-10000} lat=${3:-2s}
+  secs=${lat%s}
+  CONFIG=bench/scale-h1.yaml H2C= start --latency "$lat"
+  H2C= load "h1-$n-direct" http://127.0.0.1:9201 --source-addrs 20 --workload bench/workloads/overhead.yaml --concurrency "$n" --ramp "$lat" --duration "$((secs * 3))s" --timeout 120s
+  H2C= load "h1-$n-cato" http://127.0.0.1:9202 --source-addrs 20 --workload bench/workloads/overhead.yaml --concurrency "$n" --ramp "$lat" --duration "$((secs * 3))s" --timeout 120s
+  summary "h1-$n-direct"; summary "h1-$n-cato" "$(peak_rss)"
+  for r in direct cato; do echo "h1-$n-$r failures: $(python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(d.get("errors"), d.get("status"))' "$OUT/h1-$n-$r.json")"; done
+  grep -o 'dial[^"]*too many open files' "$OUT/serve.log" | sort | uniq -c || echo "no failed upstream dials in serve.log"
+  echo "cato_shed_total: $(curl -s http://127.0.0.1:9202/metrics | grep '^cato_shed_total' | tr '\n' ' ')" ;;
 stream)
   n=${2:-1000} tps=${3:-10}
   start --answer-tokens 200 --tps "$tps"

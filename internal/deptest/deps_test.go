@@ -120,6 +120,7 @@ var classes = map[string]class{
 	"deploy":                       tool,
 	"internal/docstest":            tool,
 	"bench/store":                  tool,
+	"bench/flood":                  tool,
 
 	"internal/feedback/feedbacktest": testSup,
 }

@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# Connection flood (issue 14): health and ordinary clients' chat latency,
+# quiet and then while N slow clients each send a POST body one byte every
+# 2 s. Cato (default server protections, bench/flood.yaml) is pinned to
+# core 0; the simulator and bench/flood share core 1. Each process may
+# open 20,000 files, so the slow connections come from two processes of
+# N/2 each, from 200 loopback source addresses (127.0.0.2 … 127.0.0.201).
+#
+#   bench/flood.sh [N] [LATENCY] [CONTENT_LENGTH]
+#         N slow connections (default 20000), the simulator answering after
+#         LATENCY (default 0s), each slow POST announcing CONTENT_LENGTH bytes
+#         (default 1048576; Cato reserves it from server.body_budget_bytes)
+#
+# Quiet phase 10 s; flood: 10 s to build up, then 20 s measured. Prints
+# quiet vs flood p50/p99 of health and chat, what became of the slow
+# connections and Cato's open files; the output lands in bench/out/.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+N=${1:-20000}
+LAT=${2:-0s}
+CL=${3:-1048576}
+OUT=bench/out
+mkdir -p "$OUT"
+go build -o bin/cato ./cmd/cato
+go build -o bin/flood ./bench/flood
+
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; }
+trap cleanup EXIT
+
+taskset -c 1 bin/cato simulate --listen 127.0.0.1:9301 --latency "$LAT" >"$OUT/flood-simulate.log" 2>&1 &
+pids+=($!)
+rm -rf "$OUT/flood-store"
+taskset -c 0 bin/cato serve --config bench/flood.yaml >"$OUT/flood-serve.log" 2>&1 &
+CATO_PID=$!
+pids+=($CATO_PID)
+for _ in $(seq 100); do
+  curl -sf -o /dev/null http://127.0.0.1:9302/api/admin/cato/health && curl -sf -o /dev/null http://127.0.0.1:9301/healthz && break
+  sleep 0.1
+done
+
+half=$((N / 2))
+# The second process opens its half when the quiet phase ends (10 s) and
+# holds it until the measurement is over (10 s build-up + 20 s).
+taskset -c 1 bin/flood -slow-only -conns "$((N - half))" -sources 100 -source-offset 100 -content-length "$CL" -wait 10s -hold 31s \
+  >"$OUT/flood-second.txt" 2>&1 &
+SECOND=$!
+pids+=($SECOND)
+taskset -c 1 bin/flood -conns "$half" -sources 100 -content-length "$CL" -pid "$CATO_PID" -quiet 10s -settle 10s -measure 20s | tee "$OUT/flood.txt"
+wait "$SECOND" || true
+echo "slow connections (second process): $(cat "$OUT/flood-second.txt")"
+echo "cato_shed_total: $(curl -s http://127.0.0.1:9302/metrics | grep '^cato_shed_total' | tr '\n' ' ')"
