@@ -45,9 +45,9 @@ const (
 // lets 1 probe through.
 //
 // The consecutive rule applies only while the window holds fewer than
-// MinRequests calls (or when the rate rule is disabled): at volume a few
-// failures in a row are a small share and say little, while at low volume
-// the rate has too small a sample to decide.
+// MinRequests calls, finished or in flight (or when the rate rule is
+// disabled): at volume a few failures in a row are a small share and say
+// little, while at low volume the rate has too small a sample to decide.
 type Config struct {
 	// Failures is how many consecutive failures open the breaker while the
 	// window holds fewer than MinRequests calls. Zero means
@@ -145,6 +145,7 @@ type Breaker struct {
 	gen         uint64 // bumped on every transition; stale results are dropped
 	since       time.Time
 	consecutive int
+	inFlight    int // calls allowed whose result has not come back
 	win         *window.Window[counts]
 	probes      int // half-open calls let through and not yet ignored
 	probeOK     int // half-open calls that succeeded
@@ -197,6 +198,9 @@ func (b *Breaker) Allow() (done func(Outcome), err error) {
 		}
 	}
 	gen := b.gen
+	if !refused {
+		b.inFlight++
+	}
 	b.mu.Unlock()
 	if changed {
 		b.notify()
@@ -245,6 +249,7 @@ func (b *Breaker) Snapshot() Snapshot {
 
 func (b *Breaker) record(gen uint64, o Outcome) {
 	b.mu.Lock()
+	b.inFlight--
 	now := b.now()
 	changed := false
 	if gen == b.gen {
@@ -293,14 +298,16 @@ func (b *Breaker) recordClosedLocked(now time.Time, o Outcome) bool {
 }
 
 // lowVolumeLocked reports whether the consecutive rule applies: the rate
-// rule is disabled, or its window holds fewer than MinRequests calls.
-// b.mu must be held.
+// rule is disabled, or its window holds fewer than MinRequests calls,
+// counting the calls still in flight: a burst of thousands of calls is
+// not low volume because few of them have finished yet. b.mu must be
+// held.
 func (b *Breaker) lowVolumeLocked(now time.Time) bool {
 	if b.cfg.FailureRate <= 0 {
 		return true
 	}
 	total, _ := b.sumLocked(now)
-	return total < b.cfg.MinRequests
+	return total+b.inFlight < b.cfg.MinRequests
 }
 
 // windowBuckets is how many slices the failure-rate window is cut into: the

@@ -134,6 +134,14 @@ func TestStateMachine(t *testing.T) {
 				finish(1, Failure), wantState(HalfOpen), call(Success), wantState(Closed)),
 		},
 		{
+			// 20 calls in flight are volume: 5 failures in a row of a
+			// burst are left to the rate rule.
+			name: "calls in flight count as volume for the consecutive rule",
+			steps: script(hold(), hold(), hold(), hold(), hold(), hold(), hold(), hold(), hold(), hold(),
+				hold(), hold(), hold(), hold(), hold(), hold(), hold(), hold(), hold(), hold(),
+				calls(5, Failure), wantState(Closed)),
+		},
+		{
 			name:  "closing forgets old failures",
 			cfg:   Config{Cooldown: time.Second},
 			steps: script(calls(5, Failure), advance(time.Second), call(Success), calls(4, Failure), wantState(Closed)),
