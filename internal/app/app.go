@@ -109,7 +109,7 @@ func newApp(ctx context.Context, cfg *config.Config, environ []string, log *slog
 		return nil, fmt.Errorf("store: %w", err)
 	}
 	a.closers = append(a.closers, backend.Close)
-	if auth.Keys, err = keys.New(keys.Options{Store: backend.Keys(), Now: now, Log: reqLog}, cfgKeys); err != nil {
+	if auth.Keys, err = keys.New(keys.Options{Store: backend.Keys(), Timeout: cfg.Auth.StoreTimeout, Now: now, Log: reqLog}, cfgKeys); err != nil {
 		return nil, err
 	}
 	models := map[string]provider.Provider{}

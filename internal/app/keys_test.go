@@ -365,9 +365,15 @@ func redisReplicas(t *testing.T, cfg string) (a, b string) {
 }
 
 // dynamoReplicas starts two gateways over one DynamoDB table of their
-// own.
+// own. dynalite, a Node.js emulator sharing the test machine's cores,
+// can take longer than the default key store timeout under load; past it
+// limits fail open by design, so the gateways wait longer.
 func dynamoReplicas(t *testing.T, cfg string) (a, b string) {
 	t.Helper()
+	if !strings.Contains(cfg, "\nauth:\n") {
+		t.Fatal("the keys config has no auth section to set store_timeout in")
+	}
+	cfg = strings.Replace(cfg, "\nauth:\n", "\nauth:\n  store_timeout: 10s\n", 1)
 	u := dynamoTable(t)
 	a, _ = serve(t, cfg, u, keysEnv...)
 	b, _ = serve(t, cfg, u, keysEnv...)

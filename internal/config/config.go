@@ -369,6 +369,12 @@ type Auth struct {
 	AdminKeyEnv string `yaml:"admin_key_env"`
 	// Keys are the client keys.
 	Keys []Key `yaml:"keys"`
+	// StoreTimeout bounds each call a request makes to the key store (the
+	// lookup of a key created through the admin API, the limits check and
+	// the settlement); past it the call fails as a store failure: limits
+	// fail open, an unknown key gets 503. Zero means keys.DefaultTimeout
+	// (500ms). Raise it for a store far away or slow.
+	StoreTimeout time.Duration `yaml:"store_timeout"`
 }
 
 // Key is one client key.

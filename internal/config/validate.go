@@ -150,6 +150,9 @@ func (c *Config) Validate() error {
 			errs = append(errs, err)
 		}
 	}
+	if c.Auth.StoreTimeout < 0 {
+		bad("auth.store_timeout", "%v is negative", c.Auth.StoreTimeout)
+	}
 	for i, k := range c.Auth.Keys {
 		at := fmt.Sprintf("auth.keys[%d]", i)
 		if k.KeyEnv == "" || k.Tenant == "" {
