@@ -378,6 +378,7 @@ func TestOverloadSettings(t *testing.T) {
 		{"CATO_SERVER__MAX_CONNECTIONS=-2", "server.max_connections: -2 is negative"},
 		{"CATO_SERVER__ADMIN_LISTEN=:9090", ""},
 		{"CATO_SERVER__ADMIN_LISTEN=nonsense", "server.admin_listen"},
+		{"CATO_SERVER__ADMIN_LISTEN=127.0.0.1:8080", "server.admin_listen: \"127.0.0.1:8080\" is the address of listen"},
 		{"CATO_SERVER__BODY_MIN_RATE=-1", ""},
 		{"CATO_SERVER__BODY_MIN_RATE=-3", "server.body_min_rate: -3 is negative"},
 		{"CATO_SERVER__BODY_READ_GRACE=-1s", "server.body_read_grace: -1s is negative"},

@@ -21,9 +21,9 @@ func (c *Config) Validate() error {
 		bad("listen", "%q is not host:port (for example 127.0.0.1:8080)", c.Listen)
 	}
 	if a := c.Server.AdminListen; a != "" {
-		if _, _, err := net.SplitHostPort(a); err != nil {
+		if _, port, err := net.SplitHostPort(a); err != nil {
 			bad("server.admin_listen", "%q is not host:port (for example :9090)", a)
-		} else if a == c.Listen {
+		} else if a == c.Listen && port != "0" {
 			bad("server.admin_listen", "%q is the address of listen; use another port", a)
 		}
 	}
