@@ -186,3 +186,18 @@ func TestAdminListenFails(t *testing.T) {
 		t.Error("the client listener was left open")
 	}
 }
+
+// TestAdminListenAnonymousLoopbackOnly: without client keys the admin
+// listener, like the client one, must be on loopback.
+func TestAdminListenAnonymousLoopbackOnly(t *testing.T) {
+	for _, tt := range []struct {
+		addr string
+		ok   bool
+	}{{"127.0.0.1:9090", true}, {"[::1]:9090", true}, {":9090", false}, {"0.0.0.0:9090", false}} {
+		cfg := &config.Config{Listen: "127.0.0.1:8080", Server: config.Server{AdminListen: tt.addr}}
+		_, _, err := buildAuth(cfg, nil, slog.New(slog.DiscardHandler))
+		if got := err == nil; got != tt.ok {
+			t.Errorf("admin_listen %s without keys: %v; want accepted %v", tt.addr, err, tt.ok)
+		}
+	}
+}

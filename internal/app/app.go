@@ -287,6 +287,10 @@ func buildAuth(cfg *config.Config, env map[string]string, log *slog.Logger) (*ap
 		if !isLoopback(cfg.Listen) {
 			errs = append(errs, fmt.Errorf("auth.keys: no client keys are configured and listen (%s) is not a loopback address; add keys or listen on 127.0.0.1", cfg.Listen))
 		}
+		if al := cfg.Server.AdminListen; al != "" && !isLoopback(al) {
+			// Without client keys and an admin key the admin API is open.
+			errs = append(errs, fmt.Errorf("auth.keys: no client keys are configured and server.admin_listen (%s) is not a loopback address; add keys or listen on 127.0.0.1", al))
+		}
 		auth.Anonymous = true
 		log.Warn("no client keys configured: accepting anonymous requests, on loopback only", "listen", cfg.Listen)
 	}
