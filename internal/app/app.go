@@ -2,13 +2,16 @@ package app
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"maps"
 	"net"
 	"net/http"
+	"path"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/cato-gateway/cato/internal/api"
@@ -18,6 +21,7 @@ import (
 	"github.com/cato-gateway/cato/internal/llm"
 	"github.com/cato-gateway/cato/internal/lograte"
 	"github.com/cato-gateway/cato/internal/metrics"
+	"github.com/cato-gateway/cato/internal/openai"
 	"github.com/cato-gateway/cato/internal/orchestrator"
 	"github.com/cato-gateway/cato/internal/provider"
 	"github.com/cato-gateway/cato/internal/provider/bedrock"
@@ -63,8 +67,8 @@ type App struct {
 	now func() time.Time
 	// recallSeconds times long-term memory's recall.
 	recallSeconds prometheus.Histogram
-	// limits are server.max_in_flight and server.max_connections_per_ip
-	// as resolved against the open-file limit.
+	// limits are server.max_in_flight, server.max_connections_per_ip and
+	// server.max_connections as resolved against the open-file limit.
 	limits overloadLimits
 }
 
@@ -283,6 +287,10 @@ func buildAuth(cfg *config.Config, env map[string]string, log *slog.Logger) (*ap
 		if !isLoopback(cfg.Listen) {
 			errs = append(errs, fmt.Errorf("auth.keys: no client keys are configured and listen (%s) is not a loopback address; add keys or listen on 127.0.0.1", cfg.Listen))
 		}
+		if al := cfg.Server.AdminListen; al != "" && !isLoopback(al) {
+			// Without client keys and an admin key the admin API is open.
+			errs = append(errs, fmt.Errorf("auth.keys: no client keys are configured and server.admin_listen (%s) is not a loopback address; add keys or listen on 127.0.0.1", al))
+		}
 		auth.Anonymous = true
 		log.Warn("no client keys configured: accepting anonymous requests, on loopback only", "listen", cfg.Listen)
 	}
@@ -301,9 +309,9 @@ func isLoopback(listen string) bool {
 	return ip != nil && ip.IsLoopback()
 }
 
-// Run serves on cfg.Listen until ctx ends, then stops accepting, turns
-// /health to 503 and lets requests in flight finish within
-// server.shutdown_timeout.
+// Run serves on cfg.Listen (and server.admin_listen, when set) until ctx
+// ends, then stops accepting, turns /health to 503 and lets requests in
+// flight finish within server.shutdown_timeout.
 func (a *App) Run(ctx context.Context) error {
 	checkLimits(a.log)
 	tuneGC(a.cfg.Server.GCPercent, a.log)
@@ -315,24 +323,45 @@ func (a *App) Run(ctx context.Context) error {
 	return a.Serve(ctx, ln)
 }
 
-// Serve is Run on a listener the caller opened.
+// Serve is Run on a listener the caller opened; the admin listener, when
+// server.admin_listen is set, Serve opens itself.
 func (a *App) Serve(ctx context.Context, ln net.Listener) error {
+	var adminLn net.Listener
+	if addr := a.cfg.Server.AdminListen; addr != "" {
+		var err error
+		if adminLn, err = listen(ctx, addr, a.cfg.Server.ReusePort); err != nil {
+			_ = ln.Close()
+			a.close()
+			return fmt.Errorf("server.admin_listen: %w", err)
+		}
+	}
+	return a.serve(ctx, ln, adminLn)
+}
+
+// serve serves clients on ln and, when adminLn is not nil, health,
+// /metrics and the admin API on adminLn, until ctx ends. The admin
+// listener is shut down after the client one has drained, so that probes
+// see health answer 503 throughout the drain.
+func (a *App) serve(ctx context.Context, ln, adminLn net.Listener) error {
 	s := a.cfg.Server
 	// Requests live on a context of their own, not ctx: a signal only
 	// starts the drain. They are cancelled, with api.ErrShutdown, when
 	// the drain's deadline passes.
 	reqCtx, endRequests := context.WithCancelCause(context.WithoutCancel(ctx))
 	defer endRequests(nil)
-	srv := &http.Server{
-		Handler:           a.handler,
-		ReadHeaderTimeout: s.ReadHeaderTimeout,
-		ReadTimeout:       s.ReadTimeout,
-		WriteTimeout:      s.WriteTimeout,
-		IdleTimeout:       s.IdleTimeout,
-		MaxHeaderBytes:    64 << 10,
-		ErrorLog:          slog.NewLogLogger(a.log.Handler(), slog.LevelDebug),
-		BaseContext:       func(net.Listener) context.Context { return reqCtx },
+	newServer := func(h http.Handler) *http.Server {
+		return &http.Server{
+			Handler:           h,
+			ReadHeaderTimeout: s.ReadHeaderTimeout,
+			ReadTimeout:       s.ReadTimeout,
+			WriteTimeout:      s.WriteTimeout,
+			IdleTimeout:       s.IdleTimeout,
+			MaxHeaderBytes:    64 << 10,
+			ErrorLog:          slog.NewLogLogger(a.log.Handler(), slog.LevelDebug),
+			BaseContext:       func(net.Listener) context.Context { return reqCtx },
+		}
 	}
+	srv := newServer(a.handler)
 	if *s.HTTP2 {
 		srv.Protocols = new(http.Protocols)
 		srv.Protocols.SetHTTP1(true)
@@ -340,19 +369,46 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 		srv.HTTP2 = &http.HTTP2Config{MaxConcurrentStreams: s.MaxConcurrentStreams}
 	}
 	ln = a.limitConnections(ln)
+	adminAddr := ""
+	if adminLn != nil {
+		adminAddr = adminLn.Addr().String()
+	}
 	a.log.Info("cato serving", "listen", ln.Addr().String(), "version", version.String(), "store", redact.URL(a.cfg.Store), "h2c", *s.HTTP2,
-		"max_in_flight", a.limits.inFlight, "max_connections_per_ip", a.limits.perIP)
+		"max_in_flight", a.limits.inFlight, "max_connections_per_ip", a.limits.perIP, "max_connections", a.limits.conns, "admin_listen", adminAddr)
 	bg, stopBG := context.WithCancel(ctx)
 	bgDone := make(chan error, 1)
 	go func() { bgDone <- a.runBackground(bg) }()
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
+	// adminSrv and adminErrc stay nil without an admin listener; a nil
+	// channel is never ready.
+	var adminSrv *http.Server
+	var adminErrc chan error
+	if adminLn != nil {
+		adminSrv = newServer(adminOnly(a.handler))
+		adminErrc = make(chan error, 1)
+		go func() { adminErrc <- adminSrv.Serve(adminLn) }()
+	}
+	stop := func() {
+		stopBG()
+		if berr := <-bgDone; berr != nil {
+			a.log.Warn("background work ended with an error", "err", berr)
+		}
+		a.close()
+	}
 	select {
 	case err := <-errc:
-		stopBG()
-		<-bgDone
-		a.close()
+		if adminSrv != nil {
+			_ = adminSrv.Close()
+			<-adminErrc
+		}
+		stop()
 		return err
+	case err := <-adminErrc:
+		_ = srv.Close()
+		<-errc
+		stop()
+		return fmt.Errorf("admin listener: %w", err)
 	case <-ctx.Done():
 	}
 	a.api.SetDraining()
@@ -369,16 +425,38 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 		_ = srv.Close()
 	}
 	<-errc
-	stopBG()
-	if berr := <-bgDone; berr != nil {
-		a.log.Warn("background work ended with an error", "err", berr)
+	if adminSrv != nil {
+		// Admin requests are short: they get shutdownGrace to finish.
+		actx, acancel := context.WithTimeout(context.Background(), shutdownGrace)
+		if adminSrv.Shutdown(actx) != nil {
+			_ = adminSrv.Close()
+		}
+		acancel()
+		<-adminErrc
 	}
-	a.close()
+	stop()
 	if err != nil {
 		return fmt.Errorf("shutting down: %w", err)
 	}
 	a.log.Info("stopped")
 	return nil
+}
+
+// adminOnly passes to next the requests for health, /metrics and the
+// admin API, and answers any other path 404, as next answers a path it
+// does not know: the admin listener never serves a client route.
+func adminOnly(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p := path.Clean("/" + r.URL.Path) // as the mux will read it
+		if p == "/metrics" || strings.HasPrefix(p, "/api/admin/") {
+			next.ServeHTTP(w, r)
+			return
+		}
+		body, _ := json.Marshal(openai.NewError(openai.TypeInvalidRequest, "not_found", "", "no route for "+r.Method+" "+p+" on the admin listener"))
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusNotFound)
+		_, _ = w.Write(body)
+	})
 }
 
 // shutdownGrace is how long requests ended by api.ErrShutdown get to

@@ -14,11 +14,13 @@ import (
 // store, the log, idle upstream connections and the listener itself.
 const fdReserve = 256
 
-// overloadLimits are the limits in force for server.max_in_flight and
-// server.max_connections_per_ip; zero means none.
+// overloadLimits are the limits in force for server.max_in_flight,
+// server.max_connections_per_ip and server.max_connections; zero means
+// none.
 type overloadLimits struct {
 	inFlight int
 	perIP    int
+	conns    int
 }
 
 // deriveOverload resolves the server's overload settings against nofile,
@@ -48,6 +50,7 @@ func deriveOverload(s config.Server, nofile uint64) overloadLimits {
 	return overloadLimits{
 		inFlight: pick(s.MaxInFlight, inFlight, 64),
 		perIP:    pick(s.MaxConnectionsPerIP, nofile/4, 16),
+		conns:    pick(s.MaxConnections, nofile/2, 64),
 	}
 }
 
@@ -74,9 +77,15 @@ func apiOverload(s config.Server, l overloadLimits) api.Overload {
 }
 
 // limitConnections wraps ln with the per-address connection cap, each
-// connection refused counted in cato_shed_total{reason="connections_per_ip"}.
+// connection refused counted in cato_shed_total{reason="connections_per_ip"},
+// and then with the cap on connections in total, each refused counted in
+// cato_shed_total{reason="connections"}. A connection refused for its
+// address never takes one of the total's slots.
 func (a *App) limitConnections(ln net.Listener) net.Listener {
-	return connlimit.New(ln, a.limits.perIP, func(netip.Addr) {
+	ln = connlimit.New(ln, a.limits.perIP, func(netip.Addr) {
 		a.metrics.Shed.WithLabelValues("connections_per_ip").Inc()
+	})
+	return connlimit.NewTotal(ln, a.limits.conns, func(netip.Addr) {
+		a.metrics.Shed.WithLabelValues("connections").Inc()
 	})
 }

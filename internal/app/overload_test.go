@@ -165,21 +165,23 @@ func TestConnectionsPerIP(t *testing.T) {
 
 func TestDeriveOverload(t *testing.T) {
 	tests := []struct {
-		name            string
-		inFlight, perIP int
-		nofile          uint64
-		want            overloadLimits
+		name                   string
+		inFlight, perIP, conns int
+		nofile                 uint64
+		want                   overloadLimits
 	}{
-		{"derived at 65536", 0, 0, 65536, overloadLimits{inFlight: 32640, perIP: 16384}},
-		{"derived when unknown", 0, 0, 0, overloadLimits{inFlight: 32640, perIP: 16384}},
-		{"floors at a tiny limit", 0, 0, 256, overloadLimits{inFlight: 64, perIP: 64}},
-		{"unlimited counts as 1<<20", 0, 0, 1 << 62, overloadLimits{inFlight: (1<<20 - 256) / 2, perIP: 1 << 18}},
-		{"set", 100, 10, 65536, overloadLimits{inFlight: 100, perIP: 10}},
-		{"off", -1, -1, 65536, overloadLimits{}},
+		{"derived at 65536", 0, 0, 0, 65536, overloadLimits{inFlight: 32640, perIP: 16384, conns: 32768}},
+		{"derived when unknown", 0, 0, 0, 0, overloadLimits{inFlight: 32640, perIP: 16384, conns: 32768}},
+		{"derived at 1024", 0, 0, 0, 1024, overloadLimits{inFlight: 384, perIP: 256, conns: 512}},
+		{"floors at a tiny limit", 0, 0, 0, 64, overloadLimits{inFlight: 64, perIP: 16, conns: 64}},
+		{"unlimited counts as 1<<20", 0, 0, 0, 1 << 62, overloadLimits{inFlight: (1<<20 - 256) / 2, perIP: 1 << 18, conns: 1 << 19}},
+		{"set", 100, 10, 20000, 65536, overloadLimits{inFlight: 100, perIP: 10, conns: 20000}},
+		{"set above the derived", 0, 0, 100000, 65536, overloadLimits{inFlight: 32640, perIP: 16384, conns: 100000}},
+		{"off", -1, -1, -1, 65536, overloadLimits{}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got := deriveOverload(config.Server{MaxInFlight: tt.inFlight, MaxConnectionsPerIP: tt.perIP}, tt.nofile)
+			got := deriveOverload(config.Server{MaxInFlight: tt.inFlight, MaxConnectionsPerIP: tt.perIP, MaxConnections: tt.conns}, tt.nofile)
 			if got != tt.want {
 				t.Errorf("deriveOverload = %+v, want %+v", got, tt.want)
 			}

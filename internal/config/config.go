@@ -111,6 +111,18 @@ type Server struct {
 	// no cap. Clients behind one NAT or proxy share an address: raise it
 	// there, or use HTTP/2, which carries many requests per connection.
 	MaxConnectionsPerIP int `yaml:"max_connections_per_ip"`
+	// MaxConnections caps the client connections held open at once, from
+	// all addresses together; a connection past it is closed as soon as
+	// it is accepted. Zero derives it from the open-file limit (half of
+	// it, leaving the rest for upstream connections, the store and the
+	// admin listener); -1 sets no cap.
+	MaxConnections int `yaml:"max_connections"`
+	// AdminListen, when set (e.g. ":9090"), opens a second listener that
+	// serves only health, /metrics and the admin API, never client
+	// routes, and is not subject to the client connection caps: probes
+	// and scrapes keep answering while clients flood the main listener.
+	// Empty (the default) opens none.
+	AdminListen string `yaml:"admin_listen"`
 	// BodyReadGrace and BodyMinRate bound how long a request body may
 	// take to arrive: the bytes past the n-th must come within
 	// BodyReadGrace plus n/BodyMinRate seconds of the body's start, or

@@ -358,7 +358,7 @@ func TestOverloadSettings(t *testing.T) {
 		t.Fatal(err)
 	}
 	s := c.Server
-	if s.MaxInFlight != 0 || s.MaxConnectionsPerIP != 0 || s.IdleTimeout != 30*time.Second ||
+	if s.MaxInFlight != 0 || s.MaxConnectionsPerIP != 0 || s.MaxConnections != 0 || s.AdminListen != "" || s.IdleTimeout != 30*time.Second ||
 		s.BodyReadGrace != 5*time.Second || s.BodyMinRate != 64<<10 || s.BodyBudgetBytes != 64*s.MaxBodyBytes {
 		t.Errorf("defaults = %+v; want in-flight and per-IP caps left to the open-file limit, idle 30s, grace 5s, 64 KiB/s, budget 64 bodies", s)
 	}
@@ -373,6 +373,12 @@ func TestOverloadSettings(t *testing.T) {
 		{"CATO_SERVER__MAX_CONNECTIONS_PER_IP=64", ""},
 		{"CATO_SERVER__MAX_CONNECTIONS_PER_IP=-1", ""},
 		{"CATO_SERVER__MAX_CONNECTIONS_PER_IP=-5", "server.max_connections_per_ip: -5 is negative"},
+		{"CATO_SERVER__MAX_CONNECTIONS=20000", ""},
+		{"CATO_SERVER__MAX_CONNECTIONS=-1", ""},
+		{"CATO_SERVER__MAX_CONNECTIONS=-2", "server.max_connections: -2 is negative"},
+		{"CATO_SERVER__ADMIN_LISTEN=:9090", ""},
+		{"CATO_SERVER__ADMIN_LISTEN=nonsense", "server.admin_listen"},
+		{"CATO_SERVER__ADMIN_LISTEN=127.0.0.1:8080", "server.admin_listen: \"127.0.0.1:8080\" is the address of listen"},
 		{"CATO_SERVER__BODY_MIN_RATE=-1", ""},
 		{"CATO_SERVER__BODY_MIN_RATE=-3", "server.body_min_rate: -3 is negative"},
 		{"CATO_SERVER__BODY_READ_GRACE=-1s", "server.body_read_grace: -1s is negative"},

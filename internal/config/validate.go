@@ -20,6 +20,13 @@ func (c *Config) Validate() error {
 	if _, _, err := net.SplitHostPort(c.Listen); err != nil {
 		bad("listen", "%q is not host:port (for example 127.0.0.1:8080)", c.Listen)
 	}
+	if a := c.Server.AdminListen; a != "" {
+		if _, port, err := net.SplitHostPort(a); err != nil {
+			bad("server.admin_listen", "%q is not host:port (for example :9090)", a)
+		} else if a == c.Listen && port != "0" {
+			bad("server.admin_listen", "%q is the address of listen; use another port", a)
+		}
+	}
 	if err := ValidateStoreURL(c.Store); err != nil {
 		bad("store", "%v", err)
 	}
@@ -35,7 +42,7 @@ func (c *Config) Validate() error {
 	for _, l := range []struct {
 		key string
 		v   int64
-	}{{"server.max_in_flight", int64(c.Server.MaxInFlight)}, {"server.max_connections_per_ip", int64(c.Server.MaxConnectionsPerIP)}, {"server.body_min_rate", c.Server.BodyMinRate}} {
+	}{{"server.max_in_flight", int64(c.Server.MaxInFlight)}, {"server.max_connections_per_ip", int64(c.Server.MaxConnectionsPerIP)}, {"server.max_connections", int64(c.Server.MaxConnections)}, {"server.body_min_rate", c.Server.BodyMinRate}} {
 		if l.v < -1 {
 			bad(l.key, "%d is negative; use -1 for no limit, or leave it out for the default", l.v)
 		}

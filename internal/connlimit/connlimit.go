@@ -4,6 +4,7 @@ import (
 	"net"
 	"net/netip"
 	"sync"
+	"sync/atomic"
 )
 
 // Listener is a net.Listener that closes, as soon as it is accepted, a
@@ -99,5 +100,64 @@ type conn struct {
 func (c *conn) Close() error {
 	err := c.Conn.Close()
 	c.once.Do(func() { c.l.release(c.ip) })
+	return err
+}
+
+// Total is a net.Listener that holds at most Max connections open at
+// once, whatever their addresses: a connection accepted past it is
+// closed at once. It keeps a flood of clients from taking the process to
+// its open-file limit, where the listener itself could accept nothing.
+//
+// Create one with NewTotal; it is safe for concurrent use.
+type Total struct {
+	net.Listener
+	max      int64
+	onRefuse func(netip.Addr)
+	open     atomic.Int64
+}
+
+// NewTotal wraps ln so that at most max of its connections are open at
+// once; max zero or less wraps nothing and returns ln. onRefuse, when not
+// nil, is called with the address of each connection refused.
+func NewTotal(ln net.Listener, max int, onRefuse func(netip.Addr)) net.Listener {
+	if max <= 0 {
+		return ln
+	}
+	return &Total{Listener: ln, max: int64(max), onRefuse: onRefuse}
+}
+
+// Accept returns the next connection while fewer than the cap are open,
+// closing the others as they come.
+func (l *Total) Accept() (net.Conn, error) {
+	for {
+		c, err := l.Listener.Accept()
+		if err != nil {
+			return nil, err
+		}
+		if l.open.Add(1) > l.max {
+			l.open.Add(-1)
+			_ = c.Close()
+			if l.onRefuse != nil {
+				l.onRefuse(addrOf(c.RemoteAddr()))
+			}
+			continue
+		}
+		return &totalConn{Conn: c, l: l}, nil
+	}
+}
+
+// Open returns how many connections are open.
+func (l *Total) Open() int { return int(l.open.Load()) }
+
+// totalConn gives its slot back when it is first closed.
+type totalConn struct {
+	net.Conn
+	l    *Total
+	once sync.Once
+}
+
+func (c *totalConn) Close() error {
+	err := c.Conn.Close()
+	c.once.Do(func() { c.l.open.Add(-1) })
 	return err
 }

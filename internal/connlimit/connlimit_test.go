@@ -1,6 +1,8 @@
 package connlimit
 
 import (
+	"errors"
+	"io"
 	"net"
 	"net/netip"
 	"sync/atomic"
@@ -102,6 +104,124 @@ func TestAddrOf(t *testing.T) {
 	for _, tt := range tests {
 		if got := addrOf(tt.addr).String(); got != tt.want {
 			t.Errorf("addrOf(%v) = %s, want %s", tt.addr, got, tt.want)
+		}
+	}
+}
+
+// queueListener accepts the connections queued in it, then fails with
+// errDrained until more are queued.
+type queueListener struct {
+	net.Listener // nil: only Accept is used
+	q            chan net.Conn
+}
+
+var errDrained = errors.New("no connection queued")
+
+func (l *queueListener) Accept() (net.Conn, error) {
+	select {
+	case c := <-l.q:
+		return c, nil
+	default:
+		return nil, errDrained
+	}
+}
+
+// TestTotalCap offers connections in two waves, closing some of the first
+// wave's in between, and checks which are accepted, which refused and
+// how many are open.
+func TestTotalCap(t *testing.T) {
+	tests := []struct {
+		name                string
+		max                 int
+		first, closed, then int
+		wantAccepted        int // over both waves
+		wantRefused         int
+		wantOpen            int
+	}{
+		{"under the cap", 5, 3, 0, 1, 4, 0, 4},
+		{"at the cap", 3, 3, 0, 0, 3, 0, 3},
+		{"past the cap", 3, 5, 0, 2, 3, 4, 3},
+		{"closing frees slots", 3, 4, 2, 3, 5, 2, 3},
+		{"closing all", 2, 2, 2, 2, 4, 0, 2},
+		{"cap of one", 1, 3, 1, 2, 2, 3, 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ql := &queueListener{q: make(chan net.Conn, 16)}
+			var refused atomic.Int64
+			ln := NewTotal(ql, tt.max, func(netip.Addr) { refused.Add(1) }).(*Total)
+			var peers []net.Conn
+			wave := func(n int) []net.Conn {
+				for range n {
+					server, client := net.Pipe()
+					peers = append(peers, client)
+					ql.q <- server
+				}
+				var got []net.Conn
+				for {
+					c, err := ln.Accept()
+					if err != nil {
+						if !errors.Is(err, errDrained) {
+							t.Fatal(err)
+						}
+						return got
+					}
+					got = append(got, c)
+				}
+			}
+			defer func() {
+				for _, p := range peers {
+					p.Close()
+				}
+			}()
+			held := wave(tt.first)
+			accepted := len(held)
+			for _, c := range held[:tt.closed] {
+				c.Close()
+				c.Close() // a second Close gives back nothing more
+			}
+			accepted += len(wave(tt.then))
+			if accepted != tt.wantAccepted {
+				t.Errorf("accepted %d, want %d", accepted, tt.wantAccepted)
+			}
+			if got := refused.Load(); got != int64(tt.wantRefused) {
+				t.Errorf("refused %d, want %d", got, tt.wantRefused)
+			}
+			if got := ln.Open(); got != tt.wantOpen {
+				t.Errorf("Open() = %d, want %d", got, tt.wantOpen)
+			}
+		})
+	}
+}
+
+// TestTotalRefusedIsClosed checks that a refused connection is closed,
+// so its client reads end of file rather than waiting.
+func TestTotalRefusedIsClosed(t *testing.T) {
+	ql := &queueListener{q: make(chan net.Conn, 2)}
+	ln := NewTotal(ql, 1, nil)
+	s1, c1 := net.Pipe()
+	s2, c2 := net.Pipe()
+	defer c1.Close()
+	defer c2.Close()
+	ql.q <- s1
+	ql.q <- s2
+	if _, err := ln.Accept(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ln.Accept(); !errors.Is(err, errDrained) {
+		t.Fatalf("second Accept: %v, want the second connection refused", err)
+	}
+	_ = c2.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if _, err := c2.Read(make([]byte, 1)); !errors.Is(err, io.EOF) {
+		t.Errorf("refused connection read: %v, want EOF", err)
+	}
+}
+
+func TestZeroTotalWrapsNothing(t *testing.T) {
+	ql := &queueListener{}
+	for _, max := range []int{0, -1} {
+		if ln := NewTotal(ql, max, nil); ln != ql {
+			t.Errorf("NewTotal(ln, %d) = %T, want ln itself", max, ln)
 		}
 	}
 }
