@@ -3,6 +3,7 @@ package app
 import (
 	"bufio"
 	"context"
+	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
@@ -17,15 +18,7 @@ import (
 // SIGTERM does, and checks that health turns 503 while the stream still
 // finishes, and that Serve returns only after it.
 func TestShutdownDrains(t *testing.T) {
-	a, base, stop, served := serveUntilStopped(t, `
-listen: 127.0.0.1:0
-server: {shutdown_timeout: 10s}
-models:
-  bedrock_haiku: {provider: simulated, simulate: {tokens_per_second: 40}}
-  bedrock_sonnet: {provider: simulated}
-  shadow_self: {provider: simulated}
-routing: {simple: bedrock_haiku, complex: bedrock_sonnet, hidden_states: shadow_self}
-`)
+	a, base, stop, served := serveUntilStopped(t, shutdownConfig("10s", 40))
 
 	resp, err := http.Post(base+"/v1/chat/completions", "application/json", strings.NewReader(
 		`{"model":"bedrock_haiku","stream":true,"messages":[{"role":"user","content":"Tell me something long"}]}`))
@@ -74,15 +67,7 @@ routing: {simple: bedrock_haiku, complex: bedrock_sonnet, hidden_states: shadow_
 // server.shutdown_timeout: the stream must end with a shutting_down error
 // event, not be cut, and Serve must return soon after the deadline.
 func TestShutdownEndsLateStreams(t *testing.T) {
-	_, base, stop, served := serveUntilStopped(t, `
-listen: 127.0.0.1:0
-server: {shutdown_timeout: 300ms}
-models:
-  bedrock_haiku: {provider: simulated, simulate: {tokens_per_second: 2}}
-  bedrock_sonnet: {provider: simulated}
-  shadow_self: {provider: simulated}
-routing: {simple: bedrock_haiku, complex: bedrock_sonnet, hidden_states: shadow_self}
-`)
+	_, base, stop, served := serveUntilStopped(t, shutdownConfig("300ms", 2))
 
 	resp, err := http.Post(base+"/v1/chat/completions", "application/json", strings.NewReader(
 		`{"model":"bedrock_haiku","stream":true,"messages":[{"role":"user","content":"Tell me something long"}]}`))
@@ -116,6 +101,20 @@ routing: {simple: bedrock_haiku, complex: bedrock_sonnet, hidden_states: shadow_
 	case <-time.After(10 * time.Second):
 		t.Fatal("Serve did not return after the drain deadline")
 	}
+}
+
+// shutdownConfig is a gateway draining for timeout whose streams come at
+// tokensPerSecond.
+func shutdownConfig(timeout string, tokensPerSecond int) string {
+	return fmt.Sprintf(`
+listen: 127.0.0.1:0
+server: {shutdown_timeout: %s}
+models:
+  bedrock_haiku: {provider: simulated, simulate: {tokens_per_second: %d}}
+  bedrock_sonnet: {provider: simulated}
+  shadow_self: {provider: simulated}
+routing: {simple: bedrock_haiku, complex: bedrock_sonnet, hidden_states: shadow_self}
+`, timeout, tokensPerSecond)
 }
 
 // serveUntilStopped serves cfgYAML on the embedded store until stop is

@@ -2,49 +2,19 @@ package dynamostore
 
 import (
 	"context"
-	"hash/fnv"
-	"math"
-	"strings"
 	"testing"
 	"time"
 
 	"github.com/cato-gateway/cato/internal/cache"
+	"github.com/cato-gateway/cato/internal/cache/cachetest"
 )
-
-// wordEmbedder embeds a text as the normalised sum of one pseudo-random
-// direction per word: the same text always gets the same vector.
-type wordEmbedder struct{}
-
-func (wordEmbedder) Embed(_ context.Context, texts []string) ([][]float32, error) {
-	out := make([][]float32, len(texts))
-	for i, text := range texts {
-		v := make([]float32, 16)
-		for _, w := range strings.Fields(strings.ToLower(text)) {
-			h := fnv.New64a()
-			h.Write([]byte(strings.Trim(w, "?.,!")))
-			x := h.Sum64()
-			for d := range v {
-				v[d] += float32(int64(x>>(d*4)&15) - 8)
-			}
-		}
-		var n float64
-		for _, f := range v {
-			n += float64(f * f)
-		}
-		for d := range v {
-			v[d] /= float32(math.Sqrt(n))
-		}
-		out[i] = v
-	}
-	return out, nil
-}
 
 // startCacheReplica runs a cache over its own handle on db's table, as one
 // gateway process would, until the test ends.
 func startCacheReplica(t *testing.T, db *DB) *cache.Cache {
 	t.Helper()
 	replica := openTable(t, Options{Table: db.Table(), Region: "us-east-1", Endpoint: endpointOf(t)})
-	c := cache.New(wordEmbedder{}, NewCacheStore(replica, nil), cache.Options{}, nil)
+	c := cache.New(cachetest.WordEmbedder{}, NewCacheStore(replica, nil), cache.Options{}, nil)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() {

@@ -2,9 +2,7 @@ package redisstore
 
 import (
 	"context"
-	"hash/fnv"
 	"io"
-	"math"
 	"net"
 	"strings"
 	"sync"
@@ -13,37 +11,9 @@ import (
 	"time"
 
 	"github.com/cato-gateway/cato/internal/cache"
+	"github.com/cato-gateway/cato/internal/cache/cachetest"
 	"github.com/cato-gateway/cato/internal/testenv"
 )
-
-// wordEmbedder embeds a text as the normalised sum of one pseudo-random
-// direction per word: the same text always gets the same vector, as with
-// a real embedder, without a model.
-type wordEmbedder struct{}
-
-func (wordEmbedder) Embed(_ context.Context, texts []string) ([][]float32, error) {
-	out := make([][]float32, len(texts))
-	for i, text := range texts {
-		v := make([]float32, 16)
-		for _, w := range strings.Fields(strings.ToLower(text)) {
-			h := fnv.New64a()
-			h.Write([]byte(strings.Trim(w, "?.,!")))
-			x := h.Sum64()
-			for d := range v {
-				v[d] += float32(int64(x>>(d*4)&15) - 8)
-			}
-		}
-		var n float64
-		for _, f := range v {
-			n += float64(f * f)
-		}
-		for d := range v {
-			v[d] /= float32(math.Sqrt(n))
-		}
-		out[i] = v
-	}
-	return out, nil
-}
 
 // cacheReplica is a cache.Cache running over its own Redis client, as in one
 // gateway process.
@@ -57,7 +27,7 @@ type cacheReplica struct {
 func startCacheReplica(t *testing.T, c *Client) *cacheReplica {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	r := &cacheReplica{Cache: cache.New(wordEmbedder{}, NewCacheStore(c, nil), cache.Options{}, nil), done: make(chan struct{})}
+	r := &cacheReplica{Cache: cache.New(cachetest.WordEmbedder{}, NewCacheStore(c, nil), cache.Options{}, nil), done: make(chan struct{})}
 	go func() {
 		defer close(r.done)
 		r.Run(ctx)
