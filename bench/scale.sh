@@ -14,8 +14,12 @@
 #                                       (bench/scale-h1.yaml), from 20 source addresses (500 users each at
 #                                       10,000, under the default max_connections_per_ip); prints how the
 #                                       failures were answered
-#   bench/scale.sh stream [N] [TPS]     S-stream: N concurrent streams of 200 tokens at TPS tokens/s
-#                                       (default 1000 streams at 10 tokens/s: 10,000 chunks/s in all)
+#   bench/scale.sh stream [N] [TPS] [TOKENS]
+#                                       S-stream: N concurrent streams of TOKENS chunks (default 200) at TPS
+#                                       tokens/s (default 1000 streams at 10 tokens/s: 10,000 chunks/s in all)
+#   bench/scale.sh procs N P [LATENCY]  as concurrency, but through P Cato processes sharing port 9202
+#                                       with server.reuse_port (SO_REUSEPORT), each on its own embedded
+#                                       store, all on core 0; prints each process's peak RSS
 #
 # Except in h1, clients and upstreams speak HTTP/2 cleartext (h2c), so one process holds
 # tens of thousands of requests within this machine's 20,000-file limit.
@@ -65,6 +69,28 @@ PY
 
 peak_rss() { awk '/VmHWM/ {print $2}' "/proc/$CATO_PID/status"; }
 
+# start_procs P simulate-flags...: the simulator, then P Cato processes on
+# one port (SO_REUSEPORT); the kernel spreads the generator's connections
+# over them.
+start_procs() {
+  local p=$1; shift
+  taskset -c 1 bin/cato simulate --listen 127.0.0.1:9201 "$@" >"$OUT/simulate.log" 2>&1 &
+  pids+=($!)
+  CATO_PIDS=()
+  for i in $(seq "$p"); do
+    rm -rf "$OUT/scale-store-$i"
+    GOMEMLIMIT=${PROC_MEMLIMIT:-1800MiB} CATO_SERVER__REUSE_PORT=true CATO_SERVER__ADMIN_LISTEN="127.0.0.1:$((9210 + i))" CATO_STORE="embedded://$OUT/scale-store-$i" \
+      taskset -c 0 bin/cato serve --config bench/scale.yaml >"$OUT/serve-$i.log" 2>&1 &
+    pids+=($!)
+    CATO_PIDS+=($!)
+  done
+  for _ in $(seq 100); do
+    curl -sf -o /dev/null http://127.0.0.1:9202/api/admin/cato/health && curl -sf -o /dev/null http://127.0.0.1:9201/healthz && return
+    sleep 0.1
+  done
+  echo "servers did not start" >&2; exit 1
+}
+
 case "${1:-concurrency}" in
 concurrency)
   n=${2:-10000} lat=${3:-2s}
@@ -91,10 +117,27 @@ h1)
   grep -o 'dial[^"]*too many open files' "$OUT/serve.log" | sort | uniq -c || echo "no failed upstream dials in serve.log"
   echo "cato_shed_total: $(curl -s http://127.0.0.1:9202/metrics | grep '^cato_shed_total' | tr '\n' ' ')" ;;
 stream)
-  n=${2:-1000} tps=${3:-10}
-  start --answer-tokens 200 --tps "$tps"
+  n=${2:-1000} tps=${3:-10} tokens=${4:-200}
+  start --answer-tokens "$tokens" --tps "$tps"
   load "stream-$n-direct" http://127.0.0.1:9201 --workload bench/workloads/stream.yaml --concurrency "$n" --ramp 5s --duration 45s --timeout 120s
   load "stream-$n-cato" http://127.0.0.1:9202 --workload bench/workloads/stream.yaml --concurrency "$n" --ramp 5s --duration 45s --timeout 120s
   summary "stream-$n-direct"; summary "stream-$n-cato" "$(peak_rss)" ;;
-*) echo "usage: bench/scale.sh concurrency|overhead|stream [args]" >&2; exit 2 ;;
+procs)
+  n=${2:-50000} p=${3:-2} lat=${4:-2s}
+  secs=${lat%s}
+  start_procs "$p" --latency "$lat"
+  load "procs-$n-direct" http://127.0.0.1:9201 --workload bench/workloads/overhead.yaml --concurrency "$n" --ramp "$lat" --duration "$((secs * 3))s" --timeout 120s
+  load "procs-$n-$p-cato" http://127.0.0.1:9202 --workload bench/workloads/overhead.yaml --concurrency "$n" --ramp "$lat" --duration "$((secs * 3))s" --timeout 120s
+  summary "procs-$n-direct"
+  total=0
+  i=0
+  for pid in "${CATO_PIDS[@]}"; do
+    i=$((i + 1))
+    rss=$(awk '/VmHWM/ {print $2}' "/proc/$pid/status"); total=$((total + rss))
+    served=$(curl -s "http://127.0.0.1:$((9210 + i))/metrics" | awk '/^cato_requests_total\{.*code="200"/ {s += $2} END {print s + 0}')
+    echo "  cato process $i: $served requests answered 200, peak RSS $((rss / 1024)) MiB"
+  done
+  summary "procs-$n-$p-cato" "$total"
+  echo "  (peak RSS above: the sum over the $p processes)" ;;
+*) echo "usage: bench/scale.sh concurrency|overhead|h1|stream|procs [args]" >&2; exit 2 ;;
 esac

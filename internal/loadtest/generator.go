@@ -31,6 +31,7 @@ type generator struct {
 	rng      *rand.Rand
 	idle     []*session // sessions waiting for their next turn, oldest first
 	sessions int64      // sessions started
+	uniques  int64      // texts numbered for Query.Unique
 }
 
 // session is one multi-turn conversation. Only one turn of a session is in
@@ -206,12 +207,18 @@ func (g *generator) done(r *request, answer string) {
 	g.mu.Unlock()
 }
 
-// textLocked picks the text of q: its text, or one of its paraphrases.
+// textLocked picks the text of q: its text, or one of its paraphrases,
+// numbered when q asks for unique texts. g.mu must be held.
 func (g *generator) textLocked(q *Query) string {
+	text := q.Text
 	if len(q.Paraphrases) > 0 {
-		return q.Paraphrases[g.rng.IntN(len(q.Paraphrases))]
+		text = q.Paraphrases[g.rng.IntN(len(q.Paraphrases))]
 	}
-	return q.Text
+	if q.Unique {
+		g.uniques++
+		text += " #" + strconv.FormatInt(g.uniques, 10)
+	}
+	return text
 }
 
 // keyFor returns the API key of user u: a key of the user's tenant, or the

@@ -3,6 +3,7 @@ package loadtest
 import (
 	"encoding/json"
 	"math"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -173,5 +174,35 @@ queries: [{text: unused}]
 	}
 	if full < 50 {
 		t.Errorf("%d sessions ran to the end; want most of them", full)
+	}
+}
+
+func TestGeneratorUnique(t *testing.T) {
+	w := mustWorkload(t, `
+queries:
+  - {text: "What is 2+2?", unique: true}
+  - {paraphrases: [Hi, Hello]}
+`)
+	g := newGenerator(w, "", "s", 3)
+	seen := map[string]bool{}
+	numbered := 0
+	for range 400 {
+		body := decode(t, g.next().body)
+		msgs := body["messages"].([]any)
+		text := msgs[len(msgs)-1].(map[string]any)["content"].(string)
+		switch {
+		case text == "Hi" || text == "Hello":
+		case strings.HasPrefix(text, "What is 2+2? #"):
+			if seen[text] {
+				t.Fatalf("unique text %q sent twice", text)
+			}
+			seen[text] = true
+			numbered++
+		default:
+			t.Fatalf("unexpected text %q", text)
+		}
+	}
+	if numbered < 100 {
+		t.Fatalf("%d numbered texts of 400 requests; want about 200", numbered)
 	}
 }

@@ -98,6 +98,10 @@ type Query struct {
 	Model string `yaml:"model"`
 	// Cache, when set, asks Cato to use (true) or skip (false) its cache.
 	Cache *bool `yaml:"cache"`
+	// Unique appends a number of its own to each request's text (" #1",
+	// " #2", …), so that no two requests ask the same question: every
+	// lookup in a semantic cache misses, and is paid in full.
+	Unique bool `yaml:"unique"`
 }
 
 // Sessions configures multi-turn conversations. A session's turns are sent
