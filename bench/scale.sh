@@ -16,7 +16,8 @@
 #                                       failures were answered
 #   bench/scale.sh stream [N] [TPS] [TOKENS]
 #                                       S-stream: N concurrent streams of TOKENS chunks (default 200) at TPS
-#                                       tokens/s (default 1000 streams at 10 tokens/s: 10,000 chunks/s in all)
+#                                       tokens/s (default 1000 streams at 10 tokens/s: 10,000 chunks/s in all),
+#                                       for STREAM_DUR (default 45s)
 #   bench/scale.sh procs N P [LATENCY]  as concurrency, but through P Cato processes sharing port 9202
 #                                       with server.reuse_port (SO_REUSEPORT), each on its own embedded
 #                                       store, all on core 0; prints each process's peak RSS
@@ -119,8 +120,8 @@ h1)
 stream)
   n=${2:-1000} tps=${3:-10} tokens=${4:-200}
   start --answer-tokens "$tokens" --tps "$tps"
-  load "stream-$n-direct" http://127.0.0.1:9201 --workload bench/workloads/stream.yaml --concurrency "$n" --ramp 5s --duration 45s --timeout 120s
-  load "stream-$n-cato" http://127.0.0.1:9202 --workload bench/workloads/stream.yaml --concurrency "$n" --ramp 5s --duration 45s --timeout 120s
+  load "stream-$n-direct" http://127.0.0.1:9201 --workload bench/workloads/stream.yaml --concurrency "$n" --ramp 5s --duration "${STREAM_DUR:-45s}" --timeout 120s
+  load "stream-$n-cato" http://127.0.0.1:9202 --workload bench/workloads/stream.yaml --concurrency "$n" --ramp 5s --duration "${STREAM_DUR:-45s}" --timeout 120s
   summary "stream-$n-direct"; summary "stream-$n-cato" "$(peak_rss)" ;;
 procs)
   n=${2:-50000} p=${3:-2} lat=${4:-2s}
