@@ -87,6 +87,9 @@ type DB struct {
 	// keyCounters are the request, token and spend counts of client keys
 	// (keys.go).
 	keyCounters keyCounters
+	// group shares write transactions among concurrent session appends
+	// (group.go).
+	group groupCommit
 	// epoch names this opening of the file: queue leases taken under
 	// another epoch were taken by a process that is gone.
 	epoch [8]byte

@@ -161,7 +161,9 @@ func (s *SessionStore) Append(ctx context.Context, k session.Key, turns ...sessi
 	}
 	now := s.opts.Now()
 	key := sessionKey(k)
-	err := s.db.bolt.Update(func(tx *bolt.Tx) error {
+	// Appends share transactions (and fsyncs) with concurrent ones; the
+	// function reads the record inside tx, so running it again is safe.
+	err := s.db.update(func(tx *bolt.Tx) error {
 		rec, err := s.get(tx, key, now)
 		if err != nil {
 			return err

@@ -1,7 +1,10 @@
 package embedded
 
 import (
+	"context"
 	"path/filepath"
+	"strconv"
+	"sync/atomic"
 	"testing"
 
 	"github.com/cato-gateway/cato/internal/session"
@@ -48,4 +51,28 @@ func TestSessionsSurviveReopen(t *testing.T) {
 	if len(s.Turns) != 1 || s.Turns[0].Content != "My name is Alice." {
 		t.Errorf("after reopen: %+v", s.Turns)
 	}
+}
+
+// BenchmarkAppendParallel measures session appends from 64 concurrent
+// callers, each on a session of its own: what group commit pays for.
+func BenchmarkAppendParallel(b *testing.B) {
+	db, err := Open(Options{Dir: b.TempDir()})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer db.Close()
+	s := NewSessionStore(db, session.StoreOptions{})
+	var next atomic.Int64
+	b.SetParallelism(32)
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		k := session.Key{Tenant: "t", ID: "s" + strconv.FormatInt(next.Add(1), 10)}
+		turn := session.Turn{Role: "user", Content: "What is the capital of France?"}
+		for pb.Next() {
+			if err := s.Append(context.Background(), k, turn); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
 }

@@ -1,0 +1,121 @@
+package embedded
+
+import (
+	"errors"
+	"sync"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// errGroupPanicked is the error of the callers whose transaction was
+// rolled back because another caller's function panicked in it.
+var errGroupPanicked = errors.New("embedded store: the write was rolled back: another write in its transaction panicked")
+
+// maxGroup bounds the callers whose changes share one transaction.
+const maxGroup = 256
+
+// groupCommit lets concurrent writers share bbolt transactions: bbolt has
+// one writer at a time and each commit waits for fsync, so writers that
+// take turns pay one fsync each, and at a few hundred session turns per
+// second the turns queue behind each other's fsyncs. Here, while one group
+// commits, the writers that arrive wait together, and the first of them
+// then commits all of their changes in one transaction and one fsync. A
+// writer alone commits at once: there is no batching delay (bbolt's own
+// Batch waits MaxBatchDelay for company).
+type groupCommit struct {
+	mu      sync.Mutex
+	pending []*groupCall // waiting for the next group, oldest first
+	busy    bool         // a group is being committed
+}
+
+type groupCall struct {
+	fn  func(*bolt.Tx) error
+	err error
+	// wake receives false when the call's group has committed (err is
+	// set), true when the call is to commit the next group itself.
+	wake chan bool
+}
+
+// update runs fn in a write transaction, possibly shared with other
+// callers' functions, and returns once that transaction is durable. When
+// another function of the group fails, the group is run again without it
+// and the failing one alone, so fn may run more than once: it must change
+// nothing outside tx, or only what it sets again each time.
+func (db *DB) update(fn func(*bolt.Tx) error) error {
+	g := &db.group
+	c := &groupCall{fn: fn, wake: make(chan bool, 1)}
+	g.mu.Lock()
+	g.pending = append(g.pending, c)
+	lead := !g.busy
+	g.busy = true
+	g.mu.Unlock()
+	if !lead && !<-c.wake {
+		return c.err
+	}
+	// c leads: it commits the waiting calls (itself among them), then
+	// hands the lead to the oldest call that arrived meanwhile.
+	g.mu.Lock()
+	n := min(len(g.pending), maxGroup)
+	group := g.pending[:n:n]
+	g.pending = g.pending[n:]
+	g.mu.Unlock()
+	defer func() {
+		g.mu.Lock()
+		if len(g.pending) > 0 {
+			g.pending[0].wake <- true
+		} else {
+			g.busy = false
+		}
+		g.mu.Unlock()
+	}()
+	db.commitGroup(group, c)
+	return c.err
+}
+
+// commitGroup commits the functions of group in one transaction and sets
+// each call's err; it wakes every call but self. A function that fails is
+// retried alone, the others together without it, so that one caller's
+// error is never another's.
+func (db *DB) commitGroup(group []*groupCall, self *groupCall) {
+	woken := false
+	defer func() {
+		// A function that panics panics its leader, as it would its own
+		// caller; the others of the group learn that nothing was written.
+		if !woken {
+			for _, c := range group {
+				if c != self {
+					c.err = errGroupPanicked
+					c.wake <- false
+				}
+			}
+		}
+	}()
+	failed := -1
+	err := db.bolt.Update(func(tx *bolt.Tx) error {
+		for i, c := range group {
+			if err := c.fn(tx); err != nil {
+				failed = i
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil && len(group) > 1 && failed >= 0 {
+		alone := group[failed]
+		alone.err = db.bolt.Update(alone.fn)
+		if alone != self {
+			alone.wake <- false
+		}
+		rest := append(group[:failed:failed], group[failed+1:]...)
+		woken = true
+		db.commitGroup(rest, self)
+		return
+	}
+	woken = true
+	for _, c := range group {
+		c.err = err
+		if c != self {
+			c.wake <- false
+		}
+	}
+}
