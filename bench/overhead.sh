@@ -8,25 +8,15 @@
 # Prints added latency p50/p99 and the throughput ratio; the JSON reports
 # land in bench/out/.
 set -euo pipefail
-cd "$(dirname "$0")/.."
 DUR=${1:-20s}
-OUT=bench/out
-mkdir -p "$OUT"
-go build -o bin/cato ./cmd/cato
-
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; }
-trap cleanup EXIT
+source "$(dirname "$0")/lib.sh"
 
 taskset -c 1 bin/cato simulate --listen 127.0.0.1:9101 >"$OUT/simulate.log" 2>&1 &
 pids+=($!)
 rm -rf "$OUT/overhead-store"
 taskset -c 0 bin/cato serve --config bench/overhead.yaml >"$OUT/serve.log" 2>&1 &
 pids+=($!)
-for _ in $(seq 100); do
-  curl -sf -o /dev/null http://127.0.0.1:9102/api/admin/cato/health && curl -sf -o /dev/null http://127.0.0.1:9101/healthz && break
-  sleep 0.1
-done
+wait_healthy http://127.0.0.1:9102/api/admin/cato/health http://127.0.0.1:9101/healthz
 
 load() { # name url mode-flags...
   local name=$1 url=$2; shift 2

@@ -12,16 +12,9 @@
 # tracing setting adds to tracing off; the JSON reports land in
 # bench/out/. RATE overrides the 2,000 req/s.
 set -euo pipefail
-cd "$(dirname "$0")/.."
 DUR=${1:-15s}
 RATE=${RATE:-2000}
-OUT=bench/out
-mkdir -p "$OUT"
-go build -o bin/cato ./cmd/cato
-
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; }
-trap cleanup EXIT
+source "$(dirname "$0")/lib.sh"
 
 taskset -c 1 bin/cato simulate --listen 127.0.0.1:9101 >"$OUT/simulate.log" 2>&1 &
 pids+=($!)
@@ -53,10 +46,7 @@ run_cato() { # name env...
   rm -rf "$OUT/overhead-store"
   env "$@" taskset -c 0 bin/cato serve --config bench/overhead.yaml >"$OUT/serve-$name.log" 2>&1 &
   local pid=$!
-  for _ in $(seq 100); do
-    curl -sf -o /dev/null http://127.0.0.1:9102/api/admin/cato/health && break
-    sleep 0.1
-  done
+  wait_healthy http://127.0.0.1:9102/api/admin/cato/health
   local before after
   before=$(awk '{print $14 + $15}' "/proc/$pid/stat")
   load "$name" http://127.0.0.1:9102
@@ -64,7 +54,7 @@ run_cato() { # name env...
   echo "$(( (after - before) * 1000000 / $(getconf CLK_TCK) ))" >"$OUT/$name.cpu_us"
   kill -TERM "$pid"; wait "$pid" || true
 }
-for _ in $(seq 100); do curl -sf -o /dev/null http://127.0.0.1:9101/healthz && break; sleep 0.1; done
+wait_healthy http://127.0.0.1:9101/healthz
 
 load tracing-direct http://127.0.0.1:9101
 run_cato tracing-off

@@ -9,25 +9,15 @@
 #
 #   bench/wholepath.sh [RATE] [DURATION] [RUNS]     (default 1000 15s 3)
 set -euo pipefail
-cd "$(dirname "$0")/.."
 RATE=${1:-1000} DUR=${2:-15s} RUNS=${3:-3}
-OUT=bench/out
-mkdir -p "$OUT"
-go build -o bin/cato ./cmd/cato
-
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; }
-trap cleanup EXIT
+source "$(dirname "$0")/lib.sh"
 
 taskset -c 1 bin/cato simulate --listen 127.0.0.1:9401 >"$OUT/wholepath-simulate.log" 2>&1 &
 pids+=($!)
 rm -rf "$OUT/wholepath-store"
 taskset -c 0 bin/cato serve --config bench/wholepath.yaml >"$OUT/wholepath-serve.log" 2>&1 &
 pids+=($!)
-for _ in $(seq 300); do
-  curl -sf -o /dev/null http://127.0.0.1:9402/api/admin/cato/health && curl -sf -o /dev/null http://127.0.0.1:9401/healthz && break
-  sleep 0.1
-done
+wait_healthy http://127.0.0.1:9402/api/admin/cato/health http://127.0.0.1:9401/healthz
 
 for i in $(seq "$RUNS"); do
   for side in direct cato; do
