@@ -47,13 +47,13 @@ type cueSpec struct {
 // cues are compiled once; they are never changed after.
 var cues = compileCues([]cueSpec{
 	{"reasoning", 0.30, []string{
-		"analy*", "evaluat*", "assess*", "critiqu*", "critically", "justif*", "implication*", "consequence*",
+		"analy*", "evaluat*", "assess*", "critiqu*", "critici*", "critically", "justif*", "implication*", "consequence*",
 		"ramification*", "reason about", "argue*", "argument for", "argument against", "hypothes*", "investigat*",
 		"what would happen", "what happens if", "how would", "why would", "interpret*", "root cause", "impact of",
 		"effects of", "predict*", "forecast*", "infer*", "think through", "causal*", "ethic*", "should we",
 		"strateg*", "weigh*", "long term", "in the long run",
 		"refut*", "rebut*", "disprov*", "debunk*", "defend", "steelman*", "make the case", "case for", "case against",
-		"counterargument*",
+		"counterargument*", "objection*", "how might", "what went wrong", "second order", "schools of thought",
 	}},
 	{"explanation", 0.20, []string{
 		"explain*", "walk me through", "elaborat*", "describe how", "describe why", "how does",
@@ -67,19 +67,19 @@ var cues = compileCues([]cueSpec{
 	{"design", 0.30, []string{
 		"design*", "architect*", "plan for", "plan a", "a plan", "roadmap*", "propose", "proposal*", "migrat*",
 		"scale to", "scalab*", "framework for", "business plan", "go to market", "curriculum", "blueprint",
-		"restructur*", "reorganiz*", "reorganis*",
+		"restructur*", "reorganiz*", "reorganis*", "redesign*", "system design",
 	}},
 	{"depth", 0.30, []string{
 		"in detail", "in depth", "detailed", "comprehensive*", "thorough*", "step by step", "essay", "report on",
 		"whitepaper", "white paper", "research paper", "literature review", "thesis", "long form", "at length",
-		"nuanc*", "rigorous*", "exhaustive*",
+		"nuanc*", "rigorous*", "exhaustive*", "go deeper", "deeper into", "expand on",
 	}},
 	// Asks to fix or change code; asks to write code are found by
 	// asksForCode, and naming a language is not one.
 	{"code", 0.25, []string{
 		"implement*", "refactor*", "debug*", "fix this code", "fix my code", "fix the bug", "this code", "my code",
 		"unit test*", "write tests", "code review", "review this code", "stack trace", "segfault", "compile error",
-		"compiler error",
+		"compiler error", "troubleshoot*", "track down",
 	}},
 	{"advanced topic", 0.15, []string{
 		"concurren*", "thread safe", "distributed", "lock free", "race condition*", "deadlock*", "memory leak*",
@@ -87,7 +87,9 @@ var cues = compileCues([]cueSpec{
 		"zero downtime", "vulnerab*", "exploit*", "threat model*", "cryptograph*", "encryption", "quantum",
 		"algorithm*", "time complexity", "big o", "data structure*", "machine learning", "neural network*",
 		"transformer*", "gradient*", "kubernetes", "microservice*", "monolith*", "sharding", "replication",
-		"consistent hashing",
+		"consistent hashing", "goroutine*", "parser*", "lexer*", "compiler*", "interpreter*", "b tree", "btree",
+		"leader election", "raft", "paxos", "connection pool*", "rate limit*", "scheduler*", "allocator*",
+		"garbage collect*", "lru",
 		"monetary policy", "macroeconom*", "geopolit*", "epidemiolog*", "pharmacokinetic*", "jurisprudence",
 	}},
 	{"math", 0.35, []string{
@@ -95,7 +97,8 @@ var cues = compileCues([]cueSpec{
 		"eigen*", "theorem*", "lemma", "induction", "differential equation*", "converge*", "convergence",
 		"polynomial*", "matrix", "matrices", "probabilit*", "expected value", "variance", "bayes*", "combinator*",
 		"asymptot*", "solve for", "system of equations", "limit of", "linear programming", "optimization problem",
-		"closed form", "recurrence",
+		"closed form", "recurrence", "show that", "how many ways", "in how many", "uncountab*", "undecidab*",
+		"irrational*", "infinitely many",
 	}},
 })
 
@@ -136,7 +139,8 @@ var (
 	taskVerbs = set("analyze", "analyse", "evaluate", "assess", "critique", "justify", "investigate", "predict",
 		"compare", "contrast", "design", "architect", "propose", "plan", "prove", "derive", "show that", "solve",
 		"implement", "refactor", "debug", "optimize", "optimise", "port", "explain", "describe", "discuss", "review",
-		"refute", "rebut", "disprove", "debunk", "defend", "argue", "steelman", "make the case")
+		"refute", "rebut", "disprove", "debunk", "defend", "argue", "steelman", "make the case", "integrate",
+		"differentiate", "criticise", "criticize", "challenge")
 )
 
 // signal is one contribution to a score, kept for the reason.
@@ -168,6 +172,12 @@ func complexity(query string, history int) score {
 	s.value = baseScore
 	if l := min(maxLengthScore, lengthPerWord*float64(max(n-lengthFrom, 0))); l > 0 {
 		add("long query", l)
+	}
+	// A follow-up's opening filler ("and", "okay, now") hides neither a
+	// task verb nor the shape of a question.
+	opening := words[0]
+	if rest := dropFillers(words); len(rest) > 0 {
+		words = rest
 	}
 	first := firstWords(words)
 	if first(taskVerbs) && hasObject(words) { // a bare "compare" has nothing to work on
@@ -207,7 +217,7 @@ func complexity(query string, history int) score {
 	}
 
 	switch {
-	case n <= 6 && greetingWords[words[0]] && strong == 0:
+	case n <= 6 && greetingWords[opening] && strong == 0:
 		s.simple = "greeting or small talk"
 		s.value -= greetingDiscount
 	case n <= factualMaxWords && first(factualOpeners) && !open:
@@ -302,16 +312,24 @@ var (
 
 // asksForCode reports whether words ask for code to be written (a verb
 // of making followed within five words by a kind of code or a
-// programming language: "write a Go program", "create a React hook") or
-// point at code ("this Java code", "our code").
+// programming language, or later by "in" or "using" a language: "write a
+// Go program", "create a React hook", "write a thread-safe connection
+// pool in Java") or point at code ("this Java code", "our code", "my
+// React component").
 func asksForCode(words []string) bool {
 	for i, w := range words {
 		if codeMakers[w] {
-			for _, x := range words[i+1 : min(len(words), i+6)] {
-				if codeNouns[x] || languages[x] {
+			for j, x := range words[i+1:] {
+				if j < 5 && (codeNouns[x] || languages[x]) {
+					return true
+				}
+				if (x == "in" || x == "using") && i+j+2 < len(words) && languages[words[i+j+2]] {
 					return true
 				}
 			}
+		}
+		if (w == "my" || w == "our" || w == "this") && i+1 < len(words) && (codeNouns[words[i+1]] || languages[words[i+1]]) {
+			return true
 		}
 		if w == "code" && i > 0 && (codeOwners[words[i-1]] || (languages[words[i-1]] && i > 1 && codeOwners[words[i-2]])) {
 			return true
@@ -343,6 +361,19 @@ func shortWriting(words []string) bool {
 	return false
 }
 
+// fillers open a follow-up without changing what it asks: "and why did
+// it collapse", "okay, now critique it".
+var fillers = set(",", "and", "so", "but", "ok", "okay", "alright", "now", "then", "also", "well", "hmm", "right",
+	"please", "pls")
+
+// dropFillers returns words without their leading fillers.
+func dropFillers(words []string) []string {
+	for len(words) > 0 && fillers[words[0]] {
+		words = words[1:]
+	}
+	return words
+}
+
 // Words of short questions that need depth (openQuestion).
 var (
 	// eventVerbs, after "why did" or "why was", ask for the causes of an
@@ -350,7 +381,11 @@ var (
 	eventVerbs = set("collapse", "fall", "fail", "decline", "rise", "win", "lose", "happen", "start", "begin", "end",
 		"emerge", "survive", "succeed", "spread", "crash", "dissolve", "split", "break")
 	// causalOpeners ask for the causes of a past event.
-	causalOpeners = set("what caused", "what led to", "what were the causes of", "what triggered")
+	causalOpeners = set("what caused", "what led to", "what were the causes of", "what triggered", "what brought about",
+		"what explains", "what drove")
+	// causeNouns, after "what were the", ask for the causes of a past
+	// event: "what were the main causes of the cold war".
+	causeNouns = set("causes", "reasons", "factors", "origins", "roots")
 	// evaluative words in a yes/no question make it a question of
 	// judgement: "is beauty objective", "was the treaty fair".
 	evaluative = set("illusion", "objective", "subjective", "justified", "justifiable", "moral", "immoral", "amoral",
@@ -378,6 +413,8 @@ func openQuestion(words []string) bool {
 	case words[0] == "why" && (words[1] == "did" || words[1] == "was" || words[1] == "were"):
 		return in(eventVerbs, words[2:])
 	case firstWords(words)(causalOpeners):
+		return true
+	case words[0] == "what" && words[1] == "were" && in(causeNouns, words[2:min(len(words), 5)]):
 		return true
 	case yesNoOpeners[words[0]]:
 		return in(evaluative, words[1:]) || strings.Contains(" "+strings.Join(words, " ")+" ", " free will ")
