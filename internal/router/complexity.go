@@ -49,7 +49,7 @@ var cues = compileCues([]cueSpec{
 	{"reasoning", 0.30, []string{
 		"analy*", "evaluat*", "assess*", "critiqu*", "critici*", "critically", "justif*", "implication*", "consequence*",
 		"ramification*", "reason about", "argue*", "argument for", "argument against", "hypothes*", "investigat*",
-		"what would happen", "what happens if", "how would", "why would", "interpret*", "root cause", "impact of",
+		"what would happen", "what happens if", "how would", "why would", "interpret*", "root cause", "impact of", "impact on",
 		"effects of", "predict*", "forecast*", "infer*", "think through", "causal*", "ethic*", "should we",
 		"strateg*", "weigh*", "long term", "in the long run",
 		"refut*", "rebut*", "disprov*", "debunk*", "defend", "steelman*", "make the case", "case for", "case against",
@@ -98,7 +98,7 @@ var cues = compileCues([]cueSpec{
 		"polynomial*", "matrix", "matrices", "probabilit*", "expected value", "variance", "bayes*", "combinator*",
 		"asymptot*", "solve for", "system of equations", "limit of", "linear programming", "optimization problem",
 		"closed form", "recurrence", "show that", "how many ways", "in how many", "uncountab*", "undecidab*",
-		"irrational*", "infinitely many",
+		"irrational*", "infinitely many", "mathematical*",
 	}},
 })
 
@@ -390,18 +390,28 @@ var (
 	// judgement: "is beauty objective", "was the treaty fair".
 	evaluative = set("illusion", "objective", "subjective", "justified", "justifiable", "moral", "immoral", "amoral",
 		"ethical", "unethical", "fair", "unfair", "sustainable", "inevitable", "conscious", "sentient", "meaningful",
-		"meaningless", "deterministic")
+		"meaningless", "deterministic", "virtue", "virtuous", "unjust", "overrated", "evil")
 	yesNoOpeners = set("is", "are", "was", "were", "can", "could", "does", "do", "will", "would", "isnt", "arent")
 	// normative words after "should" ask whether something ought to be
 	// allowed: "should recreational drugs be legal".
 	normative = set("legal", "illegal", "legalized", "legalised", "banned", "ban", "allowed", "permitted", "abolished",
-		"abolish", "regulated", "mandatory", "compulsory", "censored")
+		"abolish", "regulated", "mandatory", "compulsory", "censored", "free", "taxed", "privatised", "privatized",
+		"nationalised", "nationalized", "subsidised", "subsidized", "restricted", "criminalised", "criminalized",
+		"decriminalised", "decriminalized", "lowered", "raised", "exist")
+	// choiceOpeners may open a bare choice between alternatives
+	// (openQuestion): the alternatives themselves do, not a question
+	// word, a verb of asking or a greeting.
+	notChoiceOpeners = set("what", "whats", "who", "whos", "when", "where", "which", "why", "how", "is", "are", "was",
+		"were", "do", "does", "did", "can", "could", "will", "would", "should", "shall", "has", "have", "may", "might",
+		"tell", "give", "translate", "convert", "define", "list", "name", "spell", "write", "summarize", "summarise",
+		"rephrase", "i", "im", "my", "hi", "hello", "hey", "thanks", "ok", "okay", "yes", "no")
 )
 
 // openQuestion reports whether words are a question whose good answer
 // weighs several causes or positions, however short: the causes of a
 // historical or social event, a yes/no question of judgement, whether
-// something should be allowed.
+// something should be allowed, a bare choice between alternatives
+// ("Kafka or RabbitMQ?", "Rent or buy a house?").
 func openQuestion(words []string) bool {
 	if len(words) < 2 {
 		return false
@@ -421,7 +431,21 @@ func openQuestion(words []string) bool {
 	case words[0] == "should":
 		return in(normative, words[1:])
 	}
-	return false
+	return bareChoice(words)
+}
+
+// maxChoiceWords bounds a bare choice: a longer query that names
+// alternatives is scored by its other words.
+const maxChoiceWords = 8
+
+// bareChoice reports whether words are only alternatives to choose
+// between, joined by "or", "vs" or "versus", and what they are for:
+// "Monolith or microservices?", "Rust vs Go for a backend?".
+func bareChoice(words []string) bool {
+	if len(words) < 3 || len(words) > maxChoiceWords || notChoiceOpeners[words[0]] {
+		return false
+	}
+	return slices.ContainsFunc(words[1:len(words)-1], func(w string) bool { return w == "or" || w == "vs" || w == "versus" })
 }
 
 // hasCode reports whether q contains pasted code or a stack trace.

@@ -42,7 +42,7 @@ type Router struct {
 	cfg       Config
 	emb       embedder // nil: exemplars are skipped
 	exemplars []exemplarRoute
-	depth     []exemplarRoute // the built-in depth route; nil when off
+	depth     *depthRoute // the built-in depth route; nil when off
 	log       *slog.Logger
 }
 
@@ -62,11 +62,13 @@ func New(ctx context.Context, cfg Config, emb embedder, log *slog.Logger) (*Rout
 	cfg.Complex = cmpOr(cfg.Complex, cfg.Simple)
 	r := &Router{cfg: cfg, log: log}
 	// One call embeds the configured routes' examples and the depth
-	// route's, which comes last.
+	// route's depth and shallow examples, which come last.
 	routes := slices.Clip(cfg.Exemplars)
 	depth := emb != nil && !cfg.NoDepthRoute && cfg.Complex != cfg.Simple
 	if depth {
-		routes = append(routes, Exemplar{Name: depthRoute, Model: cfg.Complex, Examples: depthExamples, Threshold: DefaultDepthThreshold})
+		routes = append(routes,
+			Exemplar{Name: depthRouteName, Model: cfg.Complex, Examples: depthExamples, Threshold: DefaultDepthThreshold},
+			Exemplar{Name: "shallow", Model: cfg.Simple, Examples: shallowExamples, Threshold: 1})
 	}
 	if emb != nil && len(routes) > 0 {
 		ex, err := embedExemplars(ctx, emb, routes)
@@ -75,7 +77,9 @@ func New(ctx context.Context, cfg Config, emb embedder, log *slog.Logger) (*Rout
 		}
 		r.emb, r.exemplars = emb, ex
 		if depth {
-			r.exemplars, r.depth = ex[:len(ex)-1], ex[len(ex)-1:]
+			n := len(ex) - 2
+			r.exemplars = ex[:n]
+			r.depth = &depthRoute{model: cfg.Complex, threshold: DefaultDepthThreshold, margin: DefaultDepthMargin, deep: ex[n].vectors, shallow: ex[n+1].vectors}
 		}
 	}
 	return r, nil
@@ -101,9 +105,9 @@ func (r *Router) Decide(ctx context.Context, in Input) (Decision, error) {
 			break
 		}
 		d.Primary, d.Rule, d.Reason = r.byComplexity(sc, d.Complexity)
-		if d.Rule == RuleSimple && !asksForFact(in.Query) {
-			if m, reason, ok := r.match(ctx, r.depth, in.Query); ok {
-				d.Primary, d.Rule, d.Reason = m, RuleExemplar, reason
+		if d.Rule == RuleSimple && r.depth != nil && !asksForFact(in.Query) {
+			if reason, ok := r.depth.match(ctx, r, in.Query); ok {
+				d.Primary, d.Rule, d.Reason = r.depth.model, RuleExemplar, reason
 			}
 		}
 	}
