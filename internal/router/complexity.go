@@ -53,7 +53,8 @@ var cues = compileCues([]cueSpec{
 		"effects of", "predict*", "forecast*", "infer*", "think through", "causal*", "ethic*", "should we",
 		"strateg*", "weigh*", "long term", "in the long run",
 		"refut*", "rebut*", "disprov*", "debunk*", "defend", "steelman*", "make the case", "case for", "case against",
-		"counterargument*", "objection*", "how might", "what went wrong", "second order", "schools of thought",
+		"counterargument*", "objection*", "how might", "how will", "what will happen", "how should", "how could we", "how can we",
+		"how we could", "what went wrong", "second order", "schools of thought",
 	}},
 	{"explanation", 0.20, []string{
 		"explain*", "walk me through", "elaborat*", "describe how", "describe why", "how does",
@@ -68,6 +69,7 @@ var cues = compileCues([]cueSpec{
 		"design*", "architect*", "plan for", "plan a", "a plan", "roadmap*", "propose", "proposal*", "migrat*",
 		"scale to", "scalab*", "framework for", "business plan", "go to market", "curriculum", "blueprint",
 		"restructur*", "reorganiz*", "reorganis*", "redesign*", "system design",
+		"schedule for", "training schedule", "itinerar*", "study plan", "lesson plan", "training plan",
 	}},
 	{"depth", 0.30, []string{
 		"in detail", "in depth", "detailed", "comprehensive*", "thorough*", "step by step", "essay", "report on",
@@ -158,7 +160,7 @@ type score struct {
 
 // complexity scores query, asked after history earlier turns.
 func complexity(query string, history int) score {
-	tokens := strings.Fields(normalise(query)) // words and commas
+	tokens := spellOut(strings.Fields(normalise(query))) // words and commas
 	words := slices.DeleteFunc(slices.Clone(tokens), func(w string) bool { return w == "," })
 	n := len(words)
 	var s score
@@ -391,6 +393,9 @@ var (
 	evaluative = set("illusion", "objective", "subjective", "justified", "justifiable", "moral", "immoral", "amoral",
 		"ethical", "unethical", "fair", "unfair", "sustainable", "inevitable", "conscious", "sentient", "meaningful",
 		"meaningless", "deterministic", "virtue", "virtuous", "unjust", "overrated", "evil")
+	// judgements, in a yes/no question, ask for a verdict: "is
+	// capitalism good or bad".
+	judgements   = []string{" free will ", " good or bad ", " bad or good ", " right or wrong ", " a good thing ", " a bad thing "}
 	yesNoOpeners = set("is", "are", "was", "were", "can", "could", "does", "do", "will", "would", "isnt", "arent")
 	// normative words after "should" ask whether something ought to be
 	// allowed: "should recreational drugs be legal".
@@ -398,13 +403,16 @@ var (
 		"abolish", "regulated", "mandatory", "compulsory", "censored", "free", "taxed", "privatised", "privatized",
 		"nationalised", "nationalized", "subsidised", "subsidized", "restricted", "criminalised", "criminalized",
 		"decriminalised", "decriminalized", "lowered", "raised", "exist")
-	// choiceOpeners may open a bare choice between alternatives
+	// choiceOpeners ask which of the alternatives that follow is better.
+	choiceOpeners = set("which is better", "whats better", "what is better", "which is best", "whats best",
+		"which should i", "which one", "which would you")
+	// notChoiceOpeners may not open a bare choice between alternatives
 	// (openQuestion): the alternatives themselves do, not a question
 	// word, a verb of asking or a greeting.
 	notChoiceOpeners = set("what", "whats", "who", "whos", "when", "where", "which", "why", "how", "is", "are", "was",
 		"were", "do", "does", "did", "can", "could", "will", "would", "should", "shall", "has", "have", "may", "might",
 		"tell", "give", "translate", "convert", "define", "list", "name", "spell", "write", "summarize", "summarise",
-		"rephrase", "i", "im", "my", "hi", "hello", "hey", "thanks", "ok", "okay", "yes", "no")
+		"rephrase", "i", "im", "my", "hi", "hello", "hey", "thanks", "ok", "okay", "yes", "no", ",")
 )
 
 // openQuestion reports whether words are a question whose good answer
@@ -427,7 +435,8 @@ func openQuestion(words []string) bool {
 	case words[0] == "what" && words[1] == "were" && in(causeNouns, words[2:min(len(words), 5)]):
 		return true
 	case yesNoOpeners[words[0]]:
-		return in(evaluative, words[1:]) || strings.Contains(" "+strings.Join(words, " ")+" ", " free will ")
+		padded := " " + strings.Join(words, " ") + " "
+		return in(evaluative, words[1:]) || slices.ContainsFunc(judgements, func(p string) bool { return strings.Contains(padded, p) })
 	case words[0] == "should":
 		return in(normative, words[1:])
 	}
@@ -442,6 +451,12 @@ const maxChoiceWords = 8
 // between, joined by "or", "vs" or "versus", and what they are for:
 // "Monolith or microservices?", "Rust vs Go for a backend?".
 func bareChoice(words []string) bool {
+	for k := 3; k >= 2; k-- { // "which is better, X or Y", "whats better X or Y"
+		if len(words) > k && choiceOpeners[strings.Join(words[:k], " ")] {
+			words = words[k:]
+			break
+		}
+	}
 	if len(words) < 3 || len(words) > maxChoiceWords || notChoiceOpeners[words[0]] {
 		return false
 	}
@@ -506,6 +521,27 @@ func normalise(s string) string {
 		}
 	}
 	return strings.TrimSpace(b.String())
+}
+
+// casualSpellings are chat spellings of words the rules look for.
+var casualSpellings = map[string]string{
+	"u": "you", "ur": "your", "shud": "should", "shld": "should", "wud": "would", "cud": "could",
+	"wat": "what", "wut": "what", "hw": "how", "wen": "when", "wher": "where", "wy": "why", "pls": "please",
+	"plz": "please", "thx": "thanks",
+}
+
+// spellOut replaces chat spellings in normalised words with the words
+// they stand for ("shud abortion be legal"); a leading "y" is "why".
+func spellOut(words []string) []string {
+	for i, w := range words {
+		if full, ok := casualSpellings[w]; ok {
+			words[i] = full
+		}
+	}
+	if len(words) > 1 && words[0] == "y" {
+		words[0] = "why"
+	}
+	return words
 }
 
 // firstWords returns a test of whether words start with one of a set's

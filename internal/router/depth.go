@@ -264,7 +264,7 @@ var shallowExamples = []string{
 // when, where, who, how many/much/old/long/far, what year/date/time, what
 // is/are/was/were (what's), define.
 func asksForFact(query string) bool {
-	w := dropFillers(strings.Fields(normalise(query)))
+	w := dropFillers(spellOut(strings.Fields(normalise(query))))
 	at := func(i int, words ...string) bool { return i < len(w) && slices.Contains(words, w[i]) }
 	switch {
 	case at(0, "when", "where", "who", "whom", "whose", "whats", "define", "name", "list"):
