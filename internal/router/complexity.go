@@ -412,7 +412,7 @@ var (
 	notChoiceOpeners = set("what", "whats", "who", "whos", "when", "where", "which", "why", "how", "is", "are", "was",
 		"were", "do", "does", "did", "can", "could", "will", "would", "should", "shall", "has", "have", "may", "might",
 		"tell", "give", "translate", "convert", "define", "list", "name", "spell", "write", "summarize", "summarise",
-		"rephrase", "i", "im", "my", "hi", "hello", "hey", "thanks", "ok", "okay", "yes", "no", ",")
+		"rephrase", "i", "im", "my", "hi", "hello", "hey", "thanks", "ok", "okay", "yes", "no")
 )
 
 // openQuestion reports whether words are a question whose good answer
