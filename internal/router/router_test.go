@@ -420,3 +420,18 @@ func BenchmarkDecide(b *testing.B) {
 		r.Decide(b.Context(), in)
 	}
 }
+
+// BenchmarkDecideDepthRoute decides a short question that the score
+// calls simple, so that the depth route embeds it with the sentence
+// encoder and compares it with every depth and shallow example.
+func BenchmarkDecideDepthRoute(b *testing.B) {
+	r, err := New(b.Context(), evalRouting(), evalEncoder(b), nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	in := Input{Query: "Is nationalism a force for good?"}
+	b.ReportAllocs()
+	for b.Loop() {
+		r.Decide(b.Context(), in)
+	}
+}
