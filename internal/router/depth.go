@@ -13,7 +13,11 @@ import (
 // fell, whether a philosophical claim holds, a one-line system design, a
 // request to refute or defend a position. Their words are few and plain,
 // so only their meaning shows it: they are matched by embedding
-// similarity to depthExamples, with the router's embedder.
+// similarity to depthExamples, with the router's embedder. Words alone
+// mislead the other way too ("Why was the Eiffel Tower built?" reads
+// like "Why did the Roman Empire fall?"), so a query must also be nearer
+// its closest depth example than any of shallowExamples, short questions
+// with a settled answer, by DefaultDepthMargin.
 //
 // A question that asks for a fact (when, where, who, how many, what year,
 // "what is X", "define X") never takes the route, however close it is
@@ -21,9 +25,9 @@ import (
 // did the Soviet Union collapse?" an essay.
 //
 // The examples were written for the kinds, not copied from the router's
-// evaluation sets; DefaultDepthThreshold was chosen on the dev set
-// (testdata/dev.jsonl) with the built-in sentence encoder
-// (docs/routing.md).
+// evaluation sets; DefaultDepthThreshold and DefaultDepthMargin were
+// chosen together on the dev set (testdata/dev.jsonl) with the built-in
+// sentence encoder (docs/routing.md).
 
 // DefaultDepthThreshold is the cosine similarity to one depth example a
 // query needs to take the depth route.

@@ -31,9 +31,10 @@ type embedder interface {
 //  5. the complexity score against Config.ComplexityThreshold:
 //     Config.Simple below it, Config.Complex at or above it; a query scored
 //     simple that is similar enough to a built-in depth example (depth.go:
-//     "Why did the Soviet Union collapse?", "Design Uber.") goes to
-//     Config.Complex, unless Config.NoDepthRoute is set or there is no
-//     embedder.
+//     "Why did the Soviet Union collapse?", "Design Uber."), and nearer
+//     to it than to any built-in shallow example ("Why is the sky
+//     blue?"), goes to Config.Complex, unless Config.NoDepthRoute is set
+//     or there is no embedder.
 //
 // The complexity score is computed for every decision, so that it can be
 // seen whichever rule chose. The fallback chain is Config.Fallbacks of the
