@@ -47,13 +47,14 @@ type cueSpec struct {
 // cues are compiled once; they are never changed after.
 var cues = compileCues([]cueSpec{
 	{"reasoning", 0.30, []string{
-		"analy*", "evaluat*", "assess*", "critiqu*", "critically", "justif*", "implication*", "consequence*",
+		"analy*", "evaluat*", "assess*", "critiqu*", "critici*", "critically", "justif*", "implication*", "consequence*",
 		"ramification*", "reason about", "argue*", "argument for", "argument against", "hypothes*", "investigat*",
-		"what would happen", "what happens if", "how would", "why would", "interpret*", "root cause", "impact of",
+		"what would happen", "what happens if", "how would", "why would", "interpret*", "root cause", "impact of", "impact on",
 		"effects of", "predict*", "forecast*", "infer*", "think through", "causal*", "ethic*", "should we",
 		"strateg*", "weigh*", "long term", "in the long run",
 		"refut*", "rebut*", "disprov*", "debunk*", "defend", "steelman*", "make the case", "case for", "case against",
-		"counterargument*",
+		"counterargument*", "objection*", "how might", "how will", "what will happen", "how should", "how could we", "how can we",
+		"how we could", "what went wrong", "second order", "schools of thought",
 	}},
 	{"explanation", 0.20, []string{
 		"explain*", "walk me through", "elaborat*", "describe how", "describe why", "how does",
@@ -67,19 +68,20 @@ var cues = compileCues([]cueSpec{
 	{"design", 0.30, []string{
 		"design*", "architect*", "plan for", "plan a", "a plan", "roadmap*", "propose", "proposal*", "migrat*",
 		"scale to", "scalab*", "framework for", "business plan", "go to market", "curriculum", "blueprint",
-		"restructur*", "reorganiz*", "reorganis*",
+		"restructur*", "reorganiz*", "reorganis*", "redesign*", "system design",
+		"schedule for", "training schedule", "itinerar*", "study plan", "lesson plan", "training plan",
 	}},
 	{"depth", 0.30, []string{
 		"in detail", "in depth", "detailed", "comprehensive*", "thorough*", "step by step", "essay", "report on",
 		"whitepaper", "white paper", "research paper", "literature review", "thesis", "long form", "at length",
-		"nuanc*", "rigorous*", "exhaustive*",
+		"nuanc*", "rigorous*", "exhaustive*", "go deeper", "deeper into", "expand on",
 	}},
 	// Asks to fix or change code; asks to write code are found by
 	// asksForCode, and naming a language is not one.
 	{"code", 0.25, []string{
 		"implement*", "refactor*", "debug*", "fix this code", "fix my code", "fix the bug", "this code", "my code",
 		"unit test*", "write tests", "code review", "review this code", "stack trace", "segfault", "compile error",
-		"compiler error",
+		"compiler error", "troubleshoot*", "track down",
 	}},
 	{"advanced topic", 0.15, []string{
 		"concurren*", "thread safe", "distributed", "lock free", "race condition*", "deadlock*", "memory leak*",
@@ -87,7 +89,9 @@ var cues = compileCues([]cueSpec{
 		"zero downtime", "vulnerab*", "exploit*", "threat model*", "cryptograph*", "encryption", "quantum",
 		"algorithm*", "time complexity", "big o", "data structure*", "machine learning", "neural network*",
 		"transformer*", "gradient*", "kubernetes", "microservice*", "monolith*", "sharding", "replication",
-		"consistent hashing",
+		"consistent hashing", "goroutine*", "parser*", "lexer*", "compiler*", "interpreter*", "b tree", "btree",
+		"leader election", "raft", "paxos", "connection pool*", "rate limit*", "scheduler*", "allocator*",
+		"garbage collect*", "lru",
 		"monetary policy", "macroeconom*", "geopolit*", "epidemiolog*", "pharmacokinetic*", "jurisprudence",
 	}},
 	{"math", 0.35, []string{
@@ -95,7 +99,8 @@ var cues = compileCues([]cueSpec{
 		"eigen*", "theorem*", "lemma", "induction", "differential equation*", "converge*", "convergence",
 		"polynomial*", "matrix", "matrices", "probabilit*", "expected value", "variance", "bayes*", "combinator*",
 		"asymptot*", "solve for", "system of equations", "limit of", "linear programming", "optimization problem",
-		"closed form", "recurrence",
+		"closed form", "recurrence", "show that", "how many ways", "in how many", "uncountab*", "undecidab*",
+		"irrational*", "infinitely many", "mathematical*",
 	}},
 })
 
@@ -136,7 +141,8 @@ var (
 	taskVerbs = set("analyze", "analyse", "evaluate", "assess", "critique", "justify", "investigate", "predict",
 		"compare", "contrast", "design", "architect", "propose", "plan", "prove", "derive", "show that", "solve",
 		"implement", "refactor", "debug", "optimize", "optimise", "port", "explain", "describe", "discuss", "review",
-		"refute", "rebut", "disprove", "debunk", "defend", "argue", "steelman", "make the case")
+		"refute", "rebut", "disprove", "debunk", "defend", "argue", "steelman", "make the case", "integrate",
+		"differentiate", "criticise", "criticize", "challenge")
 )
 
 // signal is one contribution to a score, kept for the reason.
@@ -154,7 +160,7 @@ type score struct {
 
 // complexity scores query, asked after history earlier turns.
 func complexity(query string, history int) score {
-	tokens := strings.Fields(normalise(query)) // words and commas
+	tokens := spellOut(strings.Fields(normalise(query))) // words and commas
 	words := slices.DeleteFunc(slices.Clone(tokens), func(w string) bool { return w == "," })
 	n := len(words)
 	var s score
@@ -168,6 +174,12 @@ func complexity(query string, history int) score {
 	s.value = baseScore
 	if l := min(maxLengthScore, lengthPerWord*float64(max(n-lengthFrom, 0))); l > 0 {
 		add("long query", l)
+	}
+	// A follow-up's opening filler ("and", "okay, now") hides neither a
+	// task verb nor the shape of a question.
+	opening := words[0]
+	if rest := dropFillers(words); len(rest) > 0 {
+		words = rest
 	}
 	first := firstWords(words)
 	if first(taskVerbs) && hasObject(words) { // a bare "compare" has nothing to work on
@@ -207,7 +219,7 @@ func complexity(query string, history int) score {
 	}
 
 	switch {
-	case n <= 6 && greetingWords[words[0]] && strong == 0:
+	case n <= 6 && greetingWords[opening] && strong == 0:
 		s.simple = "greeting or small talk"
 		s.value -= greetingDiscount
 	case n <= factualMaxWords && first(factualOpeners) && !open:
@@ -302,16 +314,24 @@ var (
 
 // asksForCode reports whether words ask for code to be written (a verb
 // of making followed within five words by a kind of code or a
-// programming language: "write a Go program", "create a React hook") or
-// point at code ("this Java code", "our code").
+// programming language, or later by "in" or "using" a language: "write a
+// Go program", "create a React hook", "write a thread-safe connection
+// pool in Java") or point at code ("this Java code", "our code", "my
+// React component").
 func asksForCode(words []string) bool {
 	for i, w := range words {
 		if codeMakers[w] {
-			for _, x := range words[i+1 : min(len(words), i+6)] {
-				if codeNouns[x] || languages[x] {
+			for j, x := range words[i+1:] {
+				if j < 5 && (codeNouns[x] || languages[x]) {
+					return true
+				}
+				if (x == "in" || x == "using") && i+j+2 < len(words) && languages[words[i+j+2]] {
 					return true
 				}
 			}
+		}
+		if (w == "my" || w == "our" || w == "this") && i+1 < len(words) && (codeNouns[words[i+1]] || languages[words[i+1]]) {
+			return true
 		}
 		if w == "code" && i > 0 && (codeOwners[words[i-1]] || (languages[words[i-1]] && i > 1 && codeOwners[words[i-2]])) {
 			return true
@@ -343,6 +363,19 @@ func shortWriting(words []string) bool {
 	return false
 }
 
+// fillers open a follow-up without changing what it asks: "and why did
+// it collapse", "okay, now critique it".
+var fillers = set(",", "and", "so", "but", "ok", "okay", "alright", "now", "then", "also", "well", "hmm", "right",
+	"please", "pls")
+
+// dropFillers returns words without their leading fillers.
+func dropFillers(words []string) []string {
+	for len(words) > 0 && fillers[words[0]] {
+		words = words[1:]
+	}
+	return words
+}
+
 // Words of short questions that need depth (openQuestion).
 var (
 	// eventVerbs, after "why did" or "why was", ask for the causes of an
@@ -350,23 +383,43 @@ var (
 	eventVerbs = set("collapse", "fall", "fail", "decline", "rise", "win", "lose", "happen", "start", "begin", "end",
 		"emerge", "survive", "succeed", "spread", "crash", "dissolve", "split", "break")
 	// causalOpeners ask for the causes of a past event.
-	causalOpeners = set("what caused", "what led to", "what were the causes of", "what triggered")
+	causalOpeners = set("what caused", "what led to", "what were the causes of", "what triggered", "what brought about",
+		"what explains", "what drove")
+	// causeNouns, after "what were the", ask for the causes of a past
+	// event: "what were the main causes of the cold war".
+	causeNouns = set("causes", "reasons", "factors", "origins", "roots")
 	// evaluative words in a yes/no question make it a question of
 	// judgement: "is beauty objective", "was the treaty fair".
 	evaluative = set("illusion", "objective", "subjective", "justified", "justifiable", "moral", "immoral", "amoral",
 		"ethical", "unethical", "fair", "unfair", "sustainable", "inevitable", "conscious", "sentient", "meaningful",
-		"meaningless", "deterministic")
+		"meaningless", "deterministic", "virtue", "virtuous", "unjust", "overrated", "evil")
+	// judgements, in a yes/no question, ask for a verdict: "is
+	// capitalism good or bad".
+	judgements   = []string{" free will ", " good or bad ", " bad or good ", " right or wrong ", " a good thing ", " a bad thing "}
 	yesNoOpeners = set("is", "are", "was", "were", "can", "could", "does", "do", "will", "would", "isnt", "arent")
 	// normative words after "should" ask whether something ought to be
 	// allowed: "should recreational drugs be legal".
 	normative = set("legal", "illegal", "legalized", "legalised", "banned", "ban", "allowed", "permitted", "abolished",
-		"abolish", "regulated", "mandatory", "compulsory", "censored")
+		"abolish", "regulated", "mandatory", "compulsory", "censored", "free", "taxed", "privatised", "privatized",
+		"nationalised", "nationalized", "subsidised", "subsidized", "restricted", "criminalised", "criminalized",
+		"decriminalised", "decriminalized", "lowered", "raised", "exist")
+	// choiceOpeners ask which of the alternatives that follow is better.
+	choiceOpeners = set("which is better", "whats better", "what is better", "which is best", "whats best",
+		"which should i", "which one", "which would you")
+	// notChoiceOpeners may not open a bare choice between alternatives
+	// (openQuestion): the alternatives themselves do, not a question
+	// word, a verb of asking or a greeting.
+	notChoiceOpeners = set("what", "whats", "who", "whos", "when", "where", "which", "why", "how", "is", "are", "was",
+		"were", "do", "does", "did", "can", "could", "will", "would", "should", "shall", "has", "have", "may", "might",
+		"tell", "give", "translate", "convert", "define", "list", "name", "spell", "write", "summarize", "summarise",
+		"rephrase", "i", "im", "my", "hi", "hello", "hey", "thanks", "ok", "okay", "yes", "no")
 )
 
 // openQuestion reports whether words are a question whose good answer
 // weighs several causes or positions, however short: the causes of a
 // historical or social event, a yes/no question of judgement, whether
-// something should be allowed.
+// something should be allowed, a bare choice between alternatives
+// ("Kafka or RabbitMQ?", "Rent or buy a house?").
 func openQuestion(words []string) bool {
 	if len(words) < 2 {
 		return false
@@ -379,12 +432,35 @@ func openQuestion(words []string) bool {
 		return in(eventVerbs, words[2:])
 	case firstWords(words)(causalOpeners):
 		return true
+	case words[0] == "what" && words[1] == "were" && in(causeNouns, words[2:min(len(words), 5)]):
+		return true
 	case yesNoOpeners[words[0]]:
-		return in(evaluative, words[1:]) || strings.Contains(" "+strings.Join(words, " ")+" ", " free will ")
+		padded := " " + strings.Join(words, " ") + " "
+		return in(evaluative, words[1:]) || slices.ContainsFunc(judgements, func(p string) bool { return strings.Contains(padded, p) })
 	case words[0] == "should":
 		return in(normative, words[1:])
 	}
-	return false
+	return bareChoice(words)
+}
+
+// maxChoiceWords bounds a bare choice: a longer query that names
+// alternatives is scored by its other words.
+const maxChoiceWords = 8
+
+// bareChoice reports whether words are only alternatives to choose
+// between, joined by "or", "vs" or "versus", and what they are for:
+// "Monolith or microservices?", "Rust vs Go for a backend?".
+func bareChoice(words []string) bool {
+	for k := 3; k >= 2; k-- { // "which is better, X or Y", "whats better X or Y"
+		if len(words) > k && choiceOpeners[strings.Join(words[:k], " ")] {
+			words = words[k:]
+			break
+		}
+	}
+	if len(words) < 3 || len(words) > maxChoiceWords || notChoiceOpeners[words[0]] {
+		return false
+	}
+	return slices.ContainsFunc(words[1:len(words)-1], func(w string) bool { return w == "or" || w == "vs" || w == "versus" })
 }
 
 // hasCode reports whether q contains pasted code or a stack trace.
@@ -445,6 +521,27 @@ func normalise(s string) string {
 		}
 	}
 	return strings.TrimSpace(b.String())
+}
+
+// casualSpellings are chat spellings of words the rules look for.
+var casualSpellings = map[string]string{
+	"u": "you", "ur": "your", "shud": "should", "shld": "should", "wud": "would", "cud": "could",
+	"wat": "what", "wut": "what", "hw": "how", "wen": "when", "wher": "where", "wy": "why", "pls": "please",
+	"plz": "please", "thx": "thanks",
+}
+
+// spellOut replaces chat spellings in normalised words with the words
+// they stand for ("shud abortion be legal"); a leading "y" is "why".
+func spellOut(words []string) []string {
+	for i, w := range words {
+		if full, ok := casualSpellings[w]; ok {
+			words[i] = full
+		}
+	}
+	if len(words) > 1 && words[0] == "y" {
+		words[0] = "why"
+	}
+	return words
 }
 
 // firstWords returns a test of whether words start with one of a set's

@@ -1,6 +1,10 @@
 package router
 
-import "testing"
+import (
+	"context"
+	"log/slog"
+	"testing"
+)
 
 // TestDepthRoute: with an embedder, short questions that need depth go to
 // the complex tier, their factual siblings and plain questions stay on the
@@ -30,6 +34,12 @@ func TestDepthRoute(t *testing.T) {
 		{"What is utilitarianism?", "small"},
 		{"What is the capital of France?", "small"},
 		{"hi", "small"},
+		{"Does the minimum wage cost jobs?", "large"},
+		{"Should billionaires exist?", "large"},
+		{"How should I split my savings between a pension and paying off a mortgage?", "large"},
+		{"Why do we have leap years?", "small"},
+		{"Is 89 a prime number?", "small"},
+		{"Can dogs eat chocolate?", "small"},
 	}
 	for _, tt := range tests {
 		d, _ := r.Decide(t.Context(), Input{Query: tt.query})
@@ -38,6 +48,44 @@ func TestDepthRoute(t *testing.T) {
 		}
 		if d, _ := rOff.Decide(t.Context(), Input{Query: tt.query}); d.Rule == RuleExemplar {
 			t.Errorf("%q took the depth route with NoDepthRoute set (%s)", tt.query, d.Reason)
+		}
+	}
+}
+
+// vecEmbedder embeds a text as the vector it is given; unknown texts
+// are zero.
+type vecEmbedder map[string][]float32
+
+func (e vecEmbedder) Embed(_ context.Context, texts []string) ([][]float32, error) {
+	out := make([][]float32, len(texts))
+	for i, t := range texts {
+		out[i] = []float32{0, 0}
+		if v, ok := e[t]; ok {
+			out[i] = v
+		}
+	}
+	return out, nil
+}
+
+// TestDepthRouteMatch: a query takes the depth route when it clears the
+// threshold and is nearer a depth example than every shallow one by
+// more than the margin.
+func TestDepthRouteMatch(t *testing.T) {
+	emb := vecEmbedder{
+		"deep":      {1, 0},
+		"near deep": {0.8, 0.6},   // 0.80 to deep, 0.60 to shallow
+		"between":   {0.75, 0.7},  // 0.73 and 0.68: too close to call
+		"far":       {0.5, -0.87}, // 0.50 to deep: under the threshold
+		"shallow":   {0, 1},
+	}
+	r := &Router{emb: emb, log: slog.New(slog.DiscardHandler)}
+	d := &depthRoute{threshold: 0.55, margin: 0.06, deep: [][]float32{{1, 0}}, shallow: [][]float32{{0, 1}}}
+	for _, tt := range []struct {
+		query string
+		want  bool
+	}{{"deep", true}, {"near deep", true}, {"between", false}, {"far", false}, {"shallow", false}, {"", false}, {"unknown", false}} {
+		if _, got := d.match(t.Context(), r, tt.query); got != tt.want {
+			t.Errorf("depth route match(%q) = %v; want %v", tt.query, got, tt.want)
 		}
 	}
 }

@@ -31,9 +31,10 @@ type embedder interface {
 //  5. the complexity score against Config.ComplexityThreshold:
 //     Config.Simple below it, Config.Complex at or above it; a query scored
 //     simple that is similar enough to a built-in depth example (depth.go:
-//     "Why did the Soviet Union collapse?", "Design Uber.") goes to
-//     Config.Complex, unless Config.NoDepthRoute is set or there is no
-//     embedder.
+//     "Why did the Soviet Union collapse?", "Design Uber."), and nearer
+//     to it than to any built-in shallow example ("Why is the sky
+//     blue?"), goes to Config.Complex, unless Config.NoDepthRoute is set
+//     or there is no embedder.
 //
 // The complexity score is computed for every decision, so that it can be
 // seen whichever rule chose. The fallback chain is Config.Fallbacks of the
@@ -42,7 +43,7 @@ type Router struct {
 	cfg       Config
 	emb       embedder // nil: exemplars are skipped
 	exemplars []exemplarRoute
-	depth     []exemplarRoute // the built-in depth route; nil when off
+	depth     *depthRoute // the built-in depth route; nil when off
 	log       *slog.Logger
 }
 
@@ -62,11 +63,13 @@ func New(ctx context.Context, cfg Config, emb embedder, log *slog.Logger) (*Rout
 	cfg.Complex = cmpOr(cfg.Complex, cfg.Simple)
 	r := &Router{cfg: cfg, log: log}
 	// One call embeds the configured routes' examples and the depth
-	// route's, which comes last.
+	// route's depth and shallow examples, which come last.
 	routes := slices.Clip(cfg.Exemplars)
 	depth := emb != nil && !cfg.NoDepthRoute && cfg.Complex != cfg.Simple
 	if depth {
-		routes = append(routes, Exemplar{Name: depthRoute, Model: cfg.Complex, Examples: depthExamples, Threshold: DefaultDepthThreshold})
+		routes = append(routes,
+			Exemplar{Name: depthRouteName, Model: cfg.Complex, Examples: depthExamples, Threshold: DefaultDepthThreshold},
+			Exemplar{Name: "shallow", Model: cfg.Simple, Examples: shallowExamples, Threshold: 1})
 	}
 	if emb != nil && len(routes) > 0 {
 		ex, err := embedExemplars(ctx, emb, routes)
@@ -75,7 +78,9 @@ func New(ctx context.Context, cfg Config, emb embedder, log *slog.Logger) (*Rout
 		}
 		r.emb, r.exemplars = emb, ex
 		if depth {
-			r.exemplars, r.depth = ex[:len(ex)-1], ex[len(ex)-1:]
+			n := len(ex) - 2
+			r.exemplars = ex[:n]
+			r.depth = &depthRoute{model: cfg.Complex, threshold: DefaultDepthThreshold, margin: DefaultDepthMargin, deep: ex[n].vectors, shallow: ex[n+1].vectors}
 		}
 	}
 	return r, nil
@@ -101,9 +106,9 @@ func (r *Router) Decide(ctx context.Context, in Input) (Decision, error) {
 			break
 		}
 		d.Primary, d.Rule, d.Reason = r.byComplexity(sc, d.Complexity)
-		if d.Rule == RuleSimple && !asksForFact(in.Query) {
-			if m, reason, ok := r.match(ctx, r.depth, in.Query); ok {
-				d.Primary, d.Rule, d.Reason = m, RuleExemplar, reason
+		if d.Rule == RuleSimple && r.depth != nil && !asksForFact(in.Query) {
+			if reason, ok := r.depth.match(ctx, r, in.Query); ok {
+				d.Primary, d.Rule, d.Reason = r.depth.model, RuleExemplar, reason
 			}
 		}
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"hash/fnv"
+	"slices"
 	"strings"
 	"testing"
 
@@ -155,6 +156,10 @@ func TestComplexitySignals(t *testing.T) {
 		{"Is Pluto a planet?", 0, nil, "short factual question"},
 		{"Write a Go program that tails a log file", 0, []string{"long query", "code"}, ""},
 		{"Write a haiku about rain", 0, nil, "short lookup or rewrite"},
+		{"Okay, now critique your own argument.", 6, []string{"task verb", "reasoning", "ongoing conversation"}, ""},
+		{"Integrate x e^x dx.", 0, []string{"task verb", "math"}, ""},
+		{"Kafka or RabbitMQ?", 0, []string{"open question"}, ""},
+		{"thx!!", 0, nil, "greeting or small talk"},
 	}
 	for _, tt := range tests {
 		sc := complexity(tt.query, tt.history)
@@ -189,9 +194,26 @@ func TestOpenQuestion(t *testing.T) {
 		{"Should cannabis be legal?", true},
 		{"Should I learn Go or Rust?", false},
 		{"why", false},
+		{"What were the main causes of the Cold War?", true},
+		{"What were the results of the election?", false},
+		{"What brought about the Meiji Restoration?", true},
+		{"Is capitalism good or bad?", true},
+		{"Is patriotism a virtue?", true},
+		{"Should college be free?", true},
+		{"Should I buy a car?", false},
+		{"Kafka or RabbitMQ?", true},
+		{"Rust vs Go for a backend?", true},
+		{"Which is better, tea or coffee?", true},
+		{"Is a tomato a fruit or a vegetable?", false},
+		{"Tell me a joke or a riddle", false},
+		{"Python or Java or C for a first language if I want a job in two years?", false}, // too long to be a bare choice
+		{"shud abortion be legal", true},
+		{"y did the ussr fall apart", true},
+		{"And why did it collapse?", true},
 	}
 	for _, tt := range tests {
-		if got := openQuestion(strings.Fields(normalise(tt.query))); got != tt.want {
+		words := slices.DeleteFunc(spellOut(strings.Fields(normalise(tt.query))), func(w string) bool { return w == "," })
+		if got := openQuestion(dropFillers(words)); got != tt.want {
 			t.Errorf("openQuestion(%q) = %v; want %v", tt.query, got, tt.want)
 		}
 	}
@@ -209,10 +231,36 @@ func TestAsksForCode(t *testing.T) {
 		{"Write a 2000-word essay on the causes of World War I", false},
 		{"What is the area code for Boston?", false},
 		{"Make a shopping list for tacos", false},
+		{"Write a thread-safe connection pool in Java", true},
+		{"Why does my React component re-render forever?", true},
+		{"Write a letter to my landlord in English", false},
+		{"How do I fix my bike?", false},
 	}
 	for _, tt := range tests {
 		if got := asksForCode(strings.Fields(normalise(tt.query))); got != tt.want {
 			t.Errorf("asksForCode(%q) = %v; want %v", tt.query, got, tt.want)
+		}
+	}
+}
+
+func TestSpellOutAndFillers(t *testing.T) {
+	tests := []struct {
+		query string
+		want  string
+	}{
+		{"y did rome fall", "why did rome fall"},
+		{"solve for x and y", "solve for x and y"},
+		{"can u help me pls", "can you help me please"},
+		{"And, okay, why did it collapse?", "why did it collapse"},
+		{"ok", "ok"}, // all filler: kept
+	}
+	for _, tt := range tests {
+		words := spellOut(strings.Fields(normalise(tt.query)))
+		if rest := dropFillers(words); len(rest) > 0 {
+			words = rest
+		}
+		if got := strings.Join(words, " "); got != tt.want {
+			t.Errorf("spellOut and dropFillers(%q) = %q; want %q", tt.query, got, tt.want)
 		}
 	}
 }
@@ -367,6 +415,21 @@ func BenchmarkDecide(b *testing.B) {
 		b.Fatal(err)
 	}
 	in := Input{Query: "Compare PostgreSQL and MongoDB for a multi-tenant SaaS application with heavy reporting", History: 3}
+	b.ReportAllocs()
+	for b.Loop() {
+		r.Decide(b.Context(), in)
+	}
+}
+
+// BenchmarkDecideDepthRoute decides a short question that the score
+// calls simple, so that the depth route embeds it with the sentence
+// encoder and compares it with every depth and shallow example.
+func BenchmarkDecideDepthRoute(b *testing.B) {
+	r, err := New(b.Context(), evalRouting(), evalEncoder(b), nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	in := Input{Query: "Is nationalism a force for good?"}
 	b.ReportAllocs()
 	for b.Loop() {
 		r.Decide(b.Context(), in)
