@@ -161,14 +161,13 @@ func (g *Guard) Status() GuardStatus {
 
 // Chat implements Provider.
 func (g *Guard) Chat(ctx context.Context, req *llm.Request) (*llm.Response, error) {
-	release, err := g.acquire(ctx, false)
-	if err != nil {
+	if err := g.acquire(ctx, false); err != nil {
 		return nil, err
 	}
-	defer release()
+	defer g.limit.release()
 	req = addressed(req, g.model)
 	var resp *llm.Response
-	err = g.retry(ctx, func(attempt int, done func(breaker.Outcome)) error {
+	err := g.retry(ctx, func(attempt int, done func(breaker.Outcome)) error {
 		actx, cancel := g.attemptContext(ctx)
 		var pt poolTrace
 		start := time.Now()
@@ -190,26 +189,26 @@ func (g *Guard) Chat(ctx context.Context, req *llm.Request) (*llm.Response, erro
 // ChatStream implements Provider. It returns after the first chunk has
 // arrived, so that every failure before it can be retried.
 func (g *Guard) ChatStream(ctx context.Context, req *llm.Request) (llm.Stream, error) {
-	release, err := g.acquire(ctx, true)
-	if err != nil {
+	if err := g.acquire(ctx, true); err != nil {
 		return nil, err
 	}
 	req = addressed(req, g.model)
 	var out llm.Stream
-	err = g.retry(ctx, func(attempt int, done func(breaker.Outcome)) error {
-		s, err := g.openStream(ctx, req, attempt, done, release)
+	err := g.retry(ctx, func(attempt int, done func(breaker.Outcome)) error {
+		s, err := g.openStream(ctx, req, attempt, done)
 		out = s
 		return err
 	})
 	if err != nil {
-		release()
+		g.limit.release()
 		return nil, err
 	}
 	return out, nil
 }
 
-// openStream makes one stream attempt and waits for its first chunk.
-func (g *Guard) openStream(ctx context.Context, req *llm.Request, n int, done func(breaker.Outcome), release func()) (llm.Stream, error) {
+// openStream makes one stream attempt and waits for its first chunk. The
+// stream it returns gives the Guard's slot back when it ends.
+func (g *Guard) openStream(ctx context.Context, req *llm.Request, n int, done func(breaker.Outcome)) (llm.Stream, error) {
 	actx, cancel := context.WithCancelCause(ctx)
 	var timer *time.Timer
 	if g.cfg.Timeout > 0 {
@@ -236,7 +235,7 @@ func (g *Guard) openStream(ctx context.Context, req *llm.Request, n int, done fu
 		g.report(CallDone{Model: g.model, Attempt: n, Stream: true, Duration: time.Since(start), Outcome: outcome, Err: err})
 		return nil, err
 	}
-	a := &attempt{g: g, ctx: ctx, actx: actx, cancel: cancel, done: done, release: release, n: n, start: start, firstAt: time.Since(start)}
+	a := &attempt{g: g, ctx: ctx, actx: actx, cancel: cancel, done: done, n: n, start: start, firstAt: time.Since(start)}
 	if g.cfg.StreamIdleTimeout > 0 && !eof {
 		t := time.AfterFunc(time.Hour, func() { cancel(errStreamIdle) })
 		t.Stop() // armed by each Next
@@ -309,15 +308,17 @@ func (g *Guard) allow() (func(breaker.Outcome), error) {
 	return done, nil
 }
 
-func (g *Guard) acquire(ctx context.Context, stream bool) (func(), error) {
-	release, err := g.limit.acquire(ctx)
+// acquire takes a slot of the model's concurrency limit; the caller gives
+// it back with g.limit.release.
+func (g *Guard) acquire(ctx context.Context, stream bool) error {
+	err := g.limit.acquire(ctx)
 	if errors.Is(err, ErrOverloaded) {
 		err = &Error{Model: g.model, StatusCode: http.StatusServiceUnavailable, Code: CodeModelOverloaded, Err: err}
 		g.report(CallDone{Model: g.model, Stream: stream, Outcome: breaker.Ignored, Err: err})
 	} else if err != nil {
 		err = fmt.Errorf("waiting for a slot of model %s: %w", g.model, err)
 	}
-	return release, err
+	return err
 }
 
 func (g *Guard) attemptContext(ctx context.Context) (context.Context, context.CancelFunc) {
@@ -393,7 +394,8 @@ func isConnError(err error) bool {
 }
 
 // attempt is a stream attempt that got its first chunk. When its stream
-// ends it reports to the breaker, the hook and the limiter, once.
+// ends it reports to the breaker, the hook and the limiter, once (its
+// peekedStream calls streamEnded once).
 type attempt struct {
 	stream  peekedStream
 	g       *Guard
@@ -401,7 +403,6 @@ type attempt struct {
 	actx    context.Context // the attempt's
 	cancel  context.CancelCauseFunc
 	done    func(breaker.Outcome)
-	release func()
 	n       int
 	start   time.Time
 	firstAt time.Duration
@@ -420,7 +421,7 @@ func (a *attempt) streamEnded(usage llm.Usage, err error) {
 	}
 	a.cancel(nil)
 	a.done(o)
-	a.release()
+	a.g.limit.release()
 	a.g.report(CallDone{
 		Model: a.g.model, Attempt: a.n, Stream: true, Duration: time.Since(a.start),
 		FirstChunk: a.firstAt, Usage: usage, Outcome: o, Err: err,
