@@ -161,14 +161,25 @@ func (g *Guard) Status() GuardStatus {
 
 // Chat implements Provider.
 func (g *Guard) Chat(ctx context.Context, req *llm.Request) (*llm.Response, error) {
-	if err := g.acquire(ctx, false); err != nil {
+	return g.chat(ctx, req, time.Time{})
+}
+
+// chat is Chat within a Fallback's budget, which ends at budget (zero: no
+// budget). Fallback hands the budget's deadline down rather than a context
+// of its own, so that each attempt runs under one deadline context that
+// carries whichever cause comes first, the attempt's timeout or the
+// budget, where a budget context and an attempt context below it cost a
+// timer, a context and a cancellation each (seven allocations a request:
+// BenchmarkProxy in internal/app).
+func (g *Guard) chat(ctx context.Context, req *llm.Request, budget time.Time) (*llm.Response, error) {
+	if err := g.acquire(ctx, false, budget); err != nil {
 		return nil, err
 	}
 	defer g.limit.release()
 	req = addressed(req, g.model)
 	var resp *llm.Response
-	err := g.retry(ctx, func(attempt int, done func(breaker.Outcome)) error {
-		actx, cancel := g.attemptContext(ctx)
+	err := g.retry(ctx, budget, func(attempt int, done func(breaker.Outcome)) error {
+		actx, cancel := g.attemptContext(ctx, budget)
 		var pt poolTrace
 		start := time.Now()
 		r, err := g.next.Chat(pt.with(actx), req)
@@ -189,12 +200,12 @@ func (g *Guard) Chat(ctx context.Context, req *llm.Request) (*llm.Response, erro
 // ChatStream implements Provider. It returns after the first chunk has
 // arrived, so that every failure before it can be retried.
 func (g *Guard) ChatStream(ctx context.Context, req *llm.Request) (llm.Stream, error) {
-	if err := g.acquire(ctx, true); err != nil {
+	if err := g.acquire(ctx, true, time.Time{}); err != nil {
 		return nil, err
 	}
 	req = addressed(req, g.model)
 	var out llm.Stream
-	err := g.retry(ctx, func(attempt int, done func(breaker.Outcome)) error {
+	err := g.retry(ctx, time.Time{}, func(attempt int, done func(breaker.Outcome)) error {
 		s, err := g.openStream(ctx, req, attempt, done)
 		out = s
 		return err
@@ -246,9 +257,9 @@ func (g *Guard) openStream(ctx context.Context, req *llm.Request, n int, done fu
 }
 
 // retry runs attempt up to MaxAttempts times while it fails retryably and
-// the next wait fits before ctx's deadline. Each attempt first asks the
-// breaker; a refusal ends the retries.
-func (g *Guard) retry(ctx context.Context, attempt func(n int, done func(breaker.Outcome)) error) error {
+// the next wait fits before ctx's deadline and the budget (zero: none).
+// Each attempt first asks the breaker; a refusal ends the retries.
+func (g *Guard) retry(ctx context.Context, budget time.Time, attempt func(n int, done func(breaker.Outcome)) error) error {
 	var last error
 	for n := 1; ; n++ {
 		done, err := g.allow()
@@ -264,7 +275,7 @@ func (g *Guard) retry(ctx context.Context, attempt func(n int, done func(breaker
 			return nil
 		}
 		last = err
-		if n >= g.cfg.MaxAttempts || !IsRetryable(err) || ctx.Err() != nil {
+		if n >= g.cfg.MaxAttempts || !IsRetryable(err) || ctx.Err() != nil || budgetSpent(budget) {
 			return err
 		}
 		var hint time.Duration
@@ -278,7 +289,11 @@ func (g *Guard) retry(ctx context.Context, attempt func(n int, done func(breaker
 			return err
 		}
 		wait := g.cfg.Backoff.After(n, hint, nil)
-		if deadline, ok := ctx.Deadline(); ok && time.Until(deadline) <= wait {
+		deadline, ok := ctx.Deadline()
+		if !budget.IsZero() && (!ok || budget.Before(deadline)) {
+			deadline, ok = budget, true
+		}
+		if ok && time.Until(deadline) <= wait {
 			g.log.DebugContext(ctx, "not retrying: wait exceeds deadline", slog.Duration("wait", wait), slog.Any("err", err))
 			return err
 		}
@@ -308,10 +323,11 @@ func (g *Guard) allow() (func(breaker.Outcome), error) {
 	return done, nil
 }
 
-// acquire takes a slot of the model's concurrency limit; the caller gives
-// it back with g.limit.release.
-func (g *Guard) acquire(ctx context.Context, stream bool) error {
-	err := g.limit.acquire(ctx)
+// acquire takes a slot of the model's concurrency limit, waiting no later
+// than budget (zero: no budget); the caller gives it back with
+// g.limit.release.
+func (g *Guard) acquire(ctx context.Context, stream bool, budget time.Time) error {
+	err := g.limit.acquire(ctx, budget)
 	if errors.Is(err, ErrOverloaded) {
 		err = &Error{Model: g.model, StatusCode: http.StatusServiceUnavailable, Code: CodeModelOverloaded, Err: err}
 		g.report(CallDone{Model: g.model, Stream: stream, Outcome: breaker.Ignored, Err: err})
@@ -321,11 +337,26 @@ func (g *Guard) acquire(ctx context.Context, stream bool) error {
 	return err
 }
 
-func (g *Guard) attemptContext(ctx context.Context) (context.Context, context.CancelFunc) {
-	if g.cfg.Timeout <= 0 {
+// attemptContext returns the context of one attempt: it ends at the
+// attempt's timeout or at the budget (zero: none), whichever comes first,
+// with that one's cause.
+func (g *Guard) attemptContext(ctx context.Context, budget time.Time) (context.Context, context.CancelFunc) {
+	deadline, cause := budget, errBudget
+	if g.cfg.Timeout > 0 {
+		if at := time.Now().Add(g.cfg.Timeout); budget.IsZero() || at.Before(budget) {
+			deadline, cause = at, errAttemptTimeout
+		}
+	}
+	if deadline.IsZero() {
 		return context.WithCancel(ctx)
 	}
-	return context.WithTimeoutCause(ctx, g.cfg.Timeout, errAttemptTimeout)
+	return context.WithDeadlineCause(ctx, deadline, cause)
+}
+
+// budgetSpent reports whether the budget ending at deadline (zero: none)
+// has run out.
+func budgetSpent(deadline time.Time) bool {
+	return !deadline.IsZero() && !time.Now().Before(deadline)
 }
 
 func (g *Guard) report(cd CallDone) {
@@ -342,9 +373,9 @@ func (g *Guard) classify(parent, actx context.Context, err error, pt *poolTrace)
 	if err == nil {
 		return nil, breaker.Success
 	}
-	if parent.Err() != nil {
-		// The caller went away or its deadline passed: nothing learnt
-		// about the model.
+	if parent.Err() != nil || errors.Is(context.Cause(actx), errBudget) {
+		// The caller went away, or its deadline or the request's budget
+		// passed: nothing learnt about the model.
 		return err, breaker.Ignored
 	}
 	timedOut := errors.Is(context.Cause(actx), errAttemptTimeout) || errors.Is(err, context.DeadlineExceeded)

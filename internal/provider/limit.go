@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"sync/atomic"
+	"time"
 )
 
 // ErrOverloaded is returned, inside an *Error with status 503 and code
@@ -29,10 +30,11 @@ func newLimiter(maxConcurrency, maxQueue int) *limiter {
 	return &limiter{slots: make(chan struct{}, maxConcurrency), maxQueue: int64(max(maxQueue, 0))}
 }
 
-// acquire takes a slot, waiting in the queue while there is room there and
-// ctx is not done. It returns ErrOverloaded at once when the queue is full.
-// A caller that got a slot must call release exactly once.
-func (l *limiter) acquire(ctx context.Context) error {
+// acquire takes a slot, waiting in the queue while there is room there,
+// ctx is not done and the budget (zero: none) has not run out, which ends
+// the wait with errBudget. It returns ErrOverloaded at once when the queue
+// is full. A caller that got a slot must call release exactly once.
+func (l *limiter) acquire(ctx context.Context, budget time.Time) error {
 	if l == nil {
 		return nil
 	}
@@ -46,6 +48,11 @@ func (l *limiter) acquire(ctx context.Context) error {
 		return ErrOverloaded
 	}
 	defer l.queued.Add(-1)
+	if !budget.IsZero() {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithDeadlineCause(ctx, budget, errBudget)
+		defer cancel()
+	}
 	select {
 	case l.slots <- struct{}{}: // blocked senders are served in FIFO order
 		return nil
