@@ -242,13 +242,24 @@ func fastWireMessage(v []byte, p **WireMessage) bool {
 		*p = nil
 		return true
 	}
-	m := &WireMessage{}
+	// The message and its content share one allocation, where a new
+	// *string would take one more (one a streamed chunk:
+	// BenchmarkProxyStream in internal/app).
+	h := &struct {
+		m       WireMessage
+		content string
+	}{}
+	m := &h.m
 	ok := eachKnown(v, messageKeys[:], nil, func(i int, val []byte) bool {
 		switch messageKeys[i] {
 		case "role":
 			return fastString(val, &m.Role)
 		case "content":
-			return fastStringPtr(val, &m.Content)
+			if string(val) == "null" {
+				return true
+			}
+			m.Content = &h.content
+			return fastString(val, &h.content)
 		default: // tool_calls
 			return json.Unmarshal(val, &m.ToolCalls) == nil
 		}

@@ -246,6 +246,7 @@ type stream struct {
 	body   io.ReadCloser
 	events *openai.EventReader
 	hidden bool
+	wire   openai.ChatResponse // the chunk being decoded
 	done   bool
 	// sawDone is set once the upstream sent [DONE]: the body is complete.
 	sawDone bool
@@ -268,8 +269,11 @@ func (s *stream) Next() (llm.Chunk, error) {
 			s.done, s.sawDone = true, true
 			return llm.Chunk{}, io.EOF
 		}
-		var wire openai.ChatResponse
-		if err := openai.DecodeChatResponse(data, &wire); err != nil {
+		// One ChatResponse for the whole stream, not one a chunk
+		// (BenchmarkProxyStream in internal/app): the decode resets it,
+		// and the chunk built from it shares nothing it overwrites.
+		wire := &s.wire
+		if err := openai.DecodeChatResponse(data, wire); err != nil {
 			return llm.Chunk{}, &provider.Error{Model: s.c.opt.Name, StatusCode: http.StatusBadGateway, Code: provider.CodeBadUpstreamResponse, Err: fmt.Errorf("decoding chunk: %w", err)}
 		}
 		if isErrorEvent(data) {
