@@ -180,10 +180,11 @@ func (g *Guard) chat(ctx context.Context, req *llm.Request, budget time.Time) (*
 	var resp *llm.Response
 	err := g.retry(ctx, budget, func(attempt int, done func(breaker.Outcome)) error {
 		actx, cancel := g.attemptContext(ctx, budget)
-		var pt poolTrace
+		pt, tctx := startPoolTrace(actx)
 		start := time.Now()
-		r, err := g.next.Chat(pt.with(actx), req)
-		err, outcome := g.classify(ctx, actx, err, &pt)
+		r, err := g.next.Chat(tctx, req)
+		err, outcome := g.classify(ctx, actx, err, pt)
+		pt.done()
 		cancel()
 		done(outcome)
 		cd := CallDone{Model: g.model, Attempt: attempt, Duration: time.Since(start), Outcome: outcome, Err: err}
@@ -225,9 +226,9 @@ func (g *Guard) openStream(ctx context.Context, req *llm.Request, n int, done fu
 	if g.cfg.Timeout > 0 {
 		timer = time.AfterFunc(g.cfg.Timeout, func() { cancel(errAttemptTimeout) })
 	}
-	var pt poolTrace
+	pt, tctx := startPoolTrace(actx)
 	start := time.Now()
-	s, err := g.next.ChatStream(pt.with(actx), req)
+	s, err := g.next.ChatStream(tctx, req)
 	var first llm.Chunk
 	var eof bool
 	if err == nil {
@@ -240,12 +241,14 @@ func (g *Guard) openStream(ctx context.Context, req *llm.Request, n int, done fu
 		err = context.Cause(actx)
 	}
 	if err != nil {
-		err, outcome := g.classify(ctx, actx, err, &pt)
+		err, outcome := g.classify(ctx, actx, err, pt)
+		pt.done()
 		cancel(nil)
 		done(outcome)
 		g.report(CallDone{Model: g.model, Attempt: n, Stream: true, Duration: time.Since(start), Outcome: outcome, Err: err})
 		return nil, err
 	}
+	pt.done() // the stream's connection is got: no hook runs again
 	a := &attempt{g: g, ctx: ctx, actx: actx, cancel: cancel, done: done, n: n, start: start, firstAt: time.Since(start)}
 	if g.cfg.StreamIdleTimeout > 0 && !eof {
 		t := time.AfterFunc(time.Hour, func() { cancel(errStreamIdle) })
