@@ -21,6 +21,8 @@ var chatResponseSeeds = []string{
 	`{"id":"\xff"}`, `{"id":1}`, `null`, `[]`, `{`, `{"unknown":[1,{"a":"b"}],"id":"k"}`,
 	`{"choices":[{"index":0,"delta":{"role":"assistant"},"x":1,"x":null}]}`,
 	`{"choices":[{"index":99999999999999999999}]}`,
+	`{"id":"q","choices":[{"message":{"content":"say \"hi\"\n\tand \\ or \/ \b\f\r"}}]}`,
+	`{"choices":[{"message":{"content":"\u00e9 and \"x\""}}]}`,
 }
 
 // FuzzDecodeChatResponse checks DecodeChatResponse against json.Unmarshal:
