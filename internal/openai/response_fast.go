@@ -116,6 +116,7 @@ func eachKnown(v []byte, keys []string, other func(key, val []byte), fn func(i i
 // returned without allocating.
 var internedStrings = [...]string{
 	"chat.completion", "chat.completion.chunk", "assistant", "stop", "length", "tool_calls", "content_filter", "",
+	"user", "system", "developer", "tool",
 }
 
 // fastString decodes a JSON string or null into s. A string with escapes
