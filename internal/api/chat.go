@@ -26,13 +26,15 @@ func (s *Server) readBody(w http.ResponseWriter, r *http.Request) ([]byte, error
 	if err := s.reserveBody(w, r); err != nil {
 		return nil, err
 	}
-	var body io.Reader = r.Body
+	// The body is not closed here (the server does that), so neither
+	// reader needs a Close of its own.
+	var body io.ReadCloser = r.Body
 	if o := s.opt.Overload; o.BodyMinRate > 0 {
 		p := &pacedBody{r: r.Body, rc: http.NewResponseController(w), start: time.Now(), grace: o.BodyGrace, rate: o.BodyMinRate, size: r.ContentLength}
 		defer p.done()
 		body = p
 	}
-	b, err := io.ReadAll(http.MaxBytesReader(w, io.NopCloser(body), s.opt.MaxBodyBytes))
+	b, err := io.ReadAll(http.MaxBytesReader(w, body, s.opt.MaxBodyBytes))
 	if err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {

@@ -127,6 +127,9 @@ func (p *pacedBody) Read(b []byte) (int, error) {
 	return n, err
 }
 
+// Close does nothing: the server closes the request's body.
+func (p *pacedBody) Close() error { return nil }
+
 // done lifts the deadline: the rest of the request is bounded by the
 // server's own timeouts and the client's context, not by the body's pace.
 func (p *pacedBody) done() { _ = p.rc.SetReadDeadline(time.Time{}) }

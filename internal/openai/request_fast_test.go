@@ -15,6 +15,11 @@ func TestDecodeChatRequestFastFallsBack(t *testing.T) {
 	}{
 		{"plain", `{"model":"m","messages":[{"role":"user","content":"hi"}]}`, true},
 		{"extra and options", `{"model":"m","messages":[{"role":"user","content":"hi"}],"seed":1,"stop":"x","cato":{"domain":"d"},"stream_options":{"include_usage":true}}`, true},
+		{"options and roles", `{"model":"m","messages":[{"role":"system","content":"be \"brief\""},{"role":"user","content":"hi","name":"u1"},{"role":"assistant","content":null,"tool_calls":[{"id":"1","type":"function","function":{"name":"f","arguments":"{}"}}]},{"role":"tool","content":"42","tool_call_id":"1"}],"n":2,"temperature":0.7,"top_p":1,"max_tokens":5,"stream":false,"user":"x"}`, true},
+		{"a number where a string goes", `{"model":1,"messages":[{"role":"user","content":"hi"}]}`, false},
+		{"a string where a number goes", `{"model":"m","messages":[{"role":"user","content":"hi"}],"temperature":"1"}`, false},
+		{"a message key differing in case", `{"model":"m","messages":[{"Role":"user","content":"hi"}]}`, false},
+		{"an escaped key", `{"mod\u0065l":"m","messages":[{"role":"user","content":"hi"}]}`, true},
 		{"repeated key", `{"model":"m","model":"n","messages":[{"role":"user","content":"hi"}]}`, false},
 		{"repeated extra", `{"model":"m","seed":1,"seed":2,"messages":[{"role":"user","content":"hi"}]}`, false},
 		{"key differing in case", `{"model":"m","Model":"n","messages":[{"role":"user","content":"hi"}]}`, false},

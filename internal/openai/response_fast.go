@@ -15,6 +15,14 @@ import (
 // per streamed chunk (BenchmarkDecodeChatResponse here,
 // BenchmarkProxy and BenchmarkProxyStream in internal/app); anything else
 // goes to json.Unmarshal.
+//
+// Decoding into an r that holds an earlier result gives the same result as
+// into a zero r, but reuses the earlier one's storage: its id and model
+// when they repeat, its choices' array, and each choice's message and
+// content. A stream's decoder decodes every chunk into one r, which saves
+// three allocations a chunk (BenchmarkProxyStream in internal/app); a
+// caller that keeps anything of an earlier result but its strings must
+// copy it first.
 func DecodeChatResponse(data []byte, r *ChatResponse) error {
 	if !json.Valid(data) || !decodeChatResponseFast(data, r) {
 		*r = ChatResponse{}
@@ -30,19 +38,20 @@ var responseKeys = [...]string{"id", "object", "created", "model", "choices", "u
 // twice or matching one only ignoring case (or non-ASCII), a value of a
 // type the struct decode rejects or converts, a "cato" member.
 func decodeChatResponseFast(data []byte, r *ChatResponse) bool {
+	old := *r
 	*r = ChatResponse{}
 	return eachKnown(data, responseKeys[:], nil, func(i int, val []byte) bool {
 		switch responseKeys[i] {
 		case "id":
-			return fastString(val, &r.ID)
+			return fastStringOr(val, &r.ID, old.ID)
 		case "object":
 			return fastString(val, &r.Object)
 		case "model":
-			return fastString(val, &r.Model)
+			return fastStringOr(val, &r.Model, old.Model)
 		case "created":
 			return fastInt64(val, &r.Created)
 		case "choices":
-			return fastChoices(val, &r.Choices)
+			return fastChoices(val, &r.Choices, old.Choices)
 		case "usage":
 			return fastUsage(val, &r.Usage)
 		default: // cato
@@ -107,11 +116,16 @@ func eachKnown(v []byte, keys []string, other func(key, val []byte), fn func(i i
 // returned without allocating.
 var internedStrings = [...]string{
 	"chat.completion", "chat.completion.chunk", "assistant", "stop", "length", "tool_calls", "content_filter", "",
+	"user", "system", "developer", "tool",
 }
 
 // fastString decodes a JSON string or null into s. A string with escapes
 // or invalid UTF-8 is unquoted by encoding/json.
-func fastString(v []byte, s *string) bool {
+func fastString(v []byte, s *string) bool { return fastStringOr(v, s, "") }
+
+// fastStringOr is fastString, but gives prev itself, without allocating,
+// when the string is prev again.
+func fastStringOr(v []byte, s *string, prev string) bool {
 	switch {
 	case string(v) == "null":
 		return true
@@ -123,7 +137,14 @@ func fastString(v []byte, s *string) bool {
 		return false
 	}
 	body := v[1 : len(v)-1]
-	if escaped || !utf8.Valid(body) {
+	if !utf8.Valid(body) {
+		return json.Unmarshal(v, s) == nil
+	}
+	if escaped {
+		if u, ok := unquoteShort(body); ok {
+			*s = u
+			return true
+		}
 		return json.Unmarshal(v, s) == nil
 	}
 	for _, k := range internedStrings {
@@ -132,8 +153,49 @@ func fastString(v []byte, s *string) bool {
 			return true
 		}
 	}
+	if string(body) == prev {
+		*s = prev
+		return true
+	}
 	*s = string(body)
 	return true
+}
+
+// unquoteShort unquotes the body of a valid JSON string of valid UTF-8
+// whose escapes are all of one character (\" \\ \/ \b \f \n \r \t), as
+// encoding/json would, in one allocation where json.Unmarshal takes three
+// (an answer's quotes and line breaks: BenchmarkProxy in internal/app). It
+// reports false for a \u escape, left to encoding/json.
+func unquoteShort(body []byte) (string, bool) {
+	var b strings.Builder
+	b.Grow(len(body))
+	for i := 0; i < len(body); i++ {
+		c := body[i]
+		if c != '\\' {
+			b.WriteByte(c)
+			continue
+		}
+		if i++; i == len(body) {
+			return "", false
+		}
+		switch c = body[i]; c {
+		case '"', '\\', '/':
+		case 'b':
+			c = '\b'
+		case 'f':
+			c = '\f'
+		case 'n':
+			c = '\n'
+		case 'r':
+			c = '\r'
+		case 't':
+			c = '\t'
+		default:
+			return "", false
+		}
+		b.WriteByte(c)
+	}
+	return b.String(), true
 }
 
 // fastStringPtr decodes a JSON string into a new *string, null into nil.
@@ -175,7 +237,9 @@ func fastInt(v []byte, n *int) bool {
 	return true
 }
 
-func fastChoices(v []byte, cs *[]Choice) bool {
+// fastChoices decodes the choices array into cs, reusing spare's array
+// and its elements' messages when there is room.
+func fastChoices(v []byte, cs *[]Choice, spare []Choice) bool {
 	if string(v) == "null" {
 		*cs = nil
 		return true
@@ -184,14 +248,20 @@ func fastChoices(v []byte, cs *[]Choice) bool {
 	if !eachElement(v, func([]byte) { n++ }) {
 		return false
 	}
-	out := make([]Choice, 0, n)
+	out := spare[:0]
+	if out == nil || cap(out) < n {
+		out = make([]Choice, 0, n)
+	}
 	ok := true
 	eachElement(v, func(e []byte) {
 		if !ok {
 			return
 		}
-		out = append(out, Choice{})
-		ok = fastChoice(e, &out[len(out)-1])
+		out = out[:len(out)+1]
+		c := &out[len(out)-1]
+		old := *c
+		*c = Choice{}
+		ok = fastChoice(e, c, &old)
 	})
 	*cs = out
 	return ok
@@ -200,8 +270,9 @@ func fastChoices(v []byte, cs *[]Choice) bool {
 var choiceKeys = [...]string{"index", "message", "delta", "finish_reason", "hidden_states"}
 
 // fastChoice reads a choice as Choice.UnmarshalJSON does: known members
-// into the struct, the others (but for null ones) into Extra.
-func fastChoice(v []byte, c *Choice) bool {
+// into the struct, the others (but for null ones) into Extra. It reuses
+// old's messages.
+func fastChoice(v []byte, c *Choice, old *Choice) bool {
 	if string(v) == "null" {
 		return true
 	}
@@ -220,9 +291,9 @@ func fastChoice(v []byte, c *Choice) bool {
 		case "index":
 			return fastInt(val, &c.Index)
 		case "message":
-			return fastWireMessage(val, &c.Message)
+			return fastWireMessage(val, &c.Message, old.Message)
 		case "delta":
-			return fastWireMessage(val, &c.Delta)
+			return fastWireMessage(val, &c.Delta, old.Delta)
 		case "finish_reason":
 			return fastStringPtr(val, &c.FinishReason)
 		default: // hidden_states: rare, left to encoding/json
@@ -237,18 +308,40 @@ func fastChoice(v []byte, c *Choice) bool {
 
 var messageKeys = [...]string{"role", "content", "tool_calls"}
 
-func fastWireMessage(v []byte, p **WireMessage) bool {
+// fastWireMessage decodes a message into *p, into old and its content's
+// storage when old is not nil.
+func fastWireMessage(v []byte, p **WireMessage, old *WireMessage) bool {
 	if string(v) == "null" {
 		*p = nil
 		return true
 	}
-	m := &WireMessage{}
+	var m *WireMessage
+	var content *string
+	if old != nil {
+		m, content = old, old.Content
+		*m = WireMessage{}
+	} else {
+		// The message and its content share one allocation, where a
+		// new *string would take one more.
+		h := &struct {
+			m       WireMessage
+			content string
+		}{}
+		m, content = &h.m, &h.content
+	}
 	ok := eachKnown(v, messageKeys[:], nil, func(i int, val []byte) bool {
 		switch messageKeys[i] {
 		case "role":
 			return fastString(val, &m.Role)
 		case "content":
-			return fastStringPtr(val, &m.Content)
+			if string(val) == "null" {
+				return true
+			}
+			if content == nil {
+				content = new(string)
+			}
+			m.Content = content
+			return fastString(val, content)
 		default: // tool_calls
 			return json.Unmarshal(val, &m.ToolCalls) == nil
 		}

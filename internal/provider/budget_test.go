@@ -245,3 +245,47 @@ func waitFor(t *testing.T, cond func() bool) {
 	}
 	t.Fatal("condition not met within 5s")
 }
+
+// The request's budget ends an attempt whose own timeout is longer, and a
+// wait for a concurrency slot: the chain ends with a 504 that names the
+// budget, and the model's breaker does not count it.
+func TestFallbackBudgetEndsAttemptAndSlotWait(t *testing.T) {
+	t.Run("attempt", func(t *testing.T) {
+		synctest.Test(t, func(t *testing.T) {
+			b := breaker.New("a", breaker.Config{Failures: 1}, breaker.Options{})
+			var outcomes []breaker.Outcome
+			cfg := GuardConfig{Timeout: 30 * time.Second, MaxAttempts: 3, OnCallDone: func(cd CallDone) { outcomes = append(outcomes, cd.Outcome) }}
+			p := chatSeq(stall)
+			f := NewFallback(Lookup(map[string]*Guard{"a": NewGuard("a", p, b, cfg, nil)}), 5*time.Second, nil)
+			start := time.Now()
+			_, err := f.Chat(t.Context(), []string{"a"}, &llm.Request{})
+			if status, code := statusOf(err); status != http.StatusGatewayTimeout || code != string(CodeDeadlineExceeded) || !errors.Is(err, errBudget) {
+				t.Fatalf("Chat() = %v (%d %s); want a 504 deadline_exceeded naming the budget", err, status, code)
+			}
+			if d := time.Since(start); d != 5*time.Second {
+				t.Errorf("Chat() took %v; want the budget, 5s", d)
+			}
+			if p.Calls() != 1 || len(outcomes) != 1 || outcomes[0] != breaker.Ignored {
+				t.Errorf("calls %d, outcomes %v; want one attempt, ignored by the breaker", p.Calls(), outcomes)
+			}
+			if s := b.State(); s != breaker.Closed {
+				t.Errorf("breaker %v; want closed", s)
+			}
+		})
+	})
+	t.Run("slot", func(t *testing.T) {
+		synctest.Test(t, func(t *testing.T) {
+			g := NewGuard("a", chatSeq(answer("ok")), nil, GuardConfig{MaxConcurrency: 1, MaxQueue: 1}, nil)
+			if err := g.acquire(t.Context(), false, time.Time{}); err != nil {
+				t.Fatal(err)
+			}
+			defer g.limit.release()
+			f := NewFallback(Lookup(map[string]*Guard{"a": g}), 5*time.Second, nil)
+			start := time.Now()
+			_, err := f.Chat(t.Context(), []string{"a"}, &llm.Request{})
+			if !errors.Is(err, errBudget) || time.Since(start) != 5*time.Second {
+				t.Fatalf("Chat() = %v after %v; want the budget's error after 5s", err, time.Since(start))
+			}
+		})
+	})
+}

@@ -77,11 +77,31 @@ var errBudget = errors.New("request budget spent")
 // returns the first answer. When none answers, the error wraps every
 // model's failure, the primary's first.
 func (f *Fallback) Chat(ctx context.Context, chain []string, req *llm.Request) (Answer, error) {
-	ctx, cancel := f.withBudget(ctx)
-	defer cancel()
+	var budget time.Time // zero: no budget
+	if f.budget > 0 {
+		budget = time.Now().Add(f.budget)
+	}
+	// A Guard is handed the budget's deadline and makes one context per
+	// attempt that carries it (see Guard.chat); any other Provider gets a
+	// budget context, made for the first of them.
+	bctx, cancel := ctx, context.CancelFunc(nil)
+	defer func() {
+		if cancel != nil {
+			cancel()
+		}
+	}()
 	var a Answer
-	err := f.walk(ctx, chain, &a.Failures, func(model string, p Provider) error {
-		resp, err := p.Chat(ctx, addressed(req, model))
+	err := f.walk(ctx, budget, chain, &a.Failures, func(model string, p Provider) error {
+		var resp *llm.Response
+		var err error
+		if g, ok := p.(*Guard); ok {
+			resp, err = g.chat(ctx, addressed(req, model), budget)
+		} else {
+			if cancel == nil {
+				bctx, cancel = withBudget(ctx, budget)
+			}
+			resp, err = p.Chat(bctx, addressed(req, model))
+		}
 		if err == nil {
 			a.Response, a.Model, a.FallbackUsed = resp, model, model != chain[0]
 		}
@@ -106,7 +126,7 @@ func (f *Fallback) ChatStream(ctx context.Context, chain []string, req *llm.Requ
 		budget = time.AfterFunc(f.budget, func() { cancelCause(errBudget) })
 	}
 	var a StreamAnswer
-	err := f.walk(ctx, chain, &a.Failures, func(model string, p Provider) error {
+	err := f.walk(ctx, time.Time{}, chain, &a.Failures, func(model string, p Provider) error {
 		s, err := p.ChatStream(ctx, addressed(req, model))
 		if err != nil {
 			return err
@@ -134,8 +154,9 @@ func (f *Fallback) ChatStream(ctx context.Context, chain []string, req *llm.Requ
 }
 
 // walk calls try for each model of chain until one succeeds or a failure
-// ends the chain.
-func (f *Fallback) walk(ctx context.Context, chain []string, failures *[]ModelFailure, try func(model string, p Provider) error) error {
+// ends the chain; a budget that ends at budget (zero: none, or carried by
+// ctx) ends it too.
+func (f *Fallback) walk(ctx context.Context, budget time.Time, chain []string, failures *[]ModelFailure, try func(model string, p Provider) error) error {
 	if len(chain) == 0 {
 		return errors.New("routing gave no model to call")
 	}
@@ -153,7 +174,7 @@ func (f *Fallback) walk(ctx context.Context, chain []string, failures *[]ModelFa
 			return nil
 		}
 		*failures = append(*failures, ModelFailure{Model: model, Err: err})
-		if ctx.Err() != nil {
+		if ctx.Err() != nil || budgetSpent(budget) {
 			break
 		}
 		if ok && !canFallback(err) {
@@ -163,13 +184,13 @@ func (f *Fallback) walk(ctx context.Context, chain []string, failures *[]ModelFa
 			f.log.WarnContext(ctx, "falling back", slog.String("model", model), slog.Any("err", err))
 		}
 	}
-	return f.exhausted(ctx, chain, *failures)
+	return f.exhausted(ctx, budget, chain, *failures)
 }
 
 // exhausted builds the error of a chain in which no model answered.
-func (f *Fallback) exhausted(ctx context.Context, chain []string, failures []ModelFailure) error {
+func (f *Fallback) exhausted(ctx context.Context, budget time.Time, chain []string, failures []ModelFailure) error {
 	errs := make([]error, 0, len(failures)+1)
-	if errors.Is(context.Cause(ctx), errBudget) {
+	if errors.Is(context.Cause(ctx), errBudget) || spentFirst(ctx, budget) {
 		last := chain[0]
 		if len(failures) > 0 {
 			last = failures[len(failures)-1].Model
@@ -187,11 +208,28 @@ func (f *Fallback) exhausted(ctx context.Context, chain []string, failures []Mod
 	return fmt.Errorf("no model answered (tried %s): %w", strings.Join(names, ", "), errors.Join(errs...))
 }
 
-func (f *Fallback) withBudget(ctx context.Context) (context.Context, context.CancelFunc) {
-	if f.budget <= 0 {
+// withBudget returns ctx bounded by the budget that ends at budget (zero:
+// none).
+func withBudget(ctx context.Context, budget time.Time) (context.Context, context.CancelFunc) {
+	if budget.IsZero() {
 		return context.WithCancel(ctx)
 	}
-	return context.WithTimeoutCause(ctx, f.budget, errBudget)
+	return context.WithDeadlineCause(ctx, budget, errBudget)
+}
+
+// spentFirst reports whether the budget ending at budget (zero: none) ran
+// out before ctx ended, as a budget context's cause would tell: a caller
+// that went away, or whose own deadline passed first, did not run out of
+// budget.
+func spentFirst(ctx context.Context, budget time.Time) bool {
+	if !budgetSpent(budget) {
+		return false
+	}
+	if ctx.Err() == nil {
+		return true
+	}
+	d, ok := ctx.Deadline()
+	return ok && d.After(budget)
 }
 
 // canFallback reports whether another model may succeed where err failed.

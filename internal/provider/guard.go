@@ -161,19 +161,30 @@ func (g *Guard) Status() GuardStatus {
 
 // Chat implements Provider.
 func (g *Guard) Chat(ctx context.Context, req *llm.Request) (*llm.Response, error) {
-	release, err := g.acquire(ctx, false)
-	if err != nil {
+	return g.chat(ctx, req, time.Time{})
+}
+
+// chat is Chat within a Fallback's budget, which ends at budget (zero: no
+// budget). Fallback hands the budget's deadline down rather than a context
+// of its own, so that each attempt runs under one deadline context that
+// carries whichever cause comes first, the attempt's timeout or the
+// budget, where a budget context and an attempt context below it cost a
+// timer, a context and a cancellation each (seven allocations a request:
+// BenchmarkProxy in internal/app).
+func (g *Guard) chat(ctx context.Context, req *llm.Request, budget time.Time) (*llm.Response, error) {
+	if err := g.acquire(ctx, false, budget); err != nil {
 		return nil, err
 	}
-	defer release()
+	defer g.limit.release()
 	req = addressed(req, g.model)
 	var resp *llm.Response
-	err = g.retry(ctx, func(attempt int, done func(breaker.Outcome)) error {
-		actx, cancel := g.attemptContext(ctx)
-		var pt poolTrace
+	err := g.retry(ctx, budget, func(attempt int, done func(breaker.Outcome)) error {
+		actx, cancel := g.attemptContext(ctx, budget)
+		pt, tctx := startPoolTrace(actx)
 		start := time.Now()
-		r, err := g.next.Chat(pt.with(actx), req)
-		err, outcome := g.classify(ctx, actx, err, &pt)
+		r, err := g.next.Chat(tctx, req)
+		err, outcome := g.classify(ctx, actx, err, pt)
+		pt.done()
 		cancel()
 		done(outcome)
 		cd := CallDone{Model: g.model, Attempt: attempt, Duration: time.Since(start), Outcome: outcome, Err: err}
@@ -190,34 +201,34 @@ func (g *Guard) Chat(ctx context.Context, req *llm.Request) (*llm.Response, erro
 // ChatStream implements Provider. It returns after the first chunk has
 // arrived, so that every failure before it can be retried.
 func (g *Guard) ChatStream(ctx context.Context, req *llm.Request) (llm.Stream, error) {
-	release, err := g.acquire(ctx, true)
-	if err != nil {
+	if err := g.acquire(ctx, true, time.Time{}); err != nil {
 		return nil, err
 	}
 	req = addressed(req, g.model)
 	var out llm.Stream
-	err = g.retry(ctx, func(attempt int, done func(breaker.Outcome)) error {
-		s, err := g.openStream(ctx, req, attempt, done, release)
+	err := g.retry(ctx, time.Time{}, func(attempt int, done func(breaker.Outcome)) error {
+		s, err := g.openStream(ctx, req, attempt, done)
 		out = s
 		return err
 	})
 	if err != nil {
-		release()
+		g.limit.release()
 		return nil, err
 	}
 	return out, nil
 }
 
-// openStream makes one stream attempt and waits for its first chunk.
-func (g *Guard) openStream(ctx context.Context, req *llm.Request, n int, done func(breaker.Outcome), release func()) (llm.Stream, error) {
+// openStream makes one stream attempt and waits for its first chunk. The
+// stream it returns gives the Guard's slot back when it ends.
+func (g *Guard) openStream(ctx context.Context, req *llm.Request, n int, done func(breaker.Outcome)) (llm.Stream, error) {
 	actx, cancel := context.WithCancelCause(ctx)
 	var timer *time.Timer
 	if g.cfg.Timeout > 0 {
 		timer = time.AfterFunc(g.cfg.Timeout, func() { cancel(errAttemptTimeout) })
 	}
-	var pt poolTrace
+	pt, tctx := startPoolTrace(actx)
 	start := time.Now()
-	s, err := g.next.ChatStream(pt.with(actx), req)
+	s, err := g.next.ChatStream(tctx, req)
 	var first llm.Chunk
 	var eof bool
 	if err == nil {
@@ -230,13 +241,15 @@ func (g *Guard) openStream(ctx context.Context, req *llm.Request, n int, done fu
 		err = context.Cause(actx)
 	}
 	if err != nil {
-		err, outcome := g.classify(ctx, actx, err, &pt)
+		err, outcome := g.classify(ctx, actx, err, pt)
+		pt.done()
 		cancel(nil)
 		done(outcome)
 		g.report(CallDone{Model: g.model, Attempt: n, Stream: true, Duration: time.Since(start), Outcome: outcome, Err: err})
 		return nil, err
 	}
-	a := &attempt{g: g, ctx: ctx, actx: actx, cancel: cancel, done: done, release: release, n: n, start: start, firstAt: time.Since(start)}
+	pt.done() // the stream's connection is got: no hook runs again
+	a := &attempt{g: g, ctx: ctx, actx: actx, cancel: cancel, done: done, n: n, start: start, firstAt: time.Since(start)}
 	if g.cfg.StreamIdleTimeout > 0 && !eof {
 		t := time.AfterFunc(time.Hour, func() { cancel(errStreamIdle) })
 		t.Stop() // armed by each Next
@@ -247,9 +260,9 @@ func (g *Guard) openStream(ctx context.Context, req *llm.Request, n int, done fu
 }
 
 // retry runs attempt up to MaxAttempts times while it fails retryably and
-// the next wait fits before ctx's deadline. Each attempt first asks the
-// breaker; a refusal ends the retries.
-func (g *Guard) retry(ctx context.Context, attempt func(n int, done func(breaker.Outcome)) error) error {
+// the next wait fits before ctx's deadline and the budget (zero: none).
+// Each attempt first asks the breaker; a refusal ends the retries.
+func (g *Guard) retry(ctx context.Context, budget time.Time, attempt func(n int, done func(breaker.Outcome)) error) error {
 	var last error
 	for n := 1; ; n++ {
 		done, err := g.allow()
@@ -265,7 +278,7 @@ func (g *Guard) retry(ctx context.Context, attempt func(n int, done func(breaker
 			return nil
 		}
 		last = err
-		if n >= g.cfg.MaxAttempts || !IsRetryable(err) || ctx.Err() != nil {
+		if n >= g.cfg.MaxAttempts || !IsRetryable(err) || ctx.Err() != nil || budgetSpent(budget) {
 			return err
 		}
 		var hint time.Duration
@@ -279,7 +292,11 @@ func (g *Guard) retry(ctx context.Context, attempt func(n int, done func(breaker
 			return err
 		}
 		wait := g.cfg.Backoff.After(n, hint, nil)
-		if deadline, ok := ctx.Deadline(); ok && time.Until(deadline) <= wait {
+		deadline, ok := ctx.Deadline()
+		if !budget.IsZero() && (!ok || budget.Before(deadline)) {
+			deadline, ok = budget, true
+		}
+		if ok && time.Until(deadline) <= wait {
 			g.log.DebugContext(ctx, "not retrying: wait exceeds deadline", slog.Duration("wait", wait), slog.Any("err", err))
 			return err
 		}
@@ -309,22 +326,40 @@ func (g *Guard) allow() (func(breaker.Outcome), error) {
 	return done, nil
 }
 
-func (g *Guard) acquire(ctx context.Context, stream bool) (func(), error) {
-	release, err := g.limit.acquire(ctx)
+// acquire takes a slot of the model's concurrency limit, waiting no later
+// than budget (zero: no budget); the caller gives it back with
+// g.limit.release.
+func (g *Guard) acquire(ctx context.Context, stream bool, budget time.Time) error {
+	err := g.limit.acquire(ctx, budget)
 	if errors.Is(err, ErrOverloaded) {
 		err = &Error{Model: g.model, StatusCode: http.StatusServiceUnavailable, Code: CodeModelOverloaded, Err: err}
 		g.report(CallDone{Model: g.model, Stream: stream, Outcome: breaker.Ignored, Err: err})
 	} else if err != nil {
 		err = fmt.Errorf("waiting for a slot of model %s: %w", g.model, err)
 	}
-	return release, err
+	return err
 }
 
-func (g *Guard) attemptContext(ctx context.Context) (context.Context, context.CancelFunc) {
-	if g.cfg.Timeout <= 0 {
+// attemptContext returns the context of one attempt: it ends at the
+// attempt's timeout or at the budget (zero: none), whichever comes first,
+// with that one's cause.
+func (g *Guard) attemptContext(ctx context.Context, budget time.Time) (context.Context, context.CancelFunc) {
+	deadline, cause := budget, errBudget
+	if g.cfg.Timeout > 0 {
+		if at := time.Now().Add(g.cfg.Timeout); budget.IsZero() || at.Before(budget) {
+			deadline, cause = at, errAttemptTimeout
+		}
+	}
+	if deadline.IsZero() {
 		return context.WithCancel(ctx)
 	}
-	return context.WithTimeoutCause(ctx, g.cfg.Timeout, errAttemptTimeout)
+	return context.WithDeadlineCause(ctx, deadline, cause)
+}
+
+// budgetSpent reports whether the budget ending at deadline (zero: none)
+// has run out.
+func budgetSpent(deadline time.Time) bool {
+	return !deadline.IsZero() && !time.Now().Before(deadline)
 }
 
 func (g *Guard) report(cd CallDone) {
@@ -341,9 +376,9 @@ func (g *Guard) classify(parent, actx context.Context, err error, pt *poolTrace)
 	if err == nil {
 		return nil, breaker.Success
 	}
-	if parent.Err() != nil {
-		// The caller went away or its deadline passed: nothing learnt
-		// about the model.
+	if parent.Err() != nil || errors.Is(context.Cause(actx), errBudget) {
+		// The caller went away, or its deadline or the request's budget
+		// passed: nothing learnt about the model.
 		return err, breaker.Ignored
 	}
 	timedOut := errors.Is(context.Cause(actx), errAttemptTimeout) || errors.Is(err, context.DeadlineExceeded)
@@ -393,7 +428,8 @@ func isConnError(err error) bool {
 }
 
 // attempt is a stream attempt that got its first chunk. When its stream
-// ends it reports to the breaker, the hook and the limiter, once.
+// ends it reports to the breaker, the hook and the limiter, once (its
+// peekedStream calls streamEnded once).
 type attempt struct {
 	stream  peekedStream
 	g       *Guard
@@ -401,7 +437,6 @@ type attempt struct {
 	actx    context.Context // the attempt's
 	cancel  context.CancelCauseFunc
 	done    func(breaker.Outcome)
-	release func()
 	n       int
 	start   time.Time
 	firstAt time.Duration
@@ -420,7 +455,7 @@ func (a *attempt) streamEnded(usage llm.Usage, err error) {
 	}
 	a.cancel(nil)
 	a.done(o)
-	a.release()
+	a.g.limit.release()
 	a.g.report(CallDone{
 		Model: a.g.model, Attempt: a.n, Stream: true, Duration: time.Since(a.start),
 		FirstChunk: a.firstAt, Usage: usage, Outcome: o, Err: err,

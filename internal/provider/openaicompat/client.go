@@ -64,11 +64,12 @@ func (c *Client) Chat(ctx context.Context, req *llm.Request) (*llm.Response, err
 	if err != nil {
 		return nil, err
 	}
-	defer closeBody(resp.Body)
-	body, err := io.ReadAll(io.LimitReader(resp.Body, maxAnswerBytes))
+	body, err := readAnswer(resp)
 	if err != nil {
+		closeBody(resp.Body)
 		return nil, c.transportError(ctx, fmt.Errorf("reading answer: %w", err))
 	}
+	resp.Body.Close() // read to its end: the connection goes back to the pool
 	var wire openai.ChatResponse
 	if err := openai.DecodeChatResponse(body, &wire); err != nil {
 		return nil, c.badAnswer(fmt.Errorf("decoding answer: %w", err))
@@ -89,6 +90,37 @@ func (c *Client) Chat(ctx context.Context, req *llm.Request) (*llm.Response, err
 
 // maxAnswerBytes caps an upstream's answer.
 const maxAnswerBytes = 64 << 20
+
+// readAnswer reads an answer's body to its end, up to maxAnswerBytes (a
+// longer body is cut there, as io.LimitReader would). It does what
+// io.ReadAll does, but starts from the announced Content-Length, so that
+// an answer of known length takes one allocation instead of a doubling
+// series from 512 bytes, and no LimitReader (three allocations a request:
+// BenchmarkProxy in internal/app).
+func readAnswer(resp *http.Response) ([]byte, error) {
+	size := 512
+	if n := resp.ContentLength; n >= 0 && n < maxAnswerBytes {
+		size = int(n) + 1 // room to read io.EOF without growing
+	}
+	b := make([]byte, 0, size)
+	for {
+		if len(b) == cap(b) {
+			b = append(b, 0)[:len(b)]
+		}
+		room := min(cap(b), maxAnswerBytes) - len(b)
+		if room <= 0 {
+			return b, nil
+		}
+		n, err := resp.Body.Read(b[len(b) : len(b)+room])
+		b = b[:len(b)+n]
+		if err == io.EOF {
+			return b, nil
+		}
+		if err != nil {
+			return b, err
+		}
+	}
+}
 
 func (c *Client) badAnswer(err error) error {
 	return &provider.Error{Model: c.opt.Name, StatusCode: http.StatusBadGateway, Code: provider.CodeBadUpstreamResponse, Retryable: true, Err: err}
@@ -214,6 +246,7 @@ type stream struct {
 	body   io.ReadCloser
 	events *openai.EventReader
 	hidden bool
+	wire   openai.ChatResponse // the chunk being decoded
 	done   bool
 	// sawDone is set once the upstream sent [DONE]: the body is complete.
 	sawDone bool
@@ -236,8 +269,11 @@ func (s *stream) Next() (llm.Chunk, error) {
 			s.done, s.sawDone = true, true
 			return llm.Chunk{}, io.EOF
 		}
-		var wire openai.ChatResponse
-		if err := openai.DecodeChatResponse(data, &wire); err != nil {
+		// One ChatResponse for the whole stream, not one a chunk
+		// (BenchmarkProxyStream in internal/app): the decode resets it,
+		// and the chunk built from it shares nothing it overwrites.
+		wire := &s.wire
+		if err := openai.DecodeChatResponse(data, wire); err != nil {
 			return llm.Chunk{}, &provider.Error{Model: s.c.opt.Name, StatusCode: http.StatusBadGateway, Code: provider.CodeBadUpstreamResponse, Err: fmt.Errorf("decoding chunk: %w", err)}
 		}
 		if isErrorEvent(data) {
