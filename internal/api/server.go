@@ -297,6 +297,9 @@ type response struct {
 	aborted bool
 	// done run when the request ends (a body budget's share released).
 	done []func()
+	// admitPending: the request has a body and is counted against
+	// Overload.MaxInFlight only once readBody has read it.
+	admitPending bool
 }
 
 // onDone has f run when the request ends.
