@@ -149,8 +149,8 @@ func budgetedRead(r io.Reader, limit int64, budget *semaphore.Weighted) (body []
 				var one [1]byte
 				n, err := r.Read(one[:])
 				switch {
-				case n > 0 && err == nil:
-					return nil, took, fmt.Errorf("the body is longer than its announced %d bytes", limit)
+				case n > 0:
+					return nil, took, fmt.Errorf("the body is longer than %d bytes", limit)
 				case err == io.EOF:
 					return body, took, nil
 				case err != nil:
