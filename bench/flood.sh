@@ -62,5 +62,6 @@ wait "$SECOND" || true
   echo "slow connections (second process): $(cat "$OUT/flood-second.txt")"
   echo "cato_shed_total before the flood: ${SHED_BEFORE:-none}"
   echo "cato_shed_total after the flood:  $(shed)"
+  echo "cato CPU time over the whole run: $(awk -v t="$(getconf CLK_TCK)" '{printf "%.1f s", ($14 + $15) / t}' "/proc/$CATO_PID/stat")"
   echo "load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
 } | tee -a "$OUT/flood.txt"

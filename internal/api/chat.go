@@ -70,6 +70,7 @@ func (s *Server) readBody(w http.ResponseWriter, r *http.Request) ([]byte, error
 		}
 		return nil, fail(codeUnreadableBody, "the request body could not be read")
 	}
+	s.arrived(r)
 	if err := s.admitBody(w); err != nil {
 		return nil, err
 	}

@@ -48,6 +48,18 @@ type Overload struct {
 	// zero or less sets no such deadline.
 	BodyGrace   time.Duration
 	BodyMinRate int64
+	// Arrived, when not nil, is told of each request once it has arrived
+	// whole: at once for one without a body to read, once readBody has
+	// read it for one with. The listener uses it to tell connections
+	// still sending their request from those being answered.
+	Arrived func(*http.Request)
+}
+
+// arrived reports r's arrival to Overload.Arrived.
+func (s *Server) arrived(r *http.Request) {
+	if f := s.opt.Overload.Arrived; f != nil {
+		f(r)
+	}
 }
 
 // readsBody reports whether r comes with a body its handler reads

@@ -235,6 +235,9 @@ func (s *Server) serve(w *response, r *http.Request) {
 		}
 	}()
 	r = r.WithContext(requestid.With(r.Context(), id))
+	if !readsBody(r) {
+		s.arrived(r)
+	}
 	s.mux.ServeHTTP(w, r)
 }
 

@@ -370,6 +370,7 @@ func (a *App) serve(ctx context.Context, ln, adminLn net.Listener) error {
 		}
 	}
 	srv := newServer(a.handler)
+	srv.ConnContext, srv.ConnState = connContext, connState
 	if *s.HTTP2 {
 		srv.Protocols = new(http.Protocols)
 		srv.Protocols.SetHTTP1(true)

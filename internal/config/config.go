@@ -119,6 +119,15 @@ type Server struct {
 	// it, leaving the rest for upstream connections, the store and the
 	// admin listener); -1 sets no cap.
 	MaxConnections int `yaml:"max_connections"`
+	// ShedSlowConnections, when true, makes room at MaxConnections for a
+	// new connection by closing the open one that sends its request the
+	// slowest (still receiving it for at least a second, the fewest bytes
+	// per second of a sample), never one whose request has arrived or
+	// that is idle; the new connection is closed only when none qualifies.
+	// Default false: the new connection is closed. Shedding lets more of
+	// ordinary clients' new connections in under a flood of slow ones,
+	// but costs more CPU per flood connection (docs/reliability.md).
+	ShedSlowConnections bool `yaml:"shed_slow_connections"`
 	// AdminListen, when set (e.g. ":9090"), opens a second listener that
 	// serves only health, /metrics and the admin API, never client
 	// routes, and is not subject to the client connection caps: probes
