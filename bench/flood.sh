@@ -6,10 +6,14 @@
 # open 20,000 files, so the slow connections come from two processes of
 # N/2 each, from 200 loopback source addresses (127.0.0.2 … 127.0.0.201).
 #
-#   bench/flood.sh [N] [LATENCY] [CONTENT_LENGTH]
+#   [CATO_SERVER__…=…] bench/flood.sh [N] [LATENCY] [CONTENT_LENGTH]
 #         N slow connections (default 20000), the simulator answering after
 #         LATENCY (default 0s), each slow POST announcing CONTENT_LENGTH bytes
-#         (default 1048576; Cato reserves it from server.body_budget_bytes)
+#         (default 1048576; Cato takes body budget only as bytes arrive)
+#   CATO_* variables reach Cato's configuration, e.g.
+#   CATO_SERVER__MAX_CONNECTIONS=2000 to make the connection cap bind at a
+#   small N, CATO_SERVER__SHED_SLOW_CONNECTIONS=true to shed the slowest
+#   connection at the cap instead of refusing the new one.
 #
 # Quiet phase 10 s; flood: 10 s to build up, then 20 s measured. Prints
 # quiet vs flood p50/p99 and failures of health on the client listener
