@@ -337,6 +337,41 @@ func TestChartScaledOut(t *testing.T) {
 	startGateway(t, r, false)
 }
 
+// adminListen returns server.admin_listen of the rendered cato.yaml;
+// empty when it opens no admin listener.
+func adminListen(t *testing.T, r *rendered) string {
+	t.Helper()
+	var cfg struct {
+		Server struct {
+			AdminListen string `json:"admin_listen"`
+		} `json:"server"`
+	}
+	if err := yaml.Unmarshal([]byte(r.configMap.Data["cato.yaml"]), &cfg); err != nil {
+		t.Fatalf("cato.yaml: %v", err)
+	}
+	return cfg.Server.AdminListen
+}
+
+// TestChartAdminPort checks that the default values open the admin
+// listener, and that adminPort 0 opens none and leaves probes and
+// scrapes on the client port.
+func TestChartAdminPort(t *testing.T) {
+	if got := adminListen(t, render(t, "", nil)); got != "0.0.0.0:9090" {
+		t.Errorf("default server.admin_listen = %q; want 0.0.0.0:9090", got)
+	}
+	r := render(t, "", map[string]any{"adminPort": 0, "metrics": map[string]any{"serviceMonitor": map[string]any{"enabled": true}}})
+	if got := adminListen(t, r); got != "" {
+		t.Errorf("adminPort 0: server.admin_listen = %q; want none", got)
+	}
+	for _, p := range r.service.Spec.Ports {
+		if p.Name == "admin" {
+			t.Error("adminPort 0: the Service has an admin port")
+		}
+	}
+	checkRelease(t, r)
+	startGateway(t, r, true)
+}
+
 // An embedded store kept on a claim is replaced, not surged: the new pod
 // could not open the file the old one holds.
 func TestChartEmbeddedOnClaim(t *testing.T) {
@@ -368,6 +403,7 @@ func TestChartRefuses(t *testing.T) {
 		{"the drain set in cato.yaml", map[string]any{"config": map[string]any{"server": map[string]any{"shutdown_timeout": "90s"}}}, "shutdownTimeoutSeconds"},
 		{"a grace period shorter than the drain", map[string]any{"terminationGracePeriodSeconds": 20}, "terminationGracePeriodSeconds"},
 		{"no client key", map[string]any{"secret": map[string]any{"clientKeys": []any{}}}, "client key"},
+		{"the admin listener set in cato.yaml", map[string]any{"config": map[string]any{"server": map[string]any{"admin_listen": ":9999"}}}, "adminPort"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := renderChart("", tc.values)
@@ -448,9 +484,20 @@ func checkRelease(t *testing.T, r *rendered) {
 		t.Errorf("GOMEMLIMIT = %+v; want it from limits.memory", gomem)
 	}
 
-	// Probes: readiness on health, every probe on the named port.
+	// Probes: readiness on health, every probe on the named port: the
+	// admin listener's when cato.yaml opens one, so that a flood of
+	// clients on the client port cannot delay them.
 	if p := c.ReadinessProbe; p == nil || p.HTTPGet == nil || p.HTTPGet.Path != healthPath {
 		t.Errorf("readiness probe %+v; want GET %s", c.ReadinessProbe, healthPath)
+	}
+	probePort := "http"
+	if adminListen(t, r) != "" {
+		probePort = "admin"
+		if _, port, _ := net.SplitHostPort(adminListen(t, r)); port != fmt.Sprint(ports["admin"]) {
+			t.Errorf("server.admin_listen %s; want the container's admin port %d", adminListen(t, r), ports["admin"])
+		}
+	} else if _, ok := ports["admin"]; ok {
+		t.Error("the container names an admin port, and cato.yaml opens no admin listener")
 	}
 	for _, p := range []*corev1.Probe{c.ReadinessProbe, c.LivenessProbe, c.StartupProbe} {
 		if p == nil || p.HTTPGet == nil {
@@ -459,6 +506,16 @@ func checkRelease(t *testing.T, r *rendered) {
 		}
 		if _, ok := ports[p.HTTPGet.Port.String()]; !ok {
 			t.Errorf("probe on port %s, which the container does not name", p.HTTPGet.Port.String())
+		}
+		if got := p.HTTPGet.Port.String(); got != probePort {
+			t.Errorf("probe GET %s on port %s; want %s", p.HTTPGet.Path, got, probePort)
+		}
+	}
+	if sm := r.serviceMonitor; sm != nil {
+		for _, ep := range sm.Spec.Endpoints {
+			if ep.Port != probePort {
+				t.Errorf("ServiceMonitor scrapes port %s; want %s", ep.Port, probePort)
+			}
 		}
 	}
 	if c.LivenessProbe != nil && c.LivenessProbe.HTTPGet != nil && c.LivenessProbe.HTTPGet.Path == healthPath {
@@ -621,10 +678,11 @@ func startGateway(t *testing.T, r *rendered, chat bool) {
 	if err != nil {
 		t.Fatalf("start-up checks: %v", err)
 	}
-	base := serve(t, a)
+	base, adminBase := serve(t, a, cfg.Server.AdminListen != "")
+	byPort := map[string]string{"http": base, "admin": adminBase}
 	c := r.deployment.Spec.Template.Spec.Containers[0]
 	for _, p := range []*corev1.Probe{c.ReadinessProbe, c.LivenessProbe, c.StartupProbe} {
-		resp, err := http.Get(base + p.HTTPGet.Path)
+		resp, err := http.Get(byPort[p.HTTPGet.Port.String()] + p.HTTPGet.Path)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -650,22 +708,30 @@ func startGateway(t *testing.T, r *rendered, chat bool) {
 	}
 }
 
-// serve serves a on a loopback port until the test ends and returns its
-// base URL.
-func serve(t *testing.T, a *app.App) string {
+// serve serves a on a loopback port, and with admin its admin listener on
+// another, until the test ends, and returns their base URLs (the admin
+// one empty without admin).
+func serve(t *testing.T, a *app.App, admin bool) (base, adminBase string) {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
+	var adminLn net.Listener
+	if admin {
+		if adminLn, err = net.Listen("tcp", "127.0.0.1:0"); err != nil {
+			t.Fatal(err)
+		}
+		adminBase = "http://" + adminLn.Addr().String()
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	served := make(chan error, 1)
-	go func() { served <- a.Serve(ctx, ln) }()
+	go func() { served <- a.ServeOn(ctx, ln, adminLn) }()
 	t.Cleanup(func() {
 		cancel()
 		if err := <-served; err != nil {
 			t.Errorf("serve: %v", err)
 		}
 	})
-	return "http://" + ln.Addr().String()
+	return "http://" + ln.Addr().String(), adminBase
 }

@@ -39,6 +39,7 @@ import (
 
 type options struct {
 	url        string
+	adminURL   string
 	conns      int
 	sources    int
 	offset     int
@@ -60,6 +61,7 @@ type options struct {
 func main() {
 	var o options
 	flag.StringVar(&o.url, "url", "http://127.0.0.1:9302", "Cato's base URL")
+	flag.StringVar(&o.adminURL, "admin-url", "", "base URL of Cato's admin listener (server.admin_listen), whose health is probed too; empty: none")
 	flag.IntVar(&o.conns, "conns", 10000, "slow connections this process holds")
 	flag.IntVar(&o.sources, "sources", 100, "source addresses the slow connections are spread over")
 	flag.IntVar(&o.offset, "source-offset", 0, "first source address is 127.0.0.(2+offset)")
@@ -135,7 +137,7 @@ func run(o options) error {
 
 	fmt.Println()
 	fmt.Printf("%-22s %12s %12s %12s %12s %8s %8s\n", "", "quiet p50", "quiet p99", "flood p50", "flood p99", "p99 ×", "failed")
-	for _, k := range []string{"health", "chat"} {
+	for _, k := range kinds(o) {
 		q, fl := quiet[k], flooded[k]
 		fmt.Printf("%-22s %9.2f ms %9.2f ms %9.2f ms %9.2f ms %8.2f %8s\n", k,
 			q.pct(50), q.pct(99), fl.pct(50), fl.pct(99), fl.pct(99)/q.pct(99),
@@ -145,6 +147,15 @@ func run(o options) error {
 		}
 	}
 	fmt.Println()
+	for _, k := range kinds(o) {
+		fl := flooded[k]
+		switch {
+		case k == "chat":
+			fmt.Printf("aim, %s p99 within 2× of quiet: %s (%.2f×, %d failed)\n", k, verdict(fl.failed == 0 && fl.pct(99) <= 2*quiet[k].pct(99)), fl.pct(99)/quiet[k].pct(99), fl.failed)
+		default:
+			fmt.Printf("aim, %s p99 under 100 ms: %s (%.2f ms, %d failed)\n", k, verdict(fl.failed == 0 && fl.pct(99) < 100), fl.pct(99), fl.failed)
+		}
+	}
 	fmt.Printf("slow connections (this process): %s; open when the measurement ended %d\n", f.summary(), heldAtEnd)
 	if o.pid > 0 {
 		fmt.Printf("cato open files: quiet %d, flood peak %d\n", quietFiles, maxFiles.Load())
@@ -199,15 +210,19 @@ func (s *sample) errSummary() string {
 const chatBody = `{"model":"auto","max_tokens":32,"messages":[{"role":"user","content":"What is the capital of France?"}]}`
 
 // measure sends chat completions at o.rate and health probes at
-// o.healthRate for d, each from the ordinary address 127.0.0.1 over
-// keep-alive connections, and returns their samples by kind.
+// o.healthRate for d (to the admin listener too, with -admin-url), each
+// from the ordinary address 127.0.0.1 over keep-alive connections, and
+// returns their samples by kind.
 func measure(o options, d time.Duration) map[string]*sample {
 	client := &http.Client{
 		Timeout:   o.timeout,
 		Transport: &http.Transport{MaxIdleConnsPerHost: 256, DisableCompression: true},
 	}
 	defer client.CloseIdleConnections()
-	out := map[string]*sample{"health": {}, "chat": {}}
+	out := map[string]*sample{}
+	for _, k := range kinds(o) {
+		out[k] = &sample{}
+	}
 	var wg sync.WaitGroup
 	fire := func(kind string, rate int, do func() error) {
 		defer wg.Done()
@@ -232,9 +247,9 @@ func measure(o options, d time.Duration) map[string]*sample {
 			}
 		}
 	}
-	get := func(method, path, body string) func() error {
+	get := func(base, method, path, body string) func() error {
 		return func() error {
-			req, err := http.NewRequest(method, o.url+path, strings.NewReader(body))
+			req, err := http.NewRequest(method, base+path, strings.NewReader(body))
 			if err != nil {
 				return err
 			}
@@ -259,10 +274,28 @@ func measure(o options, d time.Duration) map[string]*sample {
 		}
 	}
 	wg.Add(2)
-	go fire("health", o.healthRate, get(http.MethodGet, "/api/admin/cato/health", ""))
-	go fire("chat", o.rate, get(http.MethodPost, "/v1/chat/completions", chatBody))
+	go fire(healthClient, o.healthRate, get(o.url, http.MethodGet, "/api/admin/cato/health", ""))
+	go fire("chat", o.rate, get(o.url, http.MethodPost, "/v1/chat/completions", chatBody))
+	if o.adminURL != "" {
+		wg.Add(1)
+		go fire(healthAdmin, o.healthRate, get(o.adminURL, http.MethodGet, "/api/admin/cato/health", ""))
+	}
 	wg.Wait()
 	return out
+}
+
+// The kinds of measured requests: health on the client listener and,
+// with -admin-url, on the admin listener, and chat completions.
+const (
+	healthClient = "health (client port)"
+	healthAdmin  = "health (admin port)"
+)
+
+func kinds(o options) []string {
+	if o.adminURL != "" {
+		return []string{healthClient, healthAdmin, "chat"}
+	}
+	return []string{healthClient, "chat"}
 }
 
 // flood holds slow connections to one address and counts what becomes of
@@ -408,4 +441,11 @@ func openFiles(pid int) int {
 		return 0
 	}
 	return len(ents)
+}
+
+func verdict(met bool) string {
+	if met {
+		return "met"
+	}
+	return "NOT met"
 }

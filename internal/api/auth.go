@@ -144,11 +144,9 @@ func (s *Server) guard(a access, h http.HandlerFunc) http.Handler {
 	switch a {
 	case client:
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			done, ok := s.admit(w, r)
-			if !ok {
+			if !s.admit(w, r) {
 				return
 			}
-			defer done()
 			k, err := s.opt.Auth.client(r)
 			if err != nil {
 				s.writeError(w, r, err)

@@ -20,12 +20,12 @@ import (
 )
 
 // readBody reads the request body within the size limit, the body budget
-// and the pace Options.Overload sets. The body is read as JSON whatever
-// its Content-Type, as OpenAI's API does, so that a plain `curl -d` works.
+// and the pace Options.Overload sets, and then counts a client request
+// in against Overload.MaxInFlight (admitBody): a request is counted, and
+// holds budget, only for what has arrived. The body is read as JSON
+// whatever its Content-Type, as OpenAI's API does, so that a plain
+// `curl -d` works.
 func (s *Server) readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
-	if err := s.reserveBody(w, r); err != nil {
-		return nil, err
-	}
 	// The body is not closed here (the server does that), so neither
 	// reader needs a Close of its own.
 	var body io.ReadCloser = r.Body
@@ -34,11 +34,28 @@ func (s *Server) readBody(w http.ResponseWriter, r *http.Request) ([]byte, error
 		defer p.done()
 		body = p
 	}
-	b, err := io.ReadAll(http.MaxBytesReader(w, body, s.opt.MaxBodyBytes))
+	limit := s.opt.MaxBodyBytes
+	if n := r.ContentLength; n >= 0 && n < limit {
+		limit = n // MaxBytesReader refuses a longer one after MaxBodyBytes
+	}
+	budget := s.bodies
+	if r.ContentLength == 0 {
+		budget = nil
+	}
+	b, took, err := budgetedRead(http.MaxBytesReader(w, body, s.opt.MaxBodyBytes), limit, budget)
+	if took > 0 {
+		responseOf(w).onDone(func() { s.bodies.Release(took) })
+	}
 	if err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
 			return nil, err
+		}
+		if errors.Is(err, errBodyBudget) {
+			// Part of the body is unread: the connection cannot carry
+			// another request.
+			w.Header().Set("Connection", "close")
+			return nil, s.overloaded("body_budget", "the request bodies in flight fill the gateway's budget (server.body_budget_bytes)")
 		}
 		// The cause names the connection's addresses: it goes to the log.
 		s.opt.Log.InfoContext(r.Context(), "request body unreadable", slog.Any("err", err))
@@ -54,6 +71,10 @@ func (s *Server) readBody(w http.ResponseWriter, r *http.Request) ([]byte, error
 			return nil, fail(codeSlowBody, "the request body arrived too slowly")
 		}
 		return nil, fail(codeUnreadableBody, "the request body could not be read")
+	}
+	s.arrived(r)
+	if err := s.admitBody(w); err != nil {
+		return nil, err
 	}
 	return b, nil
 }

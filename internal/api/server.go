@@ -235,6 +235,9 @@ func (s *Server) serve(w *response, r *http.Request) {
 		}
 	}()
 	r = r.WithContext(requestid.With(r.Context(), id))
+	if !readsBody(r) {
+		s.arrived(r)
+	}
 	s.mux.ServeHTTP(w, r)
 }
 
@@ -297,6 +300,9 @@ type response struct {
 	aborted bool
 	// done run when the request ends (a body budget's share released).
 	done []func()
+	// admitPending: the request has a body and is counted against
+	// Overload.MaxInFlight only once readBody has read it.
+	admitPending bool
 }
 
 // onDone has f run when the request ends.

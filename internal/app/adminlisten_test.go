@@ -1,6 +1,7 @@
 package app
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -13,6 +14,7 @@ import (
 	"time"
 
 	"github.com/cato-gateway/cato/internal/config"
+	"github.com/cato-gateway/cato/internal/connlimit"
 )
 
 // newAdminApp builds a gateway with the given server settings, the admin
@@ -199,5 +201,68 @@ func TestAdminListenAnonymousLoopbackOnly(t *testing.T) {
 		if got := err == nil; got != tt.ok {
 			t.Errorf("admin_listen %s without keys: %v; want accepted %v", tt.addr, err, tt.ok)
 		}
+	}
+}
+
+// TestShedSlowConnections fills max_connections with a connection that
+// trickles a request body and an idle keep-alive one, and checks that,
+// with server.shed_slow_connections, a new connection gets in by closing
+// the trickling one, past connlimit.ShedGrace, while the idle one keeps
+// serving; the shed connection is counted. (The choice itself is tested
+// with a fake clock in connlimit; this checks the HTTP server reports
+// each connection's requests to the listener.)
+func TestShedSlowConnections(t *testing.T) {
+	a := newAdminApp(t, "{max_connections: 2, shed_slow_connections: true, admin_listen: '127.0.0.1:0'}")
+	base, admin := startServingAdmin(t, a)
+	addr := strings.TrimPrefix(base, "http://")
+	dial := func() (net.Conn, *bufio.Reader) {
+		t.Helper()
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Close() })
+		_ = c.SetDeadline(time.Now().Add(10 * time.Second))
+		return c, bufio.NewReader(c)
+	}
+	get := func(c net.Conn, br *bufio.Reader) int {
+		t.Helper()
+		fmt.Fprint(c, "GET /v1/models HTTP/1.1\r\nHost: x\r\n\r\n")
+		resp, err := http.ReadResponse(br, nil)
+		if err != nil {
+			t.Fatalf("GET /v1/models: %v", err)
+		}
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	slow, _ := dial()
+	fmt.Fprint(slow, "POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{")
+	idle, idleR := dial()
+	if code := get(idle, idleR); code != http.StatusOK {
+		t.Fatalf("GET /v1/models = %d", code)
+	}
+	time.Sleep(connlimit.ShedGrace + 200*time.Millisecond) // the trickle must be old enough to shed
+
+	fresh, freshR := dial()
+	if code := get(fresh, freshR); code != http.StatusOK {
+		t.Errorf("a new connection with the cap full: %d, want 200", code)
+	}
+	if n, err := slow.Read(make([]byte, 1)); err == nil {
+		t.Errorf("the trickling connection read %d bytes; want it closed", n)
+	} else if ne, ok := errors.AsType[net.Error](err); ok && ne.Timeout() {
+		t.Error("the trickling connection was left open")
+	}
+	if code := get(idle, idleR); code != http.StatusOK {
+		t.Errorf("the idle connection after the shedding: %d, want 200", code)
+	}
+	resp, err := http.Get(admin + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !strings.Contains(string(b), `cato_shed_total{reason="slow_connection"} 1`) {
+		t.Error(`/metrics does not count the shed connection in cato_shed_total{reason="slow_connection"}`)
 	}
 }

@@ -338,6 +338,14 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 	return a.serve(ctx, ln, adminLn)
 }
 
+// ServeOn is Serve with the admin listener opened by the caller too:
+// health, /metrics and the admin API are served on adminLn when it is not
+// nil, whatever server.admin_listen says, and on no listener of their own
+// when it is.
+func (a *App) ServeOn(ctx context.Context, ln, adminLn net.Listener) error {
+	return a.serve(ctx, ln, adminLn)
+}
+
 // serve serves clients on ln and, when adminLn is not nil, health,
 // /metrics and the admin API on adminLn, until ctx ends. The admin
 // listener is shut down after the client one has drained, so that probes
@@ -362,6 +370,7 @@ func (a *App) serve(ctx context.Context, ln, adminLn net.Listener) error {
 		}
 	}
 	srv := newServer(a.handler)
+	srv.ConnContext, srv.ConnState = connContext, connState
 	if *s.HTTP2 {
 		srv.Protocols = new(http.Protocols)
 		srv.Protocols.SetHTTP1(true)

@@ -1,7 +1,9 @@
 package app
 
 import (
+	"context"
 	"net"
+	"net/http"
 	"net/netip"
 	"syscall"
 
@@ -73,19 +75,63 @@ func apiOverload(s config.Server, l overloadLimits) api.Overload {
 	if s.BodyBudgetBytes > 0 {
 		o.BodyBudgetBytes = s.BodyBudgetBytes
 	}
+	o.Arrived = requestArrived
 	return o
+}
+
+// connKey is the context key of the client connection a request came on
+// (connContext).
+type connKey struct{}
+
+// connContext is the client server's ConnContext: it keeps the connection
+// in its requests' context, for requestArrived.
+func connContext(ctx context.Context, c net.Conn) context.Context {
+	if sc, ok := c.(*connlimit.ShedConn); ok {
+		return context.WithValue(ctx, connKey{}, sc)
+	}
+	return ctx
+}
+
+// requestArrived tells the connection of r, when the total cap sheds
+// connections, that its request has arrived: it is not shed while its
+// answer is served.
+func requestArrived(r *http.Request) {
+	if sc, ok := r.Context().Value(connKey{}).(*connlimit.ShedConn); ok {
+		sc.Arrived()
+	}
+}
+
+// connState is the client server's ConnState: it tells a shedding cap's
+// connections when a request begins and when they fall idle.
+func connState(c net.Conn, st http.ConnState) {
+	sc, ok := c.(*connlimit.ShedConn)
+	if !ok {
+		return
+	}
+	switch st {
+	case http.StateActive:
+		sc.Receiving()
+	case http.StateIdle:
+		sc.Idle()
+	}
 }
 
 // limitConnections wraps ln with the per-address connection cap, each
 // connection refused counted in cato_shed_total{reason="connections_per_ip"},
 // and then with the cap on connections in total, each refused counted in
-// cato_shed_total{reason="connections"}. A connection refused for its
-// address never takes one of the total's slots.
+// cato_shed_total{reason="connections"} and, with
+// server.shed_slow_connections, each open one closed to make room in
+// reason="slow_connection". A connection refused for its address never
+// takes one of the total's slots.
 func (a *App) limitConnections(ln net.Listener) net.Listener {
 	ln = connlimit.New(ln, a.limits.perIP, func(netip.Addr) {
 		a.metrics.Shed.WithLabelValues("connections_per_ip").Inc()
 	})
-	return connlimit.NewTotal(ln, a.limits.conns, func(netip.Addr) {
-		a.metrics.Shed.WithLabelValues("connections").Inc()
-	})
+	refuse := func(netip.Addr) { a.metrics.Shed.WithLabelValues("connections").Inc() }
+	if a.cfg.Server.ShedSlowConnections {
+		return connlimit.NewShedding(ln, a.limits.conns, refuse, func(netip.Addr) {
+			a.metrics.Shed.WithLabelValues("slow_connection").Inc()
+		}, nil)
+	}
+	return connlimit.NewTotal(ln, a.limits.conns, refuse)
 }

@@ -99,8 +99,10 @@ type Server struct {
 	IdleTimeout time.Duration `yaml:"idle_timeout"`
 	// MaxInFlight caps the client requests served at once (every path a
 	// client key may call; health, metrics and the admin API are not
-	// counted). Past it a request is answered 503 at once with
-	// Retry-After and the error code "overloaded". Zero derives it from
+	// counted). A request with a body is counted only once its body has
+	// arrived, so that clients sending bodies slowly cannot fill it. Past
+	// it a request is answered 503 with Retry-After and the error code
+	// "overloaded", before anything of it is processed. Zero derives it from
 	// the open-file limit (half of it, less a reserve, since an HTTP/1.1
 	// request in flight holds a client and an upstream socket); -1 sets
 	// no cap.
@@ -117,6 +119,15 @@ type Server struct {
 	// it, leaving the rest for upstream connections, the store and the
 	// admin listener); -1 sets no cap.
 	MaxConnections int `yaml:"max_connections"`
+	// ShedSlowConnections, when true, makes room at MaxConnections for a
+	// new connection by closing the open one that sends its request the
+	// slowest (still receiving it for at least a second, the fewest bytes
+	// per second of a sample), never one whose request has arrived or
+	// that is idle; the new connection is closed only when none qualifies.
+	// Default false: the new connection is closed. Shedding lets more of
+	// ordinary clients' new connections in under a flood of slow ones,
+	// but costs more CPU per flood connection (docs/reliability.md).
+	ShedSlowConnections bool `yaml:"shed_slow_connections"`
 	// AdminListen, when set (e.g. ":9090"), opens a second listener that
 	// serves only health, /metrics and the admin API, never client
 	// routes, and is not subject to the client connection caps: probes
@@ -134,9 +145,12 @@ type Server struct {
 	BodyReadGrace time.Duration `yaml:"body_read_grace"`
 	BodyMinRate   int64         `yaml:"body_min_rate"`
 	// BodyBudgetBytes caps the bytes of request bodies read and held at
-	// once: each body reserves its Content-Length (max_body_bytes when it
-	// sends none) until its request ends, and one that does not fit is
-	// answered 503 with Retry-After before it is read. Default 64 ×
+	// once: each body takes its share as its bytes arrive (the buffer
+	// holding them, at most twice what has arrived and never more than
+	// its Content-Length or max_body_bytes), not from its Content-Length
+	// before they do, and keeps it until its request ends; one whose next
+	// share does not fit is answered 503 with Retry-After and its
+	// connection closed, before anything of it is processed. Default 64 ×
 	// max_body_bytes (256 MiB with the default 4 MiB); at least
 	// max_body_bytes; -1 sets no budget.
 	BodyBudgetBytes int64 `yaml:"body_budget_bytes"`

@@ -66,6 +66,24 @@ error. */}}
 {{- end }}
 {{- end }}
 
+{{/* A probe, sent to the admin port when adminPort is set and the probe
+names port http: health on the client port would wait behind a client
+flood. */}}
+{{- define "cato.probe" -}}
+{{- $p := deepCopy .probe }}
+{{- if and (gt (int .root.Values.adminPort) 0) $p.httpGet }}
+{{- if eq (toString $p.httpGet.port) "http" }}
+{{- $_ := set $p.httpGet "port" "admin" }}
+{{- end }}
+{{- end }}
+{{- toYaml $p }}
+{{- end }}
+
+{{/* The Service port Prometheus scrapes /metrics on. */}}
+{{- define "cato.metricsPort" -}}
+{{- if gt (int .Values.adminPort) 0 }}admin{{ else }}http{{ end }}
+{{- end }}
+
 {{/* Refuses values that would make a broken release. */}}
 {{- define "cato.check" -}}
 {{- $server := .Values.config.server | default dict }}
@@ -74,6 +92,9 @@ error. */}}
 {{- end }}
 {{- if hasKey .Values.config "listen" }}
 {{- fail "set containerPort, not config.listen" }}
+{{- end }}
+{{- if hasKey $server "admin_listen" }}
+{{- fail "set adminPort, not config.server.admin_listen: the probes and the Service follow it" }}
 {{- end }}
 {{- if hasKey .Values.config "store" }}
 {{- fail "set secret.storeURL (or store-url in secret.existingSecret), not config.store: a store URL may hold a password" }}
