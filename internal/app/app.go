@@ -83,7 +83,9 @@ func New(ctx context.Context, cfg *config.Config, environ []string, log *slog.Lo
 // newApp is New with the rollout's clock: now, or time.Now when nil.
 func newApp(ctx context.Context, cfg *config.Config, environ []string, log *slog.Logger, now func() time.Time) (_ *App, err error) {
 	env := envMap(environ)
-	a := &App{cfg: cfg, log: log, metrics: metrics.New(), now: now, limits: deriveOverload(cfg.Server, hardFileLimit())}
+	softMem, containerMem := processMemory()
+	limits := deriveOverload(cfg.Server, hardFileLimit(), requestMemory(cfg, softMem, containerMem))
+	a := &App{cfg: cfg, log: log, metrics: metrics.New(), now: now, limits: limits}
 	defer func() {
 		if err != nil {
 			a.close()

@@ -1,13 +1,18 @@
 package app
 
 import (
+	"cmp"
 	"context"
+	"math"
 	"net"
 	"net/http"
 	"net/netip"
+	"os"
+	"runtime/debug"
 	"syscall"
 
 	"github.com/cato-gateway/cato/internal/api"
+	"github.com/cato-gateway/cato/internal/cache"
 	"github.com/cato-gateway/cato/internal/config"
 	"github.com/cato-gateway/cato/internal/connlimit"
 )
@@ -15,6 +20,16 @@ import (
 // fdReserve is the file descriptors kept back from max_in_flight for the
 // store, the log, idle upstream connections and the listener itself.
 const fdReserve = 256
+
+// Memory that bounds the derived max_in_flight: what the process needs
+// before its first request (binary, sentence encoder, indexes, buffers)
+// and what one request in flight holds (two HTTP exchanges, their
+// goroutines and buffers: 50,000 in flight over h2c took ~2 GiB in
+// bench/RESULTS.md's S-concurrency run, under 40 KiB each).
+const (
+	memBase       = 128 << 20
+	memPerRequest = 48 << 10
+)
 
 // overloadLimits are the limits in force for server.max_in_flight,
 // server.max_connections_per_ip and server.max_connections; zero means
@@ -26,12 +41,15 @@ type overloadLimits struct {
 }
 
 // deriveOverload resolves the server's overload settings against nofile,
-// the open-file limit Cato runs under (0 when unknown: 65536 is assumed).
-// A setting of zero is derived: half of what is left after fdReserve for
-// requests in flight, since an HTTP/1.1 request holds a client and an
-// upstream socket, and a quarter of the limit for one client address; -1
-// means no limit.
-func deriveOverload(s config.Server, nofile uint64) overloadLimits {
+// the open-file limit Cato runs under (0 when unknown: 65536 is assumed),
+// and mem, the bytes requests in flight may use (0: no memory limit). A
+// setting of zero is derived: for requests in flight, half of what is left
+// after fdReserve, since an HTTP/1.1 request holds a client and an
+// upstream socket, and no more than mem holds at memPerRequest each (over
+// HTTP/2 the file limit does not bind, and a burst past the memory limit
+// would be an OOM kill, not a 503); a quarter of the file limit for one
+// client address, half for connections; -1 means no limit.
+func deriveOverload(s config.Server, nofile uint64, mem int64) overloadLimits {
 	if nofile == 0 {
 		nofile = wantOpenFiles
 	}
@@ -49,11 +67,47 @@ func deriveOverload(s config.Server, nofile uint64) overloadLimits {
 	if nofile > fdReserve {
 		inFlight = (nofile - fdReserve) / 2
 	}
+	if mem > 0 {
+		inFlight = min(inFlight, uint64(mem/memPerRequest))
+	}
 	return overloadLimits{
 		inFlight: pick(s.MaxInFlight, inFlight, 64),
 		perIP:    pick(s.MaxConnectionsPerIP, nofile/4, 16),
 		conns:    pick(s.MaxConnections, nofile/2, 64),
 	}
+}
+
+// requestMemory returns the bytes requests in flight may use: the
+// process's soft memory limit (GOMEMLIMIT, or the share of the
+// container's limit that tuneMemoryLimit sets) less memBase and the
+// semantic cache's budget; 0 when there is no limit. softLimit is
+// debug.SetMemoryLimit(-1) when GOMEMLIMIT is set, else 0; container is
+// the cgroup's limit (0: none).
+func requestMemory(cfg *config.Config, softLimit, container int64) int64 {
+	limit := softLimit
+	if limit <= 0 && container > 0 {
+		limit = int64(float64(container) * memLimitShare)
+	}
+	if limit <= 0 || limit == math.MaxInt64 {
+		return 0
+	}
+	limit -= memBase
+	if c := cfg.Cache; c.Enabled == nil || *c.Enabled {
+		limit -= cmp.Or(c.MaxBytes, cache.DefaultMaxBytes)
+	}
+	return max(limit, 1) // a limit below what Cato needs still limits
+}
+
+// processMemory returns requestMemory's softLimit and container arguments
+// for this process.
+func processMemory() (softLimit, container int64) {
+	if os.Getenv("GOMEMLIMIT") != "" {
+		softLimit = debug.SetMemoryLimit(-1)
+	}
+	if n, ok := cgroupMemoryLimit(os.DirFS("/sys/fs/cgroup")); ok {
+		container = n
+	}
+	return softLimit, container
 }
 
 // hardFileLimit returns the hard open-file limit, which checkLimits

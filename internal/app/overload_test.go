@@ -6,12 +6,14 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"net"
 	"net/http"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/cato-gateway/cato/internal/cache"
 	"github.com/cato-gateway/cato/internal/config"
 )
 
@@ -168,22 +170,54 @@ func TestDeriveOverload(t *testing.T) {
 		name                   string
 		inFlight, perIP, conns int
 		nofile                 uint64
+		mem                    int64
 		want                   overloadLimits
 	}{
-		{"derived at 65536", 0, 0, 0, 65536, overloadLimits{inFlight: 32640, perIP: 16384, conns: 32768}},
-		{"derived when unknown", 0, 0, 0, 0, overloadLimits{inFlight: 32640, perIP: 16384, conns: 32768}},
-		{"derived at 1024", 0, 0, 0, 1024, overloadLimits{inFlight: 384, perIP: 256, conns: 512}},
-		{"floors at a tiny limit", 0, 0, 0, 64, overloadLimits{inFlight: 64, perIP: 16, conns: 64}},
-		{"unlimited counts as 1<<20", 0, 0, 0, 1 << 62, overloadLimits{inFlight: (1<<20 - 256) / 2, perIP: 1 << 18, conns: 1 << 19}},
-		{"set", 100, 10, 20000, 65536, overloadLimits{inFlight: 100, perIP: 10, conns: 20000}},
-		{"set above the derived", 0, 0, 100000, 65536, overloadLimits{inFlight: 32640, perIP: 16384, conns: 100000}},
-		{"off", -1, -1, -1, 65536, overloadLimits{}},
+		{"derived at 65536", 0, 0, 0, 65536, 0, overloadLimits{inFlight: 32640, perIP: 16384, conns: 32768}},
+		{"derived when unknown", 0, 0, 0, 0, 0, overloadLimits{inFlight: 32640, perIP: 16384, conns: 32768}},
+		{"derived at 1024", 0, 0, 0, 1024, 0, overloadLimits{inFlight: 384, perIP: 256, conns: 512}},
+		{"floors at a tiny limit", 0, 0, 0, 64, 0, overloadLimits{inFlight: 64, perIP: 16, conns: 64}},
+		{"unlimited counts as 1<<20", 0, 0, 0, 1 << 62, 0, overloadLimits{inFlight: (1<<20 - 256) / 2, perIP: 1 << 18, conns: 1 << 19}},
+		{"set", 100, 10, 20000, 65536, 0, overloadLimits{inFlight: 100, perIP: 10, conns: 20000}},
+		{"set above the derived", 0, 0, 100000, 65536, 0, overloadLimits{inFlight: 32640, perIP: 16384, conns: 100000}},
+		{"off", -1, -1, -1, 65536, 0, overloadLimits{}},
+		{"memory binds", 0, 0, 0, 65536, 100 * memPerRequest, overloadLimits{inFlight: 100, perIP: 16384, conns: 32768}},
+		{"memory above the file limit's", 0, 0, 0, 1024, 1 << 30, overloadLimits{inFlight: 384, perIP: 256, conns: 512}},
+		{"memory floors at 64", 0, 0, 0, 65536, 1, overloadLimits{inFlight: 64, perIP: 16384, conns: 32768}},
+		{"set ignores memory", 5000, 0, 0, 65536, 100 * memPerRequest, overloadLimits{inFlight: 5000, perIP: 16384, conns: 32768}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got := deriveOverload(config.Server{MaxInFlight: tt.inFlight, MaxConnectionsPerIP: tt.perIP, MaxConnections: tt.conns}, tt.nofile)
+			got := deriveOverload(config.Server{MaxInFlight: tt.inFlight, MaxConnectionsPerIP: tt.perIP, MaxConnections: tt.conns}, tt.nofile, tt.mem)
 			if got != tt.want {
 				t.Errorf("deriveOverload = %+v, want %+v", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestRequestMemory(t *testing.T) {
+	off := false
+	const gib = 1 << 30
+	tests := []struct {
+		name            string
+		cache           config.Cache
+		soft, container int64
+		want            int64
+	}{
+		{"no limit", config.Cache{}, 0, 0, 0},
+		{"GOMEMLIMIT off", config.Cache{}, math.MaxInt64, 0, 0},
+		{"GOMEMLIMIT", config.Cache{}, 2 * gib, 0, 2*gib - memBase - cache.DefaultMaxBytes},
+		{"GOMEMLIMIT over the container's", config.Cache{}, 2 * gib, 4 * gib, 2*gib - memBase - cache.DefaultMaxBytes},
+		{"container", config.Cache{}, 0, 10 * gib, 9*gib - memBase - cache.DefaultMaxBytes},
+		{"cache budget set", config.Cache{MaxBytes: 64 << 20}, 2 * gib, 0, 2*gib - memBase - 64<<20},
+		{"cache off", config.Cache{Enabled: &off}, 2 * gib, 0, 2*gib - memBase},
+		{"less than Cato needs", config.Cache{}, 64 << 20, 0, 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := requestMemory(&config.Config{Cache: tt.cache}, tt.soft, tt.container); got != tt.want {
+				t.Errorf("requestMemory = %d, want %d", got, tt.want)
 			}
 		})
 	}

@@ -104,7 +104,9 @@ type Server struct {
 	// it a request is answered 503 with Retry-After and the error code
 	// "overloaded", before anything of it is processed. Zero derives it from
 	// the open-file limit (half of it, less a reserve, since an HTTP/1.1
-	// request in flight holds a client and an upstream socket); -1 sets
+	// request in flight holds a client and an upstream socket) and, when
+	// the process has a memory limit, from what it holds (48 KiB a
+	// request after Cato's own 128 MiB and the cache's budget); -1 sets
 	// no cap.
 	MaxInFlight int `yaml:"max_in_flight"`
 	// MaxConnectionsPerIP caps the connections one client address holds
