@@ -1,12 +1,14 @@
 package cache
 
 import (
+	"cmp"
 	"maps"
 	"slices"
 	"strings"
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/cato-gateway/cato/internal/cache/lexicon"
 	"github.com/cato-gateway/cato/internal/embed"
 )
 
@@ -53,6 +55,7 @@ type gist struct {
 	whRole  uint8             // whSubject, whObject or 0 (unknown)
 	cased   bool              // the text has a capital letter
 	role    map[string]string // content word → the relation marker before it
+	surface []string          // per content word: as written (lower case, spelling variants mapped)
 }
 
 // Flags of gist.form.
@@ -147,6 +150,7 @@ func gistOf(text string) gist {
 		if _, seen := g.role[c]; !seen {
 			g.content = append(g.content, c)
 			g.role[c] = marker
+			g.surface = append(g.surface, cmp.Or(variant[t], t))
 			var f uint8
 			// An article counts for the head of its phrase: "a git
 			// branch" puts none on "git".
@@ -175,42 +179,147 @@ func gistOf(text string) gist {
 	return g
 }
 
+// verdict is what the gate's checks find on two gists: whether a check
+// that no similarity overrides failed, and the content words of each that
+// pair with nothing in the other.
+type verdict struct {
+	refused        bool
+	extraA, extraB []string
+	opposed        bool // an extra word of one is an antonym of a content word of the other
+}
+
 func agreeGists(a, b gist) bool {
+	v := compare(a, b)
+	return !v.refused && len(v.extraA) == 0 && len(v.extraB) == 0
+}
+
+func compare(a, b gist) verdict {
+	a, b = dimensionAsks(a, b)
 	if a.neg != b.neg || !slices.Equal(a.numbers, b.numbers) || !slices.Equal(a.asks, b.asks) {
-		return false
+		return verdict{refused: true}
 	}
 	if a.whRole != 0 && b.whRole != 0 && a.whRole != b.whRole {
-		return false
+		return verdict{refused: true}
 	}
 	if !sameForms(a, b) {
-		return false
+		return verdict{refused: true}
 	}
 	if len(a.content) == 0 || len(b.content) == 0 {
 		// Nothing but generic words ("what is programming?"): those words
 		// are then the content.
-		return len(a.content) == 0 && len(b.content) == 0 && slices.Equal(a.framing, b.framing)
+		return verdict{refused: !(len(a.content) == 0 && len(b.content) == 0 && slices.Equal(a.framing, b.framing))}
 	}
-	// Words of one missing from the other must pair up as synonyms.
+	// Words of one missing from the other pair up as synonyms where they can.
 	onlyA := missing(a.content, b.role)
 	onlyB := missing(b.content, a.role)
-	if len(onlyA) != len(onlyB) {
-		return false
-	}
+	var v verdict
 	if len(onlyA) > 0 {
 		b.role = maps.Clone(b.role) // gists may be shared: never write to them
 	}
+	paired := onlyA[:0:0]
 	for _, x := range onlyA {
-		j := slices.IndexFunc(onlyB, func(y string) bool { return synonyms(x, y) || typo(x, y) })
+		j := slices.IndexFunc(onlyB, func(y string) bool { return a.equivalent(x, b, y) })
 		if j < 0 {
-			return false
+			v.extraA = append(v.extraA, x)
+			continue
 		}
 		b.role[x] = b.role[onlyB[j]] // compare roles of the pair below
+		paired = append(paired, x)
 		onlyB = slices.Delete(onlyB, j, j+1)
 	}
-	if !sameRoles(a, b) {
-		return false
+	v.extraB = onlyB
+	for _, x := range v.extraA {
+		v.opposed = v.opposed || b.opposes(a.word(x))
 	}
-	return !pivotSwap(a.content, b.content, onlyA)
+	for _, y := range v.extraB {
+		v.opposed = v.opposed || a.opposes(b.word(y))
+	}
+	v.refused = !sameRoles(a, b) || pivotSwap(a.content, b.content, append(paired, v.extraA...))
+	return v
+}
+
+// dimensions maps a how-quantity ask to the nouns that ask for the same
+// measure: "how deep is X" asks "what is the depth of X".
+var dimensions = map[string][]string{
+	"how long": {"length", "duration"}, "how old": {"age"}, "how far": {"distance"}, "how deep": {"depth"},
+	"how tall": {"height"}, "how high": {"height", "altitude"}, "how heavy": {"weight", "mass"},
+	"how big": {"size"}, "how large": {"size"}, "how fast": {"speed", "velocity"}, "how often": {"frequency"},
+	"how hot": {"temperature"}, "how cold": {"temperature"}, "how many": {"number"},
+}
+
+// dimensionAsks rewrites a how-quantity ask of one gist that the other
+// states as a noun ("how deep" / "the depth of"): the ask is dropped from
+// the one and the noun from the other, so that the rest compares as
+// usual. It returns a and b unchanged otherwise; it never writes to them.
+func dimensionAsks(a, b gist) (gist, gist) {
+	for _, swap := range []bool{false, true} {
+		if swap {
+			a, b = b, a
+		}
+		for i, ask := range a.asks {
+			if slices.Contains(b.asks, ask) {
+				continue
+			}
+			for _, noun := range dimensions[ask] {
+				c := canonical(noun)
+				j := slices.Index(b.content, c)
+				if j < 0 || !slices.Contains(b.surface, noun) {
+					continue
+				}
+				a.asks = slices.Delete(slices.Clone(a.asks), i, i+1)
+				a = dropContent(a, canonical(strings.TrimPrefix(ask, "how ")))
+				b = dropContent(b, c)
+				break
+			}
+			if len(a.asks) < i+1 || a.asks[i] != ask {
+				break // one rewrite per side
+			}
+		}
+		if swap {
+			a, b = b, a
+		}
+	}
+	return a, b
+}
+
+// dropContent returns g without content word c, sharing nothing it
+// changes with g.
+func dropContent(g gist, c string) gist {
+	j := slices.Index(g.content, c)
+	if j < 0 {
+		return g
+	}
+	g.content = slices.Delete(slices.Clone(g.content), j, j+1)
+	g.surface = slices.Delete(slices.Clone(g.surface), j, j+1)
+	g.form = slices.Delete(slices.Clone(g.form), j, j+1)
+	role := maps.Clone(g.role)
+	delete(role, c)
+	g.role = role
+	return g
+}
+
+// word returns the written form of content word c.
+func (g gist) word(c string) string {
+	if i := slices.Index(g.content, c); i >= 0 && i < len(g.surface) {
+		return g.surface[i]
+	}
+	return c
+}
+
+// equivalent reports whether content word x of g and y of h say the
+// same: a synonym of the hand lexicon or of WordNet, or a typo.
+func (g gist) equivalent(x string, h gist, y string) bool {
+	return synonyms(x, y) || typo(x, y) || lexicon.Synonyms(g.word(x), h.word(y)) || lexicon.Derived(g.word(x), h.word(y))
+}
+
+// opposes reports whether w is an antonym of a content word of g.
+func (g gist) opposes(w string) bool {
+	for _, s := range g.surface {
+		if lexicon.Antonyms(w, s) {
+			return true
+		}
+	}
+	return false
 }
 
 // sameForms reports whether the words both questions share keep their
