@@ -56,14 +56,18 @@ type gist struct {
 	cased   bool              // the text has a capital letter
 	role    map[string]string // content word → the relation marker before it
 	surface []string          // per content word: as written (lower case, spelling variants mapped)
+	movable []bool            // per content word: its place says nothing of its role (see orderSwap)
+	clause  bool              // opens with a question word or an auxiliary: "who…", "does…"
+	passive bool              // a passive voice: "was written", "by whom"
 }
 
 // Flags of gist.form.
 const (
-	formA       = 1 << iota // "a" or "an" right before the word
-	formThe                 // "the" right before the word
-	formCapital             // capitalised, not as a sentence's first word
-	formAcronym             // in capitals throughout
+	formA          = 1 << iota // "a" or "an" right before the word
+	formThe                    // "the" right before the word
+	formCapital                // capitalised, not as a sentence's first word
+	formAcronym                // in capitals throughout
+	formPluralName             // a bare plural after a singular "is": a name ("what is pandas")
 )
 
 // Values of gist.whRole.
@@ -84,6 +88,10 @@ func gistOf(text string) gist {
 	}
 	caps := capitalised(text)
 	g := gist{role: map[string]string{}, cased: strings.IndexFunc(text, unicode.IsUpper) >= 0, whRole: whRoleOf(toks)}
+	g.clause = len(toks) > 0 && (whWord[toks[0]] || auxiliary[toks[0]])
+	for i, t := range toks {
+		g.passive = g.passive || t == "by" || (beForm[t] && i+1 < len(toks) && participle(toks[i+1]))
+	}
 	marker := ""
 	skip := -1
 	for i, t := range toks {
@@ -151,6 +159,10 @@ func gistOf(text string) gist {
 			g.content = append(g.content, c)
 			g.role[c] = marker
 			g.surface = append(g.surface, cmp.Or(variant[t], t))
+			// Coordinated words ("X and Y", "X vs Y") and the noun of a
+			// question phrase ("which country", "how many legs") move freely.
+			g.movable = append(g.movable, coordinator[next] || (i > 0 && (coordinator[toks[i-1]] || toks[i-1] == "which" || toks[i-1] == "what")) ||
+				(i > 1 && toks[i-2] == "how" && howQuantity[toks[i-1]]))
 			var f uint8
 			// An article counts for the head of its phrase: "a git
 			// branch" puts none on "git".
@@ -164,6 +176,9 @@ func gistOf(text string) gist {
 			}
 			if caps[t]&acronym != 0 {
 				f |= formAcronym
+			}
+			if i > 0 && (toks[i-1] == "is" || toks[i-1] == "was") && c != t && strings.HasSuffix(t, "s") && !strings.HasSuffix(t, "ss") {
+				f |= formPluralName
 			}
 			if caps[t]&capital != 0 {
 				f |= formCapital
@@ -179,63 +194,120 @@ func gistOf(text string) gist {
 	return g
 }
 
-// verdict is what the gate's checks find on two gists: whether a check
-// that no similarity overrides failed, and the content words of each that
-// pair with nothing in the other.
-type verdict struct {
-	refused        bool
-	extraA, extraB []string
-	opposed        bool // an extra word of one is an antonym of a content word of the other
-}
-
 func agreeGists(a, b gist) bool {
-	v := compare(a, b)
-	return !v.refused && len(v.extraA) == 0 && len(v.extraB) == 0
-}
-
-func compare(a, b gist) verdict {
 	a, b = dimensionAsks(a, b)
 	if a.neg != b.neg || !slices.Equal(a.numbers, b.numbers) || !slices.Equal(a.asks, b.asks) {
-		return verdict{refused: true}
+		return false
 	}
 	if a.whRole != 0 && b.whRole != 0 && a.whRole != b.whRole {
-		return verdict{refused: true}
+		return false
 	}
 	if !sameForms(a, b) {
-		return verdict{refused: true}
+		return false
 	}
 	if len(a.content) == 0 || len(b.content) == 0 {
 		// Nothing but generic words ("what is programming?"): those words
 		// are then the content.
-		return verdict{refused: !(len(a.content) == 0 && len(b.content) == 0 && slices.Equal(a.framing, b.framing))}
+		return len(a.content) == 0 && len(b.content) == 0 && slices.Equal(a.framing, b.framing)
 	}
-	// Words of one missing from the other pair up as synonyms where they can.
+	// Words of one missing from the other must pair up as synonyms. More
+	// than maxUnpaired of them is another question (and, with the
+	// lexicon's look-ups, a cost that grows with their square).
 	onlyA := missing(a.content, b.role)
 	onlyB := missing(b.content, a.role)
-	var v verdict
+	if len(onlyA) != len(onlyB) || len(onlyA) > maxUnpaired {
+		return false
+	}
 	if len(onlyA) > 0 {
 		b.role = maps.Clone(b.role) // gists may be shared: never write to them
 	}
-	paired := onlyA[:0:0]
 	for _, x := range onlyA {
 		j := slices.IndexFunc(onlyB, func(y string) bool { return a.equivalent(x, b, y) })
 		if j < 0 {
-			v.extraA = append(v.extraA, x)
-			continue
+			return false
 		}
 		b.role[x] = b.role[onlyB[j]] // compare roles of the pair below
-		paired = append(paired, x)
 		onlyB = slices.Delete(onlyB, j, j+1)
 	}
-	v.extraB = onlyB
-	for _, x := range v.extraA {
-		v.opposed = v.opposed || b.opposes(a.word(x))
+	if !sameRoles(a, b) {
+		return false
 	}
-	for _, y := range v.extraB {
-		v.opposed = v.opposed || a.opposes(b.word(y))
+	// A passive against an active turns the order round: voiceSwap, not
+	// pivotSwap or orderSwap, compares them.
+	if a.passive == b.passive && pivotSwap(a.content, b.content, onlyA) {
+		return false
 	}
-	v.refused = !sameRoles(a, b) || pivotSwap(a.content, b.content, append(paired, v.extraA...))
-	return v
+	return !orderSwap(a, b) && !voiceSwap(a, b)
+}
+
+// maxUnpaired is the most content words of a question that may be
+// missing from the other and pair up as synonyms.
+const maxUnpaired = 6
+
+var (
+	coordinator = set("and", "or", "vs", "versus", "&")
+	auxiliary   = set("do", "does", "did", "is", "are", "was", "were", "can", "could", "should", "would", "will", "has", "have", "had")
+	beForm      = set("is", "are", "was", "were", "be", "been", "being", "get", "gets", "got")
+)
+
+// participle reports whether t reads as a past participle: "invented",
+// "written", or an irregular form the spelling table knows ("built").
+func participle(t string) bool {
+	if len(t) > 4 && (strings.HasSuffix(t, "ed") || strings.HasSuffix(t, "en") || strings.HasSuffix(t, "wn")) {
+		return true
+	}
+	_, irregular := variant[t]
+	return irregular && !strings.HasSuffix(t, "s")
+}
+
+// orderSwap reports whether two words both questions share, neither
+// governed by a relation marker nor movable, come in the opposite order
+// while both questions are active-voice clauses: "are all squares
+// rhombuses" is not "are all rhombuses squares", "why do dogs chase cats"
+// is not "why do cats chase dogs". A word behind a marker may move ("in
+// Python, how do I sort a list"), and so may the parts of "X and Y" and the
+// noun of a question phrase ("how many legs does a spider have" / "a
+// spider has how many legs"). A passive ("was written by whom") or a
+// keyword query ("npm clear cache") orders its words otherwise, so the rule
+// does not apply to them.
+func orderSwap(a, b gist) bool {
+	if !a.clause || !b.clause || a.passive || b.passive {
+		return false
+	}
+	free := func(g gist, i int) bool { return g.role[g.content[i]] == "" && !g.movable[i] }
+	var order []int // positions in b of a's free shared words, in a's order
+	for i, x := range a.content {
+		j := slices.Index(b.content, x)
+		if j >= 0 && free(a, i) && free(b, j) {
+			order = append(order, j)
+		}
+	}
+	return !slices.IsSorted(order)
+}
+
+// voiceSwap reports whether one question is a passive with its agent
+// ("was Caesar betrayed by Brutus") and the other an active clause with
+// the shared words in the same order ("did Caesar betray Brutus"): the
+// passive turns the roles round, so the same order means swapped roles.
+// "Who wrote the Odyssey" / "the Odyssey was written by whom" reverse the
+// order and agree.
+func voiceSwap(a, b gist) bool {
+	if a.passive == b.passive {
+		return false
+	}
+	if b.passive {
+		a, b = b, a
+	}
+	if !b.clause || !slices.ContainsFunc(a.content, func(c string) bool { return a.role[c] == "by" }) {
+		return false
+	}
+	var order []int
+	for i, x := range a.content {
+		if j := slices.Index(b.content, x); j >= 0 && !a.movable[i] && !b.movable[j] {
+			order = append(order, j)
+		}
+	}
+	return len(order) >= 2 && slices.IsSorted(order)
 }
 
 // dimensions maps a how-quantity ask to the nouns that ask for the same
@@ -292,6 +364,7 @@ func dropContent(g gist, c string) gist {
 	g.content = slices.Delete(slices.Clone(g.content), j, j+1)
 	g.surface = slices.Delete(slices.Clone(g.surface), j, j+1)
 	g.form = slices.Delete(slices.Clone(g.form), j, j+1)
+	g.movable = slices.Delete(slices.Clone(g.movable), j, j+1)
 	role := maps.Clone(g.role)
 	delete(role, c)
 	g.role = role
@@ -307,19 +380,15 @@ func (g gist) word(c string) string {
 }
 
 // equivalent reports whether content word x of g and y of h say the
-// same: a synonym of the hand lexicon or of WordNet, or a typo.
+// same: synonyms of the hand lexicon, WordNet synonyms or derived forms
+// of one another ("scored" / "scoring", "invent" / "invention"), or a
+// typo.
 func (g gist) equivalent(x string, h gist, y string) bool {
-	return synonyms(x, y) || typo(x, y) || lexicon.Synonyms(g.word(x), h.word(y)) || lexicon.Derived(g.word(x), h.word(y))
-}
-
-// opposes reports whether w is an antonym of a content word of g.
-func (g gist) opposes(w string) bool {
-	for _, s := range g.surface {
-		if lexicon.Antonyms(w, s) {
-			return true
-		}
+	if synonyms(x, y) || typo(x, y) {
+		return true
 	}
-	return false
+	wx, wy := g.word(x), h.word(y)
+	return lexicon.Synonyms(wx, wy) || lexicon.Derived(wx, wy)
 }
 
 // sameForms reports whether the words both questions share keep their
@@ -332,6 +401,11 @@ func sameForms(a, b gist) bool {
 		}
 		fa, fb := a.form[i], b.form[j]
 		if (fa&formA != 0 && fb&formThe != 0) || (fa&formThe != 0 && fb&formA != 0) {
+			return false
+		}
+		// "a panda" against "is pandas" (the library): the singular verb
+		// makes the bare plural one thing, a name.
+		if (fa&formA != 0 && fb&formPluralName != 0) || (fb&formA != 0 && fa&formPluralName != 0) {
 			return false
 		}
 		if !a.cased || !b.cased {
@@ -431,6 +505,10 @@ func whRoleOf(toks []string) uint8 {
 		switch next := toks[j]; {
 		case doAux[next]:
 			return whObject
+		case beForm[next] && j+1 < len(toks) && participle(toks[j+1]):
+			return whObject // "who was betrayed (by Caesar)"
+		case beForm[next] && toks[len(toks)-1] == "by":
+			return whSubject // "who was Caesar betrayed by"
 		case !functionWord[next] && !whWord[next] && !negation[next] && !relation[next] && !isNumber(next) && t != "whom":
 			if t == "what" || t == "which" {
 				// "what eats", not "what time", "which country": a noun
