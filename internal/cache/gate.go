@@ -86,6 +86,7 @@ func gistOf(text string) gist {
 			toks[i] = v
 		}
 	}
+	toks = phrasal(toks)
 	caps := capitalised(text)
 	g := gist{role: map[string]string{}, cased: strings.IndexFunc(text, unicode.IsUpper) >= 0, whRole: whRoleOf(toks)}
 	g.clause = len(toks) > 0 && (whWord[toks[0]] || auxiliary[toks[0]])
@@ -110,7 +111,7 @@ func gistOf(text string) gist {
 		case t == "one" && i > 0 && (toks[i-1] == "which" || toks[i-1] == "what"):
 			continue // "which one": not a number
 		case t == "how" && i+1 < len(toks) && howQuantity[toks[i+1]]:
-			g.asks = append(g.asks, "how "+toks[i+1])
+			g.asks = append(g.asks, "how "+cmp.Or(howSame[toks[i+1]], toks[i+1]))
 			continue
 		case whAsk[t] != "":
 			g.asks = append(g.asks, whAsk[t])
@@ -340,7 +341,7 @@ func dimensionAsks(a, b gist) (gist, gist) {
 				}
 				a.asks = slices.Delete(slices.Clone(a.asks), i, i+1)
 				a = dropContent(a, canonical(strings.TrimPrefix(ask, "how ")))
-				b = dropContent(b, c)
+				b = dropContent(b, c, "of")
 				break
 			}
 			if len(a.asks) < i+1 || a.asks[i] != ask {
@@ -355,21 +356,56 @@ func dimensionAsks(a, b gist) (gist, gist) {
 }
 
 // dropContent returns g without content word c, sharing nothing it
-// changes with g.
-func dropContent(g gist, c string) gist {
+// changes with g. With a marker, the words right after c that it governs
+// lose it: "the depth of Lake Baikal" without "depth" is "Lake Baikal".
+func dropContent(g gist, c string, marker ...string) gist {
 	j := slices.Index(g.content, c)
 	if j < 0 {
 		return g
+	}
+	role := maps.Clone(g.role)
+	for k := j + 1; k < len(g.content) && len(marker) > 0 && role[g.content[k]] == marker[0]; k++ {
+		role[g.content[k]] = ""
 	}
 	g.content = slices.Delete(slices.Clone(g.content), j, j+1)
 	g.surface = slices.Delete(slices.Clone(g.surface), j, j+1)
 	g.form = slices.Delete(slices.Clone(g.form), j, j+1)
 	g.movable = slices.Delete(slices.Clone(g.movable), j, j+1)
-	role := maps.Clone(g.role)
 	delete(role, c)
 	g.role = role
 	return g
 }
+
+// phrasal joins the words of a phrasal verb that WordNet knows into one
+// token, "get_rid_of", "set_up", so that it can pair with a one-word
+// synonym ("eliminate", "assemble"). It may reuse toks.
+func phrasal(toks []string) []string {
+	out := toks[:0]
+	for i := 0; i < len(toks); i++ {
+		joined := false
+		for n := 3; n >= 2 && !joined; n-- {
+			if i+n > len(toks) || !particles[toks[i+n-1]] {
+				continue
+			}
+			rest := strings.Join(toks[i+1:i+n], "_")
+			for _, base := range append([]string{cmp.Or(variant[toks[i]], toks[i])}, lexicon.Bases(toks[i])...) {
+				if p := base + "_" + rest; lexicon.Known(p) {
+					out = append(out, p)
+					i += n - 1
+					joined = true
+					break
+				}
+			}
+		}
+		if !joined {
+			out = append(out, toks[i])
+		}
+	}
+	return out
+}
+
+// particles end the phrasal verbs phrasal joins.
+var particles = set("up", "down", "off", "out", "on", "in", "over", "away", "back", "together", "through", "around", "of")
 
 // word returns the written form of content word c.
 func (g gist) word(c string) string {
@@ -388,6 +424,9 @@ func (g gist) equivalent(x string, h gist, y string) bool {
 		return true
 	}
 	wx, wy := g.word(x), h.word(y)
+	if strings.ReplaceAll(wx, "_", "") == strings.ReplaceAll(wy, "_", "") {
+		return true // "set up" / "setup"
+	}
 	return lexicon.Synonyms(wx, wy) || lexicon.Derived(wx, wy)
 }
 
@@ -700,7 +739,10 @@ var numberWord = set("zero", "one", "two", "three", "four", "five", "six", "seve
 // swap them freely ("how do I sort" / "what is the way to sort").
 var whAsk = map[string]string{"who": "who", "whom": "who", "whose": "whose", "when": "when", "where": "where", "why": "why"}
 
-var howQuantity = set("many", "much", "long", "old", "far", "big", "tall", "often", "fast", "large", "heavy", "deep", "high", "hot", "cold")
+// howSame maps how-quantity words onto one that asks the same.
+var howSame = map[string]string{"large": "big", "huge": "big", "quick": "fast", "quickly": "fast"}
+
+var howQuantity = set("huge", "quick", "quickly", "many", "much", "long", "old", "far", "big", "tall", "often", "fast", "large", "heavy", "deep", "high", "hot", "cold")
 
 var whWord = set("what", "which", "how", "who", "whom", "whose", "when", "where", "why", "whether")
 
@@ -844,7 +886,7 @@ var synonymGroup = groups(
 	"indoors inside",
 	"flu influenza",
 	"stock share",
-	"rid remove eliminate",
+	"rid get_rid_of remove eliminate",
 	"find discover",
 	"clean wash",
 )

@@ -6,7 +6,8 @@
 //	go run ./internal/cache/lexicon/wordnetgen -dict /tmp/wn/package/dict \
 //	    -out internal/cache/lexicon/wordnet.tsv.gz
 //
-// It keeps single words written in lower-case letters only and, for each,
+// It keeps single words written in lower-case letters only, and phrasal
+// verbs ("set_up", "get_rid_of"), and, for each,
 // three lists (internal/cache/lexicon/README.md gives the format):
 //
 //   - synonyms: the words of a synset that is a main sense of both words
@@ -166,18 +167,28 @@ func run(dict, out string, share int) error {
 }
 
 // keep reports whether w is a single word of lower-case letters, as the
-// gate's tokens are.
+// gate's tokens are, or a phrasal verb of two or three such words joined
+// by "_" and ending in a particle ("set_up", "get_rid_of").
 func keep(w string) bool {
-	if len(w) < 2 {
+	parts := strings.Split(w, "_")
+	if len(parts) > 3 || (len(parts) > 1 && !particle[parts[len(parts)-1]]) {
 		return false
 	}
-	for i := 0; i < len(w); i++ {
-		if w[i] < 'a' || w[i] > 'z' {
+	for _, p := range parts {
+		if len(p) < 2 {
 			return false
+		}
+		for i := 0; i < len(p); i++ {
+			if p[i] < 'a' || p[i] > 'z' {
+				return false
+			}
 		}
 	}
 	return true
 }
+
+var particle = map[string]bool{"up": true, "down": true, "off": true, "out": true, "on": true, "in": true, "over": true,
+	"away": true, "back": true, "together": true, "through": true, "around": true, "of": true}
 
 // readData reads a data.* file: "offset lex_filenum ss_type w_cnt word
 // lex_id … p_cnt pointer… | gloss".
