@@ -427,6 +427,9 @@ func (g gist) equivalent(x string, h gist, y string) bool {
 	if strings.ReplaceAll(wx, "_", "") == strings.ReplaceAll(wy, "_", "") {
 		return true // "set up" / "setup"
 	}
+	if lexicon.Antonyms(wx, wy) {
+		return false // one sense alike, a main sense opposite
+	}
 	return lexicon.Synonyms(wx, wy) || lexicon.Derived(wx, wy)
 }
 
