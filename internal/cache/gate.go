@@ -235,7 +235,7 @@ func agreeGists(a, b gist) bool {
 	}
 	// A passive against an active turns the order round: voiceSwap, not
 	// pivotSwap or orderSwap, compares them.
-	if a.passive == b.passive && pivotSwap(a.content, b.content, onlyA) {
+	if a.passive == b.passive && pivotSwap(a.content, b.content, append(slices.Clone(onlyA), placeFree(a, b)...)) {
 		return false
 	}
 	return !orderSwap(a, b) && !voiceSwap(a, b)
@@ -608,6 +608,20 @@ func missing(content []string, other map[string]string) []string {
 	for _, c := range content {
 		if _, ok := other[c]; !ok {
 			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// placeFree returns the content words of a whose place says nothing of
+// their role in a or in b: behind a relation marker ("in Fahrenheit")
+// or movable (see gist.movable).
+func placeFree(a, b gist) []string {
+	var out []string
+	for i, x := range a.content {
+		j := slices.Index(b.content, x)
+		if a.role[x] != "" || a.movable[i] || (j >= 0 && (b.role[x] != "" || b.movable[j])) {
+			out = append(out, x)
 		}
 	}
 	return out
