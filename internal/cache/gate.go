@@ -383,18 +383,16 @@ func phrasal(toks []string) []string {
 	out := toks[:0]
 	for i := 0; i < len(toks); i++ {
 		joined := false
+		head := cmp.Or(variant[toks[i]], toks[i])
 		for n := 3; n >= 2 && !joined; n-- {
-			if i+n > len(toks) || !particles[toks[i+n-1]] {
+			if i+n > len(toks) || !particles[toks[i+n-1]] || !lexicon.MayHeadPhrase(head) {
 				continue
 			}
-			rest := strings.Join(toks[i+1:i+n], "_")
-			for _, base := range append([]string{cmp.Or(variant[toks[i]], toks[i])}, lexicon.Bases(toks[i])...) {
-				if p := base + "_" + rest; lexicon.Known(p) {
-					out = append(out, p)
-					i += n - 1
-					joined = true
-					break
-				}
+			words := append([]string{head}, toks[i+1:i+n]...)
+			if p, ok := lexicon.Phrase(words...); ok {
+				out = append(out, p)
+				i += n - 1
+				joined = true
 			}
 		}
 		if !joined {

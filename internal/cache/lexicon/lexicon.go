@@ -30,6 +30,35 @@ type entry struct {
 	syn, ant, der []string
 }
 
+// heads holds the first words of the table's phrasal verbs.
+var heads = sync.OnceValue(func() map[string]bool {
+	m := map[string]bool{}
+	for w := range table() {
+		if head, _, ok := strings.Cut(w, "_"); ok {
+			m[head] = true
+		}
+	}
+	return m
+})
+
+// MayHeadPhrase reports, cheaply and without allocating, whether w may
+// begin a phrasal verb of the table: it is the first word of one, or
+// that word with a regular ending ("sets", "setting", "stopped").
+func MayHeadPhrase(w string) bool {
+	h := heads()
+	if h[w] {
+		return true
+	}
+	for _, suf := range []string{"s", "es", "d", "ed", "ing"} {
+		if base, ok := strings.CutSuffix(w, suf); ok && base != "" {
+			if h[base] || (len(base) > 1 && base[len(base)-1] == base[len(base)-2] && h[base[:len(base)-1]]) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
 var table = sync.OnceValue(func() map[string]entry {
 	zr, err := gzip.NewReader(bytes.NewReader(wordnetGz))
 	if err != nil {
@@ -95,22 +124,50 @@ func related(a, b string, list func(entry) []string) bool {
 func Bases(w string) []string {
 	t := table()
 	var out []string
-	try := func(c string) {
-		if _, ok := t[c]; ok && len(c) >= 2 && !slices.Contains(out, c) {
-			out = append(out, c)
+	var buf [64]byte
+	try := func(base, suffix string) {
+		k := append(append(buf[:0], base...), suffix...)
+		if _, ok := t[string(k)]; ok && len(k) >= 2 && !slices.Contains(out, string(k)) { // no allocation unless found
+			out = append(out, string(k))
 		}
 	}
-	try(w)
+	try(w, "")
 	for _, r := range detach {
 		if base, ok := strings.CutSuffix(w, r[0]); ok && base != "" {
-			try(base + r[1])
+			try(base, r[1])
 			// a doubled final consonant: "stopped" → "stop", "biggest" → "big"
 			if n := len(base); (r[0] == "ed" || r[0] == "ing" || r[0] == "er" || r[0] == "est") && n >= 2 && base[n-1] == base[n-2] {
-				try(base[:n-1])
+				try(base[:n-1], "")
 			}
 		}
 	}
 	return out
+}
+
+// Phrase returns the phrasal verb that words spell ("get rid of" →
+// "get_rid_of"), the first word possibly inflected ("came down" →
+// "come_down" needs the caller's irregular form), and whether the table
+// knows it.
+func Phrase(words ...string) (string, bool) {
+	if len(words) < 2 {
+		return "", false
+	}
+	t := table()
+	var buf [64]byte
+	k := buf[:0]
+	for _, w := range words[1:] {
+		k = append(append(k, '_'), w...)
+	}
+	rest := string(k) // the particle part: short, and only built once
+	if _, ok := t[words[0]+rest]; ok {
+		return words[0] + rest, true
+	}
+	for _, b := range Bases(words[0]) {
+		if _, ok := t[b+rest]; ok {
+			return b + rest, true
+		}
+	}
+	return "", false
 }
 
 // detach are WordNet's morphy rules (suffix, replacement) for nouns,
