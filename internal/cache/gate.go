@@ -21,24 +21,34 @@ import (
 //   - they have the same numbers and symbols (2+2 is not 2+3, C++ is not C#),
 //   - the same count of negations (not, never, without, n't…),
 //   - the same who/when/where/why and how-many/how-much/how-long asks
-//     ("in what year" asks when),
+//     ("in what year" asks when), a how-quantity ask possibly stated as
+//     its noun in the other ("how deep" / "the depth of": dimensionAsks),
 //   - every remaining content word of one is in the other, up to plural,
-//     tense, British spelling and a small synonym lexicon (buy/purchase),
+//     tense, British spelling, a small synonym lexicon (buy/purchase) and
+//     WordNet's synonyms and derived forms between main senses, never its
+//     antonyms (package lexicon; phrasal verbs such as "get rid of" are
+//     read as one word: phrasal), one word for one,
 //   - a word that follows "to", "from", "into", "than", "vs" or "against"
 //     in one does so in the other (Celsius to Fahrenheit is not Fahrenheit
 //     to Celsius), and
 //   - no two shared words swap sides of a third ("does Microsoft own
-//     GitHub" is not "does GitHub own Microsoft"),
+//     GitHub" is not "does GitHub own Microsoft": pivotSwap) nor, in two
+//     active clauses, change order ("are all squares rhombuses":
+//     orderSwap); a passive with its agent against an active clause
+//     reverses the order ("was Caesar betrayed by Brutus" is "did Brutus
+//     betray Caesar": voiceSwap),
 //   - numbers come in the same order (20 divided by 4 is not 4 divided by
 //     20),
 //   - the wh-word has the same role: the object with do-support ("who did
-//     Caesar betray", "what does a snake eat") is not the subject ("who
-//     betrayed Caesar", "what eats a snake"), and
+//     Caesar betray", "what does a snake eat") or in a passive ("who was
+//     betrayed by Caesar") is not the subject ("who betrayed Caesar",
+//     "what eats a snake"), and
 //   - a shared word keeps its article and case where they change what it
 //     names: "a kernel" is not "the kernel"; a capitalised name is not a
 //     common noun with an article ("What is Ruby?" / "What is a ruby?",
-//     "What is a Ruby?", "the Enlightenment" / "enlightenment"). A text without any capital
-//     letter says nothing about case.
+//     "What is a Ruby?", "the Enlightenment" / "enlightenment"), and a bare
+//     plural after a singular "is" is a name ("what is pandas"). A text
+//     without any capital letter says nothing about case.
 //
 // So "What is Python?" agrees with "What is Python programming?" and not
 // with "What is Java?". The gate favours precision: a paraphrase with other

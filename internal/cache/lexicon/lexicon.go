@@ -8,7 +8,7 @@
 // The table holds the main senses of each word only: a synonym through a
 // rare sense ("fix" as "a predicament", so "pickle") is not in it. The
 // functions are safe for concurrent use; the table is decoded on first use
-// (about 40 ms, 6 MB of heap).
+// (about 70 ms on a loaded 2-core machine, 9 MB of heap).
 package lexicon
 
 import (
