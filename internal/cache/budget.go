@@ -48,13 +48,13 @@ const gistMapEntry = 80
 // and at least 16 bytes each, the allocator's smallest block for them.
 func (g *gist) bytes() int64 {
 	n := 160 // the struct and the map's header
-	for _, words := range [][]string{g.content, g.framing, g.numbers, g.asks} {
+	for _, words := range [][]string{g.content, g.framing, g.numbers, g.asks, g.surface} {
 		n += 16 * cap(words)
 		for _, w := range words {
 			n += max(len(w), 16)
 		}
 	}
-	n += max(cap(g.form), 16)
+	n += max(cap(g.form), 16) + max(cap(g.movable), 16)
 	n += gistMapEntry * len(g.role)
 	return int64(n)
 }

@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/cato-gateway/cato/internal/cache/lexicon"
 	"github.com/cato-gateway/cato/internal/llm"
 	"github.com/cato-gateway/cato/internal/vectorindex"
 )
@@ -144,6 +145,9 @@ func New(emb embedder, st Store, opts Options, log *slog.Logger) *Cache {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
+	// The gate's WordNet table: decoded here, once per process, rather
+	// than in the first request.
+	lexicon.Load()
 	return &Cache{
 		emb: emb, store: st, opts: opts, log: log, ready: make(chan struct{}),
 		stats:   counters{hitSim: newHistogram(similarityBounds), latency: newHistogram(latencyBounds)},

@@ -1,12 +1,14 @@
 package cache
 
 import (
+	"cmp"
 	"maps"
 	"slices"
 	"strings"
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/cato-gateway/cato/internal/cache/lexicon"
 	"github.com/cato-gateway/cato/internal/embed"
 )
 
@@ -19,24 +21,34 @@ import (
 //   - they have the same numbers and symbols (2+2 is not 2+3, C++ is not C#),
 //   - the same count of negations (not, never, without, n't…),
 //   - the same who/when/where/why and how-many/how-much/how-long asks
-//     ("in what year" asks when),
+//     ("in what year" asks when), a how-quantity ask possibly stated as
+//     its noun in the other ("how deep" / "the depth of": dimensionAsks),
 //   - every remaining content word of one is in the other, up to plural,
-//     tense, British spelling and a small synonym lexicon (buy/purchase),
+//     tense, British spelling, a small synonym lexicon (buy/purchase) and
+//     WordNet's synonyms and derived forms between main senses, never its
+//     antonyms (package lexicon; phrasal verbs such as "get rid of" are
+//     read as one word: phrasal), one word for one,
 //   - a word that follows "to", "from", "into", "than", "vs" or "against"
 //     in one does so in the other (Celsius to Fahrenheit is not Fahrenheit
 //     to Celsius), and
 //   - no two shared words swap sides of a third ("does Microsoft own
-//     GitHub" is not "does GitHub own Microsoft"),
+//     GitHub" is not "does GitHub own Microsoft": pivotSwap) nor, in two
+//     active clauses, change order ("are all squares rhombuses":
+//     orderSwap); a passive with its agent against an active clause
+//     reverses the order ("was Caesar betrayed by Brutus" is "did Brutus
+//     betray Caesar": voiceSwap),
 //   - numbers come in the same order (20 divided by 4 is not 4 divided by
 //     20),
 //   - the wh-word has the same role: the object with do-support ("who did
-//     Caesar betray", "what does a snake eat") is not the subject ("who
-//     betrayed Caesar", "what eats a snake"), and
+//     Caesar betray", "what does a snake eat") or in a passive ("who was
+//     betrayed by Caesar") is not the subject ("who betrayed Caesar",
+//     "what eats a snake"), and
 //   - a shared word keeps its article and case where they change what it
 //     names: "a kernel" is not "the kernel"; a capitalised name is not a
 //     common noun with an article ("What is Ruby?" / "What is a ruby?",
-//     "What is a Ruby?", "the Enlightenment" / "enlightenment"). A text without any capital
-//     letter says nothing about case.
+//     "What is a Ruby?", "the Enlightenment" / "enlightenment"), and a bare
+//     plural after a singular "is" is a name ("what is pandas"). A text
+//     without any capital letter says nothing about case.
 //
 // So "What is Python?" agrees with "What is Python programming?" and not
 // with "What is Java?". The gate favours precision: a paraphrase with other
@@ -53,14 +65,19 @@ type gist struct {
 	whRole  uint8             // whSubject, whObject or 0 (unknown)
 	cased   bool              // the text has a capital letter
 	role    map[string]string // content word → the relation marker before it
+	surface []string          // per content word: as written (lower case, spelling variants mapped)
+	movable []bool            // per content word: its place says nothing of its role (see orderSwap)
+	clause  bool              // opens with a question word or an auxiliary: "who…", "does…"
+	passive bool              // a passive voice: "was written", "by whom"
 }
 
 // Flags of gist.form.
 const (
-	formA       = 1 << iota // "a" or "an" right before the word
-	formThe                 // "the" right before the word
-	formCapital             // capitalised, not as a sentence's first word
-	formAcronym             // in capitals throughout
+	formA          = 1 << iota // "a" or "an" right before the word
+	formThe                    // "the" right before the word
+	formCapital                // capitalised, not as a sentence's first word
+	formAcronym                // in capitals throughout
+	formPluralName             // a bare plural after a singular "is": a name ("what is pandas")
 )
 
 // Values of gist.whRole.
@@ -79,8 +96,13 @@ func gistOf(text string) gist {
 			toks[i] = v
 		}
 	}
+	toks = phrasal(toks)
 	caps := capitalised(text)
 	g := gist{role: map[string]string{}, cased: strings.IndexFunc(text, unicode.IsUpper) >= 0, whRole: whRoleOf(toks)}
+	g.clause = len(toks) > 0 && (whWord[toks[0]] || auxiliary[toks[0]])
+	for i, t := range toks {
+		g.passive = g.passive || t == "by" || (beForm[t] && i+1 < len(toks) && participle(toks[i+1]))
+	}
 	marker := ""
 	skip := -1
 	for i, t := range toks {
@@ -99,7 +121,7 @@ func gistOf(text string) gist {
 		case t == "one" && i > 0 && (toks[i-1] == "which" || toks[i-1] == "what"):
 			continue // "which one": not a number
 		case t == "how" && i+1 < len(toks) && howQuantity[toks[i+1]]:
-			g.asks = append(g.asks, "how "+toks[i+1])
+			g.asks = append(g.asks, "how "+cmp.Or(howSame[toks[i+1]], toks[i+1]))
 			continue
 		case whAsk[t] != "":
 			g.asks = append(g.asks, whAsk[t])
@@ -147,6 +169,11 @@ func gistOf(text string) gist {
 		if _, seen := g.role[c]; !seen {
 			g.content = append(g.content, c)
 			g.role[c] = marker
+			g.surface = append(g.surface, cmp.Or(variant[t], t))
+			// Coordinated words ("X and Y", "X vs Y") and the noun of a
+			// question phrase ("which country", "how many legs") move freely.
+			g.movable = append(g.movable, coordinator[next] || (i > 0 && (coordinator[toks[i-1]] || toks[i-1] == "which" || toks[i-1] == "what")) ||
+				(i > 1 && toks[i-2] == "how" && howQuantity[toks[i-1]]))
 			var f uint8
 			// An article counts for the head of its phrase: "a git
 			// branch" puts none on "git".
@@ -160,6 +187,9 @@ func gistOf(text string) gist {
 			}
 			if caps[t]&acronym != 0 {
 				f |= formAcronym
+			}
+			if i > 0 && (toks[i-1] == "is" || toks[i-1] == "was") && c != t && strings.HasSuffix(t, "s") && !strings.HasSuffix(t, "ss") {
+				f |= formPluralName
 			}
 			if caps[t]&capital != 0 {
 				f |= formCapital
@@ -176,6 +206,7 @@ func gistOf(text string) gist {
 }
 
 func agreeGists(a, b gist) bool {
+	a, b = dimensionAsks(a, b)
 	if a.neg != b.neg || !slices.Equal(a.numbers, b.numbers) || !slices.Equal(a.asks, b.asks) {
 		return false
 	}
@@ -190,17 +221,19 @@ func agreeGists(a, b gist) bool {
 		// are then the content.
 		return len(a.content) == 0 && len(b.content) == 0 && slices.Equal(a.framing, b.framing)
 	}
-	// Words of one missing from the other must pair up as synonyms.
+	// Words of one missing from the other must pair up as synonyms. More
+	// than maxUnpaired of them is another question (and, with the
+	// lexicon's look-ups, a cost that grows with their square).
 	onlyA := missing(a.content, b.role)
 	onlyB := missing(b.content, a.role)
-	if len(onlyA) != len(onlyB) {
+	if len(onlyA) != len(onlyB) || len(onlyA) > maxUnpaired {
 		return false
 	}
 	if len(onlyA) > 0 {
 		b.role = maps.Clone(b.role) // gists may be shared: never write to them
 	}
 	for _, x := range onlyA {
-		j := slices.IndexFunc(onlyB, func(y string) bool { return synonyms(x, y) || typo(x, y) })
+		j := slices.IndexFunc(onlyB, func(y string) bool { return a.equivalent(x, b, y) })
 		if j < 0 {
 			return false
 		}
@@ -210,7 +243,202 @@ func agreeGists(a, b gist) bool {
 	if !sameRoles(a, b) {
 		return false
 	}
-	return !pivotSwap(a.content, b.content, onlyA)
+	// A passive against an active turns the order round: voiceSwap, not
+	// pivotSwap or orderSwap, compares them.
+	if a.passive == b.passive && pivotSwap(a.content, b.content, append(slices.Clone(onlyA), placeFree(a, b)...)) {
+		return false
+	}
+	return !orderSwap(a, b) && !voiceSwap(a, b)
+}
+
+// maxUnpaired is the most content words of a question that may be
+// missing from the other and pair up as synonyms.
+const maxUnpaired = 6
+
+var (
+	coordinator = set("and", "or", "vs", "versus", "&")
+	auxiliary   = set("do", "does", "did", "is", "are", "was", "were", "can", "could", "should", "would", "will", "has", "have", "had")
+	beForm      = set("is", "are", "was", "were", "be", "been", "being", "get", "gets", "got")
+)
+
+// participle reports whether t reads as a past participle: "invented",
+// "written", or an irregular form the spelling table knows ("built").
+func participle(t string) bool {
+	if len(t) > 4 && (strings.HasSuffix(t, "ed") || strings.HasSuffix(t, "en") || strings.HasSuffix(t, "wn")) {
+		return true
+	}
+	_, irregular := variant[t]
+	return irregular && !strings.HasSuffix(t, "s")
+}
+
+// orderSwap reports whether two words both questions share, neither
+// governed by a relation marker nor movable, come in the opposite order
+// while both questions are active-voice clauses: "are all squares
+// rhombuses" is not "are all rhombuses squares", "why do dogs chase cats"
+// is not "why do cats chase dogs". A word behind a marker may move ("in
+// Python, how do I sort a list"), and so may the parts of "X and Y" and the
+// noun of a question phrase ("how many legs does a spider have" / "a
+// spider has how many legs"). A passive ("was written by whom") or a
+// keyword query ("npm clear cache") orders its words otherwise, so the rule
+// does not apply to them.
+func orderSwap(a, b gist) bool {
+	if !a.clause || !b.clause || a.passive || b.passive {
+		return false
+	}
+	free := func(g gist, i int) bool { return g.role[g.content[i]] == "" && !g.movable[i] }
+	var order []int // positions in b of a's free shared words, in a's order
+	for i, x := range a.content {
+		j := slices.Index(b.content, x)
+		if j >= 0 && free(a, i) && free(b, j) {
+			order = append(order, j)
+		}
+	}
+	return !slices.IsSorted(order)
+}
+
+// voiceSwap reports whether one question is a passive with its agent
+// ("was Caesar betrayed by Brutus") and the other an active clause with
+// the shared words in the same order ("did Caesar betray Brutus"): the
+// passive turns the roles round, so the same order means swapped roles.
+// "Who wrote the Odyssey" / "the Odyssey was written by whom" reverse the
+// order and agree.
+func voiceSwap(a, b gist) bool {
+	if a.passive == b.passive {
+		return false
+	}
+	if b.passive {
+		a, b = b, a
+	}
+	if !b.clause || !slices.ContainsFunc(a.content, func(c string) bool { return a.role[c] == "by" }) {
+		return false
+	}
+	var order []int
+	for i, x := range a.content {
+		if j := slices.Index(b.content, x); j >= 0 && !a.movable[i] && !b.movable[j] {
+			order = append(order, j)
+		}
+	}
+	return len(order) >= 2 && slices.IsSorted(order)
+}
+
+// dimensions maps a how-quantity ask to the nouns that ask for the same
+// measure: "how deep is X" asks "what is the depth of X".
+var dimensions = map[string][]string{
+	"how long": {"length", "duration"}, "how old": {"age"}, "how far": {"distance"}, "how deep": {"depth"},
+	"how tall": {"height"}, "how high": {"height", "altitude"}, "how heavy": {"weight", "mass"},
+	"how big": {"size"}, "how large": {"size"}, "how fast": {"speed", "velocity"}, "how often": {"frequency"},
+	"how hot": {"temperature"}, "how cold": {"temperature"}, "how many": {"number"},
+}
+
+// dimensionAsks rewrites a how-quantity ask of one gist that the other
+// states as a noun ("how deep" / "the depth of"): the ask is dropped from
+// the one and the noun from the other, so that the rest compares as
+// usual. It returns a and b unchanged otherwise; it never writes to them.
+func dimensionAsks(a, b gist) (gist, gist) {
+	for _, swap := range []bool{false, true} {
+		if swap {
+			a, b = b, a
+		}
+		for i, ask := range a.asks {
+			if slices.Contains(b.asks, ask) {
+				continue
+			}
+			for _, noun := range dimensions[ask] {
+				c := canonical(noun)
+				j := slices.Index(b.content, c)
+				if j < 0 || !slices.Contains(b.surface, noun) {
+					continue
+				}
+				a.asks = slices.Delete(slices.Clone(a.asks), i, i+1)
+				a = dropContent(a, canonical(strings.TrimPrefix(ask, "how ")))
+				b = dropContent(b, c, "of")
+				break
+			}
+			if len(a.asks) < i+1 || a.asks[i] != ask {
+				break // one rewrite per side
+			}
+		}
+		if swap {
+			a, b = b, a
+		}
+	}
+	return a, b
+}
+
+// dropContent returns g without content word c, sharing nothing it
+// changes with g. With a marker, the words right after c that it governs
+// lose it: "the depth of Lake Baikal" without "depth" is "Lake Baikal".
+func dropContent(g gist, c string, marker ...string) gist {
+	j := slices.Index(g.content, c)
+	if j < 0 {
+		return g
+	}
+	role := maps.Clone(g.role)
+	for k := j + 1; k < len(g.content) && len(marker) > 0 && role[g.content[k]] == marker[0]; k++ {
+		role[g.content[k]] = ""
+	}
+	g.content = slices.Delete(slices.Clone(g.content), j, j+1)
+	g.surface = slices.Delete(slices.Clone(g.surface), j, j+1)
+	g.form = slices.Delete(slices.Clone(g.form), j, j+1)
+	g.movable = slices.Delete(slices.Clone(g.movable), j, j+1)
+	delete(role, c)
+	g.role = role
+	return g
+}
+
+// phrasal joins the words of a phrasal verb that WordNet knows into one
+// token, "get_rid_of", "set_up", so that it can pair with a one-word
+// synonym ("eliminate", "assemble"). It may reuse toks.
+func phrasal(toks []string) []string {
+	out := toks[:0]
+	for i := 0; i < len(toks); i++ {
+		joined := false
+		head := cmp.Or(variant[toks[i]], toks[i])
+		for n := 3; n >= 2 && !joined; n-- {
+			if i+n > len(toks) || !particles[toks[i+n-1]] || !lexicon.MayHeadPhrase(head) {
+				continue
+			}
+			words := append([]string{head}, toks[i+1:i+n]...)
+			if p, ok := lexicon.Phrase(words...); ok {
+				out = append(out, p)
+				i += n - 1
+				joined = true
+			}
+		}
+		if !joined {
+			out = append(out, toks[i])
+		}
+	}
+	return out
+}
+
+// particles end the phrasal verbs phrasal joins.
+var particles = set("up", "down", "off", "out", "on", "in", "over", "away", "back", "together", "through", "around", "of")
+
+// word returns the written form of content word c.
+func (g gist) word(c string) string {
+	if i := slices.Index(g.content, c); i >= 0 && i < len(g.surface) {
+		return g.surface[i]
+	}
+	return c
+}
+
+// equivalent reports whether content word x of g and y of h say the
+// same: synonyms of the hand lexicon, WordNet synonyms or derived forms
+// of one another ("scored" / "scoring", "invent" / "invention"), or a
+// typo.
+func (g gist) equivalent(x string, h gist, y string) bool {
+	if synonyms(x, y) || typo(x, y) {
+		return true
+	}
+	wx, wy := g.word(x), h.word(y)
+	if strings.ReplaceAll(wx, "_", "") == strings.ReplaceAll(wy, "_", "") {
+		return true // "set up" / "setup"
+	}
+	if lexicon.Antonyms(wx, wy) {
+		return false // one sense alike, a main sense opposite
+	}
+	return lexicon.Synonyms(wx, wy) || lexicon.Derived(wx, wy)
 }
 
 // sameForms reports whether the words both questions share keep their
@@ -223,6 +451,11 @@ func sameForms(a, b gist) bool {
 		}
 		fa, fb := a.form[i], b.form[j]
 		if (fa&formA != 0 && fb&formThe != 0) || (fa&formThe != 0 && fb&formA != 0) {
+			return false
+		}
+		// "a panda" against "is pandas" (the library): the singular verb
+		// makes the bare plural one thing, a name.
+		if (fa&formA != 0 && fb&formPluralName != 0) || (fb&formA != 0 && fa&formPluralName != 0) {
 			return false
 		}
 		if !a.cased || !b.cased {
@@ -322,6 +555,10 @@ func whRoleOf(toks []string) uint8 {
 		switch next := toks[j]; {
 		case doAux[next]:
 			return whObject
+		case beForm[next] && j+1 < len(toks) && participle(toks[j+1]):
+			return whObject // "who was betrayed (by Caesar)"
+		case beForm[next] && toks[len(toks)-1] == "by":
+			return whSubject // "who was Caesar betrayed by"
 		case !functionWord[next] && !whWord[next] && !negation[next] && !relation[next] && !isNumber(next) && t != "whom":
 			if t == "what" || t == "which" {
 				// "what eats", not "what time", "which country": a noun
@@ -379,6 +616,20 @@ func missing(content []string, other map[string]string) []string {
 	for _, c := range content {
 		if _, ok := other[c]; !ok {
 			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// placeFree returns the content words of a whose place says nothing of
+// their role in a or in b: behind a relation marker ("in Fahrenheit")
+// or movable (see gist.movable).
+func placeFree(a, b gist) []string {
+	var out []string
+	for i, x := range a.content {
+		j := slices.Index(b.content, x)
+		if a.role[x] != "" || a.movable[i] || (j >= 0 && (b.role[x] != "" || b.movable[j])) {
+			out = append(out, x)
 		}
 	}
 	return out
@@ -513,7 +764,10 @@ var numberWord = set("zero", "one", "two", "three", "four", "five", "six", "seve
 // swap them freely ("how do I sort" / "what is the way to sort").
 var whAsk = map[string]string{"who": "who", "whom": "who", "whose": "whose", "when": "when", "where": "where", "why": "why"}
 
-var howQuantity = set("many", "much", "long", "old", "far", "big", "tall", "often", "fast", "large", "heavy", "deep", "high", "hot", "cold")
+// howSame maps how-quantity words onto one that asks the same.
+var howSame = map[string]string{"large": "big", "huge": "big", "quick": "fast", "quickly": "fast"}
+
+var howQuantity = set("huge", "quick", "quickly", "many", "much", "long", "old", "far", "big", "tall", "often", "fast", "large", "heavy", "deep", "high", "hot", "cold")
 
 var whWord = set("what", "which", "how", "who", "whom", "whose", "when", "where", "why", "whether")
 
@@ -657,7 +911,7 @@ var synonymGroup = groups(
 	"indoors inside",
 	"flu influenza",
 	"stock share",
-	"rid remove eliminate",
+	"rid get_rid_of remove eliminate",
 	"find discover",
 	"clean wash",
 )
