@@ -85,11 +85,16 @@ start_procs() {
     pids+=($!)
     CATO_PIDS+=($!)
   done
-  for _ in $(seq 100); do
-    curl -sf -o /dev/null http://127.0.0.1:9202/api/admin/cato/health && curl -sf -o /dev/null http://127.0.0.1:9201/healthz && return
+  # Every process must be up, not just the first to answer on the shared port.
+  local urls=(http://127.0.0.1:9201/healthz) ok
+  for i in $(seq "$p"); do urls+=("http://127.0.0.1:$((9210 + i))/api/admin/cato/health"); done
+  for _ in $(seq 300); do
+    ok=1
+    for u in "${urls[@]}"; do curl -sf -o /dev/null "$u" || { ok=0; break; }; done
+    [ "$ok" = 1 ] && return
     sleep 0.1
   done
-  echo "servers did not start" >&2; exit 1
+  echo "servers did not start (see $OUT/serve-*.log)" >&2; exit 1
 }
 
 case "${1:-concurrency}" in
@@ -134,7 +139,9 @@ procs)
   i=0
   for pid in "${CATO_PIDS[@]}"; do
     i=$((i + 1))
-    rss=$(awk '/VmHWM/ {print $2}' "/proc/$pid/status"); total=$((total + rss))
+    rss=$(awk '/VmHWM/ {print $2}' "/proc/$pid/status" 2>/dev/null || echo 0)
+    [ "$rss" = 0 ] && echo "  cato process $i (pid $pid) is gone: see $OUT/serve-$i.log"
+    total=$((total + rss))
     served=$(curl -s "http://127.0.0.1:$((9210 + i))/metrics" | awk '/^cato_requests_total\{.*code="200"/ {s += $2} END {print s + 0}')
     echo "  cato process $i: $served requests answered 200, peak RSS $((rss / 1024)) MiB"
   done

@@ -46,6 +46,7 @@ run_cato() { # name env...
   rm -rf "$OUT/overhead-store"
   env "$@" taskset -c 0 bin/cato serve --config bench/overhead.yaml >"$OUT/serve-$name.log" 2>&1 &
   local pid=$!
+  pids+=("$pid")
   wait_healthy http://127.0.0.1:9102/api/admin/cato/health
   local before after
   before=$(awk '{print $14 + $15}' "/proc/$pid/stat")

@@ -25,7 +25,7 @@ for i in $(seq "$RUNS"); do
     [ "$side" = cato ] && url=http://127.0.0.1:9402
     taskset -c 1 bin/cato loadtest --url "$url" --workload bench/workloads/wholepath.yaml \
       --rate "$RATE" --ramp 2s --duration "$DUR" --seed "$i" --json "$OUT/wholepath-$side-$i.json" \
-      >"$OUT/wholepath-$side-$i.txt" 2>/dev/null
+      >"$OUT/wholepath-$side-$i.txt" 2>"$OUT/wholepath-$side-$i.err"
   done
 done
 

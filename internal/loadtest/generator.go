@@ -2,6 +2,7 @@ package loadtest
 
 import (
 	"encoding/json"
+	"hash/fnv"
 	"math/rand/v2"
 	"sort"
 	"strconv"
@@ -31,7 +32,7 @@ type generator struct {
 	rng      *rand.Rand
 	idle     []*session // sessions waiting for their next turn, oldest first
 	sessions int64      // sessions started
-	uniques  int64      // texts numbered for Query.Unique
+	uniques  uint64     // the last number given to a Query.Unique text
 }
 
 // session is one multi-turn conversation. Only one turn of a session is in
@@ -97,6 +98,12 @@ func newGenerator(w *Workload, apiKey, prefix string, seed uint64) *generator {
 		prefix: prefix,
 		rng:    rand.New(rand.NewPCG(seed, 0x9e3779b97f4a7c15)),
 	}
+	// Unique texts are numbered from a base of the run's (and worker's)
+	// own, so that two runs against one cache do not ask the same
+	// numbered question: prefix starts with a random run id.
+	h := fnv.New64a()
+	h.Write([]byte(prefix))
+	g.uniques = h.Sum64() % 1_000_000 * 1_000_000
 	if w.Endpoint == EndpointQuery {
 		g.path = queryPath
 	}
@@ -216,7 +223,7 @@ func (g *generator) textLocked(q *Query) string {
 	}
 	if q.Unique {
 		g.uniques++
-		text += " #" + strconv.FormatInt(g.uniques, 10)
+		text += " #" + strconv.FormatUint(g.uniques, 10)
 	}
 	return text
 }

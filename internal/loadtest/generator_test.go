@@ -205,4 +205,13 @@ queries:
 	if numbered < 100 {
 		t.Fatalf("%d numbered texts of 400 requests; want about 200", numbered)
 	}
+	// Another run (another prefix) numbers from elsewhere.
+	g2 := newGenerator(w, "", "t", 3)
+	for range 400 {
+		body := decode(t, g2.next().body)
+		msgs := body["messages"].([]any)
+		if text := msgs[len(msgs)-1].(map[string]any)["content"].(string); seen[text] {
+			t.Fatalf("a second run sent %q again", text)
+		}
+	}
 }

@@ -98,8 +98,9 @@ type Query struct {
 	Model string `yaml:"model"`
 	// Cache, when set, asks Cato to use (true) or skip (false) its cache.
 	Cache *bool `yaml:"cache"`
-	// Unique appends a number of its own to each request's text (" #1",
-	// " #2", …), so that no two requests ask the same question: every
+	// Unique appends a number of its own to each request's text (" #N",
+	// counting up from a base drawn per run and worker), so that no two
+	// requests ask the same question, in one run or across runs: every
 	// lookup in a semantic cache misses, and is paid in full.
 	Unique bool `yaml:"unique"`
 }

@@ -2,14 +2,16 @@ package embedded
 
 import (
 	"errors"
+	"slices"
 	"sync"
 
 	bolt "go.etcd.io/bbolt"
 )
 
-// errGroupPanicked is the error of the callers whose transaction was
-// rolled back because another caller's function panicked in it.
-var errGroupPanicked = errors.New("embedded store: the write was rolled back: another write in its transaction panicked")
+// errGroupPanicked fails the write of a function that panicked (its
+// caller then panics with the same value) and, should a function end its
+// goroutine without returning, the writes of its whole group.
+var errGroupPanicked = errors.New("embedded store: the write was rolled back: a write in its transaction did not finish")
 
 // maxGroup bounds the callers whose changes share one transaction.
 const maxGroup = 256
@@ -31,6 +33,8 @@ type groupCommit struct {
 type groupCall struct {
 	fn  func(*bolt.Tx) error
 	err error
+	// panicked is what fn panicked with, re-panicked in its own caller.
+	panicked any
 	// wake receives false when the call's group has committed (err is
 	// set), true when the call is to commit the next group itself.
 	wake chan bool
@@ -40,7 +44,8 @@ type groupCall struct {
 // callers' functions, and returns once that transaction is durable. When
 // another function of the group fails, the group is run again without it
 // and the failing one alone, so fn may run more than once: it must change
-// nothing outside tx, or only what it sets again each time.
+// nothing outside tx, or only what it sets again each time. A panic in fn
+// fails fn's write alone and is raised again in update's caller.
 func (db *DB) update(fn func(*bolt.Tx) error) error {
 	g := &db.group
 	c := &groupCall{fn: fn, wake: make(chan bool, 1)}
@@ -50,6 +55,9 @@ func (db *DB) update(fn func(*bolt.Tx) error) error {
 	g.busy = true
 	g.mu.Unlock()
 	if !lead && !<-c.wake {
+		if c.panicked != nil {
+			panic(c.panicked)
+		}
 		return c.err
 	}
 	// c leads: it commits the waiting calls (itself among them), then
@@ -57,7 +65,13 @@ func (db *DB) update(fn func(*bolt.Tx) error) error {
 	g.mu.Lock()
 	n := min(len(g.pending), maxGroup)
 	group := g.pending[:n:n]
-	g.pending = g.pending[n:]
+	// The calls left get an array of their own, so that the committed
+	// ones (and the turns their functions hold) do not stay reachable.
+	if rest := g.pending[n:]; len(rest) > 0 {
+		g.pending = slices.Clone(rest)
+	} else {
+		g.pending = nil
+	}
 	g.mu.Unlock()
 	defer func() {
 		g.mu.Lock()
@@ -69,7 +83,21 @@ func (db *DB) update(fn func(*bolt.Tx) error) error {
 		g.mu.Unlock()
 	}()
 	db.commitGroup(group, c)
+	if c.panicked != nil {
+		panic(c.panicked) // the deferred hand-off still runs
+	}
 	return c.err
+}
+
+// run runs c.fn in tx; a panic becomes errGroupPanicked, its value kept
+// for c's caller.
+func (c *groupCall) run(tx *bolt.Tx) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			c.panicked, err = r, errGroupPanicked
+		}
+	}()
+	return c.fn(tx)
 }
 
 // commitGroup commits the functions of group in one transaction and sets
@@ -79,8 +107,9 @@ func (db *DB) update(fn func(*bolt.Tx) error) error {
 func (db *DB) commitGroup(group []*groupCall, self *groupCall) {
 	woken := false
 	defer func() {
-		// A function that panics panics its leader, as it would its own
-		// caller; the others of the group learn that nothing was written.
+		// run turns a function's panic into its own failure; this is for
+		// what recover cannot stop (runtime.Goexit) and bbolt's own
+		// panics: the others of the group learn that nothing was written.
 		if !woken {
 			for _, c := range group {
 				if c != self {
@@ -93,7 +122,7 @@ func (db *DB) commitGroup(group []*groupCall, self *groupCall) {
 	failed := -1
 	err := db.bolt.Update(func(tx *bolt.Tx) error {
 		for i, c := range group {
-			if err := c.fn(tx); err != nil {
+			if err := c.run(tx); err != nil {
 				failed = i
 				return err
 			}
@@ -102,7 +131,11 @@ func (db *DB) commitGroup(group []*groupCall, self *groupCall) {
 	})
 	if err != nil && len(group) > 1 && failed >= 0 {
 		alone := group[failed]
-		alone.err = db.bolt.Update(alone.fn)
+		if alone.panicked != nil {
+			alone.err = errGroupPanicked
+		} else {
+			alone.err = db.bolt.Update(alone.run)
+		}
 		if alone != self {
 			alone.wake <- false
 		}

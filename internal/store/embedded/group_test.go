@@ -3,6 +3,7 @@ package embedded
 import (
 	"errors"
 	"fmt"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -43,22 +44,26 @@ func waitPending(t *testing.T, db *DB, n int) {
 	}
 }
 
-// waitBusy waits until a group is being committed.
-func waitBusy(t *testing.T, db *DB) {
+// hold starts a call to db.update whose function waits for release, and
+// returns once that call's group is taken: it commits alone, and the calls
+// made meanwhile queue behind it.
+func hold(t *testing.T, db *DB, wg *sync.WaitGroup, txid *int) (release func()) {
 	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		db.group.mu.Lock()
-		busy := db.group.busy
-		db.group.mu.Unlock()
-		if busy {
-			return
+	started, ch := make(chan struct{}), make(chan struct{})
+	release = sync.OnceFunc(func() { close(ch) })
+	t.Cleanup(release) // before the test's deferred Close, so that nothing hangs
+	wg.Go(func() {
+		err := db.update(func(tx *bolt.Tx) error {
+			close(started)
+			<-ch
+			return put("held", txid)(tx)
+		})
+		if err != nil {
+			t.Errorf("held update: %v", err)
 		}
-		if time.Now().After(deadline) {
-			t.Fatal("no group committing")
-		}
-		time.Sleep(time.Millisecond)
-	}
+	})
+	<-started
+	return release
 }
 
 // TestGroupCommit: calls that arrive while a group commits share the next
@@ -68,24 +73,17 @@ func TestGroupCommit(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer db.Close()
+	t.Cleanup(func() { db.Close() })
 
-	release := make(chan struct{})
-	var txA, txB, txD int
-	errs := make([]error, 4)
 	var wg sync.WaitGroup
-	wg.Go(func() {
-		errs[0] = db.update(func(tx *bolt.Tx) error {
-			<-release // hold the group so that the others queue
-			return put("a", &txA)(tx)
-		})
-	})
-	waitBusy(t, db)
+	var txA, txB, txD int
+	release := hold(t, db, &wg, &txA)
+	errs := make([]error, 3)
 	errRefused := errors.New("refused")
-	wg.Go(func() { errs[1] = db.update(put("b", &txB)) })
+	wg.Go(func() { errs[0] = db.update(put("b", &txB)) })
 	waitPending(t, db, 1)
 	wg.Go(func() {
-		errs[2] = db.update(func(tx *bolt.Tx) error {
+		errs[1] = db.update(func(tx *bolt.Tx) error {
 			if _, err := tx.CreateBucketIfNotExists(groupBucket); err != nil {
 				return err
 			}
@@ -94,20 +92,20 @@ func TestGroupCommit(t *testing.T) {
 		})
 	})
 	waitPending(t, db, 2)
-	wg.Go(func() { errs[3] = db.update(put("d", &txD)) })
+	wg.Go(func() { errs[2] = db.update(put("d", &txD)) })
 	waitPending(t, db, 3)
-	close(release)
+	release()
 	wg.Wait()
 
-	if errs[0] != nil || errs[1] != nil || errs[3] != nil || !errors.Is(errs[2], errRefused) {
-		t.Fatalf("errors %v; want nil, nil, refused, nil", errs)
+	if errs[0] != nil || !errors.Is(errs[1], errRefused) || errs[2] != nil {
+		t.Fatalf("errors %v; want nil, refused, nil", errs)
 	}
 	if txB != txD || txB == txA {
-		t.Errorf("transactions a=%d b=%d d=%d; want b and d in one transaction after a's", txA, txB, txD)
+		t.Errorf("transactions held=%d b=%d d=%d; want b and d in one transaction after the held one", txA, txB, txD)
 	}
 	err = db.bolt.View(func(tx *bolt.Tx) error {
 		b := tx.Bucket(groupBucket)
-		for key, want := range map[string]bool{"a": true, "b": true, "c": false, "d": true} {
+		for key, want := range map[string]bool{"held": true, "b": true, "c": false, "d": true} {
 			if got := b.Get([]byte(key)) != nil; got != want {
 				return fmt.Errorf("key %s stored: %v; want %v", key, got, want)
 			}
@@ -119,41 +117,110 @@ func TestGroupCommit(t *testing.T) {
 	}
 }
 
-// TestGroupCommitPanic: a function that panics panics its own caller; the
-// others of its group get an error, and the store goes on committing.
+// TestGroupCommitPanic: a function that panics panics its own caller,
+// whether it leads its group or not, and its write alone is lost.
 func TestGroupCommitPanic(t *testing.T) {
 	db, err := Open(Options{Dir: t.TempDir()})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer db.Close()
+	t.Cleanup(func() { db.Close() })
 
-	release := make(chan struct{})
-	var tx1, tx3 int
-	var errOther error
-	var panicked any
+	for _, lead := range []bool{true, false} {
+		t.Run(fmt.Sprintf("panicker leads %v", lead), func(t *testing.T) {
+			var wg sync.WaitGroup
+			release := hold(t, db, &wg, new(int))
+			var errOther error
+			var panicked any
+			other := func() { errOther = db.update(put("other", new(int))) }
+			panicker := func() {
+				defer func() { panicked = recover() }()
+				_ = db.update(func(*bolt.Tx) error { panic("boom") })
+			}
+			first, second := other, panicker
+			if lead {
+				first, second = panicker, other
+			}
+			wg.Go(first)
+			waitPending(t, db, 1)
+			wg.Go(second)
+			waitPending(t, db, 2)
+			release()
+			wg.Wait()
+			if panicked != "boom" {
+				t.Errorf("the panicking caller recovered %v; want boom", panicked)
+			}
+			if errOther != nil {
+				t.Errorf("the other caller got %v; want nil", errOther)
+			}
+			if err := db.update(put("after", new(int))); err != nil {
+				t.Fatalf("update after the panic: %v", err)
+			}
+		})
+	}
+}
+
+// TestGroupCommitStress: many callers at once, some failing, some
+// panicking: each gets its own outcome, and what succeeded is stored.
+func TestGroupCommitStress(t *testing.T) {
+	db, err := Open(Options{Dir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	const n = 1000
+	type outcome struct {
+		err      error
+		panicked any
+	}
+	got := make([]outcome, n)
+	kind := func(i int) int { return i % 10 } // 0: fails, 1: panics, else succeeds
 	var wg sync.WaitGroup
-	wg.Go(func() {
-		_ = db.update(func(tx *bolt.Tx) error { <-release; return put("first", &tx1)(tx) })
-	})
-	waitBusy(t, db)
-	wg.Go(func() {
-		defer func() { panicked = recover() }()
-		_ = db.update(func(*bolt.Tx) error { panic("boom") })
-	})
-	waitPending(t, db, 1)
-	wg.Go(func() { errOther = db.update(put("other", new(int))) })
-	waitPending(t, db, 2)
-	close(release)
+	for i := range n {
+		wg.Go(func() {
+			defer func() { got[i].panicked = recover() }()
+			got[i].err = db.update(func(tx *bolt.Tx) error {
+				b, err := tx.CreateBucketIfNotExists(groupBucket)
+				if err != nil {
+					return err
+				}
+				if err := b.Put([]byte(strconv.Itoa(i)), nil); err != nil {
+					return err
+				}
+				switch kind(i) {
+				case 0:
+					return fmt.Errorf("refused %d", i)
+				case 1:
+					panic(i)
+				}
+				return nil
+			})
+		})
+	}
 	wg.Wait()
-
-	if panicked != "boom" {
-		t.Errorf("the panicking caller recovered %v; want boom", panicked)
-	}
-	if !errors.Is(errOther, errGroupPanicked) {
-		t.Errorf("the other caller got %v; want errGroupPanicked", errOther)
-	}
-	if err := db.update(put("after", &tx3)); err != nil {
-		t.Fatalf("update after the panic: %v", err)
+	err = db.bolt.View(func(tx *bolt.Tx) error {
+		b := tx.Bucket(groupBucket)
+		for i := range n {
+			stored := b.Get([]byte(strconv.Itoa(i))) != nil
+			o := got[i]
+			switch kind(i) {
+			case 0:
+				if o.err == nil || o.err.Error() != fmt.Sprintf("refused %d", i) || stored {
+					t.Errorf("call %d: err %v, stored %v; want its own refusal, not stored", i, o.err, stored)
+				}
+			case 1:
+				if o.panicked != i || stored {
+					t.Errorf("call %d: panicked %v, stored %v; want its own panic, not stored", i, o.panicked, stored)
+				}
+			default:
+				if o.err != nil || o.panicked != nil || !stored {
+					t.Errorf("call %d: err %v, panicked %v, stored %v; want stored", i, o.err, o.panicked, stored)
+				}
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
 }
