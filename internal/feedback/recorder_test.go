@@ -5,6 +5,7 @@ import (
 	"errors"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 )
 
@@ -136,4 +137,37 @@ func TestRecorderBatches(t *testing.T) {
 		}
 		t.Errorf("batches of %v; want 8, 8 and 4", sizes)
 	}
+}
+
+// TestRecorderLingers: answers that trickle in within Linger are written
+// together; one alone is written once Linger has passed.
+func TestRecorderLingers(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		st := &memStore{}
+		r := NewRecorder(RecorderOptions{Store: st, Batch: 8, Linger: time.Second})
+		ctx, cancel := context.WithCancel(t.Context())
+		done := make(chan error, 1)
+		go func() { done <- r.Run(ctx) }()
+		for range 3 {
+			r.Record(Answer{RequestID: "a"})
+			time.Sleep(100 * time.Millisecond)
+		}
+		synctest.Wait()
+		if got := st.remembered(); got != 0 {
+			t.Fatalf("%d answers written before Linger passed; want 0", got)
+		}
+		time.Sleep(time.Second)
+		synctest.Wait()
+		st.mu.Lock()
+		sizes := []int{}
+		for _, b := range st.batches {
+			sizes = append(sizes, len(b))
+		}
+		st.mu.Unlock()
+		if len(sizes) != 1 || sizes[0] != 3 {
+			t.Errorf("batches of %v; want one of 3", sizes)
+		}
+		cancel()
+		<-done
+	})
 }
