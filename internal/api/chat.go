@@ -54,7 +54,7 @@ func (s *Server) readBody(w http.ResponseWriter, r *http.Request) ([]byte, error
 		if errors.Is(err, errBodyBudget) {
 			// Part of the body is unread: the connection cannot carry
 			// another request.
-			w.Header().Set("Connection", "close")
+			closeHTTP1(w, r)
 			return nil, s.overloaded("body_budget", "the request bodies in flight fill the gateway's budget (server.body_budget_bytes)")
 		}
 		// The cause names the connection's addresses: it goes to the log.
@@ -67,7 +67,7 @@ func (s *Server) readBody(w http.ResponseWriter, r *http.Request) ([]byte, error
 			// The connection's read deadline has passed: it cannot carry
 			// another request.
 			s.opt.Metrics.Shed.WithLabelValues("slow_body").Inc()
-			w.Header().Set("Connection", "close")
+			closeHTTP1(w, r)
 			return nil, fail(codeSlowBody, "the request body arrived too slowly")
 		}
 		return nil, fail(codeUnreadableBody, "the request body could not be read")
@@ -458,4 +458,14 @@ func (s *Server) listModels(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	writeJSON(w, http.StatusOK, out)
+}
+
+// closeHTTP1 has an HTTP/1.x connection closed after the answer, when
+// the request's body is left unread. An HTTP/2 stream's unread body is
+// the server's to reset, stream by stream; a "Connection: close" there
+// would end the connection, and every other client request it carries.
+func closeHTTP1(w http.ResponseWriter, r *http.Request) {
+	if r.ProtoMajor < 2 {
+		w.Header().Set("Connection", "close")
+	}
 }

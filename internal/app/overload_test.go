@@ -9,7 +9,9 @@ import (
 	"math"
 	"net"
 	"net/http"
+	"net/http/httptrace"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -241,5 +243,48 @@ func TestPacedBodyOverH2C(t *testing.T) {
 		if resp.StatusCode != http.StatusOK || resp.ProtoMajor != 2 {
 			t.Fatalf("over h2c: %s %d %s; want HTTP/2 200", resp.Proto, resp.StatusCode, b)
 		}
+	}
+}
+
+// TestSlowBodyOverH2CKeepsTheConnection: a stream whose body is cut for
+// its pace is answered 408 alone; the other streams of its HTTP/2
+// connection go on, on the same connection.
+func TestSlowBodyOverH2CKeepsTheConnection(t *testing.T) {
+	_, base := serveOverload(t, "{body_read_grace: 200ms, body_min_rate: 1000}", 0)
+	tr := &http.Transport{Protocols: new(http.Protocols)}
+	tr.Protocols.SetUnencryptedHTTP2(true)
+	defer tr.CloseIdleConnections()
+	c := &http.Client{Transport: tr, Timeout: 10 * time.Second}
+	var conns atomic.Int64
+	trace := &httptrace.ClientTrace{ConnectStart: func(string, string) { conns.Add(1) }}
+	post := func(body io.Reader) (int, string) {
+		t.Helper()
+		req, err := http.NewRequestWithContext(httptrace.WithClientTrace(t.Context(), trace), http.MethodPost, base+"/v1/chat/completions", body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := c.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	if code, b := post(strings.NewReader(simpleChat)); code != http.StatusOK {
+		t.Fatalf("first request: %d %s", code, b)
+	}
+	pr, pw := io.Pipe()
+	defer pw.Close()
+	go func() { _, _ = pw.Write([]byte(`{"model": "auto", `)) }() // then nothing
+	if code, b := post(pr); code != http.StatusRequestTimeout || !strings.Contains(b, "request_timeout") {
+		t.Fatalf("stalled body: %d %s; want 408 request_timeout", code, b)
+	}
+	if code, b := post(strings.NewReader(simpleChat)); code != http.StatusOK {
+		t.Fatalf("after the stalled stream: %d %s", code, b)
+	}
+	if got := conns.Load(); got != 1 {
+		t.Errorf("%d connections dialled; want 1: a slow stream must not end its connection", got)
 	}
 }
