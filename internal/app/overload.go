@@ -172,20 +172,22 @@ func connState(c net.Conn, st http.ConnState) {
 
 // limitConnections wraps ln with the per-address connection cap, each
 // connection refused counted in cato_shed_total{reason="connections_per_ip"},
-// and then with the cap on connections in total, each refused counted in
-// cato_shed_total{reason="connections"} and, with
-// server.shed_slow_connections, each open one closed to make room in
-// reason="slow_connection". A connection refused for its address never
-// takes one of the total's slots.
+// and then with the cap on connections in total: at it, Cato stops
+// accepting until a connection closes, each such pause counted in
+// cato_shed_total{reason="connections"}; with
+// server.shed_slow_connections it instead closes the newcomer (counted
+// the same) or an open connection to make room (reason="slow_connection").
+// A connection refused for its address never takes one of the total's
+// slots.
 func (a *App) limitConnections(ln net.Listener) net.Listener {
 	ln = connlimit.New(ln, a.limits.perIP, func(netip.Addr) {
 		a.metrics.Shed.WithLabelValues("connections_per_ip").Inc()
 	})
-	refuse := func(netip.Addr) { a.metrics.Shed.WithLabelValues("connections").Inc() }
+	full := a.metrics.Shed.WithLabelValues("connections")
 	if a.cfg.Server.ShedSlowConnections {
-		return connlimit.NewShedding(ln, a.limits.conns, refuse, func(netip.Addr) {
+		return connlimit.NewShedding(ln, a.limits.conns, func(netip.Addr) { full.Inc() }, func(netip.Addr) {
 			a.metrics.Shed.WithLabelValues("slow_connection").Inc()
 		}, nil)
 	}
-	return connlimit.NewTotal(ln, a.limits.conns, refuse)
+	return connlimit.NewTotal(ln, a.limits.conns, full.Inc)
 }

@@ -116,8 +116,8 @@ type Server struct {
 	// there, or use HTTP/2, which carries many requests per connection.
 	MaxConnectionsPerIP int `yaml:"max_connections_per_ip"`
 	// MaxConnections caps the client connections held open at once, from
-	// all addresses together; a connection past it is closed as soon as
-	// it is accepted. Zero derives it from the open-file limit (half of
+	// all addresses together; at the cap Cato stops accepting until one
+	// closes, and new connections wait in the kernel's listen backlog. Zero derives it from the open-file limit (half of
 	// it, leaving the rest for upstream connections, the store and the
 	// admin listener); -1 sets no cap.
 	MaxConnections int `yaml:"max_connections"`

@@ -4,7 +4,6 @@ import (
 	"net"
 	"net/netip"
 	"sync"
-	"sync/atomic"
 )
 
 // Listener is a net.Listener that closes, as soon as it is accepted, a
@@ -47,10 +46,12 @@ func (l *Listener) Accept() (net.Conn, error) {
 		n := l.open[ip]
 		if n >= l.max {
 			l.mu.Unlock()
-			_ = c.Close()
+			// Counted before the close, so that whoever sees the close
+			// sees the count.
 			if l.onRefuse != nil {
 				l.onRefuse(ip)
 			}
+			_ = c.Close()
 			continue
 		}
 		l.open[ip] = n + 1
@@ -104,50 +105,67 @@ func (c *conn) Close() error {
 }
 
 // Total is a net.Listener that holds at most Max connections open at
-// once, whatever their addresses: a connection accepted past it is
-// closed at once. It keeps a flood of clients from taking the process to
-// its open-file limit, where the listener itself could accept nothing.
+// once, whatever their addresses: at the cap it stops accepting until one
+// of them closes. Further connections wait in the kernel's listen backlog
+// (and past it, their SYNs go unanswered and clients retry), as nginx's
+// and HAProxy's do at their connection caps: a flood of connections then
+// costs the process nothing, where accepting and closing each one at the
+// cap cost a core thousands of accepts a second. It keeps a flood of
+// clients from taking the process to its open-file limit, where the
+// listener itself could accept nothing.
 //
 // Create one with NewTotal; it is safe for concurrent use.
 type Total struct {
 	net.Listener
-	max      int64
-	onRefuse func(netip.Addr)
-	open     atomic.Int64
+	slots  chan struct{} // one held by each open connection
+	onFull func()
+
+	closed    chan struct{}
+	closeOnce sync.Once
 }
 
 // NewTotal wraps ln so that at most max of its connections are open at
-// once; max zero or less wraps nothing and returns ln. onRefuse, when not
-// nil, is called with the address of each connection refused.
-func NewTotal(ln net.Listener, max int, onRefuse func(netip.Addr)) net.Listener {
+// once; max zero or less wraps nothing and returns ln. onFull, when not
+// nil, is called each time Accept has to wait for a connection to close.
+func NewTotal(ln net.Listener, max int, onFull func()) net.Listener {
 	if max <= 0 {
 		return ln
 	}
-	return &Total{Listener: ln, max: int64(max), onRefuse: onRefuse}
+	return &Total{Listener: ln, slots: make(chan struct{}, max), onFull: onFull, closed: make(chan struct{})}
 }
 
-// Accept returns the next connection while fewer than the cap are open,
-// closing the others as they come.
+// Accept waits until fewer than the cap are open, then returns the next
+// connection; it returns net.ErrClosed once the listener is closed.
 func (l *Total) Accept() (net.Conn, error) {
-	for {
-		c, err := l.Listener.Accept()
-		if err != nil {
-			return nil, err
+	select {
+	case l.slots <- struct{}{}:
+	default:
+		if l.onFull != nil {
+			l.onFull()
 		}
-		if l.open.Add(1) > l.max {
-			l.open.Add(-1)
-			_ = c.Close()
-			if l.onRefuse != nil {
-				l.onRefuse(addrOf(c.RemoteAddr()))
-			}
-			continue
+		select {
+		case l.slots <- struct{}{}:
+		case <-l.closed:
+			return nil, net.ErrClosed
 		}
-		return &totalConn{Conn: c, l: l}, nil
 	}
+	c, err := l.Listener.Accept()
+	if err != nil {
+		<-l.slots
+		return nil, err
+	}
+	return &totalConn{Conn: c, l: l}, nil
 }
 
-// Open returns how many connections are open.
-func (l *Total) Open() int { return int(l.open.Load()) }
+// Close closes the listener and ends an Accept waiting at the cap.
+func (l *Total) Close() error {
+	l.closeOnce.Do(func() { close(l.closed) })
+	return l.Listener.Close()
+}
+
+// Open returns how many connections are open (and, while an Accept is
+// under way, the slot it holds).
+func (l *Total) Open() int { return len(l.slots) }
 
 // totalConn gives its slot back when it is first closed.
 type totalConn struct {
@@ -158,6 +176,6 @@ type totalConn struct {
 
 func (c *totalConn) Close() error {
 	err := c.Conn.Close()
-	c.once.Do(func() { c.l.open.Add(-1) })
+	c.once.Do(func() { <-c.l.slots })
 	return err
 }

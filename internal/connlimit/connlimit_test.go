@@ -2,11 +2,11 @@ package connlimit
 
 import (
 	"errors"
-	"io"
 	"net"
 	"net/netip"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 )
 
@@ -126,94 +126,118 @@ func (l *queueListener) Accept() (net.Conn, error) {
 	}
 }
 
-// TestTotalCap offers connections in two waves, closing some of the first
-// wave's in between, and checks which are accepted, which refused and
-// how many are open.
-func TestTotalCap(t *testing.T) {
-	tests := []struct {
-		name                string
-		max                 int
-		first, closed, then int
-		wantAccepted        int // over both waves
-		wantRefused         int
-		wantOpen            int
-	}{
-		{"under the cap", 5, 3, 0, 1, 4, 0, 4},
-		{"at the cap", 3, 3, 0, 0, 3, 0, 3},
-		{"past the cap", 3, 5, 0, 2, 3, 4, 3},
-		{"closing frees slots", 3, 4, 2, 3, 5, 2, 3},
-		{"closing all", 2, 2, 2, 2, 4, 0, 2},
-		{"cap of one", 1, 3, 1, 2, 2, 3, 1},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			ql := &queueListener{q: make(chan net.Conn, 16)}
-			var refused atomic.Int64
-			ln := NewTotal(ql, tt.max, func(netip.Addr) { refused.Add(1) }).(*Total)
-			var peers []net.Conn
-			wave := func(n int) []net.Conn {
-				for range n {
-					server, client := net.Pipe()
-					peers = append(peers, client)
-					ql.q <- server
-				}
-				var got []net.Conn
-				for {
-					c, err := ln.Accept()
-					if err != nil {
-						if !errors.Is(err, errDrained) {
-							t.Fatal(err)
-						}
-						return got
-					}
-					got = append(got, c)
-				}
-			}
-			defer func() {
-				for _, p := range peers {
-					p.Close()
-				}
-			}()
-			held := wave(tt.first)
-			accepted := len(held)
-			for _, c := range held[:tt.closed] {
-				c.Close()
-				c.Close() // a second Close gives back nothing more
-			}
-			accepted += len(wave(tt.then))
-			if accepted != tt.wantAccepted {
-				t.Errorf("accepted %d, want %d", accepted, tt.wantAccepted)
-			}
-			if got := refused.Load(); got != int64(tt.wantRefused) {
-				t.Errorf("refused %d, want %d", got, tt.wantRefused)
-			}
-			if got := ln.Open(); got != tt.wantOpen {
-				t.Errorf("Open() = %d, want %d", got, tt.wantOpen)
-			}
-		})
+// blockingListener hands out the connections sent on q, and waits for
+// more when there are none (a listening socket with an empty backlog).
+type blockingListener struct {
+	q      chan net.Conn
+	closed chan struct{}
+}
+
+func newBlockingListener() *blockingListener {
+	return &blockingListener{q: make(chan net.Conn, 16), closed: make(chan struct{})}
+}
+
+func (l *blockingListener) Accept() (net.Conn, error) {
+	select {
+	case c := <-l.q:
+		return c, nil
+	case <-l.closed:
+		return nil, net.ErrClosed
 	}
 }
 
-// TestTotalRefusedIsClosed checks that a refused connection is closed,
-// so its client reads end of file rather than waiting.
-func TestTotalRefusedIsClosed(t *testing.T) {
-	ql := &queueListener{q: make(chan net.Conn, 2)}
-	ln := NewTotal(ql, 1, nil)
-	s1, c1 := net.Pipe()
-	s2, c2 := net.Pipe()
-	defer c1.Close()
-	defer c2.Close()
-	ql.q <- s1
-	ql.q <- s2
-	if _, err := ln.Accept(); err != nil {
-		t.Fatal(err)
+func (l *blockingListener) Close() error   { close(l.closed); return nil }
+func (l *blockingListener) Addr() net.Addr { return &net.TCPAddr{} }
+
+// TestTotalWaitsAtTheCap: at the cap, Accept takes nothing more from the
+// backlog until a connection closes; each wait is counted once, a second
+// Close gives back nothing more, and closing the listener ends a waiting
+// Accept.
+func TestTotalWaitsAtTheCap(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		bl := newBlockingListener()
+		var waits atomic.Int64
+		ln := NewTotal(bl, 2, func() { waits.Add(1) }).(*Total)
+		var peers []net.Conn
+		defer func() {
+			for _, p := range peers {
+				p.Close()
+			}
+		}()
+		offer := func() {
+			server, client := net.Pipe()
+			peers = append(peers, client)
+			bl.q <- server
+		}
+		type result struct {
+			c   net.Conn
+			err error
+		}
+		accept := func() chan result {
+			ch := make(chan result, 1)
+			go func() {
+				c, err := ln.Accept()
+				ch <- result{c, err}
+			}()
+			return ch
+		}
+
+		for range 4 {
+			offer()
+		}
+		first, second := <-accept(), <-accept()
+		if first.err != nil || second.err != nil {
+			t.Fatalf("accepts under the cap: %v, %v", first.err, second.err)
+		}
+		third := accept()
+		synctest.Wait()
+		select {
+		case r := <-third:
+			t.Fatalf("Accept at the cap returned %v, %v; want it to wait", r.c, r.err)
+		default:
+		}
+		if got := len(bl.q); got != 2 {
+			t.Errorf("%d connections left in the backlog; want 2 (none taken at the cap)", got)
+		}
+		if got, want := ln.Open(), 2; got != want {
+			t.Errorf("Open() = %d, want %d", got, want)
+		}
+
+		first.c.Close()
+		first.c.Close() // a second Close gives back nothing more
+		if r := <-third; r.err != nil {
+			t.Fatalf("Accept after a close: %v", r.err)
+		}
+		fourth := accept()
+		synctest.Wait()
+		select {
+		case r := <-fourth:
+			t.Fatalf("Accept at the cap again returned %v, %v; want it to wait", r.c, r.err)
+		default:
+		}
+		if got := waits.Load(); got != 2 {
+			t.Errorf("onFull called %d times; want 2, once per wait", got)
+		}
+
+		ln.Close()
+		if r := <-fourth; !errors.Is(r.err, net.ErrClosed) {
+			t.Errorf("waiting Accept after Close: %v; want net.ErrClosed", r.err)
+		}
+	})
+}
+
+// TestTotalFailedAcceptGivesBackItsSlot: an error from the listener does
+// not keep a slot.
+func TestTotalFailedAcceptGivesBackItsSlot(t *testing.T) {
+	ql := &queueListener{q: make(chan net.Conn, 1)}
+	ln := NewTotal(ql, 1, nil).(*Total)
+	for range 3 {
+		if _, err := ln.Accept(); !errors.Is(err, errDrained) {
+			t.Fatalf("Accept on an empty queue: %v; want errDrained", err)
+		}
 	}
-	if _, err := ln.Accept(); !errors.Is(err, errDrained) {
-		t.Fatalf("second Accept: %v, want the second connection refused", err)
-	}
-	_ = c2.SetReadDeadline(time.Now().Add(5 * time.Second))
-	if _, err := c2.Read(make([]byte, 1)); !errors.Is(err, io.EOF) {
-		t.Errorf("refused connection read: %v, want EOF", err)
+	if got := ln.Open(); got != 0 {
+		t.Errorf("Open() = %d after failed accepts; want 0", got)
 	}
 }
 

@@ -74,10 +74,10 @@ func (l *Shedding) Accept() (net.Conn, error) {
 			victim = l.slowest(now)
 			if victim == nil {
 				l.mu.Unlock()
-				_ = c.Close()
 				if l.onRefuse != nil {
 					l.onRefuse(addrOf(c.RemoteAddr()))
 				}
+				_ = c.Close()
 				continue
 			}
 			delete(l.conns, victim)
