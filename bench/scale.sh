@@ -22,6 +22,8 @@
 #                                       with server.reuse_port (SO_REUSEPORT), each on its own embedded
 #                                       store, all on core 0; prints each process's peak RSS
 #
+# MEMLIMIT sets Cato's GOMEMLIMIT (default 1800MiB).
+#
 # Except in h1, clients and upstreams speak HTTP/2 cleartext (h2c), so one process holds
 # tens of thousands of requests within this machine's 20,000-file limit.
 # Reports land in bench/out/; a summary is printed.
@@ -39,8 +41,9 @@ start() { # simulate-flags...
   taskset -c 1 bin/cato simulate --listen 127.0.0.1:9201 "$@" >"$OUT/simulate.log" 2>&1 &
   pids+=($!)
   rm -rf "$OUT/scale-store"
-  # GOMEMLIMIT keeps the heap of 50,000 requests in flight within 2 GiB.
-  GOMEMLIMIT=1800MiB taskset -c 0 bin/cato serve --config "${CONFIG:-bench/scale.yaml}" >"$OUT/serve.log" 2>&1 &
+  # GOMEMLIMIT keeps the heap of 50,000 requests in flight within 2 GiB
+  # (MEMLIMIT overrides it: a lower one shows what the requests need).
+  GOMEMLIMIT=${MEMLIMIT:-1800MiB} taskset -c 0 bin/cato serve --config "${CONFIG:-bench/scale.yaml}" >"$OUT/serve.log" 2>&1 &
   CATO_PID=$!
   pids+=($CATO_PID)
   for _ in $(seq 100); do
@@ -80,7 +83,7 @@ start_procs() {
   CATO_PIDS=()
   for i in $(seq "$p"); do
     rm -rf "$OUT/scale-store-$i"
-    GOMEMLIMIT=${PROC_MEMLIMIT:-1800MiB} CATO_SERVER__REUSE_PORT=true CATO_SERVER__ADMIN_LISTEN="127.0.0.1:$((9210 + i))" CATO_STORE="embedded://$OUT/scale-store-$i" \
+    GOMEMLIMIT=${MEMLIMIT:-1800MiB} CATO_SERVER__REUSE_PORT=true CATO_SERVER__ADMIN_LISTEN="127.0.0.1:$((9210 + i))" CATO_STORE="embedded://$OUT/scale-store-$i" \
       taskset -c 0 bin/cato serve --config bench/scale.yaml >"$OUT/serve-$i.log" 2>&1 &
     pids+=($!)
     CATO_PIDS+=($!)

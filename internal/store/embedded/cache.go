@@ -99,11 +99,11 @@ func (s *CacheStore) update(ctx context.Context, fn func(tx *bolt.Tx) (*cache.Ch
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	f := &s.db.cacheFeed
-	f.writeMu.Lock()
-	defer f.writeMu.Unlock()
+	// Writes share transactions (and fsyncs) with concurrent ones; the
+	// change is published once durable, in commit order. fn may run more
+	// than once: ch is set anew each time.
 	var ch *cache.Change
-	err := s.db.bolt.Update(func(tx *bolt.Tx) error {
+	return s.db.updateThen(func(tx *bolt.Tx) error {
 		for _, name := range [][]byte{cacheEntriesBucket, cacheSessionsBucket, cacheExpiryBucket} {
 			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
 				return err
@@ -112,11 +112,11 @@ func (s *CacheStore) update(ctx context.Context, fn func(tx *bolt.Tx) (*cache.Ch
 		var err error
 		ch, err = fn(tx)
 		return err
+	}, func() {
+		if ch != nil {
+			s.db.cacheFeed.publish(*ch)
+		}
 	})
-	if err == nil && ch != nil {
-		f.publish(*ch)
-	}
-	return err
 }
 
 // Put stores e and deletes a few expired entries.
@@ -207,6 +207,7 @@ func (s *CacheStore) DeleteBySession(ctx context.Context, tenant, sessionID stri
 	}
 	var gone []string
 	err := s.update(ctx, func(tx *bolt.Tx) (*cache.Change, error) {
+		gone = nil // a group commit may run this again
 		prefix := cacheSessionKey(sessionID, "")
 		eb := tx.Bucket(cacheEntriesBucket)
 		var ids []string
@@ -348,10 +349,6 @@ const cacheFeedBuffer = 1024
 // cacheFeed broadcasts the cache store's committed changes to watchers in
 // this process. The zero value is ready to use.
 type cacheFeed struct {
-	// writeMu serialises the cache store's write transactions with their
-	// publication, so that watchers see changes in commit order.
-	writeMu sync.Mutex
-
 	mu       sync.Mutex // guards watchers
 	watchers map[chan cache.Change]struct{}
 }

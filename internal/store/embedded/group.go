@@ -31,8 +31,11 @@ type groupCommit struct {
 }
 
 type groupCall struct {
-	fn  func(*bolt.Tx) error
-	err error
+	fn func(*bolt.Tx) error
+	// after, when set, runs once fn's changes are durable, in commit
+	// order: before the next group starts.
+	after func()
+	err   error
 	// panicked is what fn panicked with, re-panicked in its own caller.
 	panicked any
 	// wake receives false when the call's group has committed (err is
@@ -47,8 +50,15 @@ type groupCall struct {
 // nothing outside tx, or only what it sets again each time. A panic in fn
 // fails fn's write alone and is raised again in update's caller.
 func (db *DB) update(fn func(*bolt.Tx) error) error {
+	return db.updateThen(fn, nil)
+}
+
+// updateThen is update, and runs after (when not nil) once fn's changes
+// are durable and before any later group commits, so that what after
+// publishes is seen in commit order.
+func (db *DB) updateThen(fn func(*bolt.Tx) error, after func()) error {
 	g := &db.group
-	c := &groupCall{fn: fn, wake: make(chan bool, 1)}
+	c := &groupCall{fn: fn, after: after, wake: make(chan bool, 1)}
 	g.mu.Lock()
 	g.pending = append(g.pending, c)
 	lead := !g.busy
@@ -133,8 +143,8 @@ func (db *DB) commitGroup(group []*groupCall, self *groupCall) {
 		alone := group[failed]
 		if alone.panicked != nil {
 			alone.err = errGroupPanicked
-		} else {
-			alone.err = db.bolt.Update(alone.run)
+		} else if alone.err = db.bolt.Update(alone.run); alone.err == nil && alone.after != nil {
+			alone.after()
 		}
 		if alone != self {
 			alone.wake <- false
@@ -146,7 +156,9 @@ func (db *DB) commitGroup(group []*groupCall, self *groupCall) {
 	}
 	woken = true
 	for _, c := range group {
-		c.err = err
+		if c.err = err; err == nil && c.after != nil {
+			c.after()
+		}
 		if c != self {
 			c.wake <- false
 		}
