@@ -223,35 +223,35 @@ func (ix *Index) maybeBuildLocked() {
 
 // build makes a graph of snap without holding the lock, then adopts it:
 // vectors added since the snapshot are inserted, those deleted since are
-// tombstoned. When many were added meanwhile, it builds again from a new
-// snapshot rather than insert them all under the lock.
+// tombstoned. When many were added meanwhile, it inserts them too, still
+// off the lock, and looks again, rather than insert them all under the
+// lock: each round is shorter than the last as long as the graph grows
+// faster than callers add, so under a steady stream of additions it
+// converges where starting over from a fresh snapshot would not (each
+// rebuild took longer than the last, and the index stayed on scans).
 func (ix *Index) build(snap []slot) {
 	defer ix.wg.Done()
-	for {
-		g := newGraph(ix.opts.M, ix.opts.EfConstruction, ix.opts.Seed)
-		for i := range snap {
+	g := newGraph(ix.opts.M, ix.opts.EfConstruction, ix.opts.Seed)
+	// A slot is the same vector iff it holds the same backing array.
+	nodeOf := make(map[*float32]uint32, len(snap))
+	for pending := snap; ; {
+		for _, sl := range pending {
 			if ix.stop.Load() {
 				ix.mu.Lock()
 				ix.building = false
 				ix.mu.Unlock()
 				return
 			}
-			snap[i].node = g.add(snap[i].vec)
-		}
-		// A slot is the same vector iff it holds the same backing array.
-		nodeOf := make(map[*float32]uint32, len(snap))
-		for _, s := range snap {
-			nodeOf[&s.vec[0]] = s.node
+			nodeOf[&sl.vec[0]] = g.add(sl.vec)
 		}
 		ix.mu.Lock()
-		added := 0
-		for i := range ix.slots {
-			if _, ok := nodeOf[&ix.slots[i].vec[0]]; !ok {
-				added++
+		pending = pending[:0:0]
+		for _, sl := range ix.slots {
+			if _, ok := nodeOf[&sl.vec[0]]; !ok {
+				pending = append(pending, sl)
 			}
 		}
-		if added > 64+len(snap)/4 && !ix.stop.Load() {
-			snap = slices.Clone(ix.slots)
+		if len(pending) > 64+len(nodeOf)/4 && !ix.stop.Load() {
 			ix.mu.Unlock()
 			continue
 		}
