@@ -3,12 +3,13 @@
 # and through Cato to it, in one run. Cato is pinned to core 0; the
 # simulator and the load generator share core 1 in both runs.
 #
-#   bench/overhead.sh [DURATION]     (default 20s per run)
+#   bench/overhead.sh [DURATION] [RATE]     (default 20s per run, 2000 req/s)
 #
 # Prints added latency p50/p99 and the throughput ratio; the JSON reports
 # land in bench/out/.
 set -euo pipefail
 DUR=${1:-20s}
+RATE=${2:-2000}
 source "$(dirname "$0")/lib.sh"
 
 taskset -c 1 bin/cato simulate --listen 127.0.0.1:9101 >"$OUT/simulate.log" 2>&1 &
@@ -23,8 +24,8 @@ load() { # name url mode-flags...
   taskset -c 1 bin/cato loadtest --url "$url" --workload bench/workloads/overhead.yaml \
     --duration "$DUR" --ramp 2s --json "$OUT/$name.json" "$@" >"$OUT/$name.txt" 2>/dev/null
 }
-load rate-direct http://127.0.0.1:9101 --rate 2000
-load rate-cato   http://127.0.0.1:9102 --rate 2000
+load rate-direct http://127.0.0.1:9101 --rate "$RATE"
+load rate-cato   http://127.0.0.1:9102 --rate "$RATE"
 load closed-direct http://127.0.0.1:9101 --concurrency 64
 load closed-cato   http://127.0.0.1:9102 --concurrency 64
 
