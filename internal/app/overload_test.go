@@ -225,14 +225,19 @@ func TestRequestMemory(t *testing.T) {
 	}
 }
 
+// h2cClient returns a client that speaks HTTP/2 without TLS.
+func h2cClient(t *testing.T) *http.Client {
+	tr := &http.Transport{Protocols: new(http.Protocols)}
+	tr.Protocols.SetUnencryptedHTTP2(true)
+	t.Cleanup(tr.CloseIdleConnections)
+	return &http.Client{Transport: tr, Timeout: 10 * time.Second}
+}
+
 // TestPacedBodyOverH2C: the body's read deadline is set per HTTP/2 stream
 // too, so a body sent at once over h2c is served.
 func TestPacedBodyOverH2C(t *testing.T) {
 	_, base := serveOverload(t, "{body_read_grace: 1s, body_min_rate: 1000}", 0)
-	tr := &http.Transport{Protocols: new(http.Protocols)}
-	tr.Protocols.SetUnencryptedHTTP2(true)
-	defer tr.CloseIdleConnections()
-	c := &http.Client{Transport: tr, Timeout: 10 * time.Second}
+	c := h2cClient(t)
 	for range 3 {
 		resp, err := c.Post(base+"/v1/chat/completions", "application/json", strings.NewReader(simpleChat))
 		if err != nil {
@@ -251,10 +256,7 @@ func TestPacedBodyOverH2C(t *testing.T) {
 // connection go on, on the same connection.
 func TestSlowBodyOverH2CKeepsTheConnection(t *testing.T) {
 	_, base := serveOverload(t, "{body_read_grace: 200ms, body_min_rate: 1000}", 0)
-	tr := &http.Transport{Protocols: new(http.Protocols)}
-	tr.Protocols.SetUnencryptedHTTP2(true)
-	defer tr.CloseIdleConnections()
-	c := &http.Client{Transport: tr, Timeout: 10 * time.Second}
+	c := h2cClient(t)
 	var conns atomic.Int64
 	trace := &httptrace.ClientTrace{ConnectStart: func(string, string) { conns.Add(1) }}
 	post := func(body io.Reader) (int, string) {

@@ -6,6 +6,8 @@ import (
 	"log/slog"
 	"slices"
 	"strings"
+
+	"github.com/cato-gateway/cato/internal/vectorindex"
 )
 
 // The depth route sends to Config.Complex the short questions that the
@@ -71,29 +73,16 @@ func (d *depthRoute) match(ctx context.Context, r *Router, query string) (reason
 }
 
 // nearest returns the highest cosine similarity of q to vecs, unit
-// vectors of q's length. It sums in float32 with four accumulators: the
-// route compares every query with over 150 examples, and this is about
-// four times as fast as dot, well within the precision a threshold
-// needs.
+// vectors of q's length, in float32 (vectorindex.Dot): the route compares
+// every query with over 150 examples, and float32 is well within the
+// precision a threshold needs.
 func nearest(q []float32, vecs [][]float32) float64 {
 	best := float32(-1)
 	for _, v := range vecs {
 		if len(v) != len(q) {
 			continue
 		}
-		v = v[:len(q)]
-		var s0, s1, s2, s3 float32
-		i := 0
-		for ; i+4 <= len(q); i += 4 {
-			s0 += q[i] * v[i]
-			s1 += q[i+1] * v[i+1]
-			s2 += q[i+2] * v[i+2]
-			s3 += q[i+3] * v[i+3]
-		}
-		for ; i < len(q); i++ {
-			s0 += q[i] * v[i]
-		}
-		best = max(best, s0+s1+s2+s3)
+		best = max(best, vectorindex.Dot(q, v))
 	}
 	return float64(best)
 }

@@ -144,7 +144,7 @@ func (g *graph) selectNeighbours(cands []scored, m int) []scored {
 		}
 		ok := true
 		for _, o := range out {
-			if 1-dot(g.vecs[c.id], g.vecs[o.id]) < c.dist {
+			if 1-Dot(g.vecs[c.id], g.vecs[o.id]) < c.dist {
 				ok = false
 				break
 			}
@@ -170,13 +170,13 @@ func (g *graph) selectNeighbours(cands []scored, m int) []scored {
 func (g *graph) shrink(node uint32, links []uint32, maxN int) []uint32 {
 	cands := make([]scored, len(links))
 	for i, n := range links {
-		cands[i] = scored{1 - dot(g.vecs[node], g.vecs[n]), n}
+		cands[i] = scored{1 - Dot(g.vecs[node], g.vecs[n]), n}
 	}
 	sortScored(cands)
 	return ids(g.selectNeighbours(cands, maxN))
 }
 
-func (g *graph) dist(q []float32, n uint32) float32 { return 1 - dot(q, g.vecs[n]) }
+func (g *graph) dist(q []float32, n uint32) float32 { return 1 - Dot(q, g.vecs[n]) }
 
 type scored struct {
 	dist float32

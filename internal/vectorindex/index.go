@@ -334,7 +334,7 @@ func (ix *Index) SearchExact(vec []float32, k int) []Result {
 func (ix *Index) exactLocked(q []float32, k int) []Result {
 	best := make([]Result, 0, k+1)
 	for i := range ix.slots {
-		s := dot(q, ix.slots[i].vec)
+		s := Dot(q, ix.slots[i].vec)
 		if len(best) == k && s <= best[k-1].Score {
 			continue
 		}
@@ -365,7 +365,10 @@ func Cosine(a, b []float32) float32 {
 	return float32(ab / math.Sqrt(aa*bb))
 }
 
-func dot(a, b []float32) float32 {
+// Dot returns the dot product of a and b, over a's length (b must be at
+// least as long): the cosine similarity of unit vectors. Four
+// accumulators let the loop run without waiting on each addition.
+func Dot(a, b []float32) float32 {
 	b = b[:len(a)]
 	var s0, s1, s2, s3 float32
 	i := 0
