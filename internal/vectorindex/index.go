@@ -229,6 +229,8 @@ func (ix *Index) maybeBuildLocked() {
 // faster than callers add, so under a steady stream of additions it
 // converges where starting over from a fresh snapshot would not (each
 // rebuild took longer than the last, and the index stayed on scans).
+// While additions outpace the graph's insertions it keeps going, and
+// searches scan, until the stream slows: the work is that of one build.
 func (ix *Index) build(snap []slot) {
 	defer ix.wg.Done()
 	g := newGraph(ix.opts.M, ix.opts.EfConstruction, ix.opts.Seed)
@@ -245,13 +247,20 @@ func (ix *Index) build(snap []slot) {
 			nodeOf[&sl.vec[0]] = g.add(sl.vec)
 		}
 		ix.mu.Lock()
+		if ix.stop.Load() {
+			ix.building = false
+			ix.mu.Unlock()
+			return
+		}
 		pending = pending[:0:0]
 		for _, sl := range ix.slots {
 			if _, ok := nodeOf[&sl.vec[0]]; !ok {
 				pending = append(pending, sl)
 			}
 		}
-		if len(pending) > 64+len(nodeOf)/4 && !ix.stop.Load() {
+		// Measured against the live vectors already in g, not against g:
+		// under replacements g also holds the vectors deleted since.
+		if inGraph := len(ix.slots) - len(pending); len(pending) > 64+inGraph/4 {
 			ix.mu.Unlock()
 			continue
 		}

@@ -110,6 +110,21 @@ func (c *groupCall) run(tx *bolt.Tx) (err error) {
 	return c.fn(tx)
 }
 
+// runAfter runs c.after, if any, once c's write is durable; a panic in it
+// is kept for c's caller, like one in c.fn, so that every call of the
+// group is still woken.
+func (c *groupCall) runAfter() {
+	if c.after == nil {
+		return
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			c.panicked = r
+		}
+	}()
+	c.after()
+}
+
 // commitGroup commits the functions of group in one transaction and sets
 // each call's err; it wakes every call but self. A function that fails is
 // retried alone, the others together without it, so that one caller's
@@ -143,8 +158,8 @@ func (db *DB) commitGroup(group []*groupCall, self *groupCall) {
 		alone := group[failed]
 		if alone.panicked != nil {
 			alone.err = errGroupPanicked
-		} else if alone.err = db.bolt.Update(alone.run); alone.err == nil && alone.after != nil {
-			alone.after()
+		} else if alone.err = db.bolt.Update(alone.run); alone.err == nil {
+			alone.runAfter()
 		}
 		if alone != self {
 			alone.wake <- false
@@ -156,8 +171,8 @@ func (db *DB) commitGroup(group []*groupCall, self *groupCall) {
 	}
 	woken = true
 	for _, c := range group {
-		if c.err = err; err == nil && c.after != nil {
-			c.after()
+		if c.err = err; err == nil {
+			c.runAfter()
 		}
 		if c != self {
 			c.wake <- false

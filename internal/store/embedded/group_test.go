@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -222,5 +223,61 @@ func TestGroupCommitStress(t *testing.T) {
 	})
 	if err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestGroupCommitAfterInCommitOrder: each successful write's after runs
+// once, in commit order, and never for a failed write.
+func TestGroupCommitAfterInCommitOrder(t *testing.T) {
+	db, err := Open(Options{Dir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	var (
+		mu   sync.Mutex
+		seen []uint64 // the counter each after saw, in the order they ran
+	)
+	var wg sync.WaitGroup
+	var ok, failed atomic.Int64
+	for w := range 32 {
+		wg.Go(func() {
+			for i := range 20 {
+				var value uint64
+				err := db.updateThen(func(tx *bolt.Tx) error {
+					b, err := tx.CreateBucketIfNotExists(groupBucket)
+					if err != nil {
+						return err
+					}
+					var n uint64
+					if v := b.Get([]byte("counter")); v != nil {
+						n, _ = strconv.ParseUint(string(v), 10, 64)
+					}
+					value = n + 1
+					if (w*20+i)%7 == 0 {
+						return errors.New("refused")
+					}
+					return b.Put([]byte("counter"), []byte(strconv.FormatUint(value, 10)))
+				}, func() {
+					mu.Lock()
+					seen = append(seen, value)
+					mu.Unlock()
+				})
+				if err != nil {
+					failed.Add(1)
+				} else {
+					ok.Add(1)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if int64(len(seen)) != ok.Load() {
+		t.Fatalf("after ran %d times for %d successful writes (%d failed)", len(seen), ok.Load(), failed.Load())
+	}
+	for i, v := range seen {
+		if v != uint64(i+1) {
+			t.Fatalf("after #%d saw counter %d; want %d: not in commit order", i, v, i+1)
+		}
 	}
 }
