@@ -80,7 +80,7 @@ func New() *Metrics {
 	m.Sessions = prometheus.NewCounter(prometheus.CounterOpts{Name: "cato_session_turns_total", Help: "Turns saved to working memory."})
 	m.RolloutRequests = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "cato_rollout_requests_total", Help: "Requests by rollout side (new, legacy)."}, []string{"side"})
 	m.RolloutDuration = prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "cato_rollout_request_duration_seconds", Help: "Latency of requests the rollout splits, by the side that served them (new, legacy), until the last byte.", Buckets: latencyBuckets}, []string{"side"})
-	m.Shed = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "cato_shed_total", Help: "Requests and connections refused to protect the gateway, by reason (in_flight, body_budget, connections_per_ip, connections, slow_connection, slow_body)."}, []string{"reason"})
+	m.Shed = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "cato_shed_total", Help: "Requests and connections refused to protect the gateway, by reason (in_flight, body_budget, connections_per_ip, slow_connection, slow_body), and pauses in accepting at server.max_connections (connections)."}, []string{"reason"})
 	for _, c := range []prometheus.Collector{m.Shed, m.Requests, m.RequestDuration, m.InFlight, m.UpstreamRequests, m.UpstreamDuration, m.Tokens, m.CostUSD, m.Fallbacks, m.Cache, m.CacheSimilarity, m.CacheLookup, m.BreakerState, m.BreakerChanges, m.Routes, m.StoreOps, m.StoreDuration, m.Sessions, m.RolloutRequests, m.RolloutDuration} {
 		f(c)
 	}
