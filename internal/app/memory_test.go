@@ -227,7 +227,13 @@ func TestRunbookMemory(t *testing.T) {
 					t.Errorf("/status lacks %s: %s", want, st)
 				}
 			}
+			// The queue's entry is acknowledged just after the facts are
+			// written: wait for it rather than race it.
 			metrics := get(t, base+"/metrics")
+			for deadline := time.Now().Add(5 * time.Second); !strings.Contains(metrics, "cato_memory_queue_depth 0") && time.Now().Before(deadline); {
+				time.Sleep(20 * time.Millisecond)
+				metrics = get(t, base+"/metrics")
+			}
 			for _, want := range []string{"cato_memory_queue_depth 0", `cato_memory_consolidations_total{outcome="ok"} 1`, `cato_memory_extractions_total{extractor="rules",outcome="facts"} 1`} {
 				if !strings.Contains(metrics, want) {
 					t.Errorf("/metrics lacks %s", want)

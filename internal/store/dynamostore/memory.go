@@ -203,6 +203,12 @@ func (s *MemoryStore) Apply(ctx context.Context, c memory.Change) error {
 	}
 	if i := c.Interaction; i != nil {
 		if u.pend != nil && u.pend.Episode != nil && u.pend.Episode.ID == i.ID {
+			// Committed, and stopped before its episode was written out
+			// (a process killed in between): finish that now, or the
+			// episode would wait for the user's next change.
+			if err := s.finish(ctx, c.Key, u.ver, u.pend); err != nil {
+				return fmt.Errorf("applying memory change: writing out its episode: %w", err)
+			}
 			return memory.ErrDuplicate
 		}
 		dup, err := s.exists(ctx, key(userPK(c.Key), "e#"+i.ID))
@@ -262,15 +268,24 @@ func (s *MemoryStore) Apply(ctx context.Context, c memory.Change) error {
 		return nil
 	}
 	// Committed: what follows is redone by the next change if it fails.
-	if err := s.writeOut(ctx, c.Key, next.pend); err != nil {
+	if err := s.finish(ctx, c.Key, next.ver, next.pend); err != nil {
 		s.db.log.Warn("memory: writing out an episode failed; the user's next change will", slog.Any("err", err))
-		return nil
 	}
-	_, err = s.db.c.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-		TableName: s.db.table, Key: userItemKey(c.Key),
+	return nil
+}
+
+// finish writes out p, the pending part of the user's change at version
+// ver, and then clears it from the user item unless a later change has
+// come meanwhile. Both steps can be repeated.
+func (s *MemoryStore) finish(ctx context.Context, k memory.Key, ver int64, p *pending) error {
+	if err := s.writeOut(ctx, k, p); err != nil {
+		return err
+	}
+	_, err := s.db.c.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName: s.db.table, Key: userItemKey(k),
 		UpdateExpression:          aws.String("REMOVE pend"),
 		ConditionExpression:       aws.String("ver = :v"),
-		ExpressionAttributeValues: map[string]types.AttributeValue{":v": n(next.ver)},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":v": n(ver)},
 	})
 	if err != nil && !conditionFailed(err) {
 		s.db.log.Debug("memory: clearing a written-out change", slog.Any("err", err))
