@@ -28,14 +28,7 @@
 # tens of thousands of requests within this machine's 20,000-file limit.
 # Reports land in bench/out/; a summary is printed.
 set -euo pipefail
-cd "$(dirname "$0")/.."
-OUT=bench/out
-mkdir -p "$OUT"
-go build -o bin/cato ./cmd/cato
-
-pids=()
-stop_all() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; pids=(); }
-trap stop_all EXIT
+source "$(dirname "$0")/lib.sh"
 
 start() { # simulate-flags...
   taskset -c 1 bin/cato simulate --listen 127.0.0.1:9201 "$@" >"$OUT/simulate.log" 2>&1 &
@@ -46,11 +39,7 @@ start() { # simulate-flags...
   GOMEMLIMIT=${MEMLIMIT:-1800MiB} taskset -c 0 bin/cato serve --config "${CONFIG:-bench/scale.yaml}" >"$OUT/serve.log" 2>&1 &
   CATO_PID=$!
   pids+=($CATO_PID)
-  for _ in $(seq 100); do
-    curl -sf -o /dev/null http://127.0.0.1:9202/api/admin/cato/health && curl -sf -o /dev/null http://127.0.0.1:9201/healthz && return
-    sleep 0.1
-  done
-  echo "servers did not start" >&2; exit 1
+  wait_healthy http://127.0.0.1:9202/api/admin/cato/health http://127.0.0.1:9201/healthz
 }
 
 load() { # name url flags...
@@ -89,15 +78,9 @@ start_procs() {
     CATO_PIDS+=($!)
   done
   # Every process must be up, not just the first to answer on the shared port.
-  local urls=(http://127.0.0.1:9201/healthz) ok
+  local urls=(http://127.0.0.1:9201/healthz)
   for i in $(seq "$p"); do urls+=("http://127.0.0.1:$((9210 + i))/api/admin/cato/health"); done
-  for _ in $(seq 300); do
-    ok=1
-    for u in "${urls[@]}"; do curl -sf -o /dev/null "$u" || { ok=0; break; }; done
-    [ "$ok" = 1 ] && return
-    sleep 0.1
-  done
-  echo "servers did not start (see $OUT/serve-*.log)" >&2; exit 1
+  wait_healthy "${urls[@]}"
 }
 
 case "${1:-concurrency}" in

@@ -68,8 +68,11 @@ type App struct {
 	// recallSeconds times long-term memory's recall.
 	recallSeconds prometheus.Histogram
 	// limits are server.max_in_flight, server.max_connections_per_ip and
-	// server.max_connections as resolved against the open-file limit.
+	// server.max_connections as resolved against the open-file and
+	// memory limits.
 	limits overloadLimits
+	// memLimit is the soft memory limit, read once at New; Run sets it.
+	memLimit memoryLimit
 }
 
 // New builds the gateway described by cfg. environ is the process
@@ -83,9 +86,9 @@ func New(ctx context.Context, cfg *config.Config, environ []string, log *slog.Lo
 // newApp is New with the rollout's clock: now, or time.Now when nil.
 func newApp(ctx context.Context, cfg *config.Config, environ []string, log *slog.Logger, now func() time.Time) (_ *App, err error) {
 	env := envMap(environ)
-	softMem, containerMem := processMemory()
-	limits := deriveOverload(cfg.Server, hardFileLimit(), requestMemory(cfg, softMem, containerMem))
-	a := &App{cfg: cfg, log: log, metrics: metrics.New(), now: now, limits: limits}
+	memLimit := processMemoryLimit()
+	limits := deriveOverload(cfg.Server, hardFileLimit(), requestMemory(cfg, memLimit.soft))
+	a := &App{cfg: cfg, log: log, metrics: metrics.New(), now: now, limits: limits, memLimit: memLimit}
 	defer func() {
 		if err != nil {
 			a.close()
@@ -317,7 +320,7 @@ func isLoopback(listen string) bool {
 func (a *App) Run(ctx context.Context) error {
 	checkLimits(a.log)
 	tuneGC(a.cfg.Server.GCPercent, a.log)
-	tuneMemoryLimit(a.log)
+	tuneMemoryLimit(a.memLimit, a.log)
 	ln, err := listen(ctx, a.cfg.Listen, a.cfg.Server.ReusePort)
 	if err != nil {
 		return err

@@ -35,21 +35,39 @@ func tuneGC(percent int, log *slog.Logger) {
 // to the container).
 const memLimitShare = 0.9
 
-// tuneMemoryLimit sets the runtime's soft memory limit to memLimitShare of
-// the container's (cgroup) memory limit unless the operator set
-// GOMEMLIMIT, so that the collector works harder near the limit instead
-// of the process being killed. Without a limit it changes nothing.
-func tuneMemoryLimit(log *slog.Logger) {
+// memoryLimit is the runtime's soft memory limit that Cato runs under.
+type memoryLimit struct {
+	// soft is the limit in bytes: GOMEMLIMIT's as the runtime read it
+	// (math.MaxInt64 when it is off), or memLimitShare of the container's
+	// (cgroup) limit; 0 when there is neither.
+	soft int64
+	// fromContainer: the operator did not set GOMEMLIMIT, so Cato sets
+	// soft itself (tuneMemoryLimit).
+	fromContainer bool
+}
+
+// processMemoryLimit reads the soft memory limit of this process, once.
+func processMemoryLimit() memoryLimit {
 	if os.Getenv("GOMEMLIMIT") != "" {
-		return
+		return memoryLimit{soft: debug.SetMemoryLimit(-1)}
 	}
-	limit, ok := cgroupMemoryLimit(os.DirFS("/sys/fs/cgroup"))
+	c, ok := cgroupMemoryLimit(os.DirFS("/sys/fs/cgroup"))
 	if !ok {
+		return memoryLimit{}
+	}
+	return memoryLimit{soft: int64(float64(c) * memLimitShare), fromContainer: true}
+}
+
+// tuneMemoryLimit sets the runtime's soft memory limit to m when it comes
+// from the container's limit, so that the collector works harder near the
+// limit instead of the process being killed. An operator's GOMEMLIMIT, or
+// no limit, changes nothing.
+func tuneMemoryLimit(m memoryLimit, log *slog.Logger) {
+	if !m.fromContainer {
 		return
 	}
-	soft := int64(float64(limit) * memLimitShare)
-	debug.SetMemoryLimit(soft)
-	log.Info("memory limit set from the container's", "container_limit_bytes", limit, "gomemlimit_bytes", soft)
+	debug.SetMemoryLimit(m.soft)
+	log.Info("memory limit set from the container's", "gomemlimit_bytes", m.soft)
 }
 
 // cgroupMemoryLimit reads the memory limit of the cgroup mounted at

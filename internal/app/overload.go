@@ -7,8 +7,6 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
-	"os"
-	"runtime/debug"
 	"syscall"
 
 	"github.com/cato-gateway/cato/internal/api"
@@ -77,37 +75,18 @@ func deriveOverload(s config.Server, nofile uint64, mem int64) overloadLimits {
 	}
 }
 
-// requestMemory returns the bytes requests in flight may use: the
-// process's soft memory limit (GOMEMLIMIT, or the share of the
-// container's limit that tuneMemoryLimit sets) less memBase and the
-// semantic cache's budget; 0 when there is no limit. softLimit is
-// debug.SetMemoryLimit(-1) when GOMEMLIMIT is set, else 0; container is
-// the cgroup's limit (0: none).
-func requestMemory(cfg *config.Config, softLimit, container int64) int64 {
-	limit := softLimit
-	if limit <= 0 && container > 0 {
-		limit = int64(float64(container) * memLimitShare)
-	}
-	if limit <= 0 || limit == math.MaxInt64 {
+// requestMemory returns the bytes requests in flight may use: the soft
+// memory limit (processMemoryLimit) less memBase and the semantic cache's
+// budget; 0 when there is no limit.
+func requestMemory(cfg *config.Config, softLimit int64) int64 {
+	if softLimit <= 0 || softLimit == math.MaxInt64 {
 		return 0
 	}
-	limit -= memBase
+	limit := softLimit - memBase
 	if c := cfg.Cache; c.Enabled == nil || *c.Enabled {
 		limit -= cmp.Or(c.MaxBytes, cache.DefaultMaxBytes)
 	}
 	return max(limit, 1) // a limit below what Cato needs still limits
-}
-
-// processMemory returns requestMemory's softLimit and container arguments
-// for this process.
-func processMemory() (softLimit, container int64) {
-	if os.Getenv("GOMEMLIMIT") != "" {
-		softLimit = debug.SetMemoryLimit(-1)
-	}
-	if n, ok := cgroupMemoryLimit(os.DirFS("/sys/fs/cgroup")); ok {
-		container = n
-	}
-	return softLimit, container
 }
 
 // hardFileLimit returns the hard open-file limit, which checkLimits

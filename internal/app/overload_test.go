@@ -202,23 +202,21 @@ func TestRequestMemory(t *testing.T) {
 	off := false
 	const gib = 1 << 30
 	tests := []struct {
-		name            string
-		cache           config.Cache
-		soft, container int64
-		want            int64
+		name  string
+		cache config.Cache
+		soft  int64
+		want  int64
 	}{
-		{"no limit", config.Cache{}, 0, 0, 0},
-		{"GOMEMLIMIT off", config.Cache{}, math.MaxInt64, 0, 0},
-		{"GOMEMLIMIT", config.Cache{}, 2 * gib, 0, 2*gib - memBase - cache.DefaultMaxBytes},
-		{"GOMEMLIMIT over the container's", config.Cache{}, 2 * gib, 4 * gib, 2*gib - memBase - cache.DefaultMaxBytes},
-		{"container", config.Cache{}, 0, 10 * gib, 9*gib - memBase - cache.DefaultMaxBytes},
-		{"cache budget set", config.Cache{MaxBytes: 64 << 20}, 2 * gib, 0, 2*gib - memBase - 64<<20},
-		{"cache off", config.Cache{Enabled: &off}, 2 * gib, 0, 2*gib - memBase},
-		{"less than Cato needs", config.Cache{}, 64 << 20, 0, 1},
+		{"no limit", config.Cache{}, 0, 0},
+		{"GOMEMLIMIT off", config.Cache{}, math.MaxInt64, 0},
+		{"soft limit", config.Cache{}, 2 * gib, 2*gib - memBase - cache.DefaultMaxBytes},
+		{"cache budget set", config.Cache{MaxBytes: 64 << 20}, 2 * gib, 2*gib - memBase - 64<<20},
+		{"cache off", config.Cache{Enabled: &off}, 2 * gib, 2*gib - memBase},
+		{"less than Cato needs", config.Cache{}, 64 << 20, 1},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := requestMemory(&config.Config{Cache: tt.cache}, tt.soft, tt.container); got != tt.want {
+			if got := requestMemory(&config.Config{Cache: tt.cache}, tt.soft); got != tt.want {
 				t.Errorf("requestMemory = %d, want %d", got, tt.want)
 			}
 		})
