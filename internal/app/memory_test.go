@@ -220,19 +220,20 @@ func TestRunbookMemory(t *testing.T) {
 			if code != 200 || !strings.Contains(string(b), id) || !strings.Contains(string(b), `"score":`) {
 				t.Errorf("episodes: %d %s", code, b)
 			}
+			// The queue's entry is acknowledged just after the facts are
+			// written, and counted then: wait for it rather than race it, and read
+			// /status after it.
+			metrics := get(t, base+"/metrics")
+			for deadline := time.Now().Add(5 * time.Second); !strings.Contains(metrics, "cato_memory_queue_depth 0") && time.Now().Before(deadline); {
+				time.Sleep(20 * time.Millisecond)
+				metrics = get(t, base+"/metrics")
+			}
 			st := string(adminGet(t, base+"/api/admin/cato/status"))
 			search := map[string]string{"embedded": "hnsw", "postgres": "exact_scan", "pgvector": "pgvector_hnsw", "dynamodb": "exact_scan"}[name]
 			for _, want := range []string{`"memory":{"enabled":true`, `"episode_search":"` + search + `"`, `"extractor":"rules"`, `"judge":"rules"`, `"consolidations":{"ok":1}`} {
 				if !strings.Contains(st, want) {
 					t.Errorf("/status lacks %s: %s", want, st)
 				}
-			}
-			// The queue's entry is acknowledged just after the facts are
-			// written: wait for it rather than race it.
-			metrics := get(t, base+"/metrics")
-			for deadline := time.Now().Add(5 * time.Second); !strings.Contains(metrics, "cato_memory_queue_depth 0") && time.Now().Before(deadline); {
-				time.Sleep(20 * time.Millisecond)
-				metrics = get(t, base+"/metrics")
 			}
 			for _, want := range []string{"cato_memory_queue_depth 0", `cato_memory_consolidations_total{outcome="ok"} 1`, `cato_memory_extractions_total{extractor="rules",outcome="facts"} 1`} {
 				if !strings.Contains(metrics, want) {
