@@ -287,6 +287,11 @@ func TestEvalPairs(t *testing.T) {
 		name  string
 		pairs []pair
 	}{{"dev", loadPairs(t, devPairsFile)}, {"held-out", loadPairs(t, heldoutPairsFile)}}
+	if os.Getenv("CATO_EVAL_DEV_ONLY") != "" {
+		// While tuning: measure the dev set alone, so that no held-out
+		// figure is seen between changes.
+		sets = sets[:1]
+	}
 	defaultThreshold := New(nil, nil, Options{}, nil).opts.Threshold
 
 	var table strings.Builder
@@ -330,6 +335,10 @@ func TestEvalPairs(t *testing.T) {
 			}
 		}
 		if i > 0 {
+			continue
+		}
+		if len(sets) == 1 {
+			defer func() { t.Log("\n" + byKind(sets[0].pairs, scores[0], nil, nil, chosen)) }()
 			continue
 		}
 		defer func() { t.Log("\n" + byKind(sets[0].pairs, scores[0], sets[1].pairs, scores[1], chosen)) }()
