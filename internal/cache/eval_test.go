@@ -286,7 +286,11 @@ func TestEvalPairs(t *testing.T) {
 	sets := []struct {
 		name  string
 		pairs []pair
-	}{{"dev", loadPairs(t, devPairsFile)}, {"held-out", loadPairs(t, heldoutPairsFile)}}
+	}{
+		{"dev", loadPairs(t, devPairsFile)},
+		{"held-out", loadPairs(t, heldoutPairsFile)},
+		{"held-out 2", loadPairs(t, heldout2PairsFile)},
+	}
 	if os.Getenv("CATO_EVAL_DEV_ONLY") != "" {
 		// While tuning: measure the dev set alone, so that no held-out
 		// figure is seen between changes.
@@ -296,7 +300,11 @@ func TestEvalPairs(t *testing.T) {
 
 	var table strings.Builder
 	tw := tabwriter.NewWriter(&table, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "embedder\tthreshold\tdev: vector P / R\tgate P / R\tcache P / R\tfalse hits\theld-out: vector P / R\tgate P / R\tcache P / R\tfalse hits")
+	fmt.Fprint(tw, "embedder\tthreshold")
+	for _, set := range sets {
+		fmt.Fprintf(tw, "\t%s: vector P / R\tgate P / R\tcache P / R\tfalse hits", set.name)
+	}
+	fmt.Fprintln(tw)
 	for i, em := range evalEmbedders(t) {
 		chosen := cmpOr(em.threshold, defaultThreshold)
 		scores := make([][]pairScore, len(sets))
@@ -337,14 +345,22 @@ func TestEvalPairs(t *testing.T) {
 		if i > 0 {
 			continue
 		}
-		if len(sets) == 1 {
-			defer func() { t.Log("\n" + byKind(sets[0].pairs, scores[0], nil, nil, chosen)) }()
-			continue
+		named := make([]scoredSet, len(sets))
+		for s, set := range sets {
+			named[s] = scoredSet{set.name, set.pairs, scores[s]}
 		}
-		defer func() { t.Log("\n" + byKind(sets[0].pairs, scores[0], sets[1].pairs, scores[1], chosen)) }()
+		defer func() { t.Log("\n" + byKind(named, chosen)) }()
 	}
 	tw.Flush()
 	t.Log("\n" + table.String() + "* the embedder's threshold; P / R: precision / recall of serving B the answer stored for A")
+}
+
+// scoredSet is a pair set with the scores of its pairs, for byKind; the
+// first is the dev set.
+type scoredSet struct {
+	name   string
+	pairs  []pair
+	scores []pairScore
 }
 
 // sweep is the thresholds measured, with chosen among them.
@@ -362,7 +378,7 @@ func pr(c confusion) string { return fmt.Sprintf("%.3f / %.3f", c.precision(), c
 // byKind renders, per kind of pair, how many the cache serves on each
 // set at threshold, then the dev set's false hits and (with -v) its
 // paraphrases missed.
-func byKind(dev []pair, devScores []pairScore, held []pair, heldScores []pairScore, threshold float64) string {
+func byKind(sets []scoredSet, threshold float64) string {
 	served := func(s pairScore) bool { return float64(s.sim) >= threshold && s.agree && !s.bypassed }
 	count := func(pairs []pair, scores []pairScore, kind string) (n, hit int) {
 		for i, p := range pairs {
@@ -391,17 +407,25 @@ func byKind(dev []pair, devScores []pairScore, held []pair, heldScores []pairSco
 	var b strings.Builder
 	fmt.Fprintf(&b, "by kind, default embedder at %.2f (served / pairs; paraphrases should be served, near misses not)\n", threshold)
 	tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "kind\tshould hit\tdev\theld-out")
+	fmt.Fprint(tw, "kind\tshould hit")
+	for _, set := range sets {
+		fmt.Fprintf(tw, "\t%s", set.name)
+	}
+	fmt.Fprintln(tw)
 	for _, k := range kinds {
-		dn, dh := count(dev, devScores, k)
-		hn, hh := count(held, heldScores, k)
-		fmt.Fprintf(tw, "%s\t%v\t%d / %d\t%d / %d\n", k, pairKinds[k], dh, dn, hh, hn)
+		fmt.Fprintf(tw, "%s\t%v", k, pairKinds[k])
+		for _, set := range sets {
+			n, hit := count(set.pairs, set.scores, k)
+			fmt.Fprintf(tw, "\t%d / %d", hit, n)
+		}
+		fmt.Fprintln(tw)
 	}
 	tw.Flush()
 	// Only the dev set's pairs are listed: the held-out set is reported
 	// in numbers only, so that nobody tunes on what it contains.
-	for i, p := range dev {
-		s := devScores[i]
+	dev := sets[0]
+	for i, p := range dev.pairs {
+		s := dev.scores[i]
 		switch {
 		case served(s) && !p.Hit:
 			fmt.Fprintf(&b, "false hit (dev, %s, %.3f): %q / %q\n", p.Kind, s.sim, p.A, p.B)
