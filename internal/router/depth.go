@@ -272,11 +272,24 @@ var shallowExamples = []string{
 	"Hi, how are you?",
 }
 
-// asksForFact reports whether query asks for a fact by its first words:
-// when, where, who, how many/much/old/long/far, what year/date/time, what
-// is/are/was/were (what's), define.
+// depthText is the text the depth route embeds for query: query itself,
+// or its words spelled out when it has chat spellings or misspelled
+// words the rules know ("shud i quit my job" → "should i quit my job").
+func depthText(query string) string {
+	text, _ := spelledOut(query)
+	return text
+}
+
+// asksForFact reports whether query asks for a fact by its first words,
+// after a polite "can you" or "could you": when, where, who, how
+// many/much/old/long/far, what year/date/time, what is/are/was/were
+// (what's), define.
 func asksForFact(query string) bool {
 	w := dropFillers(spellOut(strings.Fields(normalise(query))))
+	// A polite opening asks the same: "can you define entropy".
+	for len(w) > 2 && slices.Contains([]string{"can", "could", "would", "will"}, w[0]) && w[1] == "you" {
+		w = dropFillers(w[2:])
+	}
 	at := func(i int, words ...string) bool { return i < len(w) && slices.Contains(words, w[i]) }
 	switch {
 	case at(0, "when", "where", "who", "whom", "whose", "whats", "define", "name", "list"):
