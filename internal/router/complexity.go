@@ -54,7 +54,7 @@ var cues = compileCues([]cueSpec{
 		"strateg*", "weigh*", "long term", "in the long run",
 		"refut*", "rebut*", "disprov*", "debunk*", "defend", "steelman*", "make the case", "case for", "case against",
 		"counterargument*", "objection*", "how might", "how will", "what will happen", "how should", "how could we", "how can we",
-		"how we could", "what went wrong", "second order", "schools of thought",
+		"how we could", "what went wrong", "second order", "schools of thought", "and why",
 	}},
 	{"explanation", 0.20, []string{
 		"explain*", "walk me through", "elaborat*", "describe how", "describe why", "how does",
@@ -142,7 +142,7 @@ var (
 		"compare", "contrast", "design", "architect", "propose", "plan", "prove", "derive", "show that", "solve",
 		"implement", "refactor", "debug", "optimize", "optimise", "port", "explain", "describe", "discuss", "review",
 		"refute", "rebut", "disprove", "debunk", "defend", "argue", "steelman", "make the case", "integrate",
-		"differentiate", "criticise", "criticize", "challenge")
+		"differentiate", "criticise", "criticize", "challenge", "system design")
 )
 
 // signal is one contribution to a score, kept for the reason.
@@ -201,7 +201,7 @@ func complexity(query string, history int) score {
 		add("code", codeAskScore)
 		strong++
 	}
-	open := openQuestion(words)
+	open := openQuestion(words) || namedChoice(query)
 	if open {
 		add("open question", openQuestionScore)
 		strong++
@@ -400,7 +400,7 @@ var (
 	evaluative = set("illusion", "objective", "subjective", "justified", "justifiable", "moral", "immoral", "amoral",
 		"ethical", "unethical", "fair", "unfair", "sustainable", "inevitable", "conscious", "sentient", "meaningful",
 		"meaningless", "deterministic", "virtue", "virtuous", "unjust", "overrated", "evil", "worthwhile", "overhyped",
-		"desirable")
+		"desirable", "justify", "justifies")
 	// personal words make a question about one's own things, not a
 	// society's: "why has my laptop slowed down".
 	personal = set("i", "my", "me", "mine", "im", "ive")
@@ -454,6 +454,9 @@ func openQuestion(words []string) bool {
 		return in(evaluative, words[1:]) || slices.ContainsFunc(judgements, func(p string) bool { return strings.Contains(padded, p) })
 	case words[0] == "should":
 		return in(normative, words[1:])
+	case words[0] == "what" && (words[1] == "is" || words[1] == "are") && concept(words[2:]),
+		words[0] == "whats" && concept(words[1:]):
+		return true
 	}
 	return bareChoice(words)
 }
@@ -461,6 +464,19 @@ func openQuestion(words []string) bool {
 // choicePurposes introduce what a choice is for: "Rust vs Go for a
 // backend", "stocks vs bonds at my age".
 var choicePurposes = set("for", "at", "in", "with", "on", "when", "given")
+
+// concepts are the ideas philosophy has argued over without settling:
+// "what is justice" asks for the arguments, where "what is
+// utilitarianism" asks for a definition.
+var concepts = set("justice", "truth", "beauty", "knowledge", "consciousness", "self", "reality", "virtue", "morality",
+	"existence", "mind", "goodness", "art", "time", "free will", "personal identity", "a person", "the good life",
+	"a good life", "a just society", "the mind", "the self", "the good", "a self")
+
+// concept reports whether words, after "what is", are only one of
+// concepts.
+func concept(words []string) bool {
+	return len(words) > 0 && len(words) <= 3 && concepts[strings.Join(words, " ")]
+}
 
 // maxChoiceWords bounds a bare choice: a longer query that names
 // alternatives is scored by its other words.
@@ -488,6 +504,30 @@ func bareChoice(words []string) bool {
 	// for a backend"). Without, the depth route decides.
 	return slices.ContainsFunc(inner, func(w string) bool { return w == "vs" || w == "versus" }) &&
 		slices.ContainsFunc(inner, func(w string) bool { return choicePurposes[w] })
+}
+
+// namedChoice reports whether query is a bare "X vs Y" between names,
+// written with capitals ("Terraform vs Pulumi?", "Django versus
+// Rails"): products, schools and people are chosen between, where
+// "weather vs climate" asks for a definition.
+func namedChoice(query string) bool {
+	f := strings.Fields(strings.TrimRight(strings.TrimSpace(query), "?.!"))
+	if len(f) < 3 || len(f) > 5 {
+		return false
+	}
+	for i := 1; i < len(f)-1; i++ {
+		if v := strings.ToLower(strings.TrimSuffix(f[i], ".")); v == "vs" || v == "versus" {
+			return name(f[i-1]) && name(f[i+1])
+		}
+	}
+	return false
+}
+
+// name reports whether w is written as a name: a capital, then at least
+// one lower-case letter ("Pulumi", "GitHub", not "RAM" or "climate").
+func name(w string) bool {
+	r := []rune(w)
+	return len(r) > 1 && unicode.IsUpper(r[0]) && slices.ContainsFunc(r[1:], unicode.IsLower)
 }
 
 // hasCode reports whether q contains pasted code or a stack trace.
