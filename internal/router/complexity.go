@@ -51,7 +51,7 @@ var cues = compileCues([]cueSpec{
 		"ramification*", "reason about", "argue*", "argument for", "argument against", "hypothes*", "investigat*",
 		"what would happen", "what happens if", "how would", "why would", "interpret*", "root cause", "impact of", "impact on",
 		"effects of", "predict*", "forecast*", "infer*", "think through", "causal*", "ethic*", "should we",
-		"strateg*", "weigh*", "long term", "in the long run",
+		"strateg*", "weigh", "weighs", "weighing", "weighed", "long term", "in the long run",
 		"refut*", "rebut*", "disprov*", "debunk*", "defend", "steelman*", "make the case", "case for", "case against",
 		"counterargument*", "objection*", "how might", "how will", "what will happen", "how should", "how could we", "how can we",
 		"how we could", "what went wrong", "second order", "schools of thought", "and why",

@@ -160,6 +160,7 @@ func TestComplexitySignals(t *testing.T) {
 		{"Integrate x e^x dx.", 0, []string{"task verb", "math"}, ""},
 		{"Kafka or RabbitMQ?", 0, []string{"open question"}, ""},
 		{"thx!!", 0, nil, "greeting or small talk"},
+		{"Mass vs weight?", 0, []string{"comparison"}, ""}, // "weight" is not "weigh up"
 	}
 	for _, tt := range tests {
 		sc := complexity(tt.query, tt.history)
