@@ -201,7 +201,7 @@ func complexity(query string, history int) score {
 		add("code", codeAskScore)
 		strong++
 	}
-	open := openQuestion(words) || namedChoice(query)
+	open := openQuestion(words) || (slices.Contains(words, "vs") || slices.Contains(words, "versus")) && namedChoice(query)
 	if open {
 		add("open question", openQuestionScore)
 		strong++
