@@ -51,10 +51,10 @@ var cues = compileCues([]cueSpec{
 		"ramification*", "reason about", "argue*", "argument for", "argument against", "hypothes*", "investigat*",
 		"what would happen", "what happens if", "how would", "why would", "interpret*", "root cause", "impact of", "impact on",
 		"effects of", "predict*", "forecast*", "infer*", "think through", "causal*", "ethic*", "should we",
-		"strateg*", "weigh*", "long term", "in the long run",
+		"strateg*", "weigh", "weighs", "weighing", "weighed", "long term", "in the long run",
 		"refut*", "rebut*", "disprov*", "debunk*", "defend", "steelman*", "make the case", "case for", "case against",
 		"counterargument*", "objection*", "how might", "how will", "what will happen", "how should", "how could we", "how can we",
-		"how we could", "what went wrong", "second order", "schools of thought",
+		"how we could", "what went wrong", "second order", "schools of thought", "and why",
 	}},
 	{"explanation", 0.20, []string{
 		"explain*", "walk me through", "elaborat*", "describe how", "describe why", "how does",
@@ -142,7 +142,7 @@ var (
 		"compare", "contrast", "design", "architect", "propose", "plan", "prove", "derive", "show that", "solve",
 		"implement", "refactor", "debug", "optimize", "optimise", "port", "explain", "describe", "discuss", "review",
 		"refute", "rebut", "disprove", "debunk", "defend", "argue", "steelman", "make the case", "integrate",
-		"differentiate", "criticise", "criticize", "challenge")
+		"differentiate", "criticise", "criticize", "challenge", "system design")
 )
 
 // signal is one contribution to a score, kept for the reason.
@@ -201,7 +201,7 @@ func complexity(query string, history int) score {
 		add("code", codeAskScore)
 		strong++
 	}
-	open := openQuestion(words)
+	open := openQuestion(words) || (slices.Contains(words, "vs") || slices.Contains(words, "versus")) && namedChoice(query)
 	if open {
 		add("open question", openQuestionScore)
 		strong++
@@ -381,7 +381,14 @@ var (
 	// eventVerbs, after "why did" or "why was", ask for the causes of an
 	// event: "why did the Han dynasty collapse".
 	eventVerbs = set("collapse", "fall", "fail", "decline", "rise", "win", "lose", "happen", "start", "begin", "end",
-		"emerge", "survive", "succeed", "spread", "crash", "dissolve", "split", "break")
+		"emerge", "survive", "succeed", "spread", "crash", "dissolve", "split", "break",
+		// a state's or a people's turn of course
+		"stop", "abandon", "invade", "withdraw", "adopt", "reject", "stagnate", "slow")
+	// eventChanges, after "why has" or "why have", ask for the causes of
+	// a change in a society or an economy: "why has trust in
+	// institutions declined".
+	eventChanges = set("collapsed", "fallen", "failed", "declined", "risen", "grown", "stagnated", "slowed", "spread",
+		"shrunk", "surged", "soared", "eroded", "weakened", "increased", "decreased", "widened", "changed")
 	// causalOpeners ask for the causes of a past event.
 	causalOpeners = set("what caused", "what led to", "what were the causes of", "what triggered", "what brought about",
 		"what explains", "what drove")
@@ -392,17 +399,23 @@ var (
 	// judgement: "is beauty objective", "was the treaty fair".
 	evaluative = set("illusion", "objective", "subjective", "justified", "justifiable", "moral", "immoral", "amoral",
 		"ethical", "unethical", "fair", "unfair", "sustainable", "inevitable", "conscious", "sentient", "meaningful",
-		"meaningless", "deterministic", "virtue", "virtuous", "unjust", "overrated", "evil")
+		"meaningless", "deterministic", "virtue", "virtuous", "unjust", "overrated", "evil", "worthwhile", "overhyped",
+		"desirable", "justify", "justifies")
+	// personal words make a question about one's own things, not a
+	// society's: "why has my laptop slowed down".
+	personal = set("i", "my", "me", "mine", "im", "ive")
 	// judgements, in a yes/no question, ask for a verdict: "is
 	// capitalism good or bad".
-	judgements   = []string{" free will ", " good or bad ", " bad or good ", " right or wrong ", " a good thing ", " a bad thing "}
+	judgements = []string{" free will ", " good or bad ", " bad or good ", " right or wrong ", " a good thing ", " a bad thing ",
+		" worth it ", " worth the ", " worth doing ", " worth getting ", " worth learning "}
 	yesNoOpeners = set("is", "are", "was", "were", "can", "could", "does", "do", "will", "would", "isnt", "arent")
 	// normative words after "should" ask whether something ought to be
 	// allowed: "should recreational drugs be legal".
 	normative = set("legal", "illegal", "legalized", "legalised", "banned", "ban", "allowed", "permitted", "abolished",
 		"abolish", "regulated", "mandatory", "compulsory", "censored", "free", "taxed", "privatised", "privatized",
 		"nationalised", "nationalized", "subsidised", "subsidized", "restricted", "criminalised", "criminalized",
-		"decriminalised", "decriminalized", "lowered", "raised", "exist")
+		"decriminalised", "decriminalized", "lowered", "raised", "exist", "paused", "halted", "stopped", "prohibited",
+		"outlawed", "limited", "capped", "required", "expanded", "scrapped", "reformed", "defunded", "replaced")
 	// choiceOpeners ask which of the alternatives that follow is better.
 	choiceOpeners = set("which is better", "whats better", "what is better", "which is best", "whats best",
 		"which should i", "which one", "which would you")
@@ -429,7 +442,9 @@ func openQuestion(words []string) bool {
 	}
 	switch {
 	case words[0] == "why" && (words[1] == "did" || words[1] == "was" || words[1] == "were"):
-		return in(eventVerbs, words[2:])
+		return in(eventVerbs, words[2:]) && !in(personal, words[2:])
+	case words[0] == "why" && (words[1] == "has" || words[1] == "have"):
+		return in(eventChanges, words[2:]) && !in(personal, words[2:])
 	case firstWords(words)(causalOpeners):
 		return true
 	case words[0] == "what" && words[1] == "were" && in(causeNouns, words[2:min(len(words), 5)]):
@@ -439,8 +454,28 @@ func openQuestion(words []string) bool {
 		return in(evaluative, words[1:]) || slices.ContainsFunc(judgements, func(p string) bool { return strings.Contains(padded, p) })
 	case words[0] == "should":
 		return in(normative, words[1:])
+	case words[0] == "what" && (words[1] == "is" || words[1] == "are") && concept(words[2:]),
+		words[0] == "whats" && concept(words[1:]):
+		return true
 	}
 	return bareChoice(words)
+}
+
+// choicePurposes introduce what a choice is for: "Rust vs Go for a
+// backend", "stocks vs bonds at my age".
+var choicePurposes = set("for", "at", "in", "with", "on", "when", "given")
+
+// concepts are the ideas philosophy has argued over without settling:
+// "what is justice" asks for the arguments, where "what is
+// utilitarianism" asks for a definition.
+var concepts = set("justice", "truth", "beauty", "knowledge", "consciousness", "self", "reality", "virtue", "morality",
+	"existence", "mind", "goodness", "art", "time", "free will", "personal identity", "a person", "the good life",
+	"a good life", "a just society", "the mind", "the self", "the good", "a self")
+
+// concept reports whether words, after "what is", are only one of
+// concepts.
+func concept(words []string) bool {
+	return len(words) > 0 && len(words) <= 3 && concepts[strings.Join(words, " ")]
 }
 
 // maxChoiceWords bounds a bare choice: a longer query that names
@@ -457,10 +492,42 @@ func bareChoice(words []string) bool {
 			break
 		}
 	}
-	if len(words) < 3 || len(words) > maxChoiceWords || notChoiceOpeners[words[0]] {
+	if len(words) < 3 || len(words) > maxChoiceWords || notChoiceOpeners[words[0]] || slices.Contains(words, "difference") {
 		return false
 	}
-	return slices.ContainsFunc(words[1:len(words)-1], func(w string) bool { return w == "or" || w == "vs" || w == "versus" })
+	inner := words[1 : len(words)-1]
+	if slices.Contains(inner, "or") {
+		return true
+	}
+	// "X vs Y" alone is as often a definition ("weather vs climate") as
+	// a choice; with what the choice is for it is a choice ("Rust vs Go
+	// for a backend"). Without, the depth route decides.
+	return slices.ContainsFunc(inner, func(w string) bool { return w == "vs" || w == "versus" }) &&
+		slices.ContainsFunc(inner, func(w string) bool { return choicePurposes[w] })
+}
+
+// namedChoice reports whether query is a bare "X vs Y" between names,
+// written with capitals ("Terraform vs Pulumi?", "Django versus
+// Rails"): products, schools and people are chosen between, where
+// "weather vs climate" asks for a definition.
+func namedChoice(query string) bool {
+	f := strings.Fields(strings.TrimRight(strings.TrimSpace(query), "?.!"))
+	if len(f) < 3 || len(f) > 5 {
+		return false
+	}
+	for i := 1; i < len(f)-1; i++ {
+		if v := strings.ToLower(strings.TrimSuffix(f[i], ".")); v == "vs" || v == "versus" {
+			return name(f[i-1]) && name(f[i+1])
+		}
+	}
+	return false
+}
+
+// name reports whether w is written as a name: a capital, then at least
+// one lower-case letter ("Pulumi", "GitHub", not "RAM" or "climate").
+func name(w string) bool {
+	r := []rune(w)
+	return len(r) > 1 && unicode.IsUpper(r[0]) && slices.ContainsFunc(r[1:], unicode.IsLower)
 }
 
 // hasCode reports whether q contains pasted code or a stack trace.
@@ -531,10 +598,14 @@ var casualSpellings = map[string]string{
 }
 
 // spellOut replaces chat spellings in normalised words with the words
-// they stand for ("shud abortion be legal"); a leading "y" is "why".
+// they stand for ("shud abortion be legal"), and misspellings of the
+// words the rules look for with those words ("critque", "desgin",
+// "wrth": respell); a leading "y" is "why".
 func spellOut(words []string) []string {
 	for i, w := range words {
 		if full, ok := casualSpellings[w]; ok {
+			words[i] = full
+		} else if full, ok := respell(w); ok {
 			words[i] = full
 		}
 	}
@@ -542,6 +613,90 @@ func spellOut(words []string) []string {
 		words[0] = "why"
 	}
 	return words
+}
+
+// spelledOut returns query's words after spellOut, joined by spaces,
+// and whether spellOut changed any: the depth route embeds the words as
+// they were meant when they were misspelled.
+func spelledOut(query string) (string, bool) {
+	words := strings.Fields(normalise(query))
+	orig := slices.Clone(words)
+	words = spellOut(words)
+	if slices.Equal(words, orig) {
+		return query, false
+	}
+	return strings.Join(slices.DeleteFunc(words, func(w string) bool { return w == "," }), " "), true
+}
+
+// ruleWords are the words the rules look for, which respell restores
+// from a misspelling: the task verbs, the words of open questions, and
+// the commonest words of the cue families, by first letter.
+var ruleWords = func() map[byte][]string {
+	m := map[byte][]string{}
+	add := func(w string) {
+		if len(w) >= 5 && !strings.Contains(w, " ") && !slices.Contains(m[w[0]], w) {
+			m[w[0]] = append(m[w[0]], w)
+		}
+	}
+	for _, ws := range []map[string]bool{taskVerbs, eventVerbs, evaluative, normative} {
+		for w := range ws {
+			add(w)
+		}
+	}
+	for _, w := range []string{"should", "design", "system", "worth", "critique", "criticise", "criticize", "analysis",
+		"compare", "comparison", "explain", "difference", "better", "collapse", "exist", "existence", "determinism",
+		"morality", "capitalism", "socialism", "communism", "democracy", "philosophy", "consciousness", "argument",
+		"architecture", "strategy", "implications", "consequences", "ethics", "justice", "revolution", "empire"} {
+		add(w)
+	}
+	for _, ws := range m {
+		slices.Sort(ws)
+	}
+	return m
+}()
+
+// respell returns the rule word w is a misspelling of: one letter
+// dropped, added, changed or swapped with its neighbour, keeping the
+// first letter (people rarely mistype it) and the last (a change there
+// is more often another form of a word, "cause" and "causes", than a
+// slip; two last letters swapped, "desing", are a slip). Words of five letters or six may not change a letter ("mural"
+// is not "moral", "butter" not "better"), and words of four may only
+// drop a vowel ("wrth", "shld"); shorter words are left alone.
+func respell(w string) (string, bool) {
+	if len(w) < 4 {
+		return "", false
+	}
+	for _, t := range ruleWords[w[0]] {
+		if t != w && oneEdit(w, t) {
+			return t, true
+		}
+	}
+	return "", false
+}
+
+// oneEdit reports whether typed is target with one edit away from its
+// last letter, under respell's limits by typed's length.
+func oneEdit(typed, target string) bool {
+	n, m := len(typed), len(target)
+	i := 0 // the first letter that differs
+	for i < min(n, m) && typed[i] == target[i] {
+		i++
+	}
+	switch {
+	case n == m-1: // a letter dropped
+		return i < n-1 && typed[i:] == target[i+1:] && (n >= 5 || strings.IndexByte("aeiou", target[i]) >= 0)
+	case n < 5:
+		return false
+	case n == m+1: // a letter added
+		return i < m-1 && typed[i+1:] == target[i:]
+	case n == m && i < n-1:
+		if typed[i] == target[i+1] && typed[i+1] == target[i] && typed[i+2:] == target[i+2:] {
+			return true // two letters swapped
+		}
+		// one changed, not next to the end ("analyze", "analyse")
+		return n >= 7 && i < n-2 && typed[i+1:] == target[i+1:]
+	}
+	return false
 }
 
 // firstWords returns a test of whether words start with one of a set's

@@ -107,6 +107,9 @@ var depthExamples = []string{
 	"How come Athens lost the Peloponnesian War?",
 	"Why did the Inca civilisation disappear?",
 	"What drove the scramble for Africa?",
+	"Why did Japan close itself off under the Tokugawa?",
+	"Why did the US drop the atomic bomb on Japan?",
+	"Why did Britain abolish slavery when it did?",
 	// why a society, economy or polity is the way it is
 	"Why are some countries rich and others poor?",
 	"Why is the Middle East so unstable?",
@@ -114,6 +117,8 @@ var depthExamples = []string{
 	"Why has the far right grown in Europe?",
 	"Why do housing prices keep rising?",
 	"Why did wages stagnate while productivity grew?",
+	"Why do people believe conspiracy theories?",
+	"Why is politics so polarised?",
 	// open philosophical or ethical questions
 	"Is free will real?",
 	"Is morality objective?",
@@ -134,6 +139,12 @@ var depthExamples = []string{
 	"Is violence ever justified in protest?",
 	"Does anything really matter?",
 	"Do animals have minds?",
+	"Are we the same person over a whole lifetime?",
+	"Can we trust our senses?",
+	"Is the mind separate from the body?",
+	"Does language shape thought?",
+	"Is the future already fixed?",
+	"Are moral truths universal?",
 	// contested judgements about society and policy
 	"Is capitalism fair?",
 	"Should voting be compulsory?",
@@ -158,6 +169,10 @@ var depthExamples = []string{
 	"Why is the square root of two irrational?",
 	"Why can't you trisect an angle with ruler and compass?",
 	"Why does the diagonal argument work?",
+	"What came before the Big Bang?",
+	"Is there life elsewhere in the universe?",
+	"Is information destroyed in black holes?",
+	"How does the brain store memories?",
 	// one-line system designs
 	"Design Twitter.",
 	"Design Netflix.",
@@ -193,6 +208,9 @@ var depthExamples = []string{
 	"Lease or buy a car?",
 	"Socialism or capitalism?",
 	"Should we use Kubernetes or plain VMs?",
+	"Jenkins vs GitHub Actions?",
+	"Django vs Rails?",
+	"Spark vs Flink for streaming?",
 	// advice with constraints
 	"Should I quit my job to start a company with six months of savings?",
 	"How should I split a $5,000 bonus between debt and savings?",
@@ -200,9 +218,15 @@ var depthExamples = []string{
 	"How do I save for a house on a $40k income in an expensive city?",
 	"Should I go back to university at 40 with two kids?",
 	"How should a small team of 3 split work on a big product launch?",
+	"Is college still worth the cost?",
+	"Is it worth learning to code at 50?",
+	"Should I take a gap year before university?",
+	"Should I refinance now or wait?",
 	// asks for depth after earlier turns
 	"Expand on that in much more detail.",
 	"Dig deeper into the third point.",
+	"Is that plan realistic?",
+	"How would you critique that?",
 }
 
 // shallowExamples are short questions the depth examples are near in
@@ -228,6 +252,11 @@ var shallowExamples = []string{
 	"Why is it called the Big Apple?",
 	"Why do we shake hands?",
 	"Why is the Leaning Tower of Pisa leaning?",
+	"Why do Christians celebrate Christmas?",
+	"Why do brides wear white?",
+	"Why do magnets attract iron?",
+	"Why do we see lightning before thunder?",
+	"What happens if you swallow gum?",
 	// yes/no questions of fact
 	"Is a bat a mammal?",
 	"Can ostriches fly?",
@@ -244,6 +273,8 @@ var shallowExamples = []string{
 	"Are whales mammals?",
 	"Which ocean is the deepest?",
 	"Which city has the most skyscrapers?",
+	"Do dogs see in colour?",
+	"Can owls see during the day?",
 	// how things work, how to do things
 	"How does a refrigerator work?",
 	"How do magnets work?",
@@ -260,6 +291,11 @@ var shallowExamples = []string{
 	"What's the difference between a frog and a toad?",
 	"Describe the water cycle.",
 	"Meaning of the word stoic?",
+	"Hurricane vs typhoon?",
+	"Mitosis vs meiosis?",
+	"Fewer vs less?",
+	"Baking soda vs baking powder?",
+	"HTTP vs HTTPS?",
 	"Summary of Romeo and Juliet?",
 	// quick asks
 	"Convert 10 kilograms to pounds.",
@@ -269,22 +305,51 @@ var shallowExamples = []string{
 	"How do I reverse a list in JavaScript?",
 	"What's 15 times 24?",
 	"Recommend a podcast about history.",
+	"Should I wash new clothes before wearing them?",
+	"Should I turn off my computer at night?",
 	"Hi, how are you?",
 }
 
-// asksForFact reports whether query asks for a fact by its first words:
-// when, where, who, how many/much/old/long/far, what year/date/time, what
-// is/are/was/were (what's), define.
+// depthText is the text the depth route embeds for query: query itself,
+// or its words spelled out when it has chat spellings or misspelled
+// words the rules know ("shud i quit my job" → "should i quit my job").
+func depthText(query string) string {
+	text, _ := spelledOut(query)
+	return text
+}
+
+// bestWay reports whether words ask for the best or a better way to do
+// something ("what's the best way to scale a startup"): advice, which
+// the depth route may weigh, not a fact.
+func bestWay(words []string) bool {
+	for i := 0; i+1 < len(words) && i < 4; i++ {
+		if (words[i] == "best" || words[i] == "better") && (words[i+1] == "way" || words[i+1] == "approach" || words[i+1] == "strategy") {
+			return true
+		}
+	}
+	return false
+}
+
+// asksForFact reports whether query asks for a fact by its first words,
+// after a polite "can you" or "could you": when, where, who, how
+// many/much/old/long/far, what year/date/time, what is/are/was/were
+// (what's), define; but not "what's the best way to…" (bestWay).
 func asksForFact(query string) bool {
 	w := dropFillers(spellOut(strings.Fields(normalise(query))))
+	// A polite opening asks the same: "can you define entropy".
+	for len(w) > 2 && slices.Contains([]string{"can", "could", "would", "will"}, w[0]) && w[1] == "you" {
+		w = dropFillers(w[2:])
+	}
 	at := func(i int, words ...string) bool { return i < len(w) && slices.Contains(words, w[i]) }
 	switch {
-	case at(0, "when", "where", "who", "whom", "whose", "whats", "define", "name", "list"):
+	case at(0, "when", "where", "who", "whom", "whose", "define", "name", "list"):
 		return true
 	case at(0, "how") && at(1, "many", "much", "old", "long", "far", "big", "tall", "large", "often"):
 		return true
 	case at(0, "what", "which") && at(1, "year", "date", "day", "time", "is", "are", "was", "were"):
-		return true
+		return !bestWay(w)
+	case at(0, "whats"):
+		return !bestWay(w)
 	}
 	return false
 }

@@ -103,11 +103,28 @@ func TestAsksForFact(t *testing.T) {
 		{"Why did the Berlin Wall fall?", false},
 		{"What caused the Arab Spring?", false},
 		{"How does a bill become law?", false},
+		{"Can you define osmosis?", true},
+		{"could you tell me when the war ended", false},
+		{"What's the best way to scale a team from 10 to 50?", false},
+		{"What is the best approach to paying off debt?", false},
+		{"What's the capital of Peru?", true},
 		{"", false},
 	}
 	for _, tt := range tests {
 		if got := asksForFact(tt.query); got != tt.want {
 			t.Errorf("asksForFact(%q) = %v; want %v", tt.query, got, tt.want)
+		}
+	}
+}
+
+func TestDepthText(t *testing.T) {
+	for query, want := range map[string]string{
+		"Why did Rome fall?":              "Why did Rome fall?", // nothing to spell out: as typed
+		"shud i quit my job":              "should i quit my job",
+		"desgin a chat sytem, like slack": "design a chat system like slack",
+	} {
+		if got := depthText(query); got != want {
+			t.Errorf("depthText(%q) = %q; want %q", query, got, want)
 		}
 	}
 }

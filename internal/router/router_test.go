@@ -160,6 +160,7 @@ func TestComplexitySignals(t *testing.T) {
 		{"Integrate x e^x dx.", 0, []string{"task verb", "math"}, ""},
 		{"Kafka or RabbitMQ?", 0, []string{"open question"}, ""},
 		{"thx!!", 0, nil, "greeting or small talk"},
+		{"Mass vs weight?", 0, []string{"comparison"}, ""}, // "weight" is not "weigh up"
 	}
 	for _, tt := range tests {
 		sc := complexity(tt.query, tt.history)
@@ -210,6 +211,27 @@ func TestOpenQuestion(t *testing.T) {
 		{"shud abortion be legal", true},
 		{"y did the ussr fall apart", true},
 		{"And why did it collapse?", true},
+		{"Why did the Ming stop sailing?", true},
+		{"Why did my build fail?", false}, // one's own things, not a society's
+		{"Why has inequality widened?", true},
+		{"Why have wages stagnated?", true},
+		{"Why has my laptop slowed down?", false},
+		{"Why has the bread gone stale?", false},
+		{"Is a master's degree worth it?", true},
+		{"Is it worth it?", true},
+		{"Is gold worth more than silver?", false},
+		{"Should gambling ads be outlawed?", true},
+		{"Should eggs be refrigerated?", false},
+		{"What is justice?", true},
+		{"what's the self", true},
+		{"whats better python or java", true},
+		{"What is better, tea or coffee?", true},
+		{"What is utilitarianism?", false},
+		{"What is time dilation?", false},
+		{"Does the end justify the means?", true},
+		{"Weather vs climate?", false}, // "vs" with no purpose: the depth route decides
+		{"Postgres vs MySQL for analytics?", true},
+		{"Alligator vs crocodile, what's the difference?", false},
 	}
 	for _, tt := range tests {
 		words := slices.DeleteFunc(spellOut(strings.Fields(normalise(tt.query))), func(w string) bool { return w == "," })
@@ -253,6 +275,13 @@ func TestSpellOutAndFillers(t *testing.T) {
 		{"can u help me pls", "can you help me please"},
 		{"And, okay, why did it collapse?", "why did it collapse"},
 		{"ok", "ok"}, // all filler: kept
+		{"critque the electoral colege", "critique the electoral colege"},
+		{"desing netflix", "design netflix"},
+		{"is a phd wrth it", "is a phd worth it"},
+		{"does free will exsist", "does free will exist"},
+		{"what caused the crash", "what caused the crash"}, // another form of a rule word, not a slip
+		{"design a rate limiter", "design a rate limiter"},
+		{"butter or margarine", "butter or margarine"},
 	}
 	for _, tt := range tests {
 		words := spellOut(strings.Fields(normalise(tt.query)))
@@ -261,6 +290,51 @@ func TestSpellOutAndFillers(t *testing.T) {
 		}
 		if got := strings.Join(words, " "); got != tt.want {
 			t.Errorf("spellOut and dropFillers(%q) = %q; want %q", tt.query, got, tt.want)
+		}
+	}
+}
+
+func TestOneEdit(t *testing.T) {
+	tests := []struct {
+		typed, target string
+		want          bool
+	}{
+		{"desgin", "design", true},    // swapped
+		{"desing", "design", true},    // swapped at the end
+		{"colapse", "collapse", true}, // dropped
+		{"exsist", "exist", true},     // added
+		{"critque", "critique", true},
+		{"wrth", "worth", true},            // a vowel dropped from four letters
+		{"wrh", "worth", false},            // too short
+		{"sytem", "system", true},          // a consonant dropped from five letters
+		{"mural", "moral", false},          // a letter changed in five letters
+		{"capitolism", "capitalism", true}, // a letter changed in ten
+		{"cause", "causes", false},         // the last letter is another form
+		{"caused", "causes", false},        // the last letter changed
+		{"analyze", "analyse", false},      // next to the end
+		{"design", "design", false},        // no edit
+		{"dezine", "design", false},        // two edits
+		{"limiter", "limited", false},
+	}
+	for _, tt := range tests {
+		if got := oneEdit(tt.typed, tt.target); got != tt.want {
+			t.Errorf("oneEdit(%q, %q) = %v; want %v", tt.typed, tt.target, got, tt.want)
+		}
+	}
+}
+
+func TestNamedChoice(t *testing.T) {
+	for query, want := range map[string]bool{
+		"Terraform vs Pulumi?":           true,
+		"Django versus Rails":            true,
+		"Jenkins vs. GitHub Actions":     true,
+		"Weather vs climate?":            false,
+		"RAM vs ROM?":                    false,
+		"vs":                             false,
+		"Why is P vs NP hard to settle?": false,
+	} {
+		if got := namedChoice(query); got != want {
+			t.Errorf("namedChoice(%q) = %v; want %v", query, got, want)
 		}
 	}
 }
