@@ -69,6 +69,8 @@ type gist struct {
 	movable []bool            // per content word: its place says nothing of its role (see orderSwap)
 	clause  bool              // opens with a question word or an auxiliary: "who…", "does…"
 	passive bool              // a passive voice: "was written", "by whom"
+	polar   bool              // a yes-no question: "can I freeze rice?", not "can you explain X?"
+	how     bool              // asks how (the manner, not a quantity): "how do I freeze rice?"
 }
 
 // Flags of gist.form.
@@ -96,10 +98,12 @@ func gistOf(text string) gist {
 			toks[i] = v
 		}
 	}
+	toks = reframe(toks)
+	toks, caps := abbreviate(toks, capitalised(text))
 	toks = phrasal(toks)
-	caps := capitalised(text)
 	g := gist{role: map[string]string{}, cased: strings.IndexFunc(text, unicode.IsUpper) >= 0, whRole: whRoleOf(toks)}
 	g.clause = len(toks) > 0 && (whWord[toks[0]] || auxiliary[toks[0]])
+	g.polar, g.how = polarOrHow(toks)
 	for i, t := range toks {
 		g.passive = g.passive || t == "by" || (beForm[t] && i+1 < len(toks) && participle(toks[i+1]))
 	}
@@ -118,8 +122,8 @@ func gistOf(text string) gist {
 			g.asks = append(g.asks, "when")
 			skip, marker = i+1, ""
 			continue
-		case t == "one" && i > 0 && (toks[i-1] == "which" || toks[i-1] == "what"):
-			continue // "which one": not a number
+		case t == "one" && i > 0 && (toks[i-1] == "which" || toks[i-1] == "what" || auxiliary[toks[i-1]]):
+			continue // "which one", "should one": not a number
 		case t == "how" && i+1 < len(toks) && howQuantity[toks[i+1]]:
 			g.asks = append(g.asks, "how "+cmp.Or(howSame[toks[i+1]], toks[i+1]))
 			continue
@@ -138,7 +142,7 @@ func gistOf(text string) gist {
 				marker = t
 			}
 			continue
-		case functionWord[t] || whWord[t] || t == "'s":
+		case (functionWord[t] && !mainVerbDo(toks, i)) || whWord[t] || t == "'s":
 			continue
 		}
 		next := ""
@@ -212,6 +216,9 @@ func agreeGists(a, b gist) bool {
 	}
 	if a.whRole != 0 && b.whRole != 0 && a.whRole != b.whRole {
 		return false
+	}
+	if (a.polar && b.how) || (b.polar && a.how) {
+		return false // "can I freeze rice?" is not "how can I freeze rice?"
 	}
 	if !sameForms(a, b) {
 		return false
@@ -559,6 +566,8 @@ func whRoleOf(toks []string) uint8 {
 			return whObject // "who was betrayed (by Caesar)"
 		case beForm[next] && toks[len(toks)-1] == "by":
 			return whSubject // "who was Caesar betrayed by"
+		case t == "who" && beForm[next] && agentNoun(toks[j+1:]):
+			return whSubject // "who was the teacher of Plato" asks who taught Plato
 		case !functionWord[next] && !whWord[next] && !negation[next] && !relation[next] && !isNumber(next) && t != "whom":
 			if t == "what" || t == "which" {
 				// "what eats", not "what time", "which country": a noun
@@ -912,6 +921,7 @@ var synonymGroup = groups(
 	"flu influenza",
 	"stock share",
 	"rid get_rid_of remove eliminate",
+	"do function purpose role job",
 	"find discover",
 	"clean wash",
 )
