@@ -1,6 +1,9 @@
 package cache
 
 import (
+	"slices"
+	"strings"
+
 	"github.com/cato-gateway/cato/internal/embed"
 )
 
@@ -324,4 +327,78 @@ func agentNoun(toks []string) bool {
 	}
 	n := len(toks)
 	return n >= 3 && toks[n-2] == "'s" && !functionWord[toks[n-1]]
+}
+
+// handPhraseIndex indexes the multi-word entries of synonymGroup
+// ("lose_weight", "put_out") by the canonical form of their first word.
+var handPhraseIndex = func() map[string][]handPhrase {
+	m := map[string][]handPhrase{}
+	for w := range synonymGroup {
+		if !strings.Contains(w, "_") {
+			continue
+		}
+		words := strings.Split(w, "_")
+		for i := range words {
+			words[i] = canonical(words[i])
+		}
+		m[words[0]] = append(m[words[0]], handPhrase{words, w})
+	}
+	return m
+}()
+
+type handPhrase struct {
+	words []string // canonical
+	token string   // the key of synonymGroup
+}
+
+// handPhrases joins the words of a multi-word entry of synonymGroup into
+// one token, "lost weight" → "lose_weight", so that it
+// pairs with the entry's synonyms ("shed pounds"). It may reuse toks.
+func handPhrases(toks []string) []string {
+	out := toks[:0]
+	for i := 0; i < len(toks); i++ {
+		var best handPhrase
+		for _, p := range handPhraseIndex[canonical(toks[i])] {
+			if len(p.words) > len(best.words) && len(p.words) <= len(toks)-i && sameCanonical(toks[i:i+len(p.words)], p.words) {
+				best = p
+			}
+		}
+		if best.token == "" {
+			out = append(out, toks[i])
+			continue
+		}
+		out = append(out, best.token)
+		i += len(best.words) - 1
+	}
+	return out
+}
+
+// keywordCounts reads a keyword query that names what a how-many or
+// how-much question counts as that question: "avocado calories" asks
+// "how many calories are in an avocado?", "ounces in a cup" asks "how
+// many ounces are in a cup?". The ask is dropped from the question, with
+// its "many" or "much", when the other is a keyword query (no clause, no
+// question word) that has the counted word. It returns a and b unchanged
+// otherwise; it never writes to them.
+func keywordCounts(a, b gist) (gist, gist) {
+	for _, swap := range []bool{false, true} {
+		if swap {
+			a, b = b, a
+		}
+		if len(a.asks) == 1 && (a.asks[0] == "how many" || a.asks[0] == "how much") && !b.clause && len(b.asks) == 0 && !b.how {
+			// The counted word follows "many" ("much" is a function word).
+			q := canonical(strings.TrimPrefix(a.asks[0], "how "))
+			j := slices.Index(a.content, q)
+			if j+1 < len(a.content) {
+				if _, ok := b.role[a.content[j+1]]; ok {
+					a.asks = nil
+					a = dropContent(a, q)
+				}
+			}
+		}
+		if swap {
+			a, b = b, a
+		}
+	}
+	return a, b
 }

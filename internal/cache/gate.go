@@ -100,7 +100,7 @@ func gistOf(text string) gist {
 	}
 	toks = reframe(toks)
 	toks, caps := abbreviate(toks, capitalised(text))
-	toks = phrasal(toks)
+	toks = phrasal(handPhrases(toks))
 	g := gist{role: map[string]string{}, cased: strings.IndexFunc(text, unicode.IsUpper) >= 0, whRole: whRoleOf(toks)}
 	g.clause = len(toks) > 0 && (whWord[toks[0]] || auxiliary[toks[0]])
 	g.polar, g.how = polarOrHow(toks)
@@ -211,6 +211,7 @@ func gistOf(text string) gist {
 
 func agreeGists(a, b gist) bool {
 	a, b = dimensionAsks(a, b)
+	a, b = keywordCounts(a, b)
 	if a.neg != b.neg || !slices.Equal(a.numbers, b.numbers) || !slices.Equal(a.asks, b.asks) {
 		return false
 	}
@@ -922,6 +923,36 @@ var synonymGroup = groups(
 	"stock share",
 	"rid get_rid_of remove eliminate",
 	"do function purpose role job",
+	"undo revert roll_back",
+	"cost price",
+	"find locate",
+	"reply respond",
+	"edit modify",
+	"grow cultivate",
+	"configure set_up",
+	"calculate compute figure_out",
+	"remove take_off",
+	"reduce lessen cut_back_on cut_down_on",
+	"improve get_better",
+	"care_for look_after take_care_of",
+	"contact get_in_touch reach_out",
+	"extinguish put_out",
+	"turn_off switch_off shut_off",
+	"turn_on switch_on",
+	"disable deactivate turn_off",
+	"enable activate turn_on",
+	"shut_down power_off turn_off",
+	"lose_weight shed_pounds slim_down drop_pounds shed_weight",
+	"gain_weight put_on_weight",
+	"register sign_up enroll",
+	"log_in sign_in",
+	"log_out sign_out",
+	"cancel call_off",
+	"postpone put_off",
+	"discard throw_away",
+	"accelerate speed_up",
+	"decelerate slow_down",
+	"perform carry_out",
 	"find discover",
 	"clean wash",
 )
