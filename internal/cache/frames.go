@@ -155,14 +155,14 @@ func equalWords(a, b []string) bool {
 // expansions (computing, organisations, medicine, money, everyday life),
 // one expansion each, and keeps out those that are also words or have
 // several common expansions (WHO, US, IT, AC, PR, CD, LED, AIDS, PIN, LA,
-// AM): a wrong expansion serves another question, a missing one only
+// AM, IRA, STD): a wrong expansion serves another question, a missing one only
 // misses. Each expansion is read as its abbreviation (see abbreviate),
 // so "What is AWS?" and "What is Amazon Web Services?" ask the same.
 var acronymTable = map[string][]string{
 	// computing
 	"aws": {"amazon web services"}, "gcp": {"google cloud platform"}, "api": {"application programming interface"},
 	"cpu": {"central processing unit"}, "gpu": {"graphics processing unit"}, "ram": {"random access memory"},
-	"rom": {"read only memory"}, "ssd": {"solid state drive"}, "hdd": {"hard disk drive"}, "usb": {"universal serial bus"},
+	"rom": {"read only memory"}, "ssd": {"solid state drive", "solid state disk"}, "hdd": {"hard disk drive", "hard disk", "hard drive"}, "usb": {"universal serial bus"},
 	"vpn": {"virtual private network"}, "dns": {"domain name system"}, "http": {"hypertext transfer protocol"},
 	"https": {"hypertext transfer protocol secure"}, "url": {"uniform resource locator"},
 	"html": {"hypertext markup language"}, "css": {"cascading style sheets"}, "json": {"javascript object notation"},
@@ -198,13 +198,13 @@ var acronymTable = map[string][]string{
 	"ocd": {"obsessive compulsive disorder"}, "hiv": {"human immunodeficiency virus"},
 	"mri": {"magnetic resonance imaging"}, "icu": {"intensive care unit"}, "iq": {"intelligence quotient"},
 	"uti": {"urinary tract infection"}, "ibs": {"irritable bowel syndrome"}, "copd": {"chronic obstructive pulmonary disease"},
-	"std": {"sexually transmitted disease"}, "gmo": {"genetically modified organism"}, "uv": {"ultraviolet"},
+	"gmo": {"genetically modified organism"}, "uv": {"ultraviolet"},
 	"spf": {"sun protection factor"},
 	// work, money, everyday
 	"gdp": {"gross domestic product"}, "ceo": {"chief executive officer"}, "cfo": {"chief financial officer"},
 	"cto": {"chief technology officer"}, "hr": {"human resources"}, "asap": {"as soon as possible"},
 	"diy": {"do it yourself"}, "eta": {"estimated time of arrival"}, "fyi": {"for your information"},
-	"ev": {"electric vehicle"}, "ira": {"individual retirement account"}, "etf": {"exchange traded fund"},
+	"ev": {"electric vehicle"}, "etf": {"exchange traded fund"},
 	"ipo": {"initial public offering"}, "apr": {"annual percentage rate"}, "roi": {"return on investment"},
 	"vat": {"value added tax"}, "mba": {"master of business administration"}, "phd": {"doctor of philosophy"},
 	"gpa": {"grade point average"}, "kpi": {"key performance indicator"}, "rpm": {"revolutions per minute"},
@@ -401,4 +401,23 @@ func keywordCounts(a, b gist) (gist, gist) {
 		}
 	}
 	return a, b
+}
+
+// accents folds the Latin letters with diacritics that English words
+// borrow ("résumé", "café", "naïve") onto the plain letters people also
+// type for them.
+var accents = strings.NewReplacer("á", "a", "à", "a", "â", "a", "ä", "a", "ã", "a", "å", "a", "ç", "c",
+	"é", "e", "è", "e", "ê", "e", "ë", "e", "í", "i", "ì", "i", "î", "i", "ï", "i", "ñ", "n",
+	"ó", "o", "ò", "o", "ô", "o", "ö", "o", "õ", "o", "ú", "u", "ù", "u", "û", "u", "ü", "u",
+	"É", "E", "È", "E", "Á", "A", "À", "A", "Ç", "C", "Ö", "O", "Ü", "U")
+
+// foldAccents returns text with accents folded; text itself when it has
+// none, without allocating.
+func foldAccents(text string) string {
+	for i := 0; i < len(text); i++ {
+		if text[i] >= 0x80 {
+			return accents.Replace(text)
+		}
+	}
+	return text
 }

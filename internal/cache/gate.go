@@ -92,6 +92,7 @@ const (
 func agree(a, b string) bool { return agreeGists(gistOf(a), gistOf(b)) }
 
 func gistOf(text string) gist {
+	text = foldAccents(text)
 	toks := embed.Tokens(text)
 	for i, t := range toks {
 		if v, ok := shorthand[t]; ok {
@@ -856,7 +857,7 @@ var synonymGroup = groups(
 	"fastest quickest",
 	"fix repair mend",
 	"make create build construct produce",
-	"make cook prepare",
+	"make cook prepare recipe",
 	"car automobile vehicle",
 	"film movie",
 	"start begin commence",
@@ -880,7 +881,7 @@ var synonymGroup = groups(
 	"increase raise boost",
 	"improve enhance",
 	"remove delete erase",
-	"install setup",
+	"install setup set_up",
 	"garbage trash rubbish",
 	"vacation holiday",
 	"apartment flat",
@@ -925,7 +926,6 @@ var synonymGroup = groups(
 	"do function purpose role job",
 	"undo revert roll_back",
 	"cost price",
-	"find locate",
 	"reply respond",
 	"edit modify",
 	"grow cultivate",
