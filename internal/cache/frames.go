@@ -239,6 +239,10 @@ func abbreviate(toks []string, caps map[string]uint8) ([]string, map[string]uint
 	out := toks[:0]
 	for i := 0; i < len(toks); i++ {
 		var best expansion
+		if !mayStart(expansionHeads, toks[i]) {
+			out = append(out, toks[i])
+			continue
+		}
 		if cands := expansions[canonical(toks[i])]; len(cands) > 0 {
 			for _, e := range cands {
 				if len(e.words) > len(best.words) && len(e.words) <= len(toks)-i && sameCanonical(toks[i:i+len(e.words)], e.words) {
@@ -357,6 +361,10 @@ type handPhrase struct {
 func handPhrases(toks []string) []string {
 	out := toks[:0]
 	for i := 0; i < len(toks); i++ {
+		if !mayStart(handPhraseHeads, toks[i]) {
+			out = append(out, toks[i])
+			continue
+		}
 		var best handPhrase
 		for _, p := range handPhraseIndex[canonical(toks[i])] {
 			if len(p.words) > len(best.words) && len(p.words) <= len(toks)-i && sameCanonical(toks[i:i+len(p.words)], p.words) {
@@ -420,4 +428,37 @@ func foldAccents(text string) string {
 		}
 	}
 	return text
+}
+
+// expansionHeads and handPhraseHeads hold the first three letters of the
+// first words of expansions and handPhraseIndex: a token that begins
+// otherwise (and whose irregular form does too) starts none of them, and
+// is not stemmed to find out.
+var (
+	expansionHeads = headsOf(func(yield func(string)) {
+		for w := range expansions {
+			yield(w)
+		}
+	})
+	handPhraseHeads = headsOf(func(yield func(string)) {
+		for w := range handPhraseIndex {
+			yield(w)
+		}
+	})
+)
+
+func headsOf(words func(func(string))) map[string]bool {
+	m := map[string]bool{}
+	words(func(w string) { m[w[:min(3, len(w))]] = true })
+	return m
+}
+
+// mayStart reports whether token t may start a phrase of heads: its
+// first three letters, or its irregular form's, are among them.
+func mayStart(heads map[string]bool, t string) bool {
+	if heads[t[:min(3, len(t))]] {
+		return true
+	}
+	v, ok := variant[t]
+	return ok && heads[v[:min(3, len(v))]]
 }
