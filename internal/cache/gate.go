@@ -562,14 +562,17 @@ func whRoleOf(toks []string) uint8 {
 			j++ // "what languages does Google use"
 		}
 		switch next := toks[j]; {
+		case t == "who" && beForm[next] && agentNoun(toks[j+1:]):
+			// "who was the teacher of Plato", "who was Beethoven's
+			// teacher" ask who taught him (before the participle test:
+			// "Beethoven" ends like "written").
+			return whSubject
 		case doAux[next]:
 			return whObject
 		case beForm[next] && j+1 < len(toks) && participle(toks[j+1]):
 			return whObject // "who was betrayed (by Caesar)"
 		case beForm[next] && toks[len(toks)-1] == "by":
 			return whSubject // "who was Caesar betrayed by"
-		case t == "who" && beForm[next] && agentNoun(toks[j+1:]):
-			return whSubject // "who was the teacher of Plato" asks who taught Plato
 		case !functionWord[next] && !whWord[next] && !negation[next] && !relation[next] && !isNumber(next) && t != "whom":
 			if t == "what" || t == "which" {
 				// "what eats", not "what time", "which country": a noun
@@ -937,10 +940,8 @@ var synonymGroup = groups(
 	"care_for look_after take_care_of",
 	"contact get_in_touch reach_out",
 	"extinguish put_out",
-	"turn_off switch_off shut_off",
-	"turn_on switch_on",
-	"disable deactivate turn_off",
-	"enable activate turn_on",
+	"disable deactivate turn_off switch_off shut_off",
+	"enable activate turn_on switch_on",
 	"shut_down power_off turn_off",
 	"lose_weight shed_pounds slim_down drop_pounds shed_weight",
 	"gain_weight put_on_weight",

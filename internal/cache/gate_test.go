@@ -26,6 +26,8 @@ func TestAgree(t *testing.T) {
 		{"What does CRM do?", "What does CRM stand for?", false},
 		{"Who was the teacher of Socrates?", "Who did Socrates teach?", false},
 		{"Who was Plato's teacher?", "Who did Plato teach?", false},
+		{"Who was Haydn's teacher?", "Who taught Haydn?", true},
+		{"Who was Beethoven's teacher?", "Who did Beethoven teach?", false},
 		{"How do I switch off a router?", "How do I turn off a router?", true},
 		{"How do I switch on a router?", "How do I switch off a router?", false},
 		{"How do I lose weight?", "How do I gain weight?", false},
