@@ -26,7 +26,11 @@ var openers = phrases(
 	// announcing a question
 	"quick question", "quick q", "quick one", "a quick question", "one quick question",
 	"i have a question", "i've got a question", "i have a quick question", "question for you",
-	"can i ask", "may i ask", "let me ask", "random question", "silly question", "dumb question", "stupid question",
+	"can i ask", "may i ask", "let me ask", "real quick", "just a quick question", "just curious", "out of curiosity",
+	"i'm just curious", "can someone explain", "can anyone explain", "can someone tell me", "can anyone tell me",
+	"anyone know", "does someone know", "i'm trying to figure out", "i'm trying to find out", "i need help", "need help",
+	"help please", "please explain", "please tell me", "i'd appreciate it if you could tell me",
+	"i would appreciate it if you could tell me", "i'd appreciate it if you could explain", "random question", "silly question", "dumb question", "stupid question",
 	"not sure if you know but", "not sure if you know", "not sure if you can help but", "sorry to bother you but", "sorry but",
 	// asking whether the other knows
 	"do you know", "do you happen to know", "would you know", "would you happen to know", "does anyone know",
@@ -49,7 +53,8 @@ var closers = phrases(
 	"thanks", "thank you", "thanks in advance", "thank you in advance", "thanks a lot", "thank you so much", "thanks so much",
 	"many thanks", "cheers", "ty", "thx", "please", "pls", "plz", "in advance", "much appreciated", "appreciate it",
 	"if you know", "if you can", "if possible", "in simple terms", "in plain english", "in layman's terms", "in simple words",
-	"step by step",
+	"step by step", "let me know", "any help appreciated", "any help is appreciated", "any help would be appreciated",
+	"thank you very much", "thanks guys", "tia", "if anyone knows",
 )
 
 // howOpeners are openers that ask how without the word: "is there a way
@@ -58,7 +63,16 @@ var howOpeners = phrases(
 	"is there a way to", "is there any way to", "is there a way i can", "is there a way you can", "is there a way for me to",
 	"is there an easy way to", "what's the way to", "what is the way to", "what's the procedure to", "what is the procedure to",
 	"how would one", "how does one", "how can one", "how should one", "how could one", "how do one", "how might one",
+	"how do i go about", "how would i go about", "how should i go about", "how can i go about", "how to go about",
+	"how does one go about", "how would one go about", "what's the correct way to", "what is the correct way to",
+	"i'm looking for a way to", "looking for a way to",
 )
+
+// sayOpeners ask for a translation the way "what is" does: "how do you
+// say thank you in Japanese" asks "what is thank you in Japanese". They
+// are read as "what is".
+var sayOpeners = phrases("how do you say", "how do i say", "how would you say", "how to say", "how does one say",
+	"how can i say", "how do they say", "how would i say")
 
 // imperativeVerbs ask for the answer to a question in the imperative
 // when they open it before its object: "list the symptoms of X", "name
@@ -77,6 +91,11 @@ func reframe(toks []string) []string {
 		changed = false
 		if n := howOpeners.prefix(toks); n > 0 {
 			toks = append([]string{"how", "to"}, toks[n:]...)
+			changed = true
+			continue
+		}
+		if n := sayOpeners.prefix(toks); n > 0 && n < len(toks) {
+			toks = append([]string{"what", "is"}, toks[n:]...)
 			changed = true
 			continue
 		}
@@ -209,6 +228,9 @@ var acronymTable = map[string][]string{
 	"vat": {"value added tax"}, "mba": {"master of business administration"}, "phd": {"doctor of philosophy"},
 	"gpa": {"grade point average"}, "kpi": {"key performance indicator"}, "rpm": {"revolutions per minute"},
 	"mph": {"miles per hour"}, "bpm": {"beats per minute"},
+	// short forms of single words
+	"js": {"javascript"}, "k8s": {"kubernetes"}, "tsp": {"teaspoon"}, "tbsp": {"tablespoon"}, "oz": {"ounce"},
+	"kg": {"kilogram"}, "km": {"kilometer", "kilometre"},
 }
 
 // expansions indexes acronymTable's expansions by their first word.
@@ -217,10 +239,30 @@ var expansions = func() map[string][]expansion {
 	for acr, exps := range acronymTable {
 		for _, e := range exps {
 			w := embed.Tokens(e)
+			if len(w) == 1 {
+				continue // see shortForms
+			}
 			for i := range w {
 				w[i] = canonical(w[i])
 			}
 			m[w[0]] = append(m[w[0]], expansion{w, acr})
+		}
+	}
+	return m
+}()
+
+// shortForms maps the abbreviations of acronymTable that stand for one
+// word ("js", "tsp") to that word: they are read the other way round,
+// the word for the abbreviation, so that a misspelt word still pairs
+// ("javscript" / "JavaScript" / "JS").
+var shortForms = func() map[string]string {
+	m := map[string]string{}
+	for acr, exps := range acronymTable {
+		for _, e := range exps {
+			if w := embed.Tokens(e); len(w) == 1 {
+				m[acr] = w[0]
+				break
+			}
 		}
 	}
 	return m
@@ -233,11 +275,19 @@ type expansion struct {
 
 // abbreviate replaces in toks each expansion of acronymTable by its
 // abbreviation, and marks the abbreviation in caps as written in
-// capitals: it names the same thing as the abbreviation does. It may
+// capitals: it names the same thing as the abbreviation does. An
+// abbreviation of one word is replaced by the word instead (shortForms). It may
 // reuse toks and write to caps, which it returns (made when nil).
 func abbreviate(toks []string, caps map[string]uint8) ([]string, map[string]uint8) {
 	out := toks[:0]
 	for i := 0; i < len(toks); i++ {
+		if long, ok := shortForms[toks[i]]; ok {
+			out = append(out, long)
+			if f := caps[toks[i]] & capital; f != 0 {
+				caps[long] |= f // "JS": a name, as "JavaScript" is
+			}
+			continue
+		}
 		var best expansion
 		if !mayStart(expansionHeads, toks[i]) {
 			out = append(out, toks[i])
