@@ -333,10 +333,25 @@ func voiceSwap(a, b gist) bool {
 // dimensions maps a how-quantity ask to the nouns that ask for the same
 // measure: "how deep is X" asks "what is the depth of X".
 var dimensions = map[string][]string{
-	"how long": {"length", "duration"}, "how old": {"age"}, "how far": {"distance"}, "how deep": {"depth"},
+	"how long": {"length", "duration", "lifespan"}, "how old": {"age"}, "how far": {"distance"}, "how deep": {"depth"},
 	"how tall": {"height"}, "how high": {"height", "altitude"}, "how heavy": {"weight", "mass"},
 	"how big": {"size"}, "how large": {"size"}, "how fast": {"speed", "velocity"}, "how often": {"frequency"},
-	"how hot": {"temperature"}, "how cold": {"temperature"}, "how many": {"number"},
+	"how hot": {"temperature"}, "how cold": {"temperature"}, "how many": {"number", "population"},
+	"how much": {"price", "cost"},
+}
+
+// dimensionVerbs are the verbs a how-quantity question asks its noun's
+// measure with: "how much does X cost" is "the price of X", "how many
+// people live in X" "the population of X", "how long do cats live" "the
+// lifespan of a cat". The verb is dropped with the ask; a required one
+// must be there ("how long is a cat" asks its length, not its lifespan;
+// "how many cities are in X" is not its population).
+var dimensionVerbs = map[string]struct {
+	verb     string
+	required bool
+}{
+	"how much price": {"cost", false}, "how much cost": {"cost", false},
+	"how many population": {"live", true}, "how long lifespan": {"live", true},
 }
 
 // dimensionAsks rewrites a how-quantity ask of one gist that the other
@@ -358,8 +373,15 @@ func dimensionAsks(a, b gist) (gist, gist) {
 				if j < 0 || !slices.Contains(b.surface, noun) {
 					continue
 				}
+				dv, withVerb := dimensionVerbs[ask+" "+noun]
+				if withVerb && dv.required && !slices.Contains(a.content, canonical(dv.verb)) {
+					continue
+				}
 				a.asks = slices.Delete(slices.Clone(a.asks), i, i+1)
 				a = dropContent(a, canonical(strings.TrimPrefix(ask, "how ")))
+				if withVerb {
+					a = dropContent(a, canonical(dv.verb))
+				}
 				b = dropContent(b, c, "of")
 				break
 			}
