@@ -65,7 +65,9 @@ var howOpeners = phrases(
 	"how would one", "how does one", "how can one", "how should one", "how could one", "how do one", "how might one",
 	"how do i go about", "how would i go about", "how should i go about", "how can i go about", "how to go about",
 	"how does one go about", "how would one go about", "what's the correct way to", "what is the correct way to",
-	"i'm looking for a way to", "looking for a way to",
+	"i'm looking for a way to", "looking for a way to", "what's the command to", "what is the command to",
+	"what steps should i take to", "what steps do i need to take to", "what do i need to do to", "what do i have to do to",
+	"what should i do to",
 )
 
 // sayOpeners ask for a translation the way "what is" does: "how do you
@@ -84,7 +86,8 @@ var imperativeVerbs = set("list", "name", "state", "outline", "summarize", "summ
 var imperativeObject = set("the", "a", "an", "all", "some", "me", "us", "main", "key")
 
 // reframe takes openers and closers off toks, reads a how-opener as
-// "how" and drops an imperative verb that opens the question. It may
+// "how to" and an imperative verb that opens the question as "what
+// are". It may
 // reuse toks.
 func reframe(toks []string) []string {
 	for changed := true; changed && len(toks) > 0; {
@@ -113,9 +116,9 @@ func reframe(toks []string) []string {
 		}
 	}
 	if len(toks) > 2 && imperativeVerbs[toks[0]] && (imperativeObject[toks[1]] || numberWord[toks[1]] || isNumber(toks[1])) {
-		toks = toks[1:]
+		toks = append([]string{"what", "are"}, toks[1:]...)
 	} else if len(toks) > 2 && toks[0] == "sum" && toks[1] == "up" {
-		toks = toks[2:]
+		toks = append([]string{"what", "are"}, toks[2:]...)
 	}
 	return toks
 }
@@ -511,4 +514,25 @@ func mayStart(heads map[string]bool, t string) bool {
 	}
 	v, ok := variant[t]
 	return ok && heads[v[:min(3, len(v))]]
+}
+
+var (
+	causeWord   = set("cause", "causes", "caused", "reason", "reasons")
+	causeMarker = set("of", "for", "behind")
+)
+
+// causeAsk returns, for the "what" at toks[i], the offset of the cause
+// word when the question asks for a cause the way "why" does: "what
+// causes X", "what caused X", "what is the cause of X", "what are the
+// reasons for X"; 0 otherwise. "What does X cause?" asks for an effect,
+// and "what is the cause" without "of" or "for" names no X.
+func causeAsk(toks []string, i int) int {
+	if i+2 < len(toks) && (toks[i+1] == "causes" || toks[i+1] == "caused") {
+		return 1
+	}
+	if i+4 < len(toks) && (toks[i+1] == "is" || toks[i+1] == "are" || toks[i+1] == "was" || toks[i+1] == "were" || toks[i+1] == "'s") &&
+		toks[i+2] == "the" && causeWord[toks[i+3]] && toks[i+3] != "caused" && causeMarker[toks[i+4]] {
+		return 3
+	}
+	return 0
 }

@@ -123,6 +123,11 @@ func gistOf(text string) gist {
 			g.asks = append(g.asks, "when")
 			skip, marker = i+1, ""
 			continue
+		case t == "what" && causeAsk(toks, i) > 0:
+			// "what causes X", "what is the reason for X" ask why.
+			g.asks = append(g.asks, "why")
+			skip, marker = i+causeAsk(toks, i), ""
+			continue
 		case t == "one" && i > 0 && (toks[i-1] == "which" || toks[i-1] == "what" || auxiliary[toks[i-1]]):
 			continue // "which one", "should one": not a number
 		case t == "how" && i+1 < len(toks) && howQuantity[toks[i+1]]:
