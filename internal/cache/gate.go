@@ -887,7 +887,8 @@ var synonymGroup = groups(
 	"fastest quickest",
 	"fix repair mend",
 	"make create build construct produce",
-	"make cook prepare recipe",
+	"make cook prepare",
+	"make recipe",
 	"car automobile vehicle",
 	"film movie",
 	"start begin commence",
@@ -953,7 +954,12 @@ var synonymGroup = groups(
 	"flu influenza",
 	"stock share",
 	"rid get_rid_of remove eliminate",
-	"do function purpose role job",
+	// "do" as a main verb (mainVerbDo) pairs with each of these, which do
+	// not pair with one another ("a function" is not "a job").
+	"do function",
+	"do purpose",
+	"do role",
+	"do job",
 	"undo revert roll_back",
 	"cost price",
 	"reply respond",

@@ -24,6 +24,8 @@ func TestAgree(t *testing.T) {
 		{"What is the World Trade Organization?", "What is the World Health Organization?", false},
 		{"What does CRM do?", "What is the purpose of CRM?", true},
 		{"What does CRM do?", "What does CRM stand for?", false},
+		{"What is a function?", "What is a job?", false},
+		{"What is a recipe?", "What is cooking?", false},
 		{"Who was the teacher of Socrates?", "Who did Socrates teach?", false},
 		{"Who was Plato's teacher?", "Who did Plato teach?", false},
 		{"Who was Haydn's teacher?", "Who taught Haydn?", true},
