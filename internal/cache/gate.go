@@ -15,8 +15,10 @@ import (
 // The content agreement gate runs after the vector search, on a candidate
 // whose similarity passed the threshold: cosine similarity alone scores a
 // question and its negation, or the same question about another entity,
-// above 0.8. Two questions agree when, after dropping function words and
-// words that do not change what is asked ("explain", "programming"):
+// above 0.8. Two questions agree when, after reading their frames,
+// abbreviations and multi-word synonyms (frames.go: "quick question:",
+// "is there a way to", "AWS", "shed pounds") and dropping function words
+// and words that do not change what is asked ("explain", "programming"):
 //
 //   - they have the same numbers and symbols (2+2 is not 2+3, C++ is not C#),
 //   - the same count of negations (not, never, without, n't…),
