@@ -536,3 +536,21 @@ func causeAsk(toks []string, i int) int {
 	}
 	return 0
 }
+
+var getStem = canonical("get")
+
+// gotFor returns only, the words of one question missing from other,
+// without a synonym of "get" when other dropped its "get" as a frame
+// word and has one word fewer missing (otherOnly): "How do I obtain a
+// visa?" = "How do I get a visa?". It never writes to only.
+func gotFor(only []string, other gist, otherOnly []string) []string {
+	if !other.get || len(only) != len(otherOnly)+1 {
+		return only
+	}
+	for i, x := range only {
+		if synonyms(x, getStem) {
+			return slices.Delete(slices.Clone(only), i, i+1)
+		}
+	}
+	return only
+}

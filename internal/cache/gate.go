@@ -72,6 +72,7 @@ type gist struct {
 	clause  bool              // opens with a question word or an auxiliary: "who…", "does…"
 	passive bool              // a passive voice: "was written", "by whom"
 	polar   bool              // a yes-no question: "can I freeze rice?", not "can you explain X?"
+	get     bool              // "get" was dropped as a frame word ("how do I get a visa")
 	how     bool              // asks how (the manner, not a quantity): "how do I freeze rice?"
 }
 
@@ -172,6 +173,7 @@ func gistOf(text string) gist {
 		if frameStem[c] || (rating[c] && (next == "to" || genericStem[canonical(next)])) {
 			// "the best way to", "a good method": a how-to frame; "the
 			// best laptop" is another question than "a laptop".
+			g.get = g.get || c == getStem
 			continue
 		}
 		if genericStem[c] {
@@ -242,6 +244,7 @@ func agreeGists(a, b gist) bool {
 	// lexicon's look-ups, a cost that grows with their square).
 	onlyA := missing(a.content, b.role)
 	onlyB := missing(b.content, a.role)
+	onlyA, onlyB = gotFor(onlyA, b, onlyB), gotFor(onlyB, a, onlyA)
 	if len(onlyA) != len(onlyB) || len(onlyA) > maxUnpaired {
 		return false
 	}
