@@ -118,8 +118,9 @@ func textReason(toks []string) Reason {
 		case t == "i" || t == "we":
 			// "I'm curious", "I was wondering", "I'd like to know",
 			// "I'd be grateful": a wrapper around the question.
-			if has(i+1, "wonder", "wondered", "'d", "would") || (has(i+1, "am", "'m", "was") && has(i+2, "curious", "wondering", "interested")) {
-				continue
+			if has(i+1, "wonder", "wondered", "'d", "would") || (has(i+1, "am", "'m", "was") && has(i+2, "curious", "wondering", "interested")) ||
+				(has(i+1, "'ve", "have") && has(i+2, "always", "been", "often") && has(i+3, "wondered", "wondering")) {
+				continue // "I've always wondered", "I've been wondering"
 			}
 			if has(i-1, "am", "are", "was", "were", "did", "have", "had") ||
 				has(i+1, "am", "'m", "are", "'re", "was", "were", "have", "'ve", "had", "'d", "said", "told", "asked",
@@ -140,6 +141,9 @@ func textReason(toks []string) Reason {
 		// "Can you tell me…", "Would you say…": a request, not a
 		// reference to what was said.
 		case t == "you" && has(i-1, "can", "could", "would", "will") && has(i+1, "tell", "say", "explain", "give", "show"):
+		// "How do you say X in French?": a generic "you", asking for a
+		// translation.
+		case t == "you" && has(i-2, "how") && has(i-1, "do") && has(i+1, "say"):
 		case t == "you" && has(i+1, "said", "say", "told", "tell", "mentioned", "wrote", "just", "meant", "think", "remember", "gave", "suggested", "recommended"):
 			return ReasonContext
 		case (t == "your" || t == "the" || t == "that") && has(i+1, "answer", "response", "reply", "explanation", "example", "code", "output"):

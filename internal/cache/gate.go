@@ -15,8 +15,10 @@ import (
 // The content agreement gate runs after the vector search, on a candidate
 // whose similarity passed the threshold: cosine similarity alone scores a
 // question and its negation, or the same question about another entity,
-// above 0.8. Two questions agree when, after dropping function words and
-// words that do not change what is asked ("explain", "programming"):
+// above 0.8. Two questions agree when, after reading their frames,
+// abbreviations and multi-word synonyms (frames.go: "quick question:",
+// "is there a way to", "AWS", "shed pounds") and dropping function words
+// and words that do not change what is asked ("explain", "programming"):
 //
 //   - they have the same numbers and symbols (2+2 is not 2+3, C++ is not C#),
 //   - the same count of negations (not, never, without, n't…),
@@ -69,6 +71,9 @@ type gist struct {
 	movable []bool            // per content word: its place says nothing of its role (see orderSwap)
 	clause  bool              // opens with a question word or an auxiliary: "who…", "does…"
 	passive bool              // a passive voice: "was written", "by whom"
+	polar   bool              // a yes-no question: "can I freeze rice?", not "can you explain X?"
+	get     bool              // "get" was dropped as a frame word ("how do I get a visa")
+	how     bool              // asks how (the manner, not a quantity): "how do I freeze rice?"
 }
 
 // Flags of gist.form.
@@ -90,16 +95,19 @@ const (
 func agree(a, b string) bool { return agreeGists(gistOf(a), gistOf(b)) }
 
 func gistOf(text string) gist {
+	text = foldAccents(text)
 	toks := embed.Tokens(text)
 	for i, t := range toks {
 		if v, ok := shorthand[t]; ok {
 			toks[i] = v
 		}
 	}
-	toks = phrasal(toks)
-	caps := capitalised(text)
+	toks = reframe(toks)
+	toks, caps := abbreviate(toks, capitalised(text))
+	toks = phrasal(handPhrases(toks))
 	g := gist{role: map[string]string{}, cased: strings.IndexFunc(text, unicode.IsUpper) >= 0, whRole: whRoleOf(toks)}
 	g.clause = len(toks) > 0 && (whWord[toks[0]] || auxiliary[toks[0]])
+	g.polar, g.how = polarOrHow(toks)
 	for i, t := range toks {
 		g.passive = g.passive || t == "by" || (beForm[t] && i+1 < len(toks) && participle(toks[i+1]))
 	}
@@ -118,8 +126,13 @@ func gistOf(text string) gist {
 			g.asks = append(g.asks, "when")
 			skip, marker = i+1, ""
 			continue
-		case t == "one" && i > 0 && (toks[i-1] == "which" || toks[i-1] == "what"):
-			continue // "which one": not a number
+		case t == "what" && causeAsk(toks, i) > 0:
+			// "what causes X", "what is the reason for X" ask why.
+			g.asks = append(g.asks, "why")
+			skip, marker = i+causeAsk(toks, i), ""
+			continue
+		case t == "one" && i > 0 && (toks[i-1] == "which" || toks[i-1] == "what" || auxiliary[toks[i-1]]):
+			continue // "which one", "should one": not a number
 		case t == "how" && i+1 < len(toks) && howQuantity[toks[i+1]]:
 			g.asks = append(g.asks, "how "+cmp.Or(howSame[toks[i+1]], toks[i+1]))
 			continue
@@ -138,7 +151,7 @@ func gistOf(text string) gist {
 				marker = t
 			}
 			continue
-		case functionWord[t] || whWord[t] || t == "'s":
+		case (functionWord[t] && !mainVerbDo(toks, i)) || whWord[t] || t == "'s":
 			continue
 		}
 		next := ""
@@ -160,6 +173,7 @@ func gistOf(text string) gist {
 		if frameStem[c] || (rating[c] && (next == "to" || genericStem[canonical(next)])) {
 			// "the best way to", "a good method": a how-to frame; "the
 			// best laptop" is another question than "a laptop".
+			g.get = g.get || c == getStem
 			continue
 		}
 		if genericStem[c] {
@@ -207,11 +221,15 @@ func gistOf(text string) gist {
 
 func agreeGists(a, b gist) bool {
 	a, b = dimensionAsks(a, b)
+	a, b = keywordCounts(a, b)
 	if a.neg != b.neg || !slices.Equal(a.numbers, b.numbers) || !slices.Equal(a.asks, b.asks) {
 		return false
 	}
 	if a.whRole != 0 && b.whRole != 0 && a.whRole != b.whRole {
 		return false
+	}
+	if (a.polar && b.how) || (b.polar && a.how) {
+		return false // "can I freeze rice?" is not "how can I freeze rice?"
 	}
 	if !sameForms(a, b) {
 		return false
@@ -226,6 +244,7 @@ func agreeGists(a, b gist) bool {
 	// lexicon's look-ups, a cost that grows with their square).
 	onlyA := missing(a.content, b.role)
 	onlyB := missing(b.content, a.role)
+	onlyA, onlyB = gotFor(onlyA, b, onlyB), gotFor(onlyB, a, onlyA)
 	if len(onlyA) != len(onlyB) || len(onlyA) > maxUnpaired {
 		return false
 	}
@@ -324,10 +343,25 @@ func voiceSwap(a, b gist) bool {
 // dimensions maps a how-quantity ask to the nouns that ask for the same
 // measure: "how deep is X" asks "what is the depth of X".
 var dimensions = map[string][]string{
-	"how long": {"length", "duration"}, "how old": {"age"}, "how far": {"distance"}, "how deep": {"depth"},
+	"how long": {"length", "duration", "lifespan"}, "how old": {"age"}, "how far": {"distance"}, "how deep": {"depth"},
 	"how tall": {"height"}, "how high": {"height", "altitude"}, "how heavy": {"weight", "mass"},
 	"how big": {"size"}, "how large": {"size"}, "how fast": {"speed", "velocity"}, "how often": {"frequency"},
-	"how hot": {"temperature"}, "how cold": {"temperature"}, "how many": {"number"},
+	"how hot": {"temperature"}, "how cold": {"temperature"}, "how many": {"number", "population"},
+	"how much": {"price", "cost"},
+}
+
+// dimensionVerbs are the verbs a how-quantity question asks its noun's
+// measure with: "how much does X cost" is "the price of X", "how many
+// people live in X" "the population of X", "how long do cats live" "the
+// lifespan of a cat". The verb is dropped with the ask; a required one
+// must be there ("how long is a cat" asks its length, not its lifespan;
+// "how many cities are in X" is not its population).
+var dimensionVerbs = map[string]struct {
+	verb     string
+	required bool
+}{
+	"how much price": {"cost", false}, "how much cost": {"cost", false},
+	"how many population": {"live", true}, "how long lifespan": {"live", true},
 }
 
 // dimensionAsks rewrites a how-quantity ask of one gist that the other
@@ -349,8 +383,15 @@ func dimensionAsks(a, b gist) (gist, gist) {
 				if j < 0 || !slices.Contains(b.surface, noun) {
 					continue
 				}
+				dv, withVerb := dimensionVerbs[ask+" "+noun]
+				if withVerb && dv.required && !slices.Contains(a.content, canonical(dv.verb)) {
+					continue
+				}
 				a.asks = slices.Delete(slices.Clone(a.asks), i, i+1)
 				a = dropContent(a, canonical(strings.TrimPrefix(ask, "how ")))
+				if withVerb {
+					a = dropContent(a, canonical(dv.verb))
+				}
 				b = dropContent(b, c, "of")
 				break
 			}
@@ -553,6 +594,11 @@ func whRoleOf(toks []string) uint8 {
 			j++ // "what languages does Google use"
 		}
 		switch next := toks[j]; {
+		case t == "who" && beForm[next] && agentNoun(toks[j+1:]):
+			// "who was the teacher of Plato", "who was Beethoven's
+			// teacher" ask who taught him (before the participle test:
+			// "Beethoven" ends like "written").
+			return whSubject
 		case doAux[next]:
 			return whObject
 		case beForm[next] && j+1 < len(toks) && participle(toks[j+1]):
@@ -847,6 +893,7 @@ var synonymGroup = groups(
 	"fix repair mend",
 	"make create build construct produce",
 	"make cook prepare",
+	"make recipe",
 	"car automobile vehicle",
 	"film movie",
 	"start begin commence",
@@ -870,7 +917,7 @@ var synonymGroup = groups(
 	"increase raise boost",
 	"improve enhance",
 	"remove delete erase",
-	"install setup",
+	"install setup set_up",
 	"garbage trash rubbish",
 	"vacation holiday",
 	"apartment flat",
@@ -912,6 +959,39 @@ var synonymGroup = groups(
 	"flu influenza",
 	"stock share",
 	"rid get_rid_of remove eliminate",
+	// "do" as a main verb (mainVerbDo) pairs with each of these, which do
+	// not pair with one another ("a function" is not "a job").
+	"do function",
+	"do purpose",
+	"do role",
+	"do job",
+	"undo revert roll_back",
+	"cost price",
+	"reply respond",
+	"edit modify",
+	"grow cultivate",
+	"configure set_up",
+	"calculate compute figure_out",
+	"remove take_off",
+	"reduce lessen cut_back_on cut_down_on",
+	"improve get_better",
+	"care_for look_after take_care_of",
+	"contact get_in_touch reach_out",
+	"extinguish put_out",
+	"disable deactivate turn_off switch_off shut_off",
+	"enable activate turn_on switch_on",
+	"shut_down power_off turn_off",
+	"lose_weight shed_pounds slim_down drop_pounds shed_weight",
+	"gain_weight put_on_weight",
+	"register sign_up enroll",
+	"log_in sign_in",
+	"log_out sign_out",
+	"cancel call_off",
+	"postpone put_off",
+	"discard throw_away",
+	"accelerate speed_up",
+	"decelerate slow_down",
+	"perform carry_out",
 	"find discover",
 	"clean wash",
 )

@@ -89,12 +89,12 @@ func TestWorkloadHitRate(t *testing.T) {
 	if os.Getenv("CATO_WORKLOAD") != "" {
 		return
 	}
-	// docs/cache.md reports a hit rate of 0.977 and 50 first-sight hits of
+	// docs/cache.md reports a hit rate of 0.978 and 51 first-sight hits of
 	// 65. The replay is deterministic, so the test allows only ±0.005 on
 	// the rate and ±2 on the first-sight hits: a change to the embedder,
 	// the threshold or the gate that moves them must update the page.
-	if math.Abs(rate-0.977) > 0.005 || firstSeen != 65 || firstSeenHits < 50-2 || firstSeenHits > 50+2 {
-		t.Errorf("hit rate %.3f, first sight of a paraphrase hit %d/%d; docs/cache.md reports 0.977 and 50/65 (±0.005, ±2)",
+	if math.Abs(rate-0.978) > 0.005 || firstSeen != 65 || firstSeenHits < 51-2 || firstSeenHits > 51+2 {
+		t.Errorf("hit rate %.3f, first sight of a paraphrase hit %d/%d; docs/cache.md reports 0.978 and 51/65 (±0.005, ±2)",
 			rate, firstSeenHits, firstSeen)
 	}
 }
