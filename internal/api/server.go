@@ -116,6 +116,10 @@ func (s *Server) Draining() bool { return s.draining.Load() }
 // InFlight returns the number of requests being served.
 func (s *Server) InFlight() int64 { return s.inFlight.Load() }
 
+// Admitted returns the number of client requests holding one of
+// Overload.MaxInFlight's slots: those past admission, their bodies read.
+func (s *Server) Admitted() int64 { return s.clientInFlight.Load() }
+
 // route is one path of Cato's HTTP API: who may call it, and the handler
 // of each method it answers.
 type route struct {
