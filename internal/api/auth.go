@@ -152,8 +152,12 @@ func (s *Server) guard(a access, h http.HandlerFunc) http.Handler {
 				s.writeError(w, r, err)
 				return
 			}
-			telemetry.Set(r.Context(), attribute.String("cato.tenant", k.Tenant))
-			h(w, r.WithContext(context.WithValue(r.Context(), clientKey{}, &k)))
+			if telemetry.Recording(r.Context()) { // Set's arguments would cost an allocation
+				telemetry.Set(r.Context(), attribute.String("cato.tenant", k.Tenant))
+			}
+			rw := responseOf(w) // its field holds the key, not an allocation of its own
+			rw.key = k
+			h(w, r.WithContext(context.WithValue(r.Context(), clientKey{}, &rw.key)))
 		})
 	case admin:
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
