@@ -159,11 +159,11 @@ func (s *Server) chat(w http.ResponseWriter, r *http.Request, body []byte) answe
 	return answeredBy(ans, ans.Response.Message.Content)
 }
 
-// answerBuf is where a non-streamed answer is built: Cato's account of
-// it (the cato member), its routing decision's JSON, and the rewritten
-// answer. One is taken from answerBufs per answer and put back once the
-// answer is written, which is safe because an io.Writer keeps nothing of
-// what it is given; nothing else refers to it.
+// answerBuf is where a non-streamed answer, or a stream's last event, is
+// built: Cato's account of it (the cato member), its routing decision's
+// JSON, and the rewritten answer. One is taken from answerBufs per answer
+// and put back once the answer is written, which is safe because an
+// io.Writer keeps nothing of what it is given; nothing else refers to it.
 type answerBuf struct {
 	meta    openai.Meta
 	routing router.Decision
@@ -466,13 +466,16 @@ func (s *Server) streamChat(w http.ResponseWriter, r *http.Request, q *orchestra
 	// Saving the turn before the stream ends lets the client's next turn
 	// find it.
 	_ = sa.Close()
-	meta := &openai.Meta{
+	ab := getAnswerBuf()
+	defer putAnswerBuf(ab) // after the last event is written: nothing below keeps ab
+	ab.meta = openai.Meta{
 		Model: sa.Model, Cached: sa.Cached, FallbackUsed: sa.FallbackUsed, SessionID: q.SessionID,
-		Routing: routingJSON(sa.Routing), LatencyMS: ms(time.Since(start)), CostUSD: sa.CostUSD(),
+		Routing: ab.routingJSON(sa.Routing), LatencyMS: ms(time.Since(start)), CostUSD: sa.CostUSD(),
 		HiddenStates: hidden, Degraded: sa.Degraded,
 	}
+	meta := &ab.meta
 	if held != nil {
-		catoJSON, err := json.Marshal(meta)
+		catoJSON, err := ab.metaJSON()
 		if err != nil || !sendRaw(held, catoJSON) {
 			return answered{model: sa.Model, text: sa.Text(), err: clientGone(ctx)}
 		}
