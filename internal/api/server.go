@@ -234,7 +234,10 @@ func (s *Server) serve(w *response, r *http.Request) {
 			}
 		}
 	}()
-	r = r.WithContext(requestid.With(r.Context(), id))
+	w.id = id
+	// The context carries the response, which has the id (and, once
+	// guard has authenticated the request, its key: keyOf), in one value.
+	r = r.WithContext(requestid.WithSource(r.Context(), w))
 	if !readsBody(r) {
 		s.arrived(r)
 	}
@@ -310,9 +313,11 @@ type response struct {
 	// paced is the request body's pacing reader (readBody), kept here so
 	// that it takes no allocation of its own.
 	paced pacedBody
-	// key is the client key guard authenticated; the request's context
-	// points to it (keyOf).
-	key keys.Key
+	// id is the request's id (RequestID).
+	id string
+	// key is the client key guard authenticated, when hasKey (keyOf).
+	key    keys.Key
+	hasKey bool
 	// The values of the headers set on every answer, stored here so
 	// that they take no allocation of their own: X-Request-Id (serve),
 	// X-Cato-Model, -Cache and -Route (setCatoHeaders), Content-Type and
@@ -323,6 +328,10 @@ type response struct {
 	catoValues [3]string
 	bodyValues [2]string
 }
+
+// RequestID implements requestid.Source: the request's context carries
+// its response.
+func (w *response) RequestID() string { return w.id }
 
 // release gives back what the request holds in s, once.
 func (w *response) release(s *Server) {
