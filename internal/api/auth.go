@@ -166,7 +166,8 @@ func (s *Server) guard(a access, h http.HandlerFunc) http.Handler {
 				h(w, r)
 				return
 			}
-			h(w, r.WithContext(context.WithValue(r.Context(), clientKey{}, &k)))
+			kc := k // only this path moves the key to the heap
+			h(w, r.WithContext(context.WithValue(r.Context(), clientKey{}, &kc)))
 		})
 	case admin:
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
