@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/cato-gateway/cato/internal/keys"
+	"github.com/cato-gateway/cato/internal/requestid"
 	"github.com/cato-gateway/cato/internal/telemetry"
 	"go.opentelemetry.io/otel/attribute"
 )
@@ -118,6 +119,9 @@ func keyOf(ctx context.Context) *keys.Key {
 	if k, ok := ctx.Value(clientKey{}).(*keys.Key); ok {
 		return k
 	}
+	if rw, ok := requestid.SourceOf(ctx).(*response); ok && rw.hasKey {
+		return &rw.key
+	}
 	return &keys.Key{}
 }
 
@@ -152,8 +156,18 @@ func (s *Server) guard(a access, h http.HandlerFunc) http.Handler {
 				s.writeError(w, r, err)
 				return
 			}
-			telemetry.Set(r.Context(), attribute.String("cato.tenant", k.Tenant))
-			h(w, r.WithContext(context.WithValue(r.Context(), clientKey{}, &k)))
+			if telemetry.Recording(r.Context()) { // Set's arguments would cost an allocation
+				telemetry.Set(r.Context(), attribute.String("cato.tenant", k.Tenant))
+			}
+			if rw := responseOf(w); requestid.SourceOf(r.Context()) == requestid.Source(rw) {
+				// The context carries the response already (serve): the
+				// key goes in it, without a context or request of its own.
+				rw.key, rw.hasKey = k, true
+				h(w, r)
+				return
+			}
+			kc := k // only this path moves the key to the heap
+			h(w, r.WithContext(context.WithValue(r.Context(), clientKey{}, &kc)))
 		})
 	case admin:
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -8,8 +9,10 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/cato-gateway/cato/internal/llm"
@@ -29,8 +32,10 @@ func (s *Server) readBody(w http.ResponseWriter, r *http.Request) ([]byte, error
 	// The body is not closed here (the server does that), so neither
 	// reader needs a Close of its own.
 	var body io.ReadCloser = r.Body
+	rw := responseOf(w)
 	if o := s.opt.Overload; o.BodyMinRate > 0 {
-		p := &pacedBody{r: r.Body, rc: http.NewResponseController(w), start: time.Now(), grace: o.BodyGrace, rate: o.BodyMinRate, size: r.ContentLength}
+		p := &rw.paced // a request's body is read once
+		*p = pacedBody{r: r.Body, w: w, start: time.Now(), grace: o.BodyGrace, rate: o.BodyMinRate, size: r.ContentLength}
 		defer p.done()
 		body = p
 	}
@@ -43,9 +48,7 @@ func (s *Server) readBody(w http.ResponseWriter, r *http.Request) ([]byte, error
 		budget = nil
 	}
 	b, took, err := budgetedRead(http.MaxBytesReader(w, body, s.opt.MaxBodyBytes), limit, budget)
-	if took > 0 {
-		responseOf(w).onDone(func() { s.bodies.Release(took) })
-	}
+	rw.bodyShare += took // given back by response.release
 	if err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
@@ -131,26 +134,87 @@ func (s *Server) chat(w http.ResponseWriter, r *http.Request, body []byte) answe
 	}
 	s.setCatoHeaders(w, ans.Model, ans.CacheOutcome, ans.Routing)
 	id := "chatcmpl-" + requestID(r.Context())
-	meta := &openai.Meta{
+	ab := getAnswerBuf()
+	defer putAnswerBuf(ab) // after the answer is written: nothing below keeps ab
+	ab.meta = openai.Meta{
 		Model: ans.Model, Cached: ans.Cached, FallbackUsed: ans.FallbackUsed, SessionID: session,
-		Routing: routingJSON(ans.Routing), LatencyMS: ms(time.Since(start)), CostUSD: ans.CostUSD,
+		Routing: ab.routingJSON(ans.Routing), LatencyMS: ms(time.Since(start)), CostUSD: ans.CostUSD,
 		HiddenStates: ans.Response.HiddenStates, Degraded: ans.Degraded,
 	}
 	if raw := ans.Response.Raw; raw != nil {
 		// An OpenAI-compatible upstream's answer goes back as it came,
 		// every choice and field included (docs/api.md).
-		if catoJSON, err := json.Marshal(meta); err == nil {
+		if catoJSON, err := ab.metaJSON(); err == nil {
 			rw := openai.Rewrite{ID: id, Model: ans.Model, KeepModel: !orchestrator.IsAuto(req.Model), Cato: catoJSON}
-			if b, ok := openai.AppendRewritten(make([]byte, 0, len(raw)+len(catoJSON)+64), raw, &rw); ok {
+			if b, ok := openai.AppendRewritten(slices.Grow(ab.out[:0], len(raw)+len(catoJSON)+64), raw, &rw); ok {
+				ab.out = b
 				writeBody(w, http.StatusOK, b)
 				return answeredBy(ans, ans.Response.Message.Content)
 			}
 		}
 	}
 	out := openai.NewChatResponse(id, start.Unix(), ans.Model, ans.Response)
-	out.Cato = meta
+	out.Cato = &ab.meta
 	writeJSON(w, http.StatusOK, out)
 	return answeredBy(ans, ans.Response.Message.Content)
+}
+
+// answerBuf is where a non-streamed answer, or a stream's last event, is
+// built: Cato's account of it (the cato member), its routing decision's
+// JSON, and the rewritten answer. One is taken from answerBufs per answer
+// and put back once the answer is written, which is safe because an
+// io.Writer keeps nothing of what it is given; nothing else refers to it.
+type answerBuf struct {
+	meta    openai.Meta
+	routing router.Decision
+	// routingBuf and metaBuf hold the JSON of routing and meta.
+	routingBuf, metaBuf bytes.Buffer
+	out                 []byte
+}
+
+var answerBufs = sync.Pool{New: func() any { return new(answerBuf) }}
+
+// maxPooledAnswer caps the buffers kept for reuse: a rare long answer's
+// buffer goes to the garbage collector rather than staying in the pool.
+const maxPooledAnswer = 64 << 10
+
+func getAnswerBuf() *answerBuf { return answerBufs.Get().(*answerBuf) }
+
+func putAnswerBuf(b *answerBuf) {
+	// What meta and routing point to (hidden states, fallbacks) is not
+	// kept alive by the pool.
+	b.meta, b.routing = openai.Meta{}, router.Decision{}
+	if cap(b.out) > maxPooledAnswer {
+		b.out = nil
+	}
+	if b.routingBuf.Cap() > maxPooledAnswer || b.metaBuf.Cap() > maxPooledAnswer {
+		return
+	}
+	answerBufs.Put(b)
+}
+
+// routingJSON returns what the function routingJSON returns for d, in
+// b's buffer: valid until b is put back.
+func (b *answerBuf) routingJSON(d router.Decision) json.RawMessage {
+	b.routing = d
+	if b.routing.Fallbacks == nil {
+		b.routing.Fallbacks = []string{}
+	}
+	b.routingBuf.Reset()
+	if err := json.NewEncoder(&b.routingBuf).Encode(&b.routing); err != nil {
+		return nil // as json.Marshal's result on error
+	}
+	return bytes.TrimSuffix(b.routingBuf.Bytes(), []byte("\n"))
+}
+
+// metaJSON is json.Marshal(&b.meta), in b's buffer: an Encoder writes the
+// same bytes as Marshal, and a newline, without Marshal's copy.
+func (b *answerBuf) metaJSON() ([]byte, error) {
+	b.metaBuf.Reset()
+	if err := json.NewEncoder(&b.metaBuf).Encode(&b.meta); err != nil {
+		return nil, err
+	}
+	return bytes.TrimSuffix(b.metaBuf.Bytes(), []byte("\n")), nil
 }
 
 // shadowChat answers a chat completion the legacy side served on the new
@@ -181,10 +245,12 @@ func shadowAnswer(a *orchestrator.Answer, err error, start time.Time) rollout.An
 // setCatoHeaders sets the headers of an answer on the new side; the
 // handler has set X-Cato-Side already, so that errors carry it too.
 func (s *Server) setCatoHeaders(w http.ResponseWriter, model, cache string, d router.Decision) {
-	// One backing array for the three values, where Header.Set would
-	// allocate one each; the keys are in canonical form, as Set writes them.
-	v := [...]string{model, cache, routeHeader(d)}
-	vals := v[:]
+	// The request's own storage for the three values, where Header.Set
+	// would allocate one each; the keys are in canonical form, as Set
+	// writes them.
+	rw := responseOf(w)
+	rw.catoValues = [...]string{model, cache, routeHeader(d)}
+	vals := rw.catoValues[:]
 	h := w.Header()
 	h["X-Cato-Model"] = vals[0:1:1]
 	h["X-Cato-Cache"] = vals[1:2:2]
@@ -233,6 +299,16 @@ func routingJSON(d router.Decision) json.RawMessage {
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 
+// Header values of a server-sent event answer, shared by every stream:
+// net/http only reads header values, and Header.Set would allocate one
+// per value per request. The keys they go under are canonical, as Set
+// writes them.
+var (
+	eventStreamHeader = []string{"text/event-stream"}
+	noCacheHeader     = []string{"no-cache"}
+	noHeader          = []string{"no"}
+)
+
 // startStream asks the orchestrator for q's stream and, when it has one,
 // sends the headers of a server-sent event answer. An error before the
 // stream is answered as any error and returned; the caller closes the
@@ -245,9 +321,9 @@ func (s *Server) startStream(w http.ResponseWriter, r *http.Request, q *orchestr
 	}
 	s.setCatoHeaders(w, sa.Model, sa.CacheOutcome, sa.Routing)
 	h := w.Header()
-	h.Set("Content-Type", "text/event-stream")
-	h.Set("Cache-Control", "no-cache")
-	h.Set("X-Accel-Buffering", "no")
+	h["Content-Type"] = eventStreamHeader
+	h["Cache-Control"] = noCacheHeader
+	h["X-Accel-Buffering"] = noHeader
 	w.WriteHeader(http.StatusOK)
 	return sa, nil
 }
@@ -390,13 +466,16 @@ func (s *Server) streamChat(w http.ResponseWriter, r *http.Request, q *orchestra
 	// Saving the turn before the stream ends lets the client's next turn
 	// find it.
 	_ = sa.Close()
-	meta := &openai.Meta{
+	ab := getAnswerBuf()
+	defer putAnswerBuf(ab) // after the last event is written: nothing below keeps ab
+	ab.meta = openai.Meta{
 		Model: sa.Model, Cached: sa.Cached, FallbackUsed: sa.FallbackUsed, SessionID: q.SessionID,
-		Routing: routingJSON(sa.Routing), LatencyMS: ms(time.Since(start)), CostUSD: sa.CostUSD(),
+		Routing: ab.routingJSON(sa.Routing), LatencyMS: ms(time.Since(start)), CostUSD: sa.CostUSD(),
 		HiddenStates: hidden, Degraded: sa.Degraded,
 	}
+	meta := &ab.meta
 	if held != nil {
-		catoJSON, err := json.Marshal(meta)
+		catoJSON, err := ab.metaJSON()
 		if err != nil || !sendRaw(held, catoJSON) {
 			return answered{model: sa.Model, text: sa.Text(), err: clientGone(ctx)}
 		}

@@ -283,10 +283,12 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 
 // writeBody answers with the JSON document b and a newline.
 func writeBody(w http.ResponseWriter, status int, b []byte) {
-	// One backing array for both values, where Header.Set would allocate
-	// one each; the keys are in canonical form, as Set writes them.
-	hv := [...]string{"application/json", strconv.Itoa(len(b) + 1)}
-	vals := hv[:]
+	// The request's own storage for both values, where Header.Set would
+	// allocate one each; the keys are in canonical form, as Set writes
+	// them.
+	rw := responseOf(w)
+	rw.bodyValues = [...]string{"application/json", strconv.Itoa(len(b) + 1)}
+	vals := rw.bodyValues[:]
 	h := w.Header()
 	h["Content-Type"] = vals[0:1:1]
 	h["Content-Length"] = vals[1:2:2]

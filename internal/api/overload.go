@@ -111,7 +111,7 @@ func (s *Server) takeSlot(w http.ResponseWriter) error {
 		s.clientInFlight.Add(-1)
 		return s.overloaded("in_flight", "the gateway is serving as many requests as it allows (server.max_in_flight)")
 	}
-	responseOf(w).onDone(func() { s.clientInFlight.Add(-1) })
+	responseOf(w).slot = true // given back by response.release
 	return nil
 }
 
@@ -199,8 +199,10 @@ func newBodyBudget(bytes int64) *semaphore.Weighted {
 // of falling behind, whatever the body's size. Once the body is read the
 // deadline is lifted, for the rest of the request.
 type pacedBody struct {
-	r     io.Reader
-	rc    *http.ResponseController
+	r io.Reader
+	// w is the request's ResponseWriter, whose connection's read
+	// deadline moves.
+	w     http.ResponseWriter
 	start time.Time
 	grace time.Duration
 	rate  int64
@@ -215,7 +217,7 @@ func (p *pacedBody) Read(b []byte) (int, error) {
 		next = p.size
 	}
 	allow := p.grace + time.Duration(float64(next)/float64(p.rate)*float64(time.Second))
-	if err := p.rc.SetReadDeadline(p.start.Add(allow)); err != nil && !errors.Is(err, http.ErrNotSupported) {
+	if err := p.setReadDeadline(p.start.Add(allow)); err != nil && !errors.Is(err, http.ErrNotSupported) {
 		return 0, err
 	}
 	n, err := p.r.Read(b)
@@ -228,4 +230,10 @@ func (p *pacedBody) Close() error { return nil }
 
 // done lifts the deadline: the rest of the request is bounded by the
 // server's own timeouts and the client's context, not by the body's pace.
-func (p *pacedBody) done() { _ = p.rc.SetReadDeadline(time.Time{}) }
+func (p *pacedBody) done() { _ = p.setReadDeadline(time.Time{}) }
+
+// setReadDeadline sets the connection's read deadline. The controller is
+// made per call: it does not escape, so it costs no allocation.
+func (p *pacedBody) setReadDeadline(t time.Time) error {
+	return http.NewResponseController(p.w).SetReadDeadline(t)
+}

@@ -190,9 +190,14 @@ func (e *twoSided[T]) serveLegacy(w *response, r *http.Request, req T, chat []by
 	return ans.Text
 }
 
+// newSide is the X-Cato-Side value of a new-side answer, shared by every
+// answer (net/http only reads header values; HeaderSide is canonical, as
+// Header.Set would write it), where Set allocates one per request.
+var newSide = []string{rollout.SideNew.String()}
+
 // serveNew answers on the new side and reports the answer.
 func (e *twoSided[T]) serveNew(w *response, r *http.Request, req T, chat []byte, start time.Time) answered {
-	w.Header().Set(rollout.HeaderSide, rollout.SideNew.String())
+	w.Header()[rollout.HeaderSide] = newSide
 	e.s.opt.Metrics.RolloutRequests.WithLabelValues("new").Inc()
 	res := e.answer(w, r, req)
 	ro := e.s.opt.Rollout

@@ -16,6 +16,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/cato-gateway/cato/internal/keys"
 	"github.com/cato-gateway/cato/internal/metrics"
 	"github.com/cato-gateway/cato/internal/openai"
 	"github.com/cato-gateway/cato/internal/orchestrator"
@@ -204,13 +205,12 @@ func (s *Server) serve(w *response, r *http.Request) {
 	if !validRequestID(id) {
 		id = newRequestID()
 	}
-	w.Header().Set("X-Request-Id", id)
+	w.idValue[0] = id
+	w.Header()["X-Request-Id"] = w.idValue[:] // as Header.Set, without its allocation
 	s.inFlight.Add(1)
 	s.opt.Metrics.InFlight.Inc()
 	defer func() {
-		for _, f := range w.done {
-			f()
-		}
+		w.release(s)
 		s.inFlight.Add(-1)
 		s.opt.Metrics.InFlight.Dec()
 		defer func() { telemetry.Status(r.Context(), w.status) }() // after a panic's answer
@@ -238,7 +238,10 @@ func (s *Server) serve(w *response, r *http.Request) {
 			}
 		}
 	}()
-	r = r.WithContext(requestid.With(r.Context(), id))
+	w.id = id
+	// The context carries the response, which has the id (and, once
+	// guard has authenticated the request, its key: keyOf), in one value.
+	r = r.WithContext(requestid.WithSource(r.Context(), w))
 	if !readsBody(r) {
 		s.arrived(r)
 	}
@@ -302,15 +305,49 @@ type response struct {
 	// aborted asks ServeHTTP to abort the answer once the handlers have
 	// returned.
 	aborted bool
-	// done run when the request ends (a body budget's share released).
-	done []func()
 	// admitPending: the request has a body and is counted against
 	// Overload.MaxInFlight only once readBody has read it.
 	admitPending bool
+	// What the request holds until it ends, given back by release: its
+	// share of the body budget, in bytes, and whether it holds one of
+	// Overload.MaxInFlight's slots. Fields rather than closures to run at
+	// the end, which would cost allocations per request.
+	bodyShare int64
+	slot      bool
+	// paced is the request body's pacing reader (readBody), kept here so
+	// that it takes no allocation of its own.
+	paced pacedBody
+	// id is the request's id (RequestID).
+	id string
+	// key is the client key guard authenticated, when hasKey (keyOf).
+	key    keys.Key
+	hasKey bool
+	// The values of the headers set on every answer, stored here so
+	// that they take no allocation of their own: X-Request-Id (serve),
+	// X-Cato-Model, -Cache and -Route (setCatoHeaders), Content-Type and
+	// Content-Length (writeBody). Each header's slice has capacity one,
+	// so that an Add to it copies rather than overwrites its neighbour;
+	// setting an array's values again changes the header as Set would.
+	idValue    [1]string
+	catoValues [3]string
+	bodyValues [2]string
 }
 
-// onDone has f run when the request ends.
-func (w *response) onDone(f func()) { w.done = append(w.done, f) }
+// RequestID implements requestid.Source: the request's context carries
+// its response.
+func (w *response) RequestID() string { return w.id }
+
+// release gives back what the request holds in s, once.
+func (w *response) release(s *Server) {
+	if w.bodyShare > 0 {
+		s.bodies.Release(w.bodyShare)
+		w.bodyShare = 0
+	}
+	if w.slot {
+		s.clientInFlight.Add(-1)
+		w.slot = false
+	}
+}
 
 // responseOf returns the *response ServeHTTP made for the request w
 // belongs to. Handlers are reached only through ServeHTTP, so there is

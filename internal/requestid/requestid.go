@@ -16,10 +16,34 @@ func With(ctx context.Context, id string) context.Context {
 	return context.WithValue(ctx, key{}, id)
 }
 
+// Source is what a context may carry in place of the id itself: a value
+// that has it, such as a request's own state, so that carrying the id
+// costs no allocation of its own (a string in a context is one).
+type Source interface {
+	RequestID() string
+}
+
+// WithSource returns ctx carrying s, whose RequestID is the id.
+func WithSource(ctx context.Context, s Source) context.Context {
+	return context.WithValue(ctx, key{}, s)
+}
+
 // From returns the id ctx carries, or "".
 func From(ctx context.Context) string {
-	id, _ := ctx.Value(key{}).(string)
-	return id
+	switch v := ctx.Value(key{}).(type) {
+	case string:
+		return v
+	case Source:
+		return v.RequestID()
+	}
+	return ""
+}
+
+// SourceOf returns the Source ctx carries; nil when it carries none, or
+// carries the id as a string (With).
+func SourceOf(ctx context.Context) Source {
+	s, _ := ctx.Value(key{}).(Source)
+	return s
 }
 
 // Handler adds a "request_id" attribute to records whose context carries

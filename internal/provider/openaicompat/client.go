@@ -44,6 +44,10 @@ type Client struct {
 	chat string // the chat completions URL
 	// bearer is the Authorization header's value, nil without an API key.
 	bearer []string
+	// proto is a chat completion request without context, body or
+	// header, parsed once: each call's request is a copy of it (see
+	// newChatRequest). Nil when the URL does not parse.
+	proto *http.Request
 }
 
 // New returns a client for the model described by opt.
@@ -52,6 +56,9 @@ func New(opt Options) *Client {
 		opt.HTTP = http.DefaultClient
 	}
 	c := &Client{opt: opt, chat: strings.TrimRight(opt.BaseURL, "/") + "/chat/completions"}
+	if p, err := http.NewRequest(http.MethodPost, c.chat, nil); err == nil {
+		c.proto = p // else each call fails as NewRequestWithContext does
+	}
 	if opt.APIKey != "" {
 		c.bearer = []string{"Bearer " + opt.APIKey}
 	}
@@ -173,7 +180,7 @@ func (c *Client) post(ctx context.Context, r *llm.Request, stream bool) (*http.R
 	if err != nil {
 		return nil, &provider.Error{Model: c.opt.Name, StatusCode: http.StatusBadRequest, Code: provider.CodeInvalidRequest, Err: err}
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.chat, bytes.NewReader(body))
+	req, err := c.newChatRequest(ctx, body)
 	if err != nil {
 		return nil, &provider.Error{Model: c.opt.Name, StatusCode: http.StatusBadGateway, Code: provider.CodeBadUpstreamURL, Err: err}
 	}
@@ -192,6 +199,48 @@ func (c *Client) post(ctx context.Context, r *llm.Request, stream bool) (*http.R
 	}
 	return resp, nil
 }
+
+// newChatRequest returns what http.NewRequestWithContext(ctx, "POST",
+// c.chat, bytes.NewReader(body)) returns, in fewer allocations: the URL
+// is parsed once, in New, and shared by every request (net/http and
+// Cato's transports only read a request's URL, and a RoundTripper that
+// changes a request clones it first, URL included), and the body takes
+// two allocations where a bytes.Reader's takes three.
+func (c *Client) newChatRequest(ctx context.Context, body []byte) (*http.Request, error) {
+	var req *http.Request
+	if c.proto == nil || ctx == nil {
+		r, err := http.NewRequestWithContext(ctx, http.MethodPost, c.chat, nil)
+		if err != nil {
+			return nil, err
+		}
+		req = r
+	} else {
+		req = c.proto.WithContext(ctx)
+		req.Header = make(http.Header)
+	}
+	rb := newRequestBody(body)
+	req.Body, req.GetBody, req.ContentLength = rb, rb.again, int64(len(body))
+	return req, nil
+}
+
+// requestBody is an upstream request's body: the encoded request, read
+// once per try. again gives the transport a fresh copy to send again (a
+// retry on a reused connection that broke, a redirect).
+type requestBody struct {
+	bytes.Reader
+	b []byte
+}
+
+func newRequestBody(b []byte) *requestBody {
+	rb := &requestBody{b: b}
+	rb.Reset(b)
+	return rb
+}
+
+// Close does nothing: the body is in memory.
+func (*requestBody) Close() error { return nil }
+
+func (rb *requestBody) again() (io.ReadCloser, error) { return newRequestBody(rb.b), nil }
 
 // transportError classifies a failure to reach the server or read its
 // answer. The caller's own cancellation is returned as it is.
