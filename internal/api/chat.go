@@ -135,7 +135,7 @@ func (s *Server) chat(w http.ResponseWriter, r *http.Request, body []byte) answe
 	s.setCatoHeaders(w, ans.Model, ans.CacheOutcome, ans.Routing)
 	id := "chatcmpl-" + requestID(r.Context())
 	ab := getAnswerBuf()
-	defer putAnswerBuf(ab) // after the answer is written: nothing below keeps ab
+	defer putAnswerBuf(r.Context(), ab) // after the answer is written: nothing below keeps ab
 	ab.meta = openai.Meta{
 		Model: ans.Model, Cached: ans.Cached, FallbackUsed: ans.FallbackUsed, SessionID: session,
 		Routing: ab.routingJSON(ans.Routing), LatencyMS: ms(time.Since(start)), CostUSD: ans.CostUSD,
@@ -180,7 +180,14 @@ const maxPooledAnswer = 64 << 10
 
 func getAnswerBuf() *answerBuf { return answerBufs.Get().(*answerBuf) }
 
-func putAnswerBuf(b *answerBuf) {
+// putAnswerBuf puts b back for reuse, unless the request's context ended
+// first: when an HTTP/2 client resets its stream, the server's Write may
+// return while its frame writer is still copying the bytes, so a buffer
+// whose write was cut short goes to the garbage collector instead.
+func putAnswerBuf(ctx context.Context, b *answerBuf) {
+	if ctx.Err() != nil {
+		return
+	}
 	// What meta and routing point to (hidden states, fallbacks) is not
 	// kept alive by the pool.
 	b.meta, b.routing = openai.Meta{}, router.Decision{}
@@ -467,7 +474,7 @@ func (s *Server) streamChat(w http.ResponseWriter, r *http.Request, q *orchestra
 	// find it.
 	_ = sa.Close()
 	ab := getAnswerBuf()
-	defer putAnswerBuf(ab) // after the last event is written: nothing below keeps ab
+	defer putAnswerBuf(ctx, ab) // after the last event is written: nothing below keeps ab
 	ab.meta = openai.Meta{
 		Model: sa.Model, Cached: sa.Cached, FallbackUsed: sa.FallbackUsed, SessionID: q.SessionID,
 		Routing: ab.routingJSON(sa.Routing), LatencyMS: ms(time.Since(start)), CostUSD: sa.CostUSD(),
