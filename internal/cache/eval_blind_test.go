@@ -1,11 +1,10 @@
 package cache
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
-	"os"
 	"strings"
 	"testing"
+
+	"github.com/cato-gateway/cato/internal/evalset"
 )
 
 // The second held-out pair set; testdata/README.md says how it was
@@ -23,13 +22,7 @@ const (
 // and that no pair repeats a pair of the dev set or of the first held-out
 // set, in either order. It does not run the cache on the pairs.
 func TestHeldOut2Frozen(t *testing.T) {
-	raw, err := os.ReadFile(heldout2PairsFile)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if sum := sha256.Sum256(raw); hex.EncodeToString(sum[:]) != heldout2PairsSHA256 {
-		t.Errorf("%s has SHA-256 %x; want %s: the held-out set is frozen (see testdata/README.md)", heldout2PairsFile, sum, heldout2PairsSHA256)
-	}
+	evalset.Frozen(t, heldout2PairsFile, heldout2PairsSHA256)
 	// loadPairs fails on a line that does not parse, an unknown kind, a
 	// label that does not match its kind or an empty question.
 	pairs := loadPairs(t, heldout2PairsFile)
@@ -41,8 +34,6 @@ func TestHeldOut2Frozen(t *testing.T) {
 		}
 	}
 	own := map[string]bool{}
-	hits := 0
-	kinds := map[string]int{}
 	for _, p := range pairs {
 		key := strings.ToLower(p.A + "\n" + p.B)
 		if f, dup := seen[key]; dup {
@@ -55,17 +46,6 @@ func TestHeldOut2Frozen(t *testing.T) {
 			t.Errorf("%q / %q: the two questions are the same", p.A, p.B)
 		}
 		own[key] = true
-		if p.Hit {
-			hits++
-		}
-		kinds[p.Kind]++
 	}
-	if len(pairs) < 420 || hits*100 < len(pairs)*45 || hits*100 > len(pairs)*55 {
-		t.Errorf("%d pairs, %d should hit; want at least 420, 45–55%% of them hits", len(pairs), hits)
-	}
-	for k := range pairKinds {
-		if kinds[k] < 15 {
-			t.Errorf("kind %s has %d pairs; want at least 15", k, kinds[k])
-		}
-	}
+	checkBalance(t, pairs, 420, 15)
 }

@@ -4,8 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"hash/fnv"
@@ -18,6 +16,7 @@ import (
 	"text/tabwriter"
 
 	"github.com/cato-gateway/cato/internal/embed"
+	"github.com/cato-gateway/cato/internal/evalset"
 	"github.com/cato-gateway/cato/internal/vectorindex"
 )
 
@@ -103,13 +102,7 @@ func heldOut(p pair) bool {
 // the split of both files against heldOut, so that no pair moves between
 // the sets and the held-out set is not edited.
 func TestPairSetsFrozen(t *testing.T) {
-	raw, err := os.ReadFile(heldoutPairsFile)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if sum := sha256.Sum256(raw); hex.EncodeToString(sum[:]) != heldoutPairsSHA256 {
-		t.Errorf("%s has SHA-256 %x; want %s: the held-out set is frozen (see testdata/README.md)", heldoutPairsFile, sum, heldoutPairsSHA256)
-	}
+	evalset.Frozen(t, heldoutPairsFile, heldoutPairsSHA256)
 	dev, held := loadPairs(t, devPairsFile), loadPairs(t, heldoutPairsFile)
 	seen := map[string]string{}
 	for _, set := range []struct {
@@ -129,21 +122,27 @@ func TestPairSetsFrozen(t *testing.T) {
 			seen[strings.ToLower(p.A+"\n"+p.B)] = set.file
 		}
 	}
-	all := append(slices.Clone(dev), held...)
+	checkBalance(t, append(slices.Clone(dev), held...), 800, 25)
+}
+
+// checkBalance fails t unless pairs holds at least minPairs pairs, 45–55%
+// of them paraphrases, and at least minPerKind of every kind.
+func checkBalance(t *testing.T, pairs []pair, minPairs, minPerKind int) {
+	t.Helper()
 	hits := 0
 	kinds := map[string]int{}
-	for _, p := range all {
+	for _, p := range pairs {
 		if p.Hit {
 			hits++
 		}
 		kinds[p.Kind]++
 	}
-	if len(all) < 800 || hits*100 < len(all)*45 || hits*100 > len(all)*55 {
-		t.Errorf("%d pairs, %d should hit; want at least 800, 45–55%% of them hits", len(all), hits)
+	if len(pairs) < minPairs || hits*100 < len(pairs)*45 || hits*100 > len(pairs)*55 {
+		t.Errorf("%d pairs, %d should hit; want at least %d, 45–55%% of them hits", len(pairs), hits, minPairs)
 	}
 	for k := range pairKinds {
-		if kinds[k] < 25 {
-			t.Errorf("kind %s has %d pairs; want at least 25", k, kinds[k])
+		if kinds[k] < minPerKind {
+			t.Errorf("kind %s has %d pairs; want at least %d", k, kinds[k], minPerKind)
 		}
 	}
 }

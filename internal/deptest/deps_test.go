@@ -107,6 +107,7 @@ var classes = map[string]class{
 	"cmd/cato":                          wiring,
 	"internal/testenv":                  testSup,
 	"internal/cache/cachetest":          testSup,
+	"internal/evalset":                  testSup,
 	"internal/session/sessiontest":      testSup,
 	"internal/memory/memorytest":        testSup,
 	"internal/rollout/rollouttest":      testSup,

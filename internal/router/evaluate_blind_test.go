@@ -1,11 +1,10 @@
 package router
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
-	"os"
 	"strings"
 	"testing"
+
+	"github.com/cato-gateway/cato/internal/evalset"
 )
 
 // The second held-out set; testdata/README.md says how it was written. It
@@ -23,13 +22,7 @@ const (
 // that no query repeats one of the dev set or the first held-out set. It
 // does not run the router on the cases.
 func TestHeldOut2Frozen(t *testing.T) {
-	raw, err := os.ReadFile(heldout2File)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if sum := sha256.Sum256(raw); hex.EncodeToString(sum[:]) != heldout2SHA256 {
-		t.Errorf("%s has SHA-256 %x; want %s: the held-out set is frozen (see testdata/README.md)", heldout2File, sum, heldout2SHA256)
-	}
+	evalset.Frozen(t, heldout2File, heldout2SHA256)
 	cfg := evalRouting()
 	models := map[string]bool{cfg.Simple: true, cfg.Complex: true, cfg.HiddenStates: true}
 	seen := map[string]string{}

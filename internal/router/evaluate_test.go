@@ -1,14 +1,13 @@
 package router
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"math"
 	"os"
 	"strings"
 	"testing"
 
 	"github.com/cato-gateway/cato/internal/embed/use"
+	"github.com/cato-gateway/cato/internal/evalset"
 )
 
 // The evaluation sets; testdata/README.md says how they were written.
@@ -53,13 +52,7 @@ func loadCases(t testing.TB, path string) []Case {
 // TestHeldOutFrozen checks the held-out set against its checksum, and
 // that no held-out case is also a dev case.
 func TestHeldOutFrozen(t *testing.T) {
-	raw, err := os.ReadFile(heldoutFile)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if sum := sha256.Sum256(raw); hex.EncodeToString(sum[:]) != heldoutSHA256 {
-		t.Errorf("%s has SHA-256 %x; want %s: the held-out set is frozen (see testdata/README.md)", heldoutFile, sum, heldoutSHA256)
-	}
+	evalset.Frozen(t, heldoutFile, heldoutSHA256)
 	dev := map[string]bool{}
 	for _, c := range loadCases(t, devFile) {
 		dev[caseKey(c)] = true
@@ -178,29 +171,29 @@ func TestReportString(t *testing.T) {
 // the router was last tuned and never tuned on: the fair estimate. Its
 // misses are not listed.
 func TestEvaluateHeldOut(t *testing.T) {
-	cases := loadCases(t, heldoutFile)
-	rules := evaluate(t, cases, false)
-	rep := evaluate(t, cases, true)
-	rep.Misses = nil // the held-out cases are not listed, so that nobody tunes on them
-	t.Logf("rules only: %d/%d = %.1f%%", rules.Correct, rules.Total, 100*rules.Accuracy)
-	t.Log("\n" + rep.String())
 	// docs/routing.md reports 167/187 = 0.893 rules only and
 	// 179/187 = 0.957 with the depth route.
-	checkAccuracy(t, "held-out (rules only)", rules.Accuracy, 0.893)
-	checkAccuracy(t, "held-out", rep.Accuracy, 0.957)
+	evaluateHeldOut(t, "held-out", heldoutFile, 0.893, 0.957)
 }
 
 // TestEvaluateHeldOut2 reports the router on the second held-out set, in
 // numbers only, like TestEvaluateHeldOut.
 func TestEvaluateHeldOut2(t *testing.T) {
-	cases := loadCases(t, heldout2File)
-	rules := evaluate(t, cases, false)
-	rep := evaluate(t, cases, true)
-	rep.Misses = nil // the held-out cases are not listed, so that nobody tunes on them
-	t.Logf("rules only: %d/%d = %.1f%%", rules.Correct, rules.Total, 100*rules.Accuracy)
-	t.Log("\n" + rep.String())
 	// docs/routing.md reports 184/216 = 0.852 rules only and
 	// 206/216 = 0.954 with the depth route.
-	checkAccuracy(t, "held-out 2 (rules only)", rules.Accuracy, 0.852)
-	checkAccuracy(t, "held-out 2", rep.Accuracy, 0.954)
+	evaluateHeldOut(t, "held-out 2", heldout2File, 0.852, 0.954)
+}
+
+// evaluateHeldOut routes a held-out set with the rules alone and with the
+// depth route, logs accuracy without the misses, so that nobody tunes on
+// them, and checks both against the reported figures.
+func evaluateHeldOut(t *testing.T, name, file string, wantRules, want float64) {
+	cases := loadCases(t, file)
+	rules := evaluate(t, cases, false)
+	rep := evaluate(t, cases, true)
+	rep.Misses = nil
+	t.Logf("rules only: %d/%d = %.1f%%", rules.Correct, rules.Total, 100*rules.Accuracy)
+	t.Log("\n" + rep.String())
+	checkAccuracy(t, name+" (rules only)", rules.Accuracy, wantRules)
+	checkAccuracy(t, name, rep.Accuracy, want)
 }
