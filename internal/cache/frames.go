@@ -237,8 +237,8 @@ var acronymTable = map[string][]string{
 }
 
 // expansions indexes acronymTable's expansions by their first word.
-var expansions = func() map[string][]expansion {
-	m := map[string][]expansion{}
+var expansions = func() map[string][]phrase {
+	m := map[string][]phrase{}
 	for acr, exps := range acronymTable {
 		for _, e := range exps {
 			w := embed.Tokens(e)
@@ -248,7 +248,7 @@ var expansions = func() map[string][]expansion {
 			for i := range w {
 				w[i] = canonical(w[i])
 			}
-			m[w[0]] = append(m[w[0]], expansion{w, acr})
+			m[w[0]] = append(m[w[0]], phrase{w, acr})
 		}
 	}
 	return m
@@ -271,9 +271,23 @@ var shortForms = func() map[string]string {
 	return m
 }()
 
-type expansion struct {
-	words   []string // canonical
-	acronym string
+// phrase is a run of words read as one token: an expansion read as its
+// abbreviation, or a multi-word synonym read as its group's key.
+type phrase struct {
+	words []string // canonical
+	token string
+}
+
+// longest returns the longest of cands whose words toks holds from i on,
+// or the zero phrase.
+func longest(toks []string, i int, cands []phrase) phrase {
+	var best phrase
+	for _, p := range cands {
+		if len(p.words) > len(best.words) && len(p.words) <= len(toks)-i && sameCanonical(toks[i:i+len(p.words)], p.words) {
+			best = p
+		}
+	}
+	return best
 }
 
 // abbreviate replaces in toks each expansion of acronymTable by its
@@ -291,28 +305,21 @@ func abbreviate(toks []string, caps map[string]uint8) ([]string, map[string]uint
 			}
 			continue
 		}
-		var best expansion
 		if !mayStart(expansionHeads, toks[i]) {
 			out = append(out, toks[i])
 			continue
 		}
-		if cands := expansions[canonical(toks[i])]; len(cands) > 0 {
-			for _, e := range cands {
-				if len(e.words) > len(best.words) && len(e.words) <= len(toks)-i && sameCanonical(toks[i:i+len(e.words)], e.words) {
-					best = e
-				}
-			}
-		}
-		if best.acronym == "" {
+		best := longest(toks, i, expansions[canonical(toks[i])])
+		if best.token == "" {
 			out = append(out, toks[i])
 			continue
 		}
-		out = append(out, best.acronym)
+		out = append(out, best.token)
 		i += len(best.words) - 1
 		if caps == nil {
 			caps = map[string]uint8{}
 		}
-		caps[best.acronym] |= acronym | capital
+		caps[best.token] |= acronym | capital
 	}
 	return out, caps
 }
@@ -388,8 +395,8 @@ func agentNoun(toks []string) bool {
 
 // handPhraseIndex indexes the multi-word entries of synonymGroup
 // ("lose_weight", "put_out") by the canonical form of their first word.
-var handPhraseIndex = func() map[string][]handPhrase {
-	m := map[string][]handPhrase{}
+var handPhraseIndex = func() map[string][]phrase {
+	m := map[string][]phrase{}
 	for w := range synonymGroup {
 		if !strings.Contains(w, "_") {
 			continue
@@ -398,15 +405,10 @@ var handPhraseIndex = func() map[string][]handPhrase {
 		for i := range words {
 			words[i] = canonical(words[i])
 		}
-		m[words[0]] = append(m[words[0]], handPhrase{words, w})
+		m[words[0]] = append(m[words[0]], phrase{words, w})
 	}
 	return m
 }()
-
-type handPhrase struct {
-	words []string // canonical
-	token string   // the key of synonymGroup
-}
 
 // handPhrases joins the words of a multi-word entry of synonymGroup into
 // one token, "lost weight" → "lose_weight", so that it
@@ -418,12 +420,7 @@ func handPhrases(toks []string) []string {
 			out = append(out, toks[i])
 			continue
 		}
-		var best handPhrase
-		for _, p := range handPhraseIndex[canonical(toks[i])] {
-			if len(p.words) > len(best.words) && len(p.words) <= len(toks)-i && sameCanonical(toks[i:i+len(p.words)], p.words) {
-				best = p
-			}
-		}
+		best := longest(toks, i, handPhraseIndex[canonical(toks[i])])
 		if best.token == "" {
 			out = append(out, toks[i])
 			continue
