@@ -331,14 +331,14 @@ func TestRolloutShadow(t *testing.T) {
 // waitShadow waits until sh has compared one pair.
 func waitShadow(t *testing.T, sh *rollout.Shadow) rollout.ShadowStats {
 	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
+	deadline := time.Now().Add(15 * time.Second)
 	for {
 		st := sh.Stats()
 		if st.Completed > 0 {
 			return st
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("no shadow comparison within 5s: %+v", st)
+			t.Fatalf("no shadow comparison within 15s: %+v", st)
 		}
 		time.Sleep(time.Millisecond)
 	}

@@ -63,7 +63,7 @@ func TestMaxInFlightWithASlowModel(t *testing.T) {
 			held <- resp.StatusCode
 		}()
 	}
-	deadline := time.Now().Add(5 * time.Second)
+	deadline := time.Now().Add(15 * time.Second)
 	for a.api.InFlight() < 2 {
 		if time.Now().After(deadline) {
 			t.Fatal("the slow requests never got in flight")
@@ -137,7 +137,7 @@ func TestConnectionsPerIP(t *testing.T) {
 	}
 	c1.Close()
 	// The server notices the close when it next reads c1.
-	deadline := time.Now().Add(5 * time.Second)
+	deadline := time.Now().Add(15 * time.Second)
 	for {
 		err := health(dial())
 		if err == nil {
