@@ -472,14 +472,17 @@ func testKeyLimitsAcrossReplicas(t *testing.T, replicas func(*testing.T, string)
 		}
 		revoked := time.Now()
 		var took atomic.Int64
+		// Only a request begun past 2s and still accepted refutes the
+		// bound: one that a busy machine slowed down past it does not.
 		for {
+			asked := time.Now()
 			status, _, _ := chat(t, b, k.Key, "cheap")
 			if status == http.StatusUnauthorized {
 				took.Store(int64(time.Since(revoked)))
 				break
 			}
-			if time.Since(revoked) > 2*time.Second {
-				t.Fatalf("replica b still accepts the key 2s after its revocation on replica a")
+			if asked.Sub(revoked) > 2*time.Second {
+				t.Fatalf("replica b still accepts the key %v after its revocation on replica a; want within 2s", asked.Sub(revoked))
 			}
 			time.Sleep(50 * time.Millisecond)
 		}
