@@ -25,8 +25,8 @@ func startCacheReplica(t *testing.T, db *DB) *cache.Cache {
 		cancel()
 		select {
 		case <-done:
-		case <-time.After(5 * time.Second):
-			t.Error("cache.Run still running 5s after its context was cancelled")
+		case <-time.After(15 * time.Second):
+			t.Error("cache.Run still running 15s after its context was cancelled")
 		}
 	})
 	// Ready after a List of the 16 partitions: seconds on a loaded test

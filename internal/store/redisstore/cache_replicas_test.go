@@ -36,14 +36,14 @@ func startCacheReplica(t *testing.T, c *Client) *cacheReplica {
 		cancel()
 		select {
 		case <-r.done:
-		case <-time.After(5 * time.Second):
-			t.Error("cache.Run still running 5s after its context was cancelled")
+		case <-time.After(15 * time.Second):
+			t.Error("cache.Run still running 15s after its context was cancelled")
 		}
 	})
 	select {
 	case <-r.Ready():
-	case <-time.After(5 * time.Second):
-		t.Fatal("cache not ready 5s after Run")
+	case <-time.After(15 * time.Second):
+		t.Fatal("cache not ready 15s after Run")
 	}
 	return r
 }
