@@ -82,8 +82,8 @@ func TestMaxInFlight(t *testing.T) {
 	for range 2 {
 		select {
 		case <-m.started:
-		case <-time.After(5 * time.Second):
-			t.Fatal("the held requests did not reach the model")
+		case <-time.After(15 * time.Second):
+			t.Fatal("the held requests did not reach the model within 15s")
 		}
 	}
 

@@ -159,8 +159,8 @@ func (rig *rolloutRig) post(t *testing.T, path, body string) (resp *http.Respons
 	b, readErr := io.ReadAll(resp.Body)
 	select {
 	case <-rig.served:
-	case <-time.After(5 * time.Second):
-		t.Fatalf("POST %s: the server did not finish within 5s", path)
+	case <-time.After(15 * time.Second):
+		t.Fatalf("POST %s: the server did not finish within 15s", path)
 	}
 	return resp, string(b), readErr
 }
@@ -304,16 +304,16 @@ func TestRolloutShadow(t *testing.T) {
 				// One call on each side: the answer and its shadow.
 				select {
 				case <-rig.legacy:
-				case <-time.After(5 * time.Second):
-					t.Fatal("the legacy side got no call")
+				case <-time.After(15 * time.Second):
+					t.Fatal("the legacy side got no call within 15s")
 				}
 				select {
 				case q := <-rig.asked:
 					if q != "What is 2+2?" {
 						t.Errorf("new side asked %q", q)
 					}
-				case <-time.After(5 * time.Second):
-					t.Fatal("the new side got no call")
+				case <-time.After(15 * time.Second):
+					t.Fatal("the new side got no call within 15s")
 				}
 				st := waitShadow(t, rig.shadow)
 				// {legacy, says, hi} against {new, says, hi}: 2 words of 4.
@@ -331,14 +331,14 @@ func TestRolloutShadow(t *testing.T) {
 // waitShadow waits until sh has compared one pair.
 func waitShadow(t *testing.T, sh *rollout.Shadow) rollout.ShadowStats {
 	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
+	deadline := time.Now().Add(15 * time.Second)
 	for {
 		st := sh.Stats()
 		if st.Completed > 0 {
 			return st
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("no shadow comparison within 5s: %+v", st)
+			t.Fatalf("no shadow comparison within 15s: %+v", st)
 		}
 		time.Sleep(time.Millisecond)
 	}

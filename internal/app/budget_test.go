@@ -162,7 +162,7 @@ func TestStreamIdleTimeoutNotBudget(t *testing.T) {
 					io.WriteString(w, sseChunk(fmt.Sprintf("c%d", i)))
 					w.(http.Flusher).Flush()
 					select {
-					case <-time.After(100 * time.Millisecond):
+					case <-time.After(250 * time.Millisecond):
 					case <-r.Context().Done():
 						return
 					}
@@ -170,15 +170,16 @@ func TestStreamIdleTimeoutNotBudget(t *testing.T) {
 				io.WriteString(w, "data: [DONE]\n\n")
 			}))
 			defer up.Close()
-			// The budget (400ms) is shorter than the healthy stream (600ms);
-			// the idle timeout (300ms) is longer than its gaps.
+			// The budget (1s) is shorter than the healthy stream (1.5s); the
+			// idle timeout (1s) is four times its gaps, so that a busy machine
+			// that delays a chunk does not make a healthy stream look stalled.
 			base := gateway(t, fmt.Sprintf(`
 listen: 127.0.0.1:0
 models:
   bedrock_sonnet: {provider: openai, base_url: %q}
 routing: {simple: bedrock_sonnet}
-upstream: {timeout: 200ms, stream_idle_timeout: 300ms}
-retries: {max_attempts: 1, budget: 400ms}
+upstream: {timeout: 800ms, stream_idle_timeout: 1s}
+retries: {max_attempts: 1, budget: 1s}
 `, up.URL+"/v1"))
 			start := time.Now()
 			resp, err := http.Post(base+"/v1/chat/completions", "application/json", strings.NewReader(

@@ -68,11 +68,13 @@ func TestStreamFallback(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			up := httptest.NewServer(tt.sonnet)
 			defer up.Close()
+			// The attempt timeout leaves a busy machine time for Sonnet's
+			// first chunk, which must not fall back.
 			base := gateway(t, fmt.Sprintf(`
 listen: 127.0.0.1:0
 models:
   bedrock_haiku: {provider: simulated}
-  bedrock_sonnet: {provider: openai, base_url: %q, timeout: 300ms}
+  bedrock_sonnet: {provider: openai, base_url: %q, timeout: 1s}
   shadow_self: {provider: simulated}
 routing: {simple: bedrock_haiku, complex: bedrock_sonnet, hidden_states: shadow_self, fallbacks: {bedrock_sonnet: [bedrock_haiku]}}
 retries: {max_attempts: 1}

@@ -64,10 +64,10 @@ type feedbackAnswer struct {
 }
 
 // rate posts body to /api/cato/feedback. An answer is remembered off the
-// request path, so a 404 is retried for up to 5s when want is not 404.
+// request path, so a 404 is retried for up to 15s when want is not 404.
 func rate(t *testing.T, base, body string, want int, header ...string) feedbackAnswer {
 	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
+	deadline := time.Now().Add(15 * time.Second)
 	for {
 		resp, b := post(t, base+"/api/cato/feedback", body, header...)
 		if resp.StatusCode == http.StatusNotFound && want != http.StatusNotFound && time.Now().Before(deadline) {
@@ -90,18 +90,18 @@ type satisfactionStatus struct {
 	} `json:"satisfaction"`
 }
 
-// waitSatisfaction reads /status until ok holds, for up to 5s: the counts
+// waitSatisfaction reads /status until ok holds, for up to 15s: the counts
 // are read back from the store every feedback.refresh.
 func waitSatisfaction(t *testing.T, base string, ok func(satisfactionStatus) bool) satisfactionStatus {
 	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
+	deadline := time.Now().Add(15 * time.Second)
 	for {
 		st := decode[satisfactionStatus](t, adminGet(t, base+"/api/admin/cato/status"))
 		if ok(st) {
 			return st
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("status satisfaction = %+v; condition not met within 5s", st)
+			t.Fatalf("status satisfaction = %+v; condition not met within 15s", st)
 		}
 		time.Sleep(10 * time.Millisecond)
 	}

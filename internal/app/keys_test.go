@@ -278,20 +278,23 @@ func TestKeyLimits(t *testing.T) {
 	})
 
 	t.Run("rpm", func(t *testing.T) {
-		waitForMinute(t, 10*time.Second)
-		k := createKey(t, base, `{"tenant": "team-c", "rpm": 2}`)
-		for i := range 2 {
-			if status, _, b := chat(t, base, k.Key, "cheap"); status != http.StatusOK {
-				t.Fatalf("request %d: %d %s", i+1, status, b)
+		inOneMinute(t, 10*time.Second, func() func() {
+			k := createKey(t, base, `{"tenant": "team-c", "rpm": 2}`)
+			for i := range 2 {
+				if status, _, b := chat(t, base, k.Key, "cheap"); status != http.StatusOK {
+					t.Fatalf("request %d: %d %s", i+1, status, b)
+				}
 			}
-		}
-		status, h, b := chat(t, base, k.Key, "cheap")
-		if status != http.StatusTooManyRequests || bodyCode(t, b) != "rate_limit_exceeded" {
-			t.Fatalf("third request in a minute: %d %s; want 429 rate_limit_exceeded", status, b)
-		}
-		if ra := h.Get("Retry-After"); ra == "" || ra == "0" || len(ra) > 2 {
-			t.Errorf("Retry-After %q; want the seconds left in the minute", ra)
-		}
+			status, h, b := chat(t, base, k.Key, "cheap")
+			return func() {
+				if status != http.StatusTooManyRequests || bodyCode(t, b) != "rate_limit_exceeded" {
+					t.Fatalf("third request in a minute: %d %s; want 429 rate_limit_exceeded", status, b)
+				}
+				if ra := h.Get("Retry-After"); ra == "" || ra == "0" || len(ra) > 2 {
+					t.Errorf("Retry-After %q; want the seconds left in the minute", ra)
+				}
+			}
+		})
 	})
 
 	t.Run("revoke", func(t *testing.T) {
@@ -345,6 +348,29 @@ func waitForMinute(t *testing.T, need time.Duration) {
 	now := time.Now()
 	if left := now.Truncate(time.Minute).Add(time.Minute).Sub(now); left < need {
 		time.Sleep(left + 50*time.Millisecond)
+	}
+}
+
+// inOneMinute runs requests, which sends requests with a new key of its
+// own and returns the checks of their answers, starting with at least
+// need left in the calendar minute, and runs the checks once a run has
+// stayed within one minute: a busy machine can slow a run past need, and
+// a run that straddles two minutes is counted in two windows. It tries
+// at most three times.
+func inOneMinute(t *testing.T, need time.Duration, requests func() (check func())) {
+	t.Helper()
+	for try := 1; ; try++ {
+		waitForMinute(t, need)
+		minute := time.Now().Truncate(time.Minute)
+		check := requests()
+		if time.Now().Truncate(time.Minute).Equal(minute) {
+			check()
+			return
+		}
+		if try == 3 {
+			t.Fatal("three runs of the requests each straddled two calendar minutes")
+		}
+		t.Logf("run %d straddled two calendar minutes; again with a new key", try)
 	}
 }
 
@@ -429,13 +455,16 @@ func testKeyLimitsAcrossReplicas(t *testing.T, replicas func(*testing.T, string)
 	}
 
 	t.Run("rpm", func(t *testing.T) {
-		waitForMinute(t, 20*time.Second)
 		const rpm = 17
-		k := createKey(t, a, fmt.Sprintf(`{"tenant": "team-r", "rpm": %d}`, rpm))
-		counts := burst(t, k.Key)
-		if counts[200] != rpm || counts[429] != clients*each-rpm {
-			t.Errorf("answers by status %v; want exactly %d × 200 and the rest 429", counts, rpm)
-		}
+		inOneMinute(t, 20*time.Second, func() func() {
+			k := createKey(t, a, fmt.Sprintf(`{"tenant": "team-r", "rpm": %d}`, rpm))
+			counts := burst(t, k.Key)
+			return func() {
+				if counts[200] != rpm || counts[429] != clients*each-rpm {
+					t.Errorf("answers by status %v; want exactly %d × 200 and the rest 429", counts, rpm)
+				}
+			}
+		})
 	})
 
 	t.Run("budget", func(t *testing.T) {
@@ -472,14 +501,17 @@ func testKeyLimitsAcrossReplicas(t *testing.T, replicas func(*testing.T, string)
 		}
 		revoked := time.Now()
 		var took atomic.Int64
+		// Only a request begun past 2s and still accepted refutes the
+		// bound: one that a busy machine slowed down past it does not.
 		for {
+			asked := time.Now()
 			status, _, _ := chat(t, b, k.Key, "cheap")
 			if status == http.StatusUnauthorized {
 				took.Store(int64(time.Since(revoked)))
 				break
 			}
-			if time.Since(revoked) > 2*time.Second {
-				t.Fatalf("replica b still accepts the key 2s after its revocation on replica a")
+			if asked.Sub(revoked) > 2*time.Second {
+				t.Fatalf("replica b still accepts the key %v after its revocation on replica a; want within 2s", asked.Sub(revoked))
 			}
 			time.Sleep(50 * time.Millisecond)
 		}

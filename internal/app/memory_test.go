@@ -224,7 +224,7 @@ func TestRunbookMemory(t *testing.T) {
 			// written, and counted then: wait for it rather than race it, and read
 			// /status after it.
 			metrics := get(t, base+"/metrics")
-			for deadline := time.Now().Add(5 * time.Second); !strings.Contains(metrics, "cato_memory_queue_depth 0") && time.Now().Before(deadline); {
+			for deadline := time.Now().Add(15 * time.Second); !strings.Contains(metrics, "cato_memory_queue_depth 0") && time.Now().Before(deadline); {
 				time.Sleep(20 * time.Millisecond)
 				metrics = get(t, base+"/metrics")
 			}

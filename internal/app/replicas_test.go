@@ -625,25 +625,34 @@ func askOn(t *testing.T, r *replicaProc, session, query string) queryAnswer {
 }
 
 // checkPropagation makes p's change through via and polls every other
-// replica until it sees it; it returns the time each took.
+// replica until it sees it; it returns the time each took. Only a probe
+// begun past p.within that does not see the change refutes the bound: one
+// that a busy machine slowed down past it (or that waited for the probes
+// of the replica before) does not.
 func checkPropagation(t *testing.T, p propagation, via *replicaProc, others []*replicaProc) map[string]time.Duration {
 	t.Helper()
 	seen := p.change(t, via, others)
 	start := time.Now()
 	took := map[string]time.Duration{}
 	for _, r := range others {
-		for !seen(t, r) {
+		var missed time.Duration // when the last probe that missed began
+		for {
+			began := time.Since(start)
+			if seen(t, r) {
+				break
+			}
+			missed = began
 			if p.within == 0 {
 				t.Fatalf("%s: replica %s did not see the change made on %s at once", p.name, r.name, via.name)
 			}
-			if time.Since(start) > p.within+3*time.Second {
-				t.Fatalf("%s: replica %s did not see the change made on %s within %v", p.name, r.name, via.name, time.Since(start))
+			if began > p.within+3*time.Second {
+				t.Fatalf("%s: replica %s did not see the change made on %s within %v", p.name, r.name, via.name, began)
 			}
 			time.Sleep(20 * time.Millisecond)
 		}
 		took[r.name] = time.Since(start)
-		if took[r.name] > p.within && p.within > 0 {
-			t.Errorf("%s: replica %s saw the change made on %s after %v; want within %v", p.name, r.name, via.name, took[r.name], p.within)
+		if missed > p.within {
+			t.Errorf("%s: replica %s had not seen the change made on %s after %v (seen after %v); want within %v", p.name, r.name, via.name, missed, took[r.name], p.within)
 		}
 	}
 	return took
@@ -693,15 +702,18 @@ func runReplicas(t *testing.T, bin, storeURL string) {
 	}
 	t.Logf("three replicas ready after %v", time.Since(began).Round(time.Millisecond))
 
-	// The load runs for the rest of the test, for at most 45 s.
+	// The load runs for the rest of the test, until stopLoad: the restarted
+	// replica must get some of it, however long a busy machine takes to
+	// drain and restart it. The timeout and the count of requests only
+	// bound it.
 	b := newBalancer(replicas)
 	load := &replicaLoad{start: time.Now(), byKind: map[string]int{}, byReplica: map[string]int{}}
-	ctx, cancel := context.WithTimeout(context.Background(), 45*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	var wg sync.WaitGroup
 	wg.Go(func() { b.pollHealth(ctx) })
 	run := randomHex(4)
 	for w := range 4 {
-		wg.Go(func() { loadWorker(ctx, b, load, run, w, 1000) })
+		wg.Go(func() { loadWorker(ctx, b, load, run, w, 15000) })
 	}
 	stopLoad := func() { cancel(); wg.Wait() }
 	t.Cleanup(stopLoad)

@@ -138,14 +138,14 @@ breakers:
 	}
 
 	failing.Store(false)
-	deadline := time.Now().Add(5 * time.Second)
+	deadline := time.Now().Add(15 * time.Second)
 	for {
 		a := query(t, base, `{"query": "Hello", "model": "bedrock_sonnet", "cache": false}`)
 		if a.Model == "bedrock_sonnet" {
 			break
 		}
 		if time.Now().After(deadline) {
-			t.Fatal("Sonnet did not answer again within 5s of recovering (cool-down 300ms)")
+			t.Fatal("Sonnet did not answer again within 15s of recovering (cool-down 300ms)")
 		}
 		time.Sleep(50 * time.Millisecond)
 	}

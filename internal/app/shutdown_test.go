@@ -30,7 +30,7 @@ func TestShutdownDrains(t *testing.T) {
 	readEvent(t, rd) // the stream is in flight
 
 	stop() // SIGTERM
-	deadline := time.Now().Add(5 * time.Second)
+	deadline := time.Now().Add(15 * time.Second)
 	for !a.api.Draining() && time.Now().Before(deadline) {
 		time.Sleep(5 * time.Millisecond)
 	}

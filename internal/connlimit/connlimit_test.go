@@ -46,8 +46,8 @@ func TestPerAddressCap(t *testing.T) {
 		select {
 		case c := <-accepted:
 			return c
-		case <-time.After(5 * time.Second):
-			t.Fatal("no connection accepted")
+		case <-time.After(15 * time.Second):
+			t.Fatal("no connection accepted within 15s")
 		}
 		return nil
 	}

@@ -102,7 +102,7 @@ func TestRecorderCountsStoreFailures(t *testing.T) {
 	go func() { done <- r.Run(ctx) }()
 	r.Record(Answer{RequestID: "a"})
 	r.Record(Answer{RequestID: "b"})
-	deadline := time.Now().Add(5 * time.Second)
+	deadline := time.Now().Add(15 * time.Second)
 	for r.Stats().Failed < 2 && time.Now().Before(deadline) {
 		time.Sleep(time.Millisecond)
 	}
@@ -122,7 +122,7 @@ func TestRecorderBatches(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- r.Run(ctx) }()
-	deadline := time.Now().Add(5 * time.Second)
+	deadline := time.Now().Add(15 * time.Second)
 	for st.remembered() < 20 && time.Now().Before(deadline) {
 		time.Sleep(time.Millisecond)
 	}

@@ -67,14 +67,14 @@ func crashAndRestart(t *testing.T, first memory.Backend, restart func() memory.B
 	run1, stop1 := context.WithCancel(ctx)
 	done := make(chan error, 1)
 	go func() { done <- m1.Run(run1) }()
-	deadline := time.Now().Add(10 * time.Second)
+	deadline := time.Now().Add(30 * time.Second)
 	for m1.Status().Consolidations["ok"] < 10 && time.Now().Before(deadline) {
 		time.Sleep(5 * time.Millisecond)
 	}
 	stop1()
 	<-done
 	if got := m1.Status().Consolidations["ok"]; got != 10 {
-		t.Fatalf("the first gateway consolidated %d; want its batch of 10", got)
+		t.Fatalf("the first gateway consolidated %d within 30s; want its batch of 10", got)
 	}
 	if ds, err := first.Claim(ctx, "abandoned", 10, 0); err != nil || len(ds) != 10 {
 		t.Fatalf("the abandoning consumer claimed %d, %v; want 10", len(ds), err)

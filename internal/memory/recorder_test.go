@@ -78,7 +78,7 @@ func TestRecorderDrainsAtShutdown(t *testing.T) {
 	for range 100 {
 		m.Record(memory.Interaction{Tenant: "acme", User: "u", Query: "My name is Alice."})
 	}
-	deadline := time.Now().Add(5 * time.Second)
+	deadline := time.Now().Add(15 * time.Second)
 	for q.count() < 100 && time.Now().Before(deadline) {
 		time.Sleep(10 * time.Millisecond)
 	}

@@ -235,15 +235,15 @@ func newTestServer(t *testing.T, h http.Handler) *countingServer {
 	return s
 }
 
-// waitFor polls cond for up to 5s.
+// waitFor polls cond for up to 15s.
 func waitFor(t *testing.T, cond func() bool) {
 	t.Helper()
-	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(time.Millisecond) {
+	for deadline := time.Now().Add(15 * time.Second); time.Now().Before(deadline); time.Sleep(time.Millisecond) {
 		if cond() {
 			return
 		}
 	}
-	t.Fatal("condition not met within 5s")
+	t.Fatal("condition not met within 15s")
 }
 
 // The request's budget ends an attempt whose own timeout is longer, and a

@@ -60,8 +60,8 @@ func TestBackendCache(t *testing.T) {
 					if c.Op != cache.OpPut || c.Entry.ID != e.ID {
 						t.Errorf("first change %+v; want the put of %s", c, e.ID)
 					}
-				case <-time.After(time.Second):
-					t.Error("the put did not reach the feed within a second")
+				case <-time.After(15 * time.Second):
+					t.Error("the put did not reach the feed within 15s")
 				}
 			}
 			cancel()

@@ -584,18 +584,24 @@ func testQueueClaimWaits(t *testing.T, open OpenFunc) {
 	if d := time.Since(start); d < 100*time.Millisecond {
 		t.Errorf("claim of an empty queue returned after %v; want it to wait about 150ms", d)
 	}
+	// The claim can return as soon as the store has the entry, before
+	// Enqueue has its answer: the test waits for Enqueue, so that it does
+	// not end (and close the store) under it.
+	enqueued := make(chan error, 1)
 	go func() {
 		time.Sleep(100 * time.Millisecond)
-		if err := q.Enqueue(context.Background(), items(k, 1)); err != nil {
-			t.Error(err)
-		}
+		enqueued <- q.Enqueue(context.Background(), items(k, 1))
 	}()
 	start = time.Now()
 	ds := claim(t, q, "c", 1, 10*time.Second)
+	d := time.Since(start)
+	if err := <-enqueued; err != nil {
+		t.Fatalf("Enqueue: %v", err)
+	}
 	if len(ds) != 1 {
 		t.Fatalf("waiting claim got %d; want 1", len(ds))
 	}
-	if d := time.Since(start); d > 5*time.Second {
+	if d > 5*time.Second {
 		t.Errorf("waiting claim took %v; want it soon after the enqueue", d)
 	}
 }

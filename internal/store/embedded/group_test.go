@@ -30,7 +30,7 @@ func put(key string, txid *int) func(*bolt.Tx) error {
 // waitPending waits until n calls wait for the next group.
 func waitPending(t *testing.T, db *DB, n int) {
 	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
+	deadline := time.Now().Add(15 * time.Second)
 	for {
 		db.group.mu.Lock()
 		got := len(db.group.pending)
@@ -39,7 +39,7 @@ func waitPending(t *testing.T, db *DB, n int) {
 			return
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("%d calls pending; want %d", got, n)
+			t.Fatalf("%d calls pending after 15s; want %d", got, n)
 		}
 		time.Sleep(time.Millisecond)
 	}

@@ -36,14 +36,14 @@ func startCacheReplica(t *testing.T, c *Client) *cacheReplica {
 		cancel()
 		select {
 		case <-r.done:
-		case <-time.After(5 * time.Second):
-			t.Error("cache.Run still running 5s after its context was cancelled")
+		case <-time.After(15 * time.Second):
+			t.Error("cache.Run still running 15s after its context was cancelled")
 		}
 	})
 	select {
 	case <-r.Ready():
-	case <-time.After(5 * time.Second):
-		t.Fatal("cache not ready 5s after Run")
+	case <-time.After(15 * time.Second):
+		t.Fatal("cache not ready 15s after Run")
 	}
 	return r
 }
@@ -184,7 +184,9 @@ func TestCacheFeedKeepalive(t *testing.T) {
 	p := startProxy(t, target)
 	c := openClient(t, "redis://"+p.addr+"/0")
 	s := NewCacheStore(c, nil)
-	s.keepalive = 200 * time.Millisecond
+	// Long enough that a ping's answer is never that late on a busy
+	// machine, short enough that the test takes seconds.
+	s.keepalive = time.Second
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	feed, err := s.Watch(ctx)
@@ -206,8 +208,8 @@ func TestCacheFeedKeepalive(t *testing.T) {
 		if !ok || c.Entry.ID != "after-pings" {
 			t.Fatalf("after the pings got %+v (open=%v); want the put", c, ok)
 		}
-	case <-time.After(time.Second):
-		t.Fatal("a put after the pings did not arrive within a second")
+	case <-time.After(15 * time.Second):
+		t.Fatal("a put after the pings did not arrive within 15s")
 	}
 	p.frozen.Store(true)
 	select {

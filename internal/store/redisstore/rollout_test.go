@@ -215,8 +215,26 @@ func TestWatchConnectionKilled(t *testing.T) {
 		t.Fatal("watch channel still open 5s after its connection was killed")
 	}
 
+	// The client resubscribes on a new connection when its subscription's
+	// is killed, until the closed Watch closes it, and Redis can list a
+	// closed connection for a moment: wait until none is listed, so that
+	// the one counted below is the Poller's.
+	deadline := time.Now().Add(15 * time.Second)
+	for len(subscribers(t, ca, name)) != 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("a subscription of the closed Watch is still listed after 15s")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 	b := startReplica(t, cb, sb)
-	time.Sleep(50 * time.Millisecond) // let the Poller subscribe; not asserted on
+	// The Poller subscribes as it starts; on a busy machine that can take
+	// a while, and there must be a subscription to kill.
+	for len(subscribers(t, ca, name)) != 1 {
+		if time.Now().After(deadline) {
+			t.Fatal("the Poller has not subscribed within 15s")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 	if n := killPubSub(t, ca, name); n != 1 {
 		t.Fatalf("killed %d subscription connections of the Poller; want 1", n)
 	}
@@ -231,10 +249,10 @@ func TestWatchConnectionKilled(t *testing.T) {
 		t.Errorf("change applied after %v; want < 2s", d)
 	}
 	// The Poller subscribes again on a tick, so the feed is back.
-	deadline := time.Now().Add(3 * time.Second)
+	deadline = time.Now().Add(15 * time.Second)
 	for len(subscribers(t, ca, name)) != 1 {
 		if time.Now().After(deadline) {
-			t.Fatal("the Poller has not subscribed again 3s after its subscription was killed")
+			t.Fatal("the Poller has not subscribed again 15s after its subscription was killed")
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
