@@ -278,11 +278,15 @@ type phrase struct {
 	token string
 }
 
-// longest returns the longest of cands whose words toks holds from i on,
-// or the zero phrase.
-func longest(toks []string, i int, cands []phrase) phrase {
+// phraseAt returns the longest phrase of index whose words toks holds
+// from i on, or the zero phrase. heads (the first three letters of the
+// phrases' first words) spare most tokens the canonical form's lookup.
+func phraseAt(toks []string, i int, heads map[string]bool, index map[string][]phrase) phrase {
 	var best phrase
-	for _, p := range cands {
+	if !mayStart(heads, toks[i]) {
+		return best
+	}
+	for _, p := range index[canonical(toks[i])] {
 		if len(p.words) > len(best.words) && len(p.words) <= len(toks)-i && sameCanonical(toks[i:i+len(p.words)], p.words) {
 			best = p
 		}
@@ -305,11 +309,7 @@ func abbreviate(toks []string, caps map[string]uint8) ([]string, map[string]uint
 			}
 			continue
 		}
-		if !mayStart(expansionHeads, toks[i]) {
-			out = append(out, toks[i])
-			continue
-		}
-		best := longest(toks, i, expansions[canonical(toks[i])])
+		best := phraseAt(toks, i, expansionHeads, expansions)
 		if best.token == "" {
 			out = append(out, toks[i])
 			continue
@@ -416,11 +416,7 @@ var handPhraseIndex = func() map[string][]phrase {
 func handPhrases(toks []string) []string {
 	out := toks[:0]
 	for i := 0; i < len(toks); i++ {
-		if !mayStart(handPhraseHeads, toks[i]) {
-			out = append(out, toks[i])
-			continue
-		}
-		best := longest(toks, i, handPhraseIndex[canonical(toks[i])])
+		best := phraseAt(toks, i, handPhraseHeads, handPhraseIndex)
 		if best.token == "" {
 			out = append(out, toks[i])
 			continue
