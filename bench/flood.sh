@@ -24,25 +24,14 @@
 # from the admin listener before and after the flood. The output lands in
 # bench/out/.
 set -euo pipefail
-cd "$(dirname "$0")/.."
 N=${1:-20000}
 LAT=${2:-0s}
 CL=${3:-1048576}
-OUT=bench/out
-mkdir -p "$OUT"
-go build -o bin/cato ./cmd/cato
+source "$(dirname "$0")/lib.sh"
 go build -o bin/flood ./bench/flood
 
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; }
-trap cleanup EXIT
-
-taskset -c 1 bin/cato simulate --listen 127.0.0.1:9301 --latency "$LAT" >"$OUT/flood-simulate.log" 2>&1 &
-pids+=($!)
-rm -rf "$OUT/flood-store"
-taskset -c 0 bin/cato serve --config bench/flood.yaml >"$OUT/flood-serve.log" 2>&1 &
-CATO_PID=$!
-pids+=($CATO_PID)
+start_simulate 9301 flood-simulate.log --latency "$LAT"
+start_cato bench/flood.yaml flood-store flood-serve.log
 for _ in $(seq 100); do
   curl -sf -o /dev/null http://127.0.0.1:9302/api/admin/cato/health && curl -sf -o /dev/null http://127.0.0.1:9303/api/admin/cato/health &&
     curl -sf -o /dev/null http://127.0.0.1:9301/healthz && break

@@ -22,3 +22,22 @@ wait_healthy() {
   echo "servers did not start: $*" >&2
   exit 1
 }
+
+# start_simulate PORT LOG [flags...]: `cato simulate` on core 1 at
+# 127.0.0.1:PORT, its output in $OUT/LOG.
+start_simulate() {
+  local port=$1 log=$2; shift 2
+  taskset -c 1 bin/cato simulate --listen "127.0.0.1:$port" "$@" >"$OUT/$log" 2>&1 &
+  pids+=($!)
+}
+
+# start_cato CONFIG STORE LOG [VAR=value...]: `cato serve` on core 0 with
+# CONFIG, the environment's VARs and an empty store folder $OUT/STORE, its
+# output in $OUT/LOG; its pid is left in CATO_PID.
+start_cato() {
+  local config=$1 store=$2 log=$3; shift 3
+  rm -rf "${OUT:?}/$store"
+  env "$@" taskset -c 0 bin/cato serve --config "$config" >"$OUT/$log" 2>&1 &
+  CATO_PID=$!
+  pids+=("$CATO_PID")
+}

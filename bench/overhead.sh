@@ -12,11 +12,8 @@ DUR=${1:-20s}
 RATE=${2:-2000}
 source "$(dirname "$0")/lib.sh"
 
-taskset -c 1 bin/cato simulate --listen 127.0.0.1:9101 >"$OUT/simulate.log" 2>&1 &
-pids+=($!)
-rm -rf "$OUT/overhead-store"
-taskset -c 0 bin/cato serve --config bench/overhead.yaml >"$OUT/serve.log" 2>&1 &
-pids+=($!)
+start_simulate 9101 simulate.log
+start_cato bench/overhead.yaml overhead-store serve.log
 wait_healthy http://127.0.0.1:9102/api/admin/cato/health http://127.0.0.1:9101/healthz
 
 load() { # name url mode-flags...

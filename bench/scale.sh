@@ -31,14 +31,10 @@ set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 
 start() { # simulate-flags...
-  taskset -c 1 bin/cato simulate --listen 127.0.0.1:9201 "$@" >"$OUT/simulate.log" 2>&1 &
-  pids+=($!)
-  rm -rf "$OUT/scale-store"
+  start_simulate 9201 simulate.log "$@"
   # GOMEMLIMIT keeps the heap of 50,000 requests in flight within 2 GiB
   # (MEMLIMIT overrides it: a lower one shows what the requests need).
-  GOMEMLIMIT=${MEMLIMIT:-1800MiB} taskset -c 0 bin/cato serve --config "${CONFIG:-bench/scale.yaml}" >"$OUT/serve.log" 2>&1 &
-  CATO_PID=$!
-  pids+=($CATO_PID)
+  start_cato "${CONFIG:-bench/scale.yaml}" scale-store serve.log "GOMEMLIMIT=${MEMLIMIT:-1800MiB}"
   wait_healthy http://127.0.0.1:9202/api/admin/cato/health http://127.0.0.1:9201/healthz
 }
 
@@ -67,8 +63,7 @@ peak_rss() { awk '/VmHWM/ {print $2}' "/proc/$CATO_PID/status"; }
 # over them.
 start_procs() {
   local p=$1; shift
-  taskset -c 1 bin/cato simulate --listen 127.0.0.1:9201 "$@" >"$OUT/simulate.log" 2>&1 &
-  pids+=($!)
+  start_simulate 9201 simulate.log "$@"
   CATO_PIDS=()
   for i in $(seq "$p"); do
     rm -rf "$OUT/scale-store-$i"

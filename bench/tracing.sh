@@ -16,8 +16,7 @@ DUR=${1:-15s}
 RATE=${RATE:-2000}
 source "$(dirname "$0")/lib.sh"
 
-taskset -c 1 bin/cato simulate --listen 127.0.0.1:9101 >"$OUT/simulate.log" 2>&1 &
-pids+=($!)
+start_simulate 9101 simulate.log
 # The OTLP sink accepts every export and counts the bytes.
 taskset -c 1 python3 - >"$OUT/otlp-sink.log" 2>&1 <<'PY' &
 import http.server, socketserver
@@ -43,10 +42,8 @@ load() { # name url
 }
 run_cato() { # name env...
   local name=$1; shift
-  rm -rf "$OUT/overhead-store"
-  env "$@" taskset -c 0 bin/cato serve --config bench/overhead.yaml >"$OUT/serve-$name.log" 2>&1 &
-  local pid=$!
-  pids+=("$pid")
+  start_cato bench/overhead.yaml overhead-store "serve-$name.log" "$@"
+  local pid=$CATO_PID
   wait_healthy http://127.0.0.1:9102/api/admin/cato/health
   local before after
   before=$(awk '{print $14 + $15}' "/proc/$pid/stat")

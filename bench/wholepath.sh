@@ -12,11 +12,8 @@ set -euo pipefail
 RATE=${1:-1000} DUR=${2:-15s} RUNS=${3:-3}
 source "$(dirname "$0")/lib.sh"
 
-taskset -c 1 bin/cato simulate --listen 127.0.0.1:9401 >"$OUT/wholepath-simulate.log" 2>&1 &
-pids+=($!)
-rm -rf "$OUT/wholepath-store"
-taskset -c 0 bin/cato serve --config bench/wholepath.yaml >"$OUT/wholepath-serve.log" 2>&1 &
-pids+=($!)
+start_simulate 9401 wholepath-simulate.log
+start_cato bench/wholepath.yaml wholepath-store wholepath-serve.log
 wait_healthy http://127.0.0.1:9402/api/admin/cato/health http://127.0.0.1:9401/healthz
 
 for i in $(seq "$RUNS"); do
