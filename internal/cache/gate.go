@@ -49,7 +49,9 @@ import (
 //   - a shared word keeps its article and case where they change what it
 //     names: "a kernel" is not "the kernel"; a capitalised name is not a
 //     common noun with an article ("What is Ruby?" / "What is a ruby?",
-//     "What is a Ruby?", "the Enlightenment" / "enlightenment"), and a bare
+//     "What is a Ruby?", "the Enlightenment" / "enlightenment"), "the"
+//     before a capitalised word (not an acronym) makes another name ("the
+//     Sun" / "Sun"), and a bare
 //     plural after a singular "is" is a name ("what is pandas"). A text
 //     without any capital letter says nothing about case.
 //
@@ -526,6 +528,13 @@ func sameForms(a, b gist) bool {
 		// is written in capitals whatever it names.
 		if (fa&formA != 0 && fb&(formA|formThe|formAcronym) == 0 && fb&formCapital != 0) ||
 			(fb&formA != 0 && fa&(formA|formThe|formAcronym) == 0 && fa&formCapital != 0) {
+			return false
+		}
+		// "the Sun" (the star) against "Sun" (a company), bare: "the"
+		// before a capitalised word makes it another name; not so for an
+		// acronym ("the WTO" / "WTO").
+		if fa&fb&formCapital != 0 && (fa|fb)&formAcronym == 0 &&
+			((fa&formThe != 0 && fb&(formA|formThe) == 0) || (fb&formThe != 0 && fa&(formA|formThe) == 0)) {
 			return false
 		}
 		if (fa^fb)&formCapital == 0 {

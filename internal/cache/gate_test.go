@@ -17,6 +17,10 @@ func TestAgree(t *testing.T) {
 		{"Who are Tesla's employers?", "Who are Tesla's employees?", false},
 		{"Who was Einstein's employer?", "Who employed Einstein?", true},
 		{"What is the Times?", "What is times?", false},
+		{"What is the Sun?", "What is Sun?", false},
+		{"What is the Times?", "What is Times?", false},
+		{"What is the WTO?", "What is WTO?", true},
+		{"what is the sun", "what is sun", true},
 		{"What is 7 times 8?", "what is 7 times 8", true},
 		{"What is 7 times 8?", "What is 7 plus 8?", false},
 		// question frames, abbreviations, multi-word synonyms
