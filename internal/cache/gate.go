@@ -29,7 +29,8 @@ import (
 //     tense, British spelling, a small synonym lexicon (buy/purchase) and
 //     WordNet's synonyms and derived forms between main senses, never its
 //     antonyms (package lexicon; phrasal verbs such as "get rid of" are
-//     read as one word: phrasal), one word for one,
+//     read as one word: phrasal), one word for one, but never the agent
+//     and patient nouns of one verb ("employer" / "employee"),
 //   - a word that follows "to", "from", "into", "than", "vs" or "against"
 //     in one does so in the other (Celsius to Fahrenheit is not Fahrenheit
 //     to Celsius), and
@@ -48,7 +49,9 @@ import (
 //   - a shared word keeps its article and case where they change what it
 //     names: "a kernel" is not "the kernel"; a capitalised name is not a
 //     common noun with an article ("What is Ruby?" / "What is a ruby?",
-//     "What is a Ruby?", "the Enlightenment" / "enlightenment"), and a bare
+//     "What is a Ruby?", "the Enlightenment" / "enlightenment"), "the"
+//     before a capitalised word (not an acronym) makes another name ("the
+//     Sun" / "Sun"), and a bare
 //     plural after a singular "is" is a name ("what is pandas"). A text
 //     without any capital letter says nothing about case.
 //
@@ -139,7 +142,7 @@ func gistOf(text string) gist {
 		case whAsk[t] != "":
 			g.asks = append(g.asks, whAsk[t])
 			continue
-		case arith[t] != "":
+		case arith[t] != "" && operand(toks, i):
 			g.numbers = append(g.numbers, arith[t])
 			continue
 		case relation[t]:
@@ -469,6 +472,9 @@ func (g gist) word(c string) string {
 // of one another ("scored" / "scoring", "invent" / "invention"), or a
 // typo.
 func (g gist) equivalent(x string, h gist, y string) bool {
+	if agentPatient(g.word(x), h.word(y)) {
+		return false // "employer" / "employee": the two sides of one relation
+	}
 	if synonyms(x, y) || typo(x, y) {
 		return true
 	}
@@ -480,6 +486,22 @@ func (g gist) equivalent(x string, h gist, y string) bool {
 		return false // one sense alike, a main sense opposite
 	}
 	return lexicon.Synonyms(wx, wy) || lexicon.Derived(wx, wy)
+}
+
+// agentPatient reports whether written words a and b are the agent and
+// the patient noun of one verb: "employer" / "employee", "trainer" /
+// "trainee", "lessor" / "lessee". They are one letter apart and WordNet
+// derives both from the verb, yet they name the two sides of a relation.
+func agentPatient(a, b string) bool {
+	a, b = strings.TrimSuffix(a, "s"), strings.TrimSuffix(b, "s")
+	if strings.HasSuffix(a, "ee") {
+		a, b = b, a
+	}
+	stem, ok := strings.CutSuffix(b, "ee")
+	if !ok || len(stem) < 3 {
+		return false
+	}
+	return a == stem+"er" || a == stem+"or"
 }
 
 // sameForms reports whether the words both questions share keep their
@@ -506,6 +528,13 @@ func sameForms(a, b gist) bool {
 		// is written in capitals whatever it names.
 		if (fa&formA != 0 && fb&(formA|formThe|formAcronym) == 0 && fb&formCapital != 0) ||
 			(fb&formA != 0 && fa&(formA|formThe|formAcronym) == 0 && fa&formCapital != 0) {
+			return false
+		}
+		// "the Sun" (the star) against "Sun" (a company), bare: "the"
+		// before a capitalised word makes it another name; not so for an
+		// acronym ("the WTO" / "WTO").
+		if fa&fb&formCapital != 0 && (fa|fb)&formAcronym == 0 &&
+			((fa&formThe != 0 && fb&(formA|formThe) == 0) || (fb&formThe != 0 && fa&(formA|formThe) == 0)) {
 			return false
 		}
 		if (fa^fb)&formCapital == 0 {
@@ -819,6 +848,14 @@ var whWord = set("what", "which", "how", "who", "whom", "whose", "when", "where"
 
 // relation markers: the word after them has a role that must not change.
 var relation = set("to", "from", "into", "than", "vs", "versus", "against", "in", "of", "for", "on", "with", "by", "at", "over", "under")
+
+// operand reports whether the arithmetic word at toks[i] has a number
+// beside it ("7 times 8", "twenty divided by 4"); elsewhere it is an
+// ordinary word ("the Times", "how many times").
+func operand(toks []string, i int) bool {
+	num := func(t string) bool { return isNumber(t) || numberWord[t] }
+	return (i > 0 && num(toks[i-1])) || (i+1 < len(toks) && num(toks[i+1]))
+}
 
 // arith maps words for arithmetic onto their symbols.
 var arith = map[string]string{"plus": "+", "minus": "-", "times": "*", "multiplied": "*", "divided": "/", "percent": "%"}
