@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -16,6 +17,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -192,6 +194,57 @@ type replicaProc struct {
 
 	cmd  *exec.Cmd
 	done chan struct{}
+	// moved is set once the process has been given another port, its
+	// first taken by another process before it could listen.
+	moved bool
+}
+
+// listenOn sets the address the process listens on when it next starts.
+func (p *replicaProc) listenOn(t *testing.T, addr string) {
+	t.Helper()
+	p.base = "http://" + addr
+	p.env = append(slices.DeleteFunc(p.env, func(kv string) bool { return strings.HasPrefix(kv, "CATO_LISTEN=") }), "CATO_LISTEN="+addr)
+}
+
+// listensOn reports whether the process pid holds the listening TCP
+// socket of base's port, read from /proc: the socket's inode is among
+// the process's open files.
+func listensOn(pid int, base string) bool {
+	u, err := url.Parse(base)
+	if err != nil {
+		return false
+	}
+	port, err := strconv.Atoi(u.Port())
+	if err != nil {
+		return false
+	}
+	inodes := map[string]bool{}
+	for _, table := range []string{"/proc/net/tcp", "/proc/net/tcp6"} {
+		raw, err := os.ReadFile(table)
+		if err != nil {
+			continue
+		}
+		for _, line := range strings.Split(string(raw), "\n")[1:] {
+			// sl local_address rem_address st ... inode
+			f := strings.Fields(line)
+			if len(f) < 10 || f[3] != "0A" { // 0A: LISTEN
+				continue
+			}
+			if _, hexPort, ok := strings.Cut(f[1], ":"); ok && hexPort == fmt.Sprintf("%04X", port) {
+				inodes["socket:["+f[9]+"]"] = true
+			}
+		}
+	}
+	fds, err := os.ReadDir(fmt.Sprintf("/proc/%d/fd", pid))
+	if err != nil {
+		return false
+	}
+	for _, fd := range fds {
+		if target, err := os.Readlink(fmt.Sprintf("/proc/%d/fd/%s", pid, fd.Name())); err == nil && inodes[target] {
+			return true
+		}
+	}
+	return false
 }
 
 // start starts the process; waitReady waits until it answers health.
@@ -219,11 +272,19 @@ func (p *replicaProc) waitReady(t *testing.T, within time.Duration) {
 	t.Helper()
 	deadline := time.Now().Add(within)
 	for {
-		if healthy(p.base) {
+		// The port was free when it was picked, but another process may
+		// have taken it since: only this process's answer counts.
+		if healthy(p.base) && listensOn(p.cmd.Process.Pid, p.base) {
 			return
 		}
 		select {
 		case <-p.done:
+			if !p.moved && strings.Contains(p.log(), "address already in use") {
+				p.moved = true // once: a second clash is not chance
+				p.listenOn(t, "127.0.0.1:"+testenv.SparePort(t))
+				p.start(t)
+				continue
+			}
 			t.Fatalf("replica %s exited while starting (%v); log:\n%s", p.name, p.cmd.ProcessState, p.log())
 		case <-time.After(20 * time.Millisecond):
 		}
@@ -679,11 +740,8 @@ func runReplicas(t *testing.T, bin, storeURL string) {
 	env = append(env, "CATO_STORE="+storeURL, "TEST_KEY_A=key-a", "TEST_ADMIN_KEY=admin")
 	var replicas []*replicaProc
 	for _, name := range []string{"a", "b", "c"} {
-		addr := "127.0.0.1:" + testenv.SparePort(t)
-		p := &replicaProc{
-			name: name, base: "http://" + addr, bin: bin, cfg: cfg,
-			env: append(slices.Clone(env), "CATO_LISTEN="+addr), logPath: filepath.Join(dir, name+".log"),
-		}
+		p := &replicaProc{name: name, bin: bin, cfg: cfg, env: slices.Clone(env), logPath: filepath.Join(dir, name+".log")}
+		p.listenOn(t, "127.0.0.1:"+testenv.SparePort(t))
 		replicas = append(replicas, p)
 		t.Cleanup(func() {
 			p.kill()
@@ -828,4 +886,20 @@ func startStream(base string) (<-chan error, error) {
 		done <- fmt.Errorf("cut off after %d chunks: %v", chunks, sc.Err())
 	}()
 	return done, nil
+}
+
+// TestListensOn checks the replicas' ownership test: this process holds
+// its own listener's port and not a port another listener gave up.
+func TestListensOn(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	if !listensOn(os.Getpid(), "http://"+l.Addr().String()) {
+		t.Errorf("listensOn(self, %s) = false; want true", l.Addr())
+	}
+	if other := "http://127.0.0.1:" + testenv.SparePort(t); listensOn(os.Getpid(), other) {
+		t.Errorf("listensOn(self, %s) = true for a port nobody listens on", other)
+	}
 }
