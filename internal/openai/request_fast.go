@@ -202,11 +202,11 @@ func (w *fastRequest) decodeMember(i int, val []byte) bool {
 	case "max_completion_tokens":
 		return fastInt(val, &w.MaxCompletionTokens)
 	case "n":
-		return fastIntPtr(val, &w.N)
+		return fastPtr(val, &w.N, fastInt)
 	case "temperature":
-		return fastFloatPtr(val, &w.Temperature)
+		return fastPtr(val, &w.Temperature, fastFloat)
 	case "top_p":
-		return fastFloatPtr(val, &w.TopP)
+		return fastPtr(val, &w.TopP, fastFloat)
 	case "stop":
 		w.Stop = rawOf(val)
 	case "tools":
@@ -285,33 +285,29 @@ func fastBool(v []byte, b *bool) bool {
 	return true
 }
 
-// fastIntPtr decodes a JSON integer into a new *int, null into nil.
-func fastIntPtr(v []byte, p **int) bool {
+// fastPtr decodes v with dec into a new *T, null into nil.
+func fastPtr[T any](v []byte, p **T, dec func([]byte, *T) bool) bool {
 	if string(v) == "null" {
 		*p = nil
 		return true
 	}
-	var n int
-	if !fastInt(v, &n) {
+	var x T
+	if !dec(v, &x) {
 		return false
 	}
-	*p = &n
+	*p = &x
 	return true
 }
 
-// fastFloatPtr decodes a JSON number into a new *float64, null into nil.
-func fastFloatPtr(v []byte, p **float64) bool {
-	if string(v) == "null" {
-		*p = nil
-		return true
-	}
+// fastFloat decodes a JSON number.
+func fastFloat(v []byte, f *float64) bool {
 	if len(v) == 0 || (v[0] != '-' && (v[0] < '0' || v[0] > '9')) {
 		return false
 	}
-	f, err := strconv.ParseFloat(string(v), 64)
+	x, err := strconv.ParseFloat(string(v), 64)
 	if err != nil {
 		return false
 	}
-	*p = &f
+	*f = x
 	return true
 }

@@ -198,20 +198,6 @@ func unquoteShort(body []byte) (string, bool) {
 	return b.String(), true
 }
 
-// fastStringPtr decodes a JSON string into a new *string, null into nil.
-func fastStringPtr(v []byte, p **string) bool {
-	if string(v) == "null" {
-		*p = nil
-		return true
-	}
-	var s string
-	if !fastString(v, &s) {
-		return false
-	}
-	*p = &s
-	return true
-}
-
 // fastInt64 decodes a JSON integer or null into n.
 func fastInt64(v []byte, n *int64) bool {
 	if string(v) == "null" {
@@ -295,7 +281,7 @@ func fastChoice(v []byte, c *Choice, old *Choice) bool {
 		case "delta":
 			return fastWireMessage(val, &c.Delta, old.Delta)
 		case "finish_reason":
-			return fastStringPtr(val, &c.FinishReason)
+			return fastPtr(val, &c.FinishReason, fastString)
 		default: // hidden_states: rare, left to encoding/json
 			return false
 		}
