@@ -32,6 +32,10 @@ var openers = phrases(
 	"help please", "please explain", "please tell me", "i'd appreciate it if you could tell me",
 	"i would appreciate it if you could tell me", "i'd appreciate it if you could explain", "random question", "silly question", "dumb question", "stupid question",
 	"not sure if you know but", "not sure if you know", "not sure if you can help but", "sorry to bother you but", "sorry but",
+	"sorry if this is a dumb question", "sorry if this is a stupid question", "sorry if this is a silly question",
+	"sorry if this is obvious", "sorry if this is a basic question", "this might be a dumb question", "this might be a stupid question",
+	"this might be a silly question", "this may be a dumb question", "this may be a silly question", "this is probably a dumb question",
+	"this may sound silly", "this may sound stupid", "this might sound silly", "this might sound stupid", "this might sound dumb",
 	// asking whether the other knows
 	"do you know", "do you happen to know", "would you know", "would you happen to know", "does anyone know",
 	"does anybody know", "do you have any idea", "any idea", "any ideas", "any clue", "happen to know",
@@ -44,6 +48,8 @@ var openers = phrases(
 	"help me understand", "can you help me understand", "could you help me understand", "please help me understand",
 	"would you mind telling me", "would you mind explaining", "would you mind", "mind telling me", "mind explaining",
 	"can you tell me", "could you tell me", "can you explain", "could you explain", "can you help me", "could you help me",
+	"i was hoping you could tell me", "i was hoping you could explain", "i'm hoping you can tell me", "i'm hoping you can explain",
+	"any chance you could tell me", "any chance you could explain", "any chance you know",
 	"eli5", "explain like i'm five",
 )
 
@@ -85,11 +91,24 @@ var imperativeVerbs = set("list", "name", "state", "outline", "summarize", "summ
 // imperativeVerbs: its object's article or determiner.
 var imperativeObject = set("the", "a", "an", "all", "some", "me", "us", "main", "key")
 
-// reframe takes openers and closers off toks, reads a how-opener as
-// "how to" and an imperative verb that opens the question as "what
-// are". It may
-// reuse toks.
+// reframe unwraps toks (unwrap) and reads an imperative verb that opens
+// the question as "what are". It may reuse toks.
 func reframe(toks []string) []string {
+	toks = unwrap(toks)
+	if len(toks) > 2 && imperativeVerbs[toks[0]] && (imperativeObject[toks[1]] || numberWord[toks[1]] || isNumber(toks[1])) {
+		toks = append([]string{"what", "are"}, toks[1:]...)
+	} else if len(toks) > 2 && toks[0] == "sum" && toks[1] == "up" {
+		toks = append([]string{"what", "are"}, toks[2:]...)
+	}
+	return toks
+}
+
+// unwrap takes openers and closers off toks and reads a how-opener as
+// "how to" or a translation opener as "what is": what is left is the
+// question itself, which both the gate and the bypass rule read ("I'm
+// trying to understand how DNS works" asks "how DNS works", about
+// nobody in particular). It may reuse toks.
+func unwrap(toks []string) []string {
 	for changed := true; changed && len(toks) > 0; {
 		changed = false
 		if n := howOpeners.prefix(toks); n > 0 {
@@ -114,11 +133,6 @@ func reframe(toks []string) []string {
 			toks = toks[:len(toks)-n]
 			changed = true
 		}
-	}
-	if len(toks) > 2 && imperativeVerbs[toks[0]] && (imperativeObject[toks[1]] || numberWord[toks[1]] || isNumber(toks[1])) {
-		toks = append([]string{"what", "are"}, toks[1:]...)
-	} else if len(toks) > 2 && toks[0] == "sum" && toks[1] == "up" {
-		toks = append([]string{"what", "are"}, toks[2:]...)
 	}
 	return toks
 }

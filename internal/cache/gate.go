@@ -804,7 +804,8 @@ func typo(a, b string) bool {
 func vowel(c byte) bool { return strings.IndexByte("aeiouy", c) >= 0 }
 
 // shorthand maps chat spellings of function words onto them.
-var shorthand = map[string]string{"u": "you", "ur": "your", "r": "are", "whats": "what", "wht": "what", "waht": "what", "wat": "what", "hw": "how"}
+var shorthand = map[string]string{"u": "you", "ur": "your", "r": "are", "whats": "what", "wht": "what", "waht": "what", "wat": "what", "whta": "what", "hw": "how", "hwo": "how",
+	"wehn": "when", "whn": "when", "wher": "where", "whre": "where"}
 
 // synonyms reports whether two canonical words share a synonym group.
 func synonyms(a, b string) bool {
