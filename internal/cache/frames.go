@@ -74,6 +74,7 @@ var howOpeners = phrases(
 	"i'm looking for a way to", "looking for a way to", "what's the command to", "what is the command to",
 	"what steps should i take to", "what steps do i need to take to", "what do i need to do to", "what do i have to do to",
 	"what should i do to",
+	"tips for", "any tips for", "tips on", "any tips on", "some tips for", "some tips on", "best tips for",
 )
 
 // sayOpeners ask for a translation the way "what is" does: "how do you
@@ -528,20 +529,60 @@ var (
 	causeMarker = set("of", "for", "behind")
 )
 
-// causeAsk returns, for the "what" at toks[i], the offset of the cause
-// word when the question asks for a cause the way "why" does: "what
+// causeAsk returns, for the "what" at toks[i], the offset of the ask's
+// last word when the question asks for a cause the way "why" does: "what
 // causes X", "what caused X", "what is the cause of X", "what are the
-// reasons for X"; 0 otherwise. "What does X cause?" asks for an effect,
+// reasons for X" (the marker is part of the ask: X is not behind it);
+// 0 otherwise. "What does X cause?" asks for an effect,
 // and "what is the cause" without "of" or "for" names no X.
 func causeAsk(toks []string, i int) int {
 	if i+2 < len(toks) && (toks[i+1] == "causes" || toks[i+1] == "caused") {
 		return 1
 	}
 	if i+4 < len(toks) && (toks[i+1] == "is" || toks[i+1] == "are" || toks[i+1] == "was" || toks[i+1] == "were" || toks[i+1] == "'s") &&
-		toks[i+2] == "the" && causeWord[toks[i+3]] && toks[i+3] != "caused" && causeMarker[toks[i+4]] {
-		return 3
+		toks[i+2] == "the" {
+		j := i + 3
+		if causeModifier[toks[j]] {
+			j++ // "what are the main causes of X"
+		}
+		if j+1 < len(toks) && causeWord[toks[j]] && toks[j] != "caused" && causeMarker[toks[j+1]] {
+			return j + 1 - i
+		}
 	}
 	return 0
+}
+
+// causeModifier may stand between "the" and a cause word without
+// changing the ask: "the main causes of X".
+var causeModifier = set("main", "primary", "principal", "chief", "major", "root", "underlying", "leading")
+
+// plainQuestion reads an embedded question and a how-to's possessive as
+// the plain question: "what a regulator does" (after "tell me") asks
+// "what does a regulator do"; in "how do I get my toddler to sleep" the
+// steps are the same for any toddler, so "my" reads as "a"; and "our"
+// before what is everyone's ("our solar system") reads as "the". It may
+// reuse toks.
+func plainQuestion(toks []string) []string {
+	if len(toks) > 3 && (toks[0] == "tell" || toks[0] == "show") && toks[1] == "me" && toks[2] == "what" {
+		toks = toks[2:] // "tell me what X does"
+	}
+	n := len(toks)
+	if n > 2 && toks[0] == "what" && !auxiliary[toks[1]] && (toks[n-1] == "does" || toks[n-1] == "do" || toks[n-1] == "did") {
+		out := make([]string, 0, n+1)
+		out = append(out, "what", toks[n-1])
+		out = append(out, toks[1:n-1]...)
+		toks = append(out, "do")
+	}
+	howTo := n > 2 && toks[0] == "how" && (toks[1] == "to" || requestAux[toks[1]] || toks[1] == "do" || toks[1] == "should") && (toks[1] == "to" || toks[2] == "i")
+	for i, t := range toks {
+		switch {
+		case t == "our" && i+1 < len(toks) && everyonesNoun[canonical(toks[i+1])]:
+			toks[i] = "the"
+		case howTo && (t == "my" || t == "our"):
+			toks[i] = "a"
+		}
+	}
+	return toks
 }
 
 var getStem = canonical("get")
