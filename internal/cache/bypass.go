@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"slices"
+	"strings"
 
 	"github.com/cato-gateway/cato/internal/embed"
 	"github.com/cato-gateway/cato/internal/llm"
@@ -99,7 +100,21 @@ func bypassReason(q *Query, o *Options) Reason {
 		// Before the text rules, which read every word.
 		return ReasonTooLarge
 	}
-	return textReason(embed.Tokens(q.Text))
+	return textReason(question(q.Text))
+}
+
+// question returns the tokens of text without the words that wrap a
+// question (unwrap): "sorry if this is a dumb question, but" points at
+// nothing, and "I'm trying to understand" says nothing of the asker that
+// the answer depends on.
+func question(text string) []string {
+	toks := embed.Tokens(text)
+	for i, t := range toks {
+		if v, ok := shorthand[t]; ok {
+			toks[i] = v
+		}
+	}
+	return unwrap(toks)
 }
 
 // textReason finds, in a question's tokens, the marks of a question about
@@ -108,11 +123,16 @@ func textReason(toks []string) Reason {
 	has := func(i int, words ...string) bool { return i >= 0 && i < len(toks) && slices.Contains(words, toks[i]) }
 	// "How do I undo my last commit?": a how-to question asks for steps
 	// that do not depend on whose commit it is.
-	howTo := has(0, "how") && has(1, "do", "can", "should", "would") && has(2, "i")
+	howTo := has(0, "how") && (has(1, "to") || has(1, "do", "can", "should", "would", "could") && has(2, "i")) ||
+		has(0, "show", "tell", "teach") && has(1, "me", "us") && has(2, "how") && has(3, "to")
 	for i, t := range toks {
 		switch {
+		// "our solar system", "our bodies": everyone's.
+		case t == "our" && everyonesNoun[canonical(toks[min(i+1, len(toks)-1)])]:
 		case firstPersonOwn[t] && !howTo:
 			return ReasonPersonal
+		// "Why do we yawn?", "Why can't we see air?": people in general.
+		case t == "we" && (has(i-2, "why") || has(i-3, "why")) && has(i-1, "do", "don't", "can", "can't", "cannot", "are", "aren't", "n't"):
 		// "I" or "we" as the asker's own state or past: "who am I",
 		// "what did I say", "I'm 40", "I live in Oslo", "do I have…".
 		case t == "i" || t == "we":
@@ -129,6 +149,10 @@ func textReason(toks []string) Reason {
 				return ReasonPersonal
 			}
 		case t == "me" || t == "us":
+			// "Explain recursion for me": a courtesy, not the subject.
+			if has(i-1, "for") && slices.ContainsFunc(toks[:i-1], func(w string) bool { return explainVerb[w] }) {
+				continue
+			}
 			if has(i-1, "about", "for", "remind", "with") {
 				return ReasonPersonal
 			}
@@ -152,7 +176,7 @@ func textReason(toks []string) Reason {
 			return ReasonContext
 		case deictic[t]:
 			return ReasonContext
-		case anaphoric[t] && onlyFunctionWordsBefore(toks[:i]):
+		case anaphoric[t] && onlyFunctionWordsBefore(toks[:i]) && !expletive(toks, i):
 			return ReasonContext
 		}
 	}
@@ -163,6 +187,44 @@ func textReason(toks []string) Reason {
 	}
 	return ReasonNone
 }
+
+// expletive reports whether the "it" at toks[i] stands for what follows
+// rather than for something said before: "Is it safe to eat raw
+// eggs?", "Is it true that…", "Is it worth learning Rust?", "Does it
+// take long to boil an egg?". "Is it used to treat acne?" and "Is it
+// worth it?" still point back.
+func expletive(toks []string, i int) bool {
+	if toks[i] != "it" || i+2 >= len(toks) {
+		return false
+	}
+	next, then := toks[i+1], toks[i+2]
+	toFollows := slices.Contains(toks[i+2:min(len(toks), i+7)], "to")
+	switch {
+	case (next == "take" || next == "takes" || next == "cost" || next == "costs") && toFollows:
+		return true
+	case i == 0 || !slices.Contains([]string{"is", "was", "'s"}, toks[i-1]):
+		return false
+	case next == "worth":
+		return strings.HasSuffix(then, "ing")
+	case notExpletive[next] || strings.HasSuffix(next, "ed"):
+		return false // "is it used to…", "is it supposed to…"
+	case then == "to" || then == "that":
+		return true
+	}
+	return then == "for" && toFollows // "is it normal for dogs to eat grass?"
+}
+
+// notExpletive are the words after "is it" that make "it" a thing: "is
+// it going to…", "is it meant to…", "is it able to…".
+var notExpletive = set("going", "meant", "able", "made", "built", "known", "supposed", "used", "designed")
+
+// explainVerb asks for an explanation: "for me" after it is a courtesy.
+var explainVerb = set("explain", "expand", "define", "summarize", "summarise", "describe", "clarify", "outline", "simplify", "spell", "translate")
+
+// everyonesNoun are the canonical forms of what "our" makes everyone's,
+// not the asker's: "our solar system", "our immune system".
+var everyonesNoun = stems("solar", "planet", "galaxy", "universe", "sun", "moon", "world", "earth", "species", "ancestors",
+	"body", "bodies", "brain", "brains", "eyes", "ears", "skin", "blood", "cells", "genes", "dna", "immune", "heart", "bones", "muscles", "civilization", "civilisation")
 
 func onlyFunctionWordsBefore(toks []string) bool {
 	for _, t := range toks {

@@ -32,6 +32,10 @@ var openers = phrases(
 	"help please", "please explain", "please tell me", "i'd appreciate it if you could tell me",
 	"i would appreciate it if you could tell me", "i'd appreciate it if you could explain", "random question", "silly question", "dumb question", "stupid question",
 	"not sure if you know but", "not sure if you know", "not sure if you can help but", "sorry to bother you but", "sorry but",
+	"sorry if this is a dumb question", "sorry if this is a stupid question", "sorry if this is a silly question",
+	"sorry if this is obvious", "sorry if this is a basic question", "this might be a dumb question", "this might be a stupid question",
+	"this might be a silly question", "this may be a dumb question", "this may be a silly question", "this is probably a dumb question",
+	"this may sound silly", "this may sound stupid", "this might sound silly", "this might sound stupid", "this might sound dumb",
 	// asking whether the other knows
 	"do you know", "do you happen to know", "would you know", "would you happen to know", "does anyone know",
 	"does anybody know", "do you have any idea", "any idea", "any ideas", "any clue", "happen to know",
@@ -44,6 +48,8 @@ var openers = phrases(
 	"help me understand", "can you help me understand", "could you help me understand", "please help me understand",
 	"would you mind telling me", "would you mind explaining", "would you mind", "mind telling me", "mind explaining",
 	"can you tell me", "could you tell me", "can you explain", "could you explain", "can you help me", "could you help me",
+	"i was hoping you could tell me", "i was hoping you could explain", "i'm hoping you can tell me", "i'm hoping you can explain",
+	"any chance you could tell me", "any chance you could explain", "any chance you know",
 	"eli5", "explain like i'm five",
 )
 
@@ -68,6 +74,7 @@ var howOpeners = phrases(
 	"i'm looking for a way to", "looking for a way to", "what's the command to", "what is the command to",
 	"what steps should i take to", "what steps do i need to take to", "what do i need to do to", "what do i have to do to",
 	"what should i do to",
+	"tips for", "any tips for", "tips on", "any tips on", "some tips for", "some tips on", "best tips for",
 )
 
 // sayOpeners ask for a translation the way "what is" does: "how do you
@@ -85,11 +92,24 @@ var imperativeVerbs = set("list", "name", "state", "outline", "summarize", "summ
 // imperativeVerbs: its object's article or determiner.
 var imperativeObject = set("the", "a", "an", "all", "some", "me", "us", "main", "key")
 
-// reframe takes openers and closers off toks, reads a how-opener as
-// "how to" and an imperative verb that opens the question as "what
-// are". It may
-// reuse toks.
+// reframe unwraps toks (unwrap) and reads an imperative verb that opens
+// the question as "what are". It may reuse toks.
 func reframe(toks []string) []string {
+	toks = unwrap(toks)
+	if len(toks) > 2 && imperativeVerbs[toks[0]] && (imperativeObject[toks[1]] || numberWord[toks[1]] || isNumber(toks[1])) {
+		toks = append([]string{"what", "are"}, toks[1:]...)
+	} else if len(toks) > 2 && toks[0] == "sum" && toks[1] == "up" {
+		toks = append([]string{"what", "are"}, toks[2:]...)
+	}
+	return toks
+}
+
+// unwrap takes openers and closers off toks and reads a how-opener as
+// "how to" or a translation opener as "what is": what is left is the
+// question itself, which both the gate and the bypass rule read ("I'm
+// trying to understand how DNS works" asks "how DNS works", about
+// nobody in particular). It may reuse toks.
+func unwrap(toks []string) []string {
 	for changed := true; changed && len(toks) > 0; {
 		changed = false
 		if n := howOpeners.prefix(toks); n > 0 {
@@ -114,11 +134,6 @@ func reframe(toks []string) []string {
 			toks = toks[:len(toks)-n]
 			changed = true
 		}
-	}
-	if len(toks) > 2 && imperativeVerbs[toks[0]] && (imperativeObject[toks[1]] || numberWord[toks[1]] || isNumber(toks[1])) {
-		toks = append([]string{"what", "are"}, toks[1:]...)
-	} else if len(toks) > 2 && toks[0] == "sum" && toks[1] == "up" {
-		toks = append([]string{"what", "are"}, toks[2:]...)
 	}
 	return toks
 }
@@ -514,20 +529,60 @@ var (
 	causeMarker = set("of", "for", "behind")
 )
 
-// causeAsk returns, for the "what" at toks[i], the offset of the cause
-// word when the question asks for a cause the way "why" does: "what
+// causeAsk returns, for the "what" at toks[i], the offset of the ask's
+// last word when the question asks for a cause the way "why" does: "what
 // causes X", "what caused X", "what is the cause of X", "what are the
-// reasons for X"; 0 otherwise. "What does X cause?" asks for an effect,
+// reasons for X" (the marker is part of the ask: X is not behind it);
+// 0 otherwise. "What does X cause?" asks for an effect,
 // and "what is the cause" without "of" or "for" names no X.
 func causeAsk(toks []string, i int) int {
 	if i+2 < len(toks) && (toks[i+1] == "causes" || toks[i+1] == "caused") {
 		return 1
 	}
 	if i+4 < len(toks) && (toks[i+1] == "is" || toks[i+1] == "are" || toks[i+1] == "was" || toks[i+1] == "were" || toks[i+1] == "'s") &&
-		toks[i+2] == "the" && causeWord[toks[i+3]] && toks[i+3] != "caused" && causeMarker[toks[i+4]] {
-		return 3
+		toks[i+2] == "the" {
+		j := i + 3
+		if causeModifier[toks[j]] {
+			j++ // "what are the main causes of X"
+		}
+		if j+1 < len(toks) && causeWord[toks[j]] && toks[j] != "caused" && causeMarker[toks[j+1]] {
+			return j + 1 - i
+		}
 	}
 	return 0
+}
+
+// causeModifier may stand between "the" and a cause word without
+// changing the ask: "the main causes of X".
+var causeModifier = set("main", "primary", "principal", "chief", "major", "root", "underlying", "leading")
+
+// plainQuestion reads an embedded question and a how-to's possessive as
+// the plain question: "what a regulator does" (after "tell me") asks
+// "what does a regulator do"; in "how do I get my toddler to sleep" the
+// steps are the same for any toddler, so "my" reads as "a"; and "our"
+// before what is everyone's ("our solar system") reads as "the". It may
+// reuse toks.
+func plainQuestion(toks []string) []string {
+	if len(toks) > 3 && (toks[0] == "tell" || toks[0] == "show") && toks[1] == "me" && toks[2] == "what" {
+		toks = toks[2:] // "tell me what X does"
+	}
+	n := len(toks)
+	if n > 2 && toks[0] == "what" && !auxiliary[toks[1]] && (toks[n-1] == "does" || toks[n-1] == "do" || toks[n-1] == "did") {
+		out := make([]string, 0, n+1)
+		out = append(out, "what", toks[n-1])
+		out = append(out, toks[1:n-1]...)
+		toks = append(out, "do")
+	}
+	howTo := n > 2 && toks[0] == "how" && (toks[1] == "to" || requestAux[toks[1]] || toks[1] == "do" || toks[1] == "should") && (toks[1] == "to" || toks[2] == "i")
+	for i, t := range toks {
+		switch {
+		case t == "our" && i+1 < len(toks) && everyonesNoun[canonical(toks[i+1])]:
+			toks[i] = "the"
+		case howTo && (t == "my" || t == "our"):
+			toks[i] = "a"
+		}
+	}
+	return toks
 }
 
 var getStem = canonical("get")

@@ -86,7 +86,22 @@ const (
 	formCapital                // capitalised, not as a sentence's first word
 	formAcronym                // in capitals throughout
 	formPluralName             // a bare plural after a singular "is": a name ("what is pandas")
+	formDefined                // the whole of a "what is X?" question, singular
 )
+
+// definitional reports whether toks[i] is the whole subject of a
+// "what is X?" or "what is a X?" question, in the singular.
+func definitional(toks []string, i int) bool {
+	n := len(toks)
+	if i != n-1 || n < 3 || n > 4 || toks[0] != "what" || (toks[1] != "is" && toks[1] != "'s") {
+		return false
+	}
+	if n == 4 && toks[2] != "a" && toks[2] != "an" {
+		return false
+	}
+	t := toks[i]
+	return !strings.HasSuffix(t, "s") || strings.HasSuffix(t, "ss")
+}
 
 // Values of gist.whRole.
 const (
@@ -105,7 +120,7 @@ func gistOf(text string) gist {
 			toks[i] = v
 		}
 	}
-	toks = reframe(toks)
+	toks = plainQuestion(reframe(toks))
 	toks, caps := abbreviate(toks, capitalised(text))
 	toks = phrasal(handPhrases(toks))
 	g := gist{role: map[string]string{}, cased: strings.IndexFunc(text, unicode.IsUpper) >= 0, whRole: whRoleOf(toks)}
@@ -117,6 +132,9 @@ func gistOf(text string) gist {
 	marker := ""
 	skip := -1
 	for i, t := range toks {
+		if i <= skip {
+			continue // the rest of an ask read with its first word
+		}
 		switch {
 		case negation[t]:
 			g.neg++
@@ -166,9 +184,6 @@ func gistOf(text string) gist {
 			skip = i + 1 // "good morning": a greeting; "the full form of", "walk me through": a frame
 			continue
 		}
-		if i == skip {
-			continue
-		}
 		c := canonical(t)
 		if caps[t]&acronym != 0 {
 			c = t // HTTPS is not a plural of HTTP
@@ -211,6 +226,9 @@ func gistOf(text string) gist {
 			if caps[t]&capital != 0 {
 				f |= formCapital
 			}
+			if definitional(toks, i) {
+				f |= formDefined
+			}
 			g.form = append(g.form, f)
 		}
 		marker = ""
@@ -248,11 +266,23 @@ func agreeGists(a, b gist) bool {
 	onlyA := missing(a.content, b.role)
 	onlyB := missing(b.content, a.role)
 	onlyA, onlyB = gotFor(onlyA, b, onlyB), gotFor(onlyB, a, onlyA)
+	var joined map[string]string // a compound of one → the first of its two words in the other
+	onlyA, onlyB, joined = compounds(a, b, onlyA, onlyB, joined)
+	onlyB, onlyA, joined = compounds(b, a, onlyB, onlyA, joined)
 	if len(onlyA) != len(onlyB) || len(onlyA) > maxUnpaired {
 		return false
 	}
-	if len(onlyA) > 0 {
+	if len(onlyA) > 0 || len(joined) > 0 {
 		b.role = maps.Clone(b.role) // gists may be shared: never write to them
+		a.role = maps.Clone(a.role)
+	}
+	for x, y := range joined {
+		// Compare the roles of a compound and its first word below.
+		if r, ok := b.role[y]; ok {
+			b.role[x] = r
+		} else {
+			a.role[x] = a.role[y]
+		}
 	}
 	for _, x := range onlyA {
 		j := slices.IndexFunc(onlyB, func(y string) bool { return a.equivalent(x, b, y) })
@@ -271,6 +301,42 @@ func agreeGists(a, b gist) bool {
 		return false
 	}
 	return !orderSwap(a, b) && !voiceSwap(a, b)
+}
+
+// compounds pairs a word of a missing from b with two words of b,
+// next to each other and missing from a, that it joins: "timezone" /
+// "time zone", "website" / "web site", "healthcare" / "health care". It
+// returns what is left of onlyA and onlyB, and records each pair in
+// joined (the compound's form → the first word's).
+func compounds(a, b gist, onlyA, onlyB []string, joined map[string]string) ([]string, []string, map[string]string) {
+	if len(onlyA) == 0 || len(onlyB) < 2 {
+		return onlyA, onlyB, joined
+	}
+	for i := 0; i < len(onlyA); i++ {
+		whole := a.word(onlyA[i])
+		if len(whole) < 6 {
+			continue
+		}
+		for k := 0; k+1 < len(b.content) && k+1 < len(b.surface); k++ {
+			first, second := b.content[k], b.content[k+1]
+			if !slices.Contains(onlyB, first) || !slices.Contains(onlyB, second) {
+				continue
+			}
+			join := b.surface[k] + b.surface[k+1]
+			if join != whole && join+"s" != whole && join != whole+"s" {
+				continue
+			}
+			if joined == nil {
+				joined = map[string]string{}
+			}
+			joined[onlyA[i]] = first
+			onlyB = slices.DeleteFunc(slices.Clone(onlyB), func(w string) bool { return w == first || w == second })
+			onlyA = slices.Delete(slices.Clone(onlyA), i, i+1)
+			i--
+			break
+		}
+	}
+	return onlyA, onlyB, joined
 }
 
 // maxUnpaired is the most content words of a question that may be
@@ -523,6 +589,12 @@ func sameForms(a, b gist) bool {
 		}
 		if !a.cased || !b.cased {
 			continue
+		}
+		// "What is a polo?" (a shirt) against "What is polo?" (the
+		// sport), in two carefully written questions: a count noun
+		// against a mass noun ("a glass" / "glass", "a paper" / "paper").
+		if fa&fb&formDefined != 0 && (fa|fb)&(formThe|formAcronym|formCapital) == 0 && fa&formA != fb&formA {
+			return false
 		}
 		// "a Ruby" (a gem) against "Ruby" (a name, bare): an acronym
 		// is written in capitals whatever it names.
@@ -804,7 +876,9 @@ func typo(a, b string) bool {
 func vowel(c byte) bool { return strings.IndexByte("aeiouy", c) >= 0 }
 
 // shorthand maps chat spellings of function words onto them.
-var shorthand = map[string]string{"u": "you", "ur": "your", "r": "are", "whats": "what", "wht": "what", "waht": "what", "wat": "what", "hw": "how"}
+var shorthand = map[string]string{"u": "you", "ur": "your", "r": "are", "whats": "what", "wht": "what", "waht": "what", "wat": "what", "whta": "what", "hw": "how", "hwo": "how",
+	"wehn": "when", "whn": "when", "wher": "where", "whre": "where",
+	"incl": "including", "excl": "excluding", "approx": "approximately"}
 
 // synonyms reports whether two canonical words share a synonym group.
 func synonyms(a, b string) bool {
@@ -928,6 +1002,7 @@ var synonymGroup = groups(
 	"faster quicker",
 	"fastest quickest",
 	"fix repair mend",
+	"store keep",
 	"make create build construct produce",
 	"make cook prepare",
 	"make recipe",

@@ -23,6 +23,23 @@ func TestAgree(t *testing.T) {
 		{"what is the sun", "what is sun", true},
 		{"What is 7 times 8?", "what is 7 times 8", true},
 		{"What is 7 times 8?", "What is 7 plus 8?", false},
+		// a compound written as one word or two
+		{"What time zone is Chicago in?", "chicago timezone", true},
+		{"How do I build a web site?", "How do I build a website?", true},
+		{"What is a house boat?", "What is a boat house?", false},
+		// the ask, read whole: cause asks, an embedded question, a how-to's "my"
+		{"What caused the fall of Rome?", "What were the causes of the fall of Rome?", true},
+		{"What causes acne?", "What are the main causes of acne?", true},
+		{"What does acne cause?", "What are the main causes of acne?", false},
+		{"What does a fuel pressure regulator do?", "Tell me what a fuel pressure regulator does.", true},
+		{"What does HR do?", "Tell me what HR stands for.", false},
+		{"How do I get my toddler to sleep through the night?", "Tips for getting a toddler to sleep through the night?", true},
+		{"Name the planets in our solar system.", "What are the planets in the solar system?", true},
+		// a count noun against a mass noun
+		{"What is a polo?", "What is polo?", false},
+		{"What is a glass?", "What is glass?", false},
+		{"what is a blockchain", "what is blockchain", true},
+		{"What is a haiku?", "Define haiku.", true},
 		// question frames, abbreviations, multi-word synonyms
 		{"Quick question: what is a mutex?", "What is a mutex?", true},
 		{"Do you know how tides work?", "How do tides work?", true},
