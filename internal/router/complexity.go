@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"unicode"
 )
@@ -75,6 +76,8 @@ var cues = compileCues([]cueSpec{
 		"in detail", "in depth", "detailed", "comprehensive*", "thorough*", "step by step", "essay", "report on",
 		"whitepaper", "white paper", "research paper", "literature review", "thesis", "long form", "at length",
 		"nuanc*", "rigorous*", "exhaustive*", "go deeper", "deeper into", "expand on",
+		"write a story", "write me a story", "write a short story", "write me a short story", "write a novel",
+		"write a chapter", "write a screenplay", "write a short film",
 	}},
 	// Asks to fix or change code; asks to write code are found by
 	// asksForCode, and naming a language is not one.
@@ -206,6 +209,10 @@ func complexity(query string, history int) score {
 		add("open question", openQuestionScore)
 		strong++
 	}
+	if lengthAsk(words) {
+		add("long form", longFormScore)
+		strong++
+	}
 	if p := parts(query, tokens); p > 1 {
 		add(fmt.Sprintf("%d-part ask", p), min(maxPartsScore, perExtraPart*float64(p-1)))
 	}
@@ -220,7 +227,7 @@ func complexity(query string, history int) score {
 
 	switch {
 	case n <= 6 && greetingWords[opening] && strong == 0:
-		s.simple = "greeting or small talk"
+		s.simple = smallTalk
 		s.value -= greetingDiscount
 	case n <= factualMaxWords && first(factualOpeners) && !open:
 		s.simple = "short factual question"
@@ -233,6 +240,46 @@ func complexity(query string, history int) score {
 	}
 	s.value = min(max(s.value, 0), 1)
 	return s
+}
+
+// smallTalk labels a greeting or an acknowledgement ("Thanks, that
+// makes sense."): simple, and never sent down the depth route.
+const smallTalk = "greeting or small talk"
+
+// longFormScore is what an explicit long length adds: "about 2000
+// words", "a 5-page report".
+const longFormScore = 0.35
+
+// lengthAsk reports whether words ask for a long text by its length: a
+// number of at least 500 before "words", or of at least 3 before
+// "pages".
+func lengthAsk(words []string) bool {
+	if len(words) > 1 && words[0] == "how" {
+		return false // "how many words are in 1000 pages?" asks a number
+	}
+	for i := 1; i < len(words); i++ {
+		unit := strings.TrimSuffix(words[i], "s")
+		if unit != "word" && unit != "page" {
+			continue
+		}
+		// "2,000 words" reads as "2", "000" (the comma is taken out).
+		digits := words[i-1]
+		for j := i - 1; j > 0 && len(words[j]) == 3 && isDigits(words[j]) && isDigits(words[j-1]); j-- {
+			digits = words[j-1] + digits
+		}
+		n, err := strconv.Atoi(digits)
+		if err != nil {
+			continue
+		}
+		if (unit == "word" && n >= 500) || (unit == "page" && n >= 3) {
+			return true
+		}
+	}
+	return false
+}
+
+func isDigits(w string) bool {
+	return w != "" && strings.Trim(w, "0123456789") == ""
 }
 
 // cue is one family of cue patterns, sorted for matching.

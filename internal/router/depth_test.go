@@ -40,6 +40,9 @@ func TestDepthRoute(t *testing.T) {
 		{"Why do we have leap years?", "small"},
 		{"Is 89 a prime number?", "small"},
 		{"Can dogs eat chocolate?", "small"},
+		// small talk never takes the depth route, however close to an example
+		{"Thanks, that makes sense.", "small"},
+		{"Okay, great, thank you!", "small"},
 	}
 	for _, tt := range tests {
 		d, _ := r.Decide(t.Context(), Input{Query: tt.query})

@@ -106,7 +106,7 @@ func (r *Router) Decide(ctx context.Context, in Input) (Decision, error) {
 			break
 		}
 		d.Primary, d.Rule, d.Reason = r.byComplexity(sc, d.Complexity)
-		if d.Rule == RuleSimple && r.depth != nil && !asksForFact(in.Query) {
+		if d.Rule == RuleSimple && r.depth != nil && sc.simple != smallTalk && !asksForFact(in.Query) {
 			if reason, ok := r.depth.match(ctx, r, depthText(in.Query)); ok {
 				d.Primary, d.Rule, d.Reason = r.depth.model, RuleExemplar, reason
 			}

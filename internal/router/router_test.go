@@ -156,6 +156,10 @@ func TestComplexitySignals(t *testing.T) {
 		{"Is Pluto a planet?", 0, nil, "short factual question"},
 		{"Write a Go program that tails a log file", 0, []string{"long query", "code"}, ""},
 		{"Write a haiku about rain", 0, nil, "short lookup or rewrite"},
+		{"Write a short story about a lighthouse keeper who discovers time travel", 0, []string{"long query", "depth"}, ""},
+		{"Write 2,000 words on the history of tea", 0, []string{"long query", "long form"}, ""},
+		{"A 5-page report on tea, please", 0, []string{"long query", "depth", "long form"}, ""},
+		{"Summarize this in 100 words", 0, nil, "short lookup or rewrite"},
 		{"Okay, now critique your own argument.", 6, []string{"task verb", "reasoning", "ongoing conversation"}, ""},
 		{"Integrate x e^x dx.", 0, []string{"task verb", "math"}, ""},
 		{"Kafka or RabbitMQ?", 0, []string{"open question"}, ""},
@@ -353,6 +357,25 @@ func TestShortWriting(t *testing.T) {
 	for _, tt := range tests {
 		if got := shortWriting(strings.Fields(normalise(tt.query))); got != tt.want {
 			t.Errorf("shortWriting(%q) = %v; want %v", tt.query, got, tt.want)
+		}
+	}
+}
+
+func TestLengthAsk(t *testing.T) {
+	for q, want := range map[string]bool{
+		"write about 2000 words on tea":     true,
+		"write 2,000 words on tea":          true,
+		"a 500-word essay":                  true,
+		"a 499-word essay":                  false,
+		"a 3-page report":                   true,
+		"a 2-page summary":                  false,
+		"in 100 words":                      false,
+		"words and pages":                   false,
+		"how many words are in 1000 pages?": false,
+	} {
+		words := slices.DeleteFunc(strings.Fields(normalise(q)), func(w string) bool { return w == "," })
+		if got := lengthAsk(words); got != want {
+			t.Errorf("lengthAsk(%q) = %v; want %v", q, got, want)
 		}
 	}
 }
