@@ -252,9 +252,6 @@ func agreeGists(a, b gist) bool {
 	if (a.polar && b.how) || (b.polar && a.how) {
 		return false // "can I freeze rice?" is not "how can I freeze rice?"
 	}
-	if !sameForms(a, b) {
-		return false
-	}
 	if len(a.content) == 0 || len(b.content) == 0 {
 		// Nothing but generic words ("what is programming?"): those words
 		// are then the content.
@@ -266,10 +263,13 @@ func agreeGists(a, b gist) bool {
 	onlyA := missing(a.content, b.role)
 	onlyB := missing(b.content, a.role)
 	onlyA, onlyB = gotFor(onlyA, b, onlyB), gotFor(onlyB, a, onlyA)
+	if len(onlyA) > 2*maxUnpaired || len(onlyB) > 2*maxUnpaired {
+		return false // too many to pair, even two for one
+	}
 	var joined map[string]string // a compound of one → the first of its two words in the other
 	onlyA, onlyB, joined = compounds(a, b, onlyA, onlyB, joined)
 	onlyB, onlyA, joined = compounds(b, a, onlyB, onlyA, joined)
-	if len(onlyA) != len(onlyB) || len(onlyA) > maxUnpaired {
+	if len(onlyA) != len(onlyB) || len(onlyA) > maxUnpaired || !sameForms(a, b) {
 		return false
 	}
 	if len(onlyA) > 0 || len(joined) > 0 {
@@ -573,8 +573,22 @@ func agentPatient(a, b string) bool {
 // sameForms reports whether the words both questions share keep their
 // article and case where these change what the word names (see above).
 func sameForms(a, b gist) bool {
+	find := func(x string) int { return slices.Index(b.content, x) }
+	if len(a.content)*len(b.content) > 1024 {
+		// Long questions: an index, not a scan per word.
+		pos := make(map[string]int, len(b.content))
+		for j, y := range b.content {
+			pos[y] = j
+		}
+		find = func(x string) int {
+			if j, ok := pos[x]; ok {
+				return j
+			}
+			return -1
+		}
+	}
 	for i, x := range a.content {
-		j := slices.Index(b.content, x)
+		j := find(x)
 		if j < 0 {
 			continue
 		}

@@ -1,6 +1,7 @@
 package cache
 
 import (
+	"math/rand/v2"
 	"testing"
 	"time"
 )
@@ -202,6 +203,26 @@ func BenchmarkGate(b *testing.B) {
 	})
 	b.Run("Compare", func(b *testing.B) {
 		gq, ge := gistOf(q), gistOf(e)
+		b.ReportAllocs()
+		for b.Loop() {
+			agreeGists(gq, ge)
+		}
+	})
+	// Two of the longest questions the cache takes, with no word in
+	// common: the comparison must give up early, not pair word by word.
+	b.Run("CompareLongest", func(b *testing.B) {
+		rng := rand.New(rand.NewPCG(3, 4))
+		gq, ge := gistOf(wordSalad(rng, DefaultMaxEntryBytes)), gistOf(wordSalad(rng, DefaultMaxEntryBytes))
+		b.ReportAllocs()
+		for b.Loop() {
+			agreeGists(gq, ge)
+		}
+	})
+	// The same longest question twice, but for its last word.
+	b.Run("CompareLongestAlike", func(b *testing.B) {
+		rng := rand.New(rand.NewPCG(5, 6))
+		text := wordSalad(rng, DefaultMaxEntryBytes-8)
+		gq, ge := gistOf(text+" alpha"), gistOf(text+" omega")
 		b.ReportAllocs()
 		for b.Loop() {
 			agreeGists(gq, ge)
