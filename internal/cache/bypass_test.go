@@ -73,6 +73,7 @@ func TestBypassRule(t *testing.T) {
 		{"I'm trying to understand", Query{Text: "I'm trying to understand how DNS works"}, false, ReasonNone},
 		{"I'm trying to fix my", Query{Text: "I'm trying to fix my code"}, false, ReasonPersonal},
 		{"wrapper, then this", Query{Text: "Can you help me with this?"}, false, ReasonContext},
+		{"not sure if this is", Query{Text: "Not sure if this is a silly question but what is DNS?"}, false, ReasonNone},
 		{"how-opener with I", Query{Text: "What do I need to do to get a driver's license?"}, false, ReasonNone},
 		{"show me how to with my", Query{Text: "Show me how to add an SSH key to my GitHub account."}, false, ReasonNone},
 		// An expletive "it" stands for what follows.

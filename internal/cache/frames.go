@@ -36,6 +36,8 @@ var openers = phrases(
 	"sorry if this is obvious", "sorry if this is a basic question", "this might be a dumb question", "this might be a stupid question",
 	"this might be a silly question", "this may be a dumb question", "this may be a silly question", "this is probably a dumb question",
 	"this may sound silly", "this may sound stupid", "this might sound silly", "this might sound stupid", "this might sound dumb",
+	"not sure if this is a silly question", "not sure if this is a dumb question", "not sure if this is a stupid question",
+	"sorry if this is basic", "this is probably basic", "this might be basic",
 	// asking whether the other knows
 	"do you know", "do you happen to know", "would you know", "would you happen to know", "does anyone know",
 	"does anybody know", "do you have any idea", "any idea", "any ideas", "any clue", "happen to know",
@@ -50,6 +52,9 @@ var openers = phrases(
 	"can you tell me", "could you tell me", "can you explain", "could you explain", "can you help me", "could you help me",
 	"i was hoping you could tell me", "i was hoping you could explain", "i'm hoping you can tell me", "i'm hoping you can explain",
 	"any chance you could tell me", "any chance you could explain", "any chance you know",
+	"would you be able to tell me", "would you be able to explain", "are you able to tell me", "could you please tell me",
+	"could you please explain", "can you please tell me", "can you please explain", "could you let me know",
+	"could you please let me know", "can you let me know", "please let me know",
 	"eli5", "explain like i'm five",
 )
 
@@ -539,6 +544,9 @@ func causeAsk(toks []string, i int) int {
 	if i+2 < len(toks) && (toks[i+1] == "causes" || toks[i+1] == "caused") {
 		return 1
 	}
+	if i+3 < len(toks) && (toks[i+1] == "led" || toks[i+1] == "leads") && toks[i+2] == "to" {
+		return 2 // "what led to the fall of Rome"
+	}
 	if i+4 < len(toks) && (toks[i+1] == "is" || toks[i+1] == "are" || toks[i+1] == "was" || toks[i+1] == "were" || toks[i+1] == "'s") &&
 		toks[i+2] == "the" {
 		j := i + 3
@@ -547,6 +555,14 @@ func causeAsk(toks []string, i int) int {
 		}
 		if j+1 < len(toks) && causeWord[toks[j]] && toks[j] != "caused" && causeMarker[toks[j+1]] {
 			return j + 1 - i
+		}
+		// "what is the reason cats purr", "what's the reason why…": a
+		// clause follows.
+		if j+1 < len(toks) && (toks[j] == "reason" || toks[j] == "reasons") {
+			if toks[j+1] == "that" || toks[j+1] == "why" {
+				j++
+			}
+			return j - i
 		}
 	}
 	return 0

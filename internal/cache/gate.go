@@ -72,6 +72,7 @@ type gist struct {
 	role    map[string]string // content word → the relation marker before it
 	surface []string          // per content word: as written (lower case, spelling variants mapped)
 	movable []bool            // per content word: its place says nothing of its role (see orderSwap)
+	counted string            // the content word a how-many or how-much ask counts ("legs" of "how many legs")
 	clause  bool              // opens with a question word or an auxiliary: "who…", "does…"
 	passive bool              // a passive voice: "was written", "by whom"
 	polar   bool              // a yes-no question: "can I freeze rice?", not "can you explain X?"
@@ -130,6 +131,7 @@ func gistOf(text string) gist {
 		g.passive = g.passive || t == "by" || (beForm[t] && i+1 < len(toks) && participle(toks[i+1]))
 	}
 	marker := ""
+	behind := false // the word goes on a name behind a marker
 	skip := -1
 	for i, t := range toks {
 		if i <= skip {
@@ -204,7 +206,11 @@ func gistOf(text string) gist {
 			g.surface = append(g.surface, cmp.Or(variant[t], t))
 			// Coordinated words ("X and Y", "X vs Y") and the noun of a
 			// question phrase ("which country", "how many legs") move freely.
-			g.movable = append(g.movable, coordinator[next] || (i > 0 && (coordinator[toks[i-1]] || toks[i-1] == "which" || toks[i-1] == "what")) ||
+			counted := i > 1 && toks[i-2] == "how" && (toks[i-1] == "many" || toks[i-1] == "much")
+			if counted && g.counted == "" {
+				g.counted = c
+			}
+			g.movable = append(g.movable, behind || coordinator[next] || (i > 0 && (coordinator[toks[i-1]] || toks[i-1] == "which" || toks[i-1] == "what")) ||
 				(i > 1 && toks[i-2] == "how" && howQuantity[toks[i-1]]))
 			var f uint8
 			// An article counts for the head of its phrase: "a git
@@ -231,6 +237,15 @@ func gistOf(text string) gist {
 			}
 			g.form = append(g.form, f)
 		}
+		// A name of several words is behind its marker whole: in "the
+		// fall of the Western Roman Empire" "Roman" and "Empire" may move
+		// as "Western" may (in a text without capitals, any run of
+		// content words is taken for a name).
+		nameGoesOn := caps[t]&capital != 0 && caps[next]&capital != 0
+		if !g.cased {
+			nameGoesOn = next != "" && !functionWord[next] && !relation[next] && !whWord[next] && !negation[next] && !isNumber(next)
+		}
+		behind = (behind || marker != "") && nameGoesOn
 		marker = ""
 	}
 	slices.Sort(g.framing)
@@ -252,8 +267,8 @@ func agreeGists(a, b gist) bool {
 	if (a.polar && b.how) || (b.polar && a.how) {
 		return false // "can I freeze rice?" is not "how can I freeze rice?"
 	}
-	if !sameForms(a, b) {
-		return false
+	if a.counted != "" && b.counted != "" && a.counted != b.counted && !a.equivalent(a.counted, b, b.counted) {
+		return false // "how many euros is 100 dollars" counts euros
 	}
 	if len(a.content) == 0 || len(b.content) == 0 {
 		// Nothing but generic words ("what is programming?"): those words
@@ -266,10 +281,13 @@ func agreeGists(a, b gist) bool {
 	onlyA := missing(a.content, b.role)
 	onlyB := missing(b.content, a.role)
 	onlyA, onlyB = gotFor(onlyA, b, onlyB), gotFor(onlyB, a, onlyA)
+	if len(onlyA) > 2*maxUnpaired || len(onlyB) > 2*maxUnpaired {
+		return false // too many to pair, even two for one
+	}
 	var joined map[string]string // a compound of one → the first of its two words in the other
 	onlyA, onlyB, joined = compounds(a, b, onlyA, onlyB, joined)
 	onlyB, onlyA, joined = compounds(b, a, onlyB, onlyA, joined)
-	if len(onlyA) != len(onlyB) || len(onlyA) > maxUnpaired {
+	if len(onlyA) != len(onlyB) || len(onlyA) > maxUnpaired || !sameForms(a, b) {
 		return false
 	}
 	if len(onlyA) > 0 || len(joined) > 0 {
@@ -504,7 +522,9 @@ func phrasal(toks []string) []string {
 	for i := 0; i < len(toks); i++ {
 		joined := false
 		head := cmp.Or(variant[toks[i]], toks[i])
-		for n := 3; n >= 2 && !joined; n-- {
+		// "have", "be" and "do" head phrasal verbs only in rare senses
+		// ("have on" for wear): "does a team have on the field" has none.
+		for n := 3; n >= 2 && !joined && !haveBeDo[head]; n-- {
 			if i+n > len(toks) || !particles[toks[i+n-1]] || !lexicon.MayHeadPhrase(head) {
 				continue
 			}
@@ -521,6 +541,8 @@ func phrasal(toks []string) []string {
 	}
 	return out
 }
+
+var haveBeDo = set("have", "has", "had", "having", "be", "is", "are", "was", "were", "been", "being", "do", "does", "did", "doing")
 
 // particles end the phrasal verbs phrasal joins.
 var particles = set("up", "down", "off", "out", "on", "in", "over", "away", "back", "together", "through", "around", "of")
@@ -548,6 +570,9 @@ func (g gist) equivalent(x string, h gist, y string) bool {
 	if strings.ReplaceAll(wx, "_", "") == strings.ReplaceAll(wy, "_", "") {
 		return true // "set up" / "setup"
 	}
+	if keyTypo(wx, wy) {
+		return true
+	}
 	if lexicon.Antonyms(wx, wy) {
 		return false // one sense alike, a main sense opposite
 	}
@@ -573,8 +598,22 @@ func agentPatient(a, b string) bool {
 // sameForms reports whether the words both questions share keep their
 // article and case where these change what the word names (see above).
 func sameForms(a, b gist) bool {
+	find := func(x string) int { return slices.Index(b.content, x) }
+	if len(a.content)*len(b.content) > 1024 {
+		// Long questions: an index, not a scan per word.
+		pos := make(map[string]int, len(b.content))
+		for j, y := range b.content {
+			pos[y] = j
+		}
+		find = func(x string) int {
+			if j, ok := pos[x]; ok {
+				return j
+			}
+			return -1
+		}
+	}
 	for i, x := range a.content {
-		j := slices.Index(b.content, x)
+		j := find(x)
 		if j < 0 {
 			continue
 		}
@@ -875,10 +914,36 @@ func typo(a, b string) bool {
 
 func vowel(c byte) bool { return strings.IndexByte("aeiouy", c) >= 0 }
 
+// keyTypo reports whether written words a and b, of six letters or
+// more, differ in one letter for a key next to it ("symptons" /
+// "symptoms") and one of them is not a word: "strain" and "sprain" are
+// both words, so neither is the other misspelt.
+func keyTypo(a, b string) bool {
+	if len(a) != len(b) || len(a) < 6 || a == b {
+		return false
+	}
+	i := 0
+	for a[i] == b[i] {
+		i++
+	}
+	if a[i+1:] != b[i+1:] || !strings.Contains(keyNeighbours[a[i]], string(b[i])) {
+		return false
+	}
+	return lexicon.Bases(a) == nil || lexicon.Bases(b) == nil
+}
+
+// keyNeighbours holds, for each letter, the letters next to it on a
+// QWERTY keyboard.
+var keyNeighbours = map[byte]string{
+	'q': "wa", 'w': "qeas", 'e': "wrsd", 'r': "etdf", 't': "ryfg", 'y': "tugh", 'u': "yihj", 'i': "uojk", 'o': "ipkl", 'p': "ol",
+	'a': "qwsz", 's': "awedxz", 'd': "serfcx", 'f': "drtgvc", 'g': "ftyhbv", 'h': "gyujnb", 'j': "huikmn", 'k': "jiolm", 'l': "kop",
+	'z': "asx", 'x': "zsdc", 'c': "xdfv", 'v': "cfgb", 'b': "vghn", 'n': "bhjm", 'm': "njk",
+}
+
 // shorthand maps chat spellings of function words onto them.
 var shorthand = map[string]string{"u": "you", "ur": "your", "r": "are", "whats": "what", "wht": "what", "waht": "what", "wat": "what", "whta": "what", "hw": "how", "hwo": "how",
 	"wehn": "when", "whn": "when", "wher": "where", "whre": "where",
-	"incl": "including", "excl": "excluding", "approx": "approximately"}
+	"shud": "should", "wud": "would", "cud": "could", "incl": "including", "excl": "excluding", "approx": "approximately"}
 
 // synonyms reports whether two canonical words share a synonym group.
 func synonyms(a, b string) bool {

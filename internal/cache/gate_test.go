@@ -1,6 +1,7 @@
 package cache
 
 import (
+	"math/rand/v2"
 	"testing"
 	"time"
 )
@@ -35,6 +36,21 @@ func TestAgree(t *testing.T) {
 		{"What does HR do?", "Tell me what HR stands for.", false},
 		{"How do I get my toddler to sleep through the night?", "Tips for getting a toddler to sleep through the night?", true},
 		{"Name the planets in our solar system.", "What are the planets in the solar system?", true},
+		// a how-many ask counts one thing; "the reason", "led to" ask why
+		{"How many euros is 100 dollars?", "How many dollars is 100 euros?", false},
+		{"How many legs does a spider have?", "A spider has how many legs?", true},
+		{"Why do cats purr?", "What is the reason cats purr?", true},
+		{"Why do cats purr?", "What's the reason why cats purr?", true},
+		{"What led to the fall of the Western Roman Empire?", "Why did the Western Roman Empire fall?", true},
+		{"What did the fall of the Western Roman Empire lead to?", "Why did the Western Roman Empire fall?", false},
+		// a name behind a marker, whole; lower case reads a run of words as one
+		{"How long is a flight from New York to Los Angeles?", "how long is a flight from new york to los angeles", true},
+		{"How long is a flight from New York to Los Angeles?", "How long is a flight from Los Angeles to New York?", false},
+		{"how long is a flight from new york to los angeles", "how long is a flight from los angeles to new york", false},
+		// a slip of a key in a word that is not one; "have on" is not "wear"
+		{"What are the symptoms of dehydration?", "wat are the symptons of dehydation", true},
+		{"What is a sprain?", "What is a strain?", false},
+		{"How many players does a rugby team have on the field?", "Would you be able to tell me how many players a rugby team has on the field?", true},
 		// a count noun against a mass noun
 		{"What is a polo?", "What is polo?", false},
 		{"What is a glass?", "What is glass?", false},
@@ -202,6 +218,26 @@ func BenchmarkGate(b *testing.B) {
 	})
 	b.Run("Compare", func(b *testing.B) {
 		gq, ge := gistOf(q), gistOf(e)
+		b.ReportAllocs()
+		for b.Loop() {
+			agreeGists(gq, ge)
+		}
+	})
+	// Two of the longest questions the cache takes, with no word in
+	// common: the comparison must give up early, not pair word by word.
+	b.Run("CompareLongest", func(b *testing.B) {
+		rng := rand.New(rand.NewPCG(3, 4))
+		gq, ge := gistOf(wordSalad(rng, DefaultMaxEntryBytes)), gistOf(wordSalad(rng, DefaultMaxEntryBytes))
+		b.ReportAllocs()
+		for b.Loop() {
+			agreeGists(gq, ge)
+		}
+	})
+	// The same longest question twice, but for its last word.
+	b.Run("CompareLongestAlike", func(b *testing.B) {
+		rng := rand.New(rand.NewPCG(5, 6))
+		text := wordSalad(rng, DefaultMaxEntryBytes-8)
+		gq, ge := gistOf(text+" alpha"), gistOf(text+" omega")
 		b.ReportAllocs()
 		for b.Loop() {
 			agreeGists(gq, ge)

@@ -447,7 +447,7 @@ type Cache struct {
 	Enabled *bool `yaml:"enabled"`
 	// Threshold is the cosine similarity a cache candidate needs before the
 	// content agreement gate examines it. Zero means cache.DefaultThreshold
-	// (0.5, chosen on the dev pair set for the built-in embedders;
+	// (0.3, chosen on the dev pair set for the built-in embedders;
 	// docs/cache.md); provider embedders may want another value.
 	Threshold float64 `yaml:"threshold"`
 	// TTL is how long an entry lives. Zero means cache.DefaultTTL (24h).
