@@ -55,7 +55,7 @@ var openers = phrases(
 	"would you be able to tell me", "would you be able to explain", "are you able to tell me", "could you please tell me",
 	"could you please explain", "can you please tell me", "can you please explain", "could you let me know",
 	"could you please let me know", "can you let me know", "please let me know",
-	"eli5", "explain like i'm five",
+	"eli5", "explain like i'm five", "thanks in advance", "thank you in advance",
 )
 
 // closers are word sequences that close a question without being part
@@ -78,7 +78,7 @@ var howOpeners = phrases(
 	"how does one go about", "how would one go about", "what's the correct way to", "what is the correct way to",
 	"i'm looking for a way to", "looking for a way to", "what's the command to", "what is the command to",
 	"what steps should i take to", "what steps do i need to take to", "what do i need to do to", "what do i have to do to",
-	"what should i do to",
+	"what should i do to", "what can i do to", "what can you do to", "what can one do to", "what can be done to",
 	"tips for", "any tips for", "tips on", "any tips on", "some tips for", "some tips on", "best tips for",
 )
 

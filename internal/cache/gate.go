@@ -528,6 +528,9 @@ func phrasal(toks []string) []string {
 			if i+n > len(toks) || !particles[toks[i+n-1]] || !lexicon.MayHeadPhrase(head) {
 				continue
 			}
+			if i+n < len(toks) && whWord[toks[i+n]] {
+				continue // "held in what year": a preposition before its object
+			}
 			words := append([]string{head}, toks[i+1:i+n]...)
 			if p, ok := lexicon.Phrase(words...); ok {
 				out = append(out, p)
@@ -567,6 +570,9 @@ func (g gist) equivalent(x string, h gist, y string) bool {
 		return true
 	}
 	wx, wy := g.word(x), h.word(y)
+	if typo(wx, wy) {
+		return true // "wrte" / "write": a slip the stems hide
+	}
 	if strings.ReplaceAll(wx, "_", "") == strings.ReplaceAll(wy, "_", "") {
 		return true // "set up" / "setup"
 	}
@@ -943,7 +949,7 @@ var keyNeighbours = map[byte]string{
 // shorthand maps chat spellings of function words onto them.
 var shorthand = map[string]string{"u": "you", "ur": "your", "r": "are", "whats": "what", "wht": "what", "waht": "what", "wat": "what", "whta": "what", "hw": "how", "hwo": "how",
 	"wehn": "when", "whn": "when", "wher": "where", "whre": "where",
-	"shud": "should", "wud": "would", "cud": "could", "incl": "including", "excl": "excluding", "approx": "approximately"}
+	"teh": "the", "shud": "should", "wud": "would", "cud": "could", "incl": "including", "excl": "excluding", "approx": "approximately"}
 
 // synonyms reports whether two canonical words share a synonym group.
 func synonyms(a, b string) bool {
@@ -1064,7 +1070,7 @@ var synonymGroup = groups(
 	"small little tiny",
 	"smallest tiniest",
 	"fast quick quickly rapid rapidly speedy",
-	"faster quicker",
+	"faster quicker more_quickly",
 	"fastest quickest",
 	"fix repair mend",
 	"store keep",
@@ -1171,6 +1177,8 @@ var synonymGroup = groups(
 	"perform carry_out",
 	"find discover",
 	"clean wash",
+	"rename change_the_name_of",
+	"merge combine",
 )
 
 func stems(words ...string) map[string]bool {

@@ -51,6 +51,14 @@ func TestAgree(t *testing.T) {
 		{"What are the symptoms of dehydration?", "wat are the symptons of dehydation", true},
 		{"What is a sprain?", "What is a strain?", false},
 		{"How many players does a rugby team have on the field?", "Would you be able to tell me how many players a rugby team has on the field?", true},
+		// phrases and slips: "change the name of", "more quickly", "wrte",
+		// "teh"; a particle before a wh-word is a preposition
+		{"How do I rename a column in pandas?", "How do I change the name of a column in pandas?", true},
+		{"How do I memorize vocabulary faster?", "How do I memorize vocabulary more quickly?", true},
+		{"How do I write a haiku?", "how do i wrte a haiku", true},
+		{"What is the capital of Mongolia?", "whats teh capital of mongolia", true},
+		{"In what year was the first Tour de France held?", "The first Tour de France was held in what year?", true},
+		{"Thanks in advance! What is impasto in painting?", "What is impasto in painting?", true},
 		// a count noun against a mass noun
 		{"What is a polo?", "What is polo?", false},
 		{"What is a glass?", "What is glass?", false},
