@@ -594,7 +594,9 @@ func plainQuestion(toks []string) []string {
 		switch {
 		case t == "our" && i+1 < len(toks) && everyonesNoun[canonical(toks[i+1])]:
 			toks[i] = "the"
-		case howTo && (t == "my" || t == "our"):
+		// Not after "find": "find my phone" locates it, "find a phone"
+		// chooses one.
+		case howTo && (t == "my" || t == "our") && (i == 0 || toks[i-1] != "find" && toks[i-1] != "locate"):
 			toks[i] = "a"
 		}
 	}

@@ -923,7 +923,8 @@ func vowel(c byte) bool { return strings.IndexByte("aeiouy", c) >= 0 }
 // keyTypo reports whether written words a and b, of six letters or
 // more, differ in one letter for a key next to it ("symptons" /
 // "symptoms") and one of them is not a word: "strain" and "sprain" are
-// both words, so neither is the other misspelt.
+// both words, so neither is the other misspelt. Not in the first letter,
+// where names the lexicon lacks differ: "Kubuntu" and "Lubuntu".
 func keyTypo(a, b string) bool {
 	if len(a) != len(b) || len(a) < 6 || a == b {
 		return false
@@ -932,7 +933,7 @@ func keyTypo(a, b string) bool {
 	for a[i] == b[i] {
 		i++
 	}
-	if a[i+1:] != b[i+1:] || !strings.Contains(keyNeighbours[a[i]], string(b[i])) {
+	if i == 0 || a[i+1:] != b[i+1:] || !strings.Contains(keyNeighbours[a[i]], string(b[i])) {
 		return false
 	}
 	return lexicon.Bases(a) == nil || lexicon.Bases(b) == nil
