@@ -2,11 +2,13 @@ package cache
 
 import (
 	"encoding/json"
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/cato-gateway/cato/internal/embed"
 	"github.com/cato-gateway/cato/internal/llm"
 )
 
@@ -228,5 +230,23 @@ func TestScopeOf(t *testing.T) {
 	b := ScopeOf("t", base(map[string]string{"response_format": `{"type":"json_object"}`}), "general")
 	if a != b {
 		t.Error("the same response_format spelled with other spacing has another scope")
+	}
+}
+
+// TestUnwrapLinear: a chain of how-openers ("how to go about go about…")
+// is read in place, not copied once for each opener.
+func TestUnwrapLinear(t *testing.T) {
+	toks := embed.Tokens("how to go about " + strings.Repeat("go about ", 2000) + "baking bread")
+	in := make([]string, len(toks))
+	var got []string
+	allocs := testing.AllocsPerRun(3, func() {
+		copy(in, toks)
+		got = unwrap(in)
+	})
+	if want := []string{"how", "to", "baking", "bread"}; !slices.Equal(got, want) {
+		t.Fatalf("unwrap = %q; want %q", got, want)
+	}
+	if allocs > 4 {
+		t.Errorf("unwrap allocates %v times for %d words; want a few", allocs, len(toks))
 	}
 }
