@@ -156,8 +156,9 @@ func textReason(toks []string) Reason {
 				return ReasonPersonal
 			}
 		case t == "me" || t == "us":
-			// "Explain recursion for me": a courtesy, not the subject.
-			if has(i-1, "for") && slices.ContainsFunc(toks[:i-1], func(w string) bool { return explainVerb[w] }) {
+			// "Explain recursion for me": a courtesy, not the subject;
+			// "explain which plan is best for me" asks about the asker.
+			if has(i-1, "for") && !suitsMe[toks[max(i-2, 0)]] && slices.ContainsFunc(toks[:i-1], func(w string) bool { return explainVerb[w] }) {
 				continue
 			}
 			if has(i-1, "about", "for", "remind", "with") {
@@ -223,7 +224,7 @@ func expletive(toks []string, i int) bool {
 	case i == 0 || !slices.Contains([]string{"is", "was", "'s"}, toks[i-1]):
 		return false
 	case next == "worth":
-		return strings.HasSuffix(then, "ing")
+		return strings.HasSuffix(then, "ing") && i+3 < len(toks) // not "is it worth fixing?"
 	case notExpletive[next] || strings.HasSuffix(next, "ed"):
 		return false // "is it used to…", "is it supposed to…"
 	case then == "to" || then == "that":
@@ -238,6 +239,11 @@ var notExpletive = set("going", "meant", "able", "made", "built", "known", "supp
 
 // explainVerb asks for an explanation: "for me" after it is a courtesy.
 var explainVerb = set("explain", "expand", "define", "summarize", "summarise", "describe", "clarify", "outline", "simplify", "spell", "translate")
+
+// suitsMe are the words that make "for me" the subject of the question:
+// "best for me", "right for me", "safe for me".
+var suitsMe = set("best", "better", "right", "good", "bad", "worse", "worst", "wrong", "safe", "healthy", "ideal", "suitable",
+	"appropriate", "enough", "possible", "necessary", "important", "easier", "harder", "cheaper", "useful", "worth")
 
 // everyonesNoun are the canonical forms of what "our" makes everyone's,
 // not the asker's: "our solar system", "our immune system".
