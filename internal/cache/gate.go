@@ -340,6 +340,11 @@ func compounds(a, b gist, onlyA, onlyB []string, joined map[string]string) ([]st
 			if !slices.Contains(onlyB, first) || !slices.Contains(onlyB, second) {
 				continue
 			}
+			// Next to each other as written, not as content words: not
+			// "a fire in a wall", "the foot of a ball".
+			if b.role[first] != b.role[second] || k+1 < len(b.form) && b.form[k+1]&(formA|formThe) != 0 {
+				continue
+			}
 			join := b.surface[k] + b.surface[k+1]
 			if join != whole && join+"s" != whole && join != whole+"s" {
 				continue
