@@ -133,10 +133,10 @@ func textReason(toks []string) Reason {
 		case firstPersonOwn[t] && !howTo:
 			return ReasonPersonal
 		// "Why do we yawn?", "Why can't we see air?": people in general.
-		// Not "why are we still waiting", "why do we need to meet", "why
-		// aren't we getting paid": the asker's own lot.
+		// Not "why are we still waiting", "why aren't we getting paid",
+		// "why do we need to meet": the asker's own lot.
 		case t == "we" && (has(i-2, "why") || has(i-3, "why")) && has(i-1, "do", "don't", "can", "can't", "cannot", "n't") &&
-			!has(i-2, "are") && !has(i+1, "need", "owe", "keep", "still", "get", "pay"):
+			!has(i-2, "are") && !has(i+1, "need"):
 		// "I" or "we" as the asker's own state or past: "who am I",
 		// "what did I say", "I'm 40", "I live in Oslo", "do I have…".
 		case t == "i" || t == "we":
@@ -151,7 +151,7 @@ func textReason(toks []string) Reason {
 					"mentioned", "wrote", "live", "work", "called", "named", "born", "feel", "got", "bought", "ate", "took", "own") ||
 				(has(i-1, "do") && has(i+1, "have", "need", "qualify")) ||
 				// "what I did wrong", "if I passed", "what I owe".
-				(t == "i" && i+1 < len(toks) && (has(i+1, "did", "owe", "lost", "left", "paid", "spent", "sent", "made", "should", "forgot") ||
+				(t == "i" && i+1 < len(toks) && (has(i+1, "did", "owe", "lost", "left", "paid", "spent", "sent", "made", "should", "forgot", "qualify") ||
 					len(toks[i+1]) > 3 && strings.HasSuffix(toks[i+1], "ed"))) {
 				return ReasonPersonal
 			}
@@ -215,8 +215,8 @@ func expletive(toks []string, i int) bool {
 			return false
 		}
 	}
-	if toks[len(toks)-2] == "to" {
-		return false
+	if to := slices.Index(toks[i+2:], "to"); to >= 0 && i+2+to == len(toks)-2 {
+		return false // not "is it possible to be allergic to water?"
 	}
 	switch {
 	case (next == "take" || next == "takes" || next == "cost" || next == "costs") && toFollows:

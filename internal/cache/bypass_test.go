@@ -110,6 +110,7 @@ func TestBypassRule(t *testing.T) {
 		{"our blood test", Query{Text: "What does our blood test show?"}, false, ReasonPersonal},
 		{"why do we need to", Query{Text: "Why do we need to meet?"}, false, ReasonPersonal},
 		{"why are we still", Query{Text: "Why are we still waiting for the refund?"}, false, ReasonPersonal},
+		{"is it possible to be X to Y", Query{Text: "Is it possible to be allergic to water?"}, false, ReasonNone},
 		{"is it worth -ing, nothing after", Query{Text: "Is it worth fixing?"}, false, ReasonContext},
 		{"explain what is best for me", Query{Text: "Explain which plan is best for me"}, false, ReasonPersonal},
 		{"today", Query{Text: "What is the weather today?"}, false, ReasonTimeSensitive},
