@@ -128,11 +128,15 @@ func textReason(toks []string) Reason {
 	for i, t := range toks {
 		switch {
 		// "our solar system", "our bodies": everyone's.
-		case t == "our" && everyonesNoun[canonical(toks[min(i+1, len(toks)-1)])]:
+		// Not "our heart rate", "our blood test": the asker's own.
+		case t == "our" && everyonesNoun[canonical(toks[min(i+1, len(toks)-1)])] && !(i+2 < len(toks) && ownMeasure[toks[i+2]]):
 		case firstPersonOwn[t] && !howTo:
 			return ReasonPersonal
 		// "Why do we yawn?", "Why can't we see air?": people in general.
-		case t == "we" && (has(i-2, "why") || has(i-3, "why")) && has(i-1, "do", "don't", "can", "can't", "cannot", "are", "aren't", "n't"):
+		// Not "why are we still waiting", "why aren't we getting paid",
+		// "why do we need to meet": the asker's own lot.
+		case t == "we" && (has(i-2, "why") || has(i-3, "why")) && has(i-1, "do", "don't", "can", "can't", "cannot", "n't") &&
+			!has(i-2, "are") && !has(i+1, "need"):
 		// "I" or "we" as the asker's own state or past: "who am I",
 		// "what did I say", "I'm 40", "I live in Oslo", "do I have…".
 		case t == "i" || t == "we":
@@ -145,12 +149,16 @@ func textReason(toks []string) Reason {
 			if has(i-1, "am", "are", "was", "were", "did", "have", "had") ||
 				has(i+1, "am", "'m", "are", "'re", "was", "were", "have", "'ve", "had", "'d", "said", "told", "asked",
 					"mentioned", "wrote", "live", "work", "called", "named", "born", "feel", "got", "bought", "ate", "took", "own") ||
-				(has(i-1, "do") && has(i+1, "have", "need", "qualify")) {
+				(has(i-1, "do") && has(i+1, "have", "need", "qualify")) ||
+				// "what I did wrong", "if I passed", "what I owe".
+				(t == "i" && i+1 < len(toks) && (has(i+1, "did", "owe", "lost", "left", "paid", "spent", "sent", "made", "should", "forgot", "qualify") ||
+					len(toks[i+1]) > 3 && strings.HasSuffix(toks[i+1], "ed"))) {
 				return ReasonPersonal
 			}
 		case t == "me" || t == "us":
-			// "Explain recursion for me": a courtesy, not the subject.
-			if has(i-1, "for") && slices.ContainsFunc(toks[:i-1], func(w string) bool { return explainVerb[w] }) {
+			// "Explain recursion for me": a courtesy, not the subject;
+			// "explain which plan is best for me" asks about the asker.
+			if has(i-1, "for") && !suitsMe[toks[max(i-2, 0)]] && slices.ContainsFunc(toks[:i-1], func(w string) bool { return explainVerb[w] }) {
 				continue
 			}
 			if has(i-1, "about", "for", "remind", "with") {
@@ -199,13 +207,24 @@ func expletive(toks []string, i int) bool {
 	}
 	next, then := toks[i+1], toks[i+2]
 	toFollows := slices.Contains(toks[i+2:min(len(toks), i+7)], "to")
+	// A pronoun after it still points back, and so does "it" itself when
+	// the clause that follows has no object: "Is it safe to take it with
+	// food?", "Is it OK to tell him?", "Is it safe to eat?".
+	for j := i + 3; j < len(toks); j++ {
+		if anaphoric[toks[j]] {
+			return false
+		}
+	}
+	if to := slices.Index(toks[i+2:], "to"); to >= 0 && i+2+to == len(toks)-2 {
+		return false // not "is it possible to be allergic to water?"
+	}
 	switch {
 	case (next == "take" || next == "takes" || next == "cost" || next == "costs") && toFollows:
 		return true
 	case i == 0 || !slices.Contains([]string{"is", "was", "'s"}, toks[i-1]):
 		return false
 	case next == "worth":
-		return strings.HasSuffix(then, "ing")
+		return strings.HasSuffix(then, "ing") && i+3 < len(toks) // not "is it worth fixing?"
 	case notExpletive[next] || strings.HasSuffix(next, "ed"):
 		return false // "is it used to…", "is it supposed to…"
 	case then == "to" || then == "that":
@@ -221,10 +240,21 @@ var notExpletive = set("going", "meant", "able", "made", "built", "known", "supp
 // explainVerb asks for an explanation: "for me" after it is a courtesy.
 var explainVerb = set("explain", "expand", "define", "summarize", "summarise", "describe", "clarify", "outline", "simplify", "spell", "translate")
 
+// suitsMe are the words that make "for me" the subject of the question:
+// "best for me", "right for me", "safe for me".
+var suitsMe = set("best", "better", "right", "good", "bad", "worse", "worst", "wrong", "safe", "healthy", "ideal", "suitable",
+	"appropriate", "enough", "possible", "necessary", "important", "easier", "harder", "cheaper", "useful", "worth")
+
 // everyonesNoun are the canonical forms of what "our" makes everyone's,
 // not the asker's: "our solar system", "our immune system".
 var everyonesNoun = stems("solar", "planet", "galaxy", "universe", "sun", "moon", "world", "earth", "species", "ancestors",
 	"body", "bodies", "brain", "brains", "eyes", "ears", "skin", "blood", "cells", "genes", "dna", "immune", "heart", "bones", "muscles", "civilization", "civilisation")
+
+// ownMeasure are the words that make "our heart", "our blood" the
+// asker's: "our heart rate", "our blood test results".
+var ownMeasure = set("rate", "rates", "test", "tests", "result", "results", "temperature", "pressure", "level", "levels", "count",
+	"type", "scan", "scans", "record", "records", "plan", "plans", "team", "score", "scores", "reading", "readings", "report",
+	"sample", "samples", "panel", "day", "map", "data")
 
 func onlyFunctionWordsBefore(toks []string) bool {
 	for _, t := range toks {

@@ -2,11 +2,13 @@ package cache
 
 import (
 	"encoding/json"
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/cato-gateway/cato/internal/embed"
 	"github.com/cato-gateway/cato/internal/llm"
 )
 
@@ -98,6 +100,19 @@ func TestBypassRule(t *testing.T) {
 		{"why can't we", Query{Text: "Why can't we see air?"}, false, ReasonNone},
 		{"do we have", Query{Text: "Do we have a meeting?"}, false, ReasonPersonal},
 		{"why did we", Query{Text: "Why did we break up?"}, false, ReasonPersonal},
+		{"expletive it, then a pronoun", Query{Text: "Is it safe to take it with food?"}, false, ReasonContext},
+		{"expletive it, then him", Query{Text: "Is it OK to tell him?"}, false, ReasonContext},
+		{"is it safe to eat", Query{Text: "Is it safe to eat?"}, false, ReasonContext},
+		{"how much does it cost to fix", Query{Text: "How much does it cost to fix?"}, false, ReasonContext},
+		{"wrapper, then what I did", Query{Text: "I'm trying to figure out what I did wrong"}, false, ReasonPersonal},
+		{"wrapper, then if I passed", Query{Text: "Could you let me know if I passed?"}, false, ReasonPersonal},
+		{"our heart rate", Query{Text: "Our heart rate was 180, is that normal?"}, false, ReasonPersonal},
+		{"our blood test", Query{Text: "What does our blood test show?"}, false, ReasonPersonal},
+		{"why do we need to", Query{Text: "Why do we need to meet?"}, false, ReasonPersonal},
+		{"why are we still", Query{Text: "Why are we still waiting for the refund?"}, false, ReasonPersonal},
+		{"is it possible to be X to Y", Query{Text: "Is it possible to be allergic to water?"}, false, ReasonNone},
+		{"is it worth -ing, nothing after", Query{Text: "Is it worth fixing?"}, false, ReasonContext},
+		{"explain what is best for me", Query{Text: "Explain which plan is best for me"}, false, ReasonPersonal},
 		{"today", Query{Text: "What is the weather today?"}, false, ReasonTimeSensitive},
 		{"latest", Query{Text: "What is the latest version of Go?"}, false, ReasonTimeSensitive},
 		{"right now", Query{Text: "Who is winning right now?"}, false, ReasonTimeSensitive},
@@ -218,5 +233,23 @@ func TestScopeOf(t *testing.T) {
 	b := ScopeOf("t", base(map[string]string{"response_format": `{"type":"json_object"}`}), "general")
 	if a != b {
 		t.Error("the same response_format spelled with other spacing has another scope")
+	}
+}
+
+// TestUnwrapLinear: a chain of how-openers ("how to go about go about…")
+// is read in place, not copied once for each opener.
+func TestUnwrapLinear(t *testing.T) {
+	toks := embed.Tokens("how to go about " + strings.Repeat("go about ", 2000) + "baking bread")
+	in := make([]string, len(toks))
+	var got []string
+	allocs := testing.AllocsPerRun(3, func() {
+		copy(in, toks)
+		got = unwrap(in)
+	})
+	if want := []string{"how", "to", "baking", "bread"}; !slices.Equal(got, want) {
+		t.Fatalf("unwrap = %q; want %q", got, want)
+	}
+	if allocs > 4 {
+		t.Errorf("unwrap allocates %v times for %d words; want a few", allocs, len(toks))
 	}
 }

@@ -115,15 +115,28 @@ func reframe(toks []string) []string {
 // trying to understand how DNS works" asks "how DNS works", about
 // nobody in particular). It may reuse toks.
 func unwrap(toks []string) []string {
+	owned := false // toks is a copy of the caller's: its words may be overwritten
+	// replace puts two words in place of the first n of toks: in place
+	// once toks is a copy, so that "how to go about go about…" costs no
+	// more than its length.
+	replace := func(n int, w0, w1 string) {
+		if owned && n >= 2 {
+			toks = toks[n-2:]
+			toks[0], toks[1] = w0, w1
+			return
+		}
+		toks = append([]string{w0, w1}, toks[n:]...)
+		owned = true
+	}
 	for changed := true; changed && len(toks) > 0; {
 		changed = false
 		if n := howOpeners.prefix(toks); n > 0 {
-			toks = append([]string{"how", "to"}, toks[n:]...)
+			replace(n, "how", "to")
 			changed = true
 			continue
 		}
 		if n := sayOpeners.prefix(toks); n > 0 && n < len(toks) {
-			toks = append([]string{"what", "is"}, toks[n:]...)
+			replace(n, "what", "is")
 			changed = true
 			continue
 		}
@@ -594,7 +607,9 @@ func plainQuestion(toks []string) []string {
 		switch {
 		case t == "our" && i+1 < len(toks) && everyonesNoun[canonical(toks[i+1])]:
 			toks[i] = "the"
-		case howTo && (t == "my" || t == "our"):
+		// Not after "find": "find my phone" locates it, "find a phone"
+		// chooses one.
+		case howTo && (t == "my" || t == "our") && (i == 0 || toks[i-1] != "find" && toks[i-1] != "locate"):
 			toks[i] = "a"
 		}
 	}

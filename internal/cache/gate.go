@@ -340,6 +340,11 @@ func compounds(a, b gist, onlyA, onlyB []string, joined map[string]string) ([]st
 			if !slices.Contains(onlyB, first) || !slices.Contains(onlyB, second) {
 				continue
 			}
+			// Next to each other as written, not as content words: not
+			// "a fire in a wall", "the foot of a ball".
+			if b.role[first] != b.role[second] || k+1 < len(b.form) && b.form[k+1]&(formA|formThe) != 0 {
+				continue
+			}
 			join := b.surface[k] + b.surface[k+1]
 			if join != whole && join+"s" != whole && join != whole+"s" {
 				continue
@@ -923,7 +928,8 @@ func vowel(c byte) bool { return strings.IndexByte("aeiouy", c) >= 0 }
 // keyTypo reports whether written words a and b, of six letters or
 // more, differ in one letter for a key next to it ("symptons" /
 // "symptoms") and one of them is not a word: "strain" and "sprain" are
-// both words, so neither is the other misspelt.
+// both words, so neither is the other misspelt. Not in the first letter,
+// where names the lexicon lacks differ: "Kubuntu" and "Lubuntu".
 func keyTypo(a, b string) bool {
 	if len(a) != len(b) || len(a) < 6 || a == b {
 		return false
@@ -932,7 +938,7 @@ func keyTypo(a, b string) bool {
 	for a[i] == b[i] {
 		i++
 	}
-	if a[i+1:] != b[i+1:] || !strings.Contains(keyNeighbours[a[i]], string(b[i])) {
+	if i == 0 || a[i+1:] != b[i+1:] || !strings.Contains(keyNeighbours[a[i]], string(b[i])) {
 		return false
 	}
 	return lexicon.Bases(a) == nil || lexicon.Bases(b) == nil

@@ -12,6 +12,12 @@ func TestAgree(t *testing.T) {
 		want bool
 	}{
 		{"What is Python?", "What is Python programming?", true},
+		// A first letter is no slip between names; "find my" is no "find a".
+		{"What is Kubuntu?", "What is Lubuntu?", false},
+		{"How do I find my phone?", "How do I find a phone?", false},
+		// A compound's two words stand next to each other.
+		{"What is a firewall?", "What is a fire in a wall?", false},
+		{"How big is a football?", "How big is the foot of a ball?", false},
 		// agent and patient nouns of one verb; arithmetic words need a number
 		{"Who was the trainer of Ali?", "Who was the trainee of Ali?", false},
 		{"Who is the lessor?", "Who is the lessee?", false},
