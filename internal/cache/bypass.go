@@ -150,9 +150,11 @@ func textReason(toks []string) Reason {
 				has(i+1, "am", "'m", "are", "'re", "was", "were", "have", "'ve", "had", "'d", "said", "told", "asked",
 					"mentioned", "wrote", "live", "work", "called", "named", "born", "feel", "got", "bought", "ate", "took", "own") ||
 				(has(i-1, "do") && has(i+1, "have", "need", "qualify")) ||
-				// "what I did wrong", "if I passed", "what I owe".
-				(t == "i" && i+1 < len(toks) && (has(i+1, "did", "owe", "lost", "left", "paid", "spent", "sent", "made", "should", "forgot", "qualify") ||
-					len(toks[i+1]) > 3 && strings.HasSuffix(toks[i+1], "ed"))) {
+				// "what I did wrong", "if I passed", "what I owe"; not "do I
+				// shed", "should I feed", "how long I should boil": a verb
+				// after an auxiliary, or a base form, is no past.
+				(t == "i" && i+1 < len(toks) && !has(i-1, "do", "does", "did", "can", "could", "should", "would", "will", "shall", "may", "might", "must") &&
+					(has(i+1, "did", "owe", "lost", "left", "paid", "spent", "sent", "made", "forgot", "qualify") || pastTense(toks[i+1]))) {
 				return ReasonPersonal
 			}
 		case t == "me" || t == "us":
@@ -186,6 +188,10 @@ func textReason(toks []string) Reason {
 			return ReasonContext
 		case anaphoric[t] && onlyFunctionWordsBefore(toks[:i]) && !expletive(toks, i):
 			return ReasonContext
+		// "Can you help me fix it?", "How do I undo that?": a pronoun that
+		// ends a short question names something it does not.
+		case anaphoric[t] && i == len(toks)-1 && contentWords(toks[:i]) <= 2 && !has(i-1, "and", "or", "vs", "versus"):
+			return ReasonContext // (not the word itself: "there and their")
 		}
 	}
 	for i, t := range toks {
@@ -221,6 +227,10 @@ func expletive(toks []string, i int) bool {
 	switch {
 	case (next == "take" || next == "takes" || next == "cost" || next == "costs") && toFollows:
 		return true
+	case (next == "is" || next == "'s" || next == "was") && i+3 < len(toks) && (i == 0 || toks[i-1] == "whether" || toks[i-1] == "if"):
+		// "whether it's safe to give dogs grapes", "if it is true that…"
+		adj := toks[i+2]
+		return !notExpletive[adj] && !strings.HasSuffix(adj, "ed") && (toks[i+3] == "to" || toks[i+3] == "that")
 	case i == 0 || !slices.Contains([]string{"is", "was", "'s"}, toks[i-1]):
 		return false
 	case next == "worth":
@@ -255,6 +265,24 @@ var everyonesNoun = stems("solar", "planet", "galaxy", "universe", "sun", "moon"
 var ownMeasure = set("rate", "rates", "test", "tests", "result", "results", "temperature", "pressure", "level", "levels", "count",
 	"type", "scan", "scans", "record", "records", "plan", "plans", "team", "score", "scores", "reading", "readings", "report",
 	"sample", "samples", "panel", "day", "map", "data")
+
+// pastTense reports whether a word reads as a regular past tense:
+// "passed", "failed", not "need", "speed", "shed", "bleed".
+func pastTense(w string) bool {
+	return len(w) > 4 && strings.HasSuffix(w, "ed") && !strings.HasSuffix(w, "eed")
+}
+
+// contentWords counts the words of toks that are neither function words
+// nor question words.
+func contentWords(toks []string) int {
+	n := 0
+	for _, t := range toks {
+		if !functionWord[t] && !whWord[t] && !negation[t] {
+			n++
+		}
+	}
+	return n
+}
 
 func onlyFunctionWordsBefore(toks []string) bool {
 	for _, t := range toks {
