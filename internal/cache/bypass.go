@@ -123,13 +123,10 @@ func textReason(toks []string) Reason {
 	has := func(i int, words ...string) bool { return i >= 0 && i < len(toks) && slices.Contains(words, toks[i]) }
 	// "How do I undo my last commit?": a how-to question asks for steps
 	// that do not depend on whose commit it is.
-	howTo := has(0, "how") && (has(1, "to") || has(1, "do", "can", "should", "would", "could") && has(2, "i")) ||
-		has(0, "show", "tell", "teach") && has(1, "me", "us") && has(2, "how") && has(3, "to")
+	howTo := howToAsk(toks)
 	for i, t := range toks {
 		switch {
-		// "our solar system", "our bodies": everyone's.
-		// Not "our heart rate", "our blood test": the asker's own.
-		case t == "our" && everyonesNoun[canonical(toks[min(i+1, len(toks)-1)])] && !(i+2 < len(toks) && ownMeasure[toks[i+2]]):
+		case everyones(toks, i):
 		case firstPersonOwn[t] && !howTo:
 			return ReasonPersonal
 		// "Why do we yawn?", "Why can't we see air?": people in general.

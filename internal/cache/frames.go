@@ -602,10 +602,10 @@ func plainQuestion(toks []string) []string {
 		out = append(out, toks[1:n-1]...)
 		toks = append(out, "do")
 	}
-	howTo := n > 2 && toks[0] == "how" && (toks[1] == "to" || requestAux[toks[1]] || toks[1] == "do" || toks[1] == "should") && (toks[1] == "to" || toks[2] == "i")
+	howTo := howToAsk(toks)
 	for i, t := range toks {
 		switch {
-		case t == "our" && i+1 < len(toks) && everyonesNoun[canonical(toks[i+1])]:
+		case everyones(toks, i):
 			toks[i] = "the"
 		// Not after "find": "find my phone" locates it, "find a phone"
 		// chooses one.
@@ -614,6 +614,24 @@ func plainQuestion(toks []string) []string {
 		}
 	}
 	return toks
+}
+
+// howToAsk reports whether toks ask for steps: "how to…", "how do I…",
+// "how can I…", "show me how to…". The steps do not depend on whose
+// thing it is: "my" in them is anyone's, for the bypass rule and the
+// gate alike.
+func howToAsk(toks []string) bool {
+	has := func(i int, words ...string) bool { return i < len(toks) && slices.Contains(words, toks[i]) }
+	return has(0, "how") && (has(1, "to") || has(1, "do", "can", "should", "would", "could") && has(2, "i")) ||
+		has(0, "show", "tell", "teach") && has(1, "me", "us") && has(2, "how") && has(3, "to")
+}
+
+// everyones reports whether the "our" at toks[i] is everyone's: "our
+// solar system", "our bodies"; not "our heart rate", "our blood test",
+// the asker's own.
+func everyones(toks []string, i int) bool {
+	return toks[i] == "our" && i+1 < len(toks) && everyonesNoun[canonical(toks[i+1])] &&
+		!(i+2 < len(toks) && ownMeasure[toks[i+2]])
 }
 
 var getStem = canonical("get")

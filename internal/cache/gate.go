@@ -292,15 +292,18 @@ func agreeGists(a, b gist) bool {
 	}
 	if len(onlyA) > 0 || len(joined) > 0 {
 		b.role = maps.Clone(b.role) // gists may be shared: never write to them
-		a.role = maps.Clone(a.role)
 	}
+	aOwned := false
 	for x, y := range joined {
 		// Compare the roles of a compound and its first word below.
 		if r, ok := b.role[y]; ok {
 			b.role[x] = r
-		} else {
-			a.role[x] = a.role[y]
+			continue
 		}
+		if !aOwned {
+			a.role, aOwned = maps.Clone(a.role), true
+		}
+		a.role[x] = a.role[y]
 	}
 	for _, x := range onlyA {
 		j := slices.IndexFunc(onlyB, func(y string) bool { return a.equivalent(x, b, y) })
